@@ -1,0 +1,127 @@
+/**
+ * ekaf's error classes. Every error ekaf raises is an `EkafError` with a stable string `code`
+ * that callers can switch on; the message is for humans and may change.
+ */
+
+export type EkafErrorCode =
+  | 'ERR_DECODE'
+  | 'ERR_ENCODE'
+  | 'ERR_UNSUPPORTED_VERSION'
+  | 'ERR_CONNECTION'
+  | 'ERR_CONNECTION_CLOSED'
+  | 'ERR_REQUEST_TIMEOUT'
+  | 'ERR_RESPONSE_TOO_LARGE'
+  | 'ERR_TOO_MANY_IN_FLIGHT'
+  | 'ERR_KAFKA'
+  | 'ERR_CONFIG';
+
+export class EkafError extends Error {
+  readonly code: EkafErrorCode;
+  /** Whether retrying the same operation later may succeed. */
+  readonly retriable: boolean;
+
+  constructor(code: EkafErrorCode, message: string, options?: { cause?: unknown; retriable?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options?.retriable ?? false;
+  }
+}
+
+/** A frame could not be decoded: it is truncated, malformed, or its version is not the one expected. */
+export class DecodeError extends EkafError {
+  /** Byte offset within the frame where decoding failed. */
+  readonly offset: number;
+
+  constructor(message: string, offset: number) {
+    super('ERR_DECODE', `${message} (at byte ${offset})`);
+    this.offset = offset;
+  }
+}
+
+/** A value could not be encoded (e.g. a string longer than the protocol's int16 length allows). */
+export class EncodeError extends EkafError {
+  constructor(message: string) {
+    super('ERR_ENCODE', message);
+  }
+}
+
+/** Our supported version range for an API and the broker's do not overlap, or the broker lacks the API. */
+export class UnsupportedVersionError extends EkafError {
+  constructor(
+    readonly apiName: string,
+    readonly ours: { min: number; max: number },
+    readonly broker: { min: number; max: number } | undefined,
+  ) {
+    super(
+      'ERR_UNSUPPORTED_VERSION',
+      broker === undefined
+        ? `${apiName}: the broker does not support this API (ekaf needs v${ours.min}-v${ours.max})`
+        : `${apiName}: no common version (ekaf supports v${ours.min}-v${ours.max}, ` +
+            `the broker v${broker.min}-v${broker.max})`,
+    );
+  }
+}
+
+/** The socket failed or closed; requests that were pending on it are rejected with this. */
+export class ConnectionError extends EkafError {
+  constructor(
+    message: string,
+    readonly broker: string,
+    options?: { cause?: unknown; code?: 'ERR_CONNECTION' | 'ERR_CONNECTION_CLOSED' },
+  ) {
+    super(options?.code ?? 'ERR_CONNECTION', `${broker}: ${message}`, {
+      cause: options?.cause,
+      retriable: true,
+    });
+  }
+}
+
+/** No response arrived within the request timeout. The connection is closed, as its state is unknown. */
+export class RequestTimeoutError extends EkafError {
+  constructor(
+    readonly broker: string,
+    readonly apiName: string,
+    readonly timeoutMs: number,
+  ) {
+    super('ERR_REQUEST_TIMEOUT', `${broker}: ${apiName} request timed out after ${timeoutMs} ms`, {
+      retriable: true,
+    });
+  }
+}
+
+/** A response frame announced a size above the connection's limit; the connection is closed. */
+export class ResponseTooLargeError extends EkafError {
+  constructor(
+    readonly broker: string,
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(
+      'ERR_RESPONSE_TOO_LARGE',
+      `${broker}: response of ${size} bytes exceeds the limit of ${limit} bytes (maxResponseBytes)`,
+    );
+  }
+}
+
+/** An error code returned by a broker. */
+export class KafkaProtocolError extends EkafError {
+  constructor(
+    readonly errorCode: number,
+    readonly errorName: string,
+    message: string,
+    retriable: boolean,
+  ) {
+    super('ERR_KAFKA', `${errorName} (${errorCode}): ${message}`, { retriable });
+  }
+}
+
+/** An option has the wrong type or is out of range. */
+export class ConfigError extends EkafError {
+  constructor(
+    readonly field: string,
+    rule: string,
+  ) {
+    super('ERR_CONFIG', `${field}: ${rule}`);
+  }
+}

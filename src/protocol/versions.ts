@@ -1,0 +1,32 @@
+import { UnsupportedVersionError } from '../errors.js';
+import { ApiKey, type Api } from './api.js';
+import type { ApiVersionRange } from './apis/api-versions.js';
+
+/**
+ * The one table of API versions ekaf speaks. For each API the version used with a broker is
+ * min(our max, the broker's max), provided the ranges overlap.
+ *
+ * Produce starts at v3: it is the first version that carries RecordBatch v2, the only record
+ * format ekaf writes, and Kafka 4 removed v0–v2. Metadata starts at v1 because v0 cannot tell
+ * "no topics" from "all topics".
+ */
+export const SUPPORTED_VERSIONS: Readonly<Record<ApiKey, { readonly min: number; readonly max: number }>> = {
+  [ApiKey.Produce]: { min: 3, max: 10 },
+  [ApiKey.Metadata]: { min: 1, max: 12 },
+  [ApiKey.ApiVersions]: { min: 0, max: 3 },
+};
+
+/** Versions negotiated with one broker, by API key. */
+export type NegotiatedVersions = ReadonlyMap<number, number>;
+
+/** Picks the version to use for `api` given the broker's advertised ranges. */
+export function pickVersion(api: Api<unknown, unknown>, brokerRanges: readonly ApiVersionRange[]): number {
+  const ours = SUPPORTED_VERSIONS[api.key];
+  const theirs = brokerRanges.find((range) => range.apiKey === api.key);
+  if (theirs === undefined) throw new UnsupportedVersionError(api.name, ours, undefined);
+  const version = Math.min(ours.max, theirs.maxVersion);
+  if (version < ours.min || version < theirs.minVersion) {
+    throw new UnsupportedVersionError(api.name, ours, { min: theirs.minVersion, max: theirs.maxVersion });
+  }
+  return version;
+}

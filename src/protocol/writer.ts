@@ -1,0 +1,243 @@
+import Long from 'long';
+import { EncodeError } from '../errors.js';
+
+/**
+ * A growable big-endian buffer writer for Kafka's primitive types.
+ *
+ * Naming follows the protocol guide: `string` is int16-length, `compactString` is
+ * unsigned-varint(length + 1), "nullable" variants write -1 / 0 for null. Every method
+ * returns `this` so that encoders read as a sequence of fields.
+ */
+export class Writer {
+  private buf: Buffer;
+  /** Number of bytes written so far; also the position of the next write. */
+  offset = 0;
+
+  constructor(initialCapacity = 256) {
+    this.buf = Buffer.allocUnsafe(initialCapacity);
+  }
+
+  /** Makes room for `bytes` more bytes, doubling so that appends stay amortised O(1). */
+  private ensure(bytes: number): void {
+    const needed = this.offset + bytes;
+    if (needed <= this.buf.length) return;
+    let capacity = this.buf.length * 2;
+    while (capacity < needed) capacity *= 2;
+    const grown = Buffer.allocUnsafe(capacity);
+    this.buf.copy(grown, 0, 0, this.offset);
+    this.buf = grown;
+  }
+
+  /** The bytes written so far. The view shares memory with the writer until the next write. */
+  view(): Buffer {
+    return this.buf.subarray(0, this.offset);
+  }
+
+  /** A copy of the bytes written so far, independent of the writer. */
+  toBuffer(): Buffer {
+    return Buffer.from(this.view());
+  }
+
+  int8(value: number): this {
+    this.ensure(1);
+    this.buf.writeInt8(value, this.offset);
+    this.offset += 1;
+    return this;
+  }
+
+  bool(value: boolean): this {
+    return this.int8(value ? 1 : 0);
+  }
+
+  int16(value: number): this {
+    this.ensure(2);
+    this.buf.writeInt16BE(value, this.offset);
+    this.offset += 2;
+    return this;
+  }
+
+  int32(value: number): this {
+    this.ensure(4);
+    this.buf.writeInt32BE(value, this.offset);
+    this.offset += 4;
+    return this;
+  }
+
+  uint32(value: number): this {
+    this.ensure(4);
+    this.buf.writeUInt32BE(value, this.offset);
+    this.offset += 4;
+    return this;
+  }
+
+  /** int64 from a `Long` or a safe integer number (offsets, timestamps, producer ids). */
+  int64(value: Long | number): this {
+    const long = typeof value === 'number' ? Long.fromNumber(value) : value;
+    this.ensure(8);
+    this.buf.writeInt32BE(long.high, this.offset);
+    this.buf.writeInt32BE(long.low, this.offset + 4);
+    this.offset += 8;
+    return this;
+  }
+
+  /** Overwrites an int32 at an earlier position: used for sizes known only after the content. */
+  int32At(position: number, value: number): this {
+    this.buf.writeInt32BE(value, position);
+    return this;
+  }
+
+  /** Reserves an int32 to be filled later with `int32At`; returns its position. */
+  reserveInt32(): number {
+    const position = this.offset;
+    this.int32(0);
+    return position;
+  }
+
+  /** Unsigned LEB128 varint of a 32-bit value (compact lengths, tags). */
+  unsignedVarint(value: number): this {
+    this.ensure(5);
+    let v = value >>> 0;
+    while (v >= 0x80) {
+      this.buf[this.offset++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.offset++] = v;
+    return this;
+  }
+
+  /** Zigzag varint of a signed 32-bit value (record fields). */
+  varint(value: number): this {
+    return this.unsignedVarint((value << 1) ^ (value >> 31));
+  }
+
+  /** Zigzag varlong of a signed 64-bit value. Numbers take a fast path; `Long` covers the full range. */
+  varlong(value: Long | number): this {
+    if (typeof value === 'number') {
+      if (value >= -0x40000000 && value < 0x40000000) return this.varint(value);
+      value = Long.fromNumber(value);
+    }
+    // zigzag: (n << 1) ^ (n >> 63), then 7 bits at a time, unsigned.
+    let z = value.shiftLeft(1).xor(value.shiftRight(63)).toUnsigned();
+    this.ensure(10);
+    while (z.high !== 0 || z.low >>> 0 >= 0x80) {
+      this.buf[this.offset++] = (z.low & 0x7f) | 0x80;
+      z = z.shiftRightUnsigned(7);
+    }
+    this.buf[this.offset++] = z.low;
+    return this;
+  }
+
+  uuid(value: Buffer): this {
+    if (value.length !== 16) throw new EncodeError(`a UUID is 16 bytes, got ${value.length}`);
+    return this.raw(value);
+  }
+
+  /** Bytes with no length prefix. */
+  raw(value: Uint8Array): this {
+    this.ensure(value.length);
+    this.buf.set(value, this.offset);
+    this.offset += value.length;
+    return this;
+  }
+
+  string(value: string): this {
+    const length = Buffer.byteLength(value, 'utf8');
+    if (length > 0x7fff) throw new EncodeError(`string of ${length} bytes exceeds the int16 length limit`);
+    this.int16(length);
+    return this.utf8(value, length);
+  }
+
+  nullableString(value: string | null): this {
+    return value === null ? this.int16(-1) : this.string(value);
+  }
+
+  compactString(value: string): this {
+    const length = Buffer.byteLength(value, 'utf8');
+    this.unsignedVarint(length + 1);
+    return this.utf8(value, length);
+  }
+
+  compactNullableString(value: string | null): this {
+    return value === null ? this.unsignedVarint(0) : this.compactString(value);
+  }
+
+  bytes(value: Uint8Array): this {
+    this.int32(value.length);
+    return this.raw(value);
+  }
+
+  nullableBytes(value: Uint8Array | null): this {
+    return value === null ? this.int32(-1) : this.bytes(value);
+  }
+
+  compactBytes(value: Uint8Array): this {
+    this.unsignedVarint(value.length + 1);
+    return this.raw(value);
+  }
+
+  compactNullableBytes(value: Uint8Array | null): this {
+    return value === null ? this.unsignedVarint(0) : this.compactBytes(value);
+  }
+
+  /** int32-length array; `null` writes -1 (nullable arrays). */
+  array<T>(items: readonly T[] | null, writeItem: (writer: this, item: T) => void): this {
+    if (items === null) return this.int32(-1);
+    this.int32(items.length);
+    for (const item of items) writeItem(this, item);
+    return this;
+  }
+
+  /** unsigned-varint(length + 1) array; `null` writes 0. */
+  compactArray<T>(items: readonly T[] | null, writeItem: (writer: this, item: T) => void): this {
+    if (items === null) return this.unsignedVarint(0);
+    this.unsignedVarint(items.length + 1);
+    for (const item of items) writeItem(this, item);
+    return this;
+  }
+
+  /**
+   * A tagged-field section (flexible versions). ekaf sends no tagged fields today, so the common
+   * call is `taggedFields()`, one zero byte. Tags must be written in ascending order.
+   */
+  taggedFields(fields: readonly (readonly [tag: number, data: Uint8Array])[] = []): this {
+    this.unsignedVarint(fields.length);
+    let previous = -1;
+    for (const [tag, data] of fields) {
+      if (tag <= previous) throw new EncodeError(`tagged fields must be in ascending order (tag ${tag})`);
+      previous = tag;
+      this.unsignedVarint(tag).unsignedVarint(data.length).raw(data);
+    }
+    return this;
+  }
+
+  // Version-dependent encodings: API modules call these with `flexible` instead of branching
+  // on every field. Flexible versions use the compact forms and end each struct with tagged fields.
+
+  flexString(flexible: boolean, value: string): this {
+    return flexible ? this.compactString(value) : this.string(value);
+  }
+
+  flexNullableString(flexible: boolean, value: string | null): this {
+    return flexible ? this.compactNullableString(value) : this.nullableString(value);
+  }
+
+  flexNullableBytes(flexible: boolean, value: Uint8Array | null): this {
+    return flexible ? this.compactNullableBytes(value) : this.nullableBytes(value);
+  }
+
+  flexArray<T>(flexible: boolean, items: readonly T[] | null, writeItem: (writer: this, item: T) => void): this {
+    return flexible ? this.compactArray(items, writeItem) : this.array(items, writeItem);
+  }
+
+  /** The empty tagged-field section that ends a struct in flexible versions; nothing otherwise. */
+  flexTaggedFields(flexible: boolean): this {
+    return flexible ? this.taggedFields() : this;
+  }
+
+  private utf8(value: string, length: number): this {
+    this.ensure(length);
+    this.buf.write(value, this.offset, length, 'utf8');
+    this.offset += length;
+    return this;
+  }
+}
