@@ -225,7 +225,11 @@ export class Writer {
     return flexible ? this.compactNullableBytes(value) : this.nullableBytes(value);
   }
 
-  flexArray<T>(flexible: boolean, items: readonly T[] | null, writeItem: (writer: this, item: T) => void): this {
+  flexArray<T>(
+    flexible: boolean,
+    items: readonly T[] | null,
+    writeItem: (writer: this, item: T) => void,
+  ): this {
     return flexible ? this.compactArray(items, writeItem) : this.array(items, writeItem);
   }
 

@@ -85,7 +85,7 @@ describe('varints (protocol guide examples and zigzag)', () => {
       [Long.MIN_VALUE, 'ffffffffffffffffff01'],
     ];
     for (const [value, bytes] of cases) {
-      expect(hex(new Writer().varlong(value)), `${value.toString()}`).toBe(bytes);
+      expect(hex(new Writer().varlong(value)), value.toString()).toBe(bytes);
       expect(reader(bytes).varlong().toString()).toBe(value.toString());
     }
   });
@@ -173,7 +173,12 @@ describe('UUID and tagged fields', () => {
     const fields = new Reader(w.view()).taggedFields();
     expect([...fields.keys()]).toEqual([0, 3]);
     expect(fields.get(3)?.toString('hex')).toBe('bbcc');
-    expect(() => new Writer().taggedFields([[2, Buffer.alloc(0)], [1, Buffer.alloc(0)]])).toThrow(EncodeError);
+    expect(() =>
+      new Writer().taggedFields([
+        [2, Buffer.alloc(0)],
+        [1, Buffer.alloc(0)],
+      ]),
+    ).toThrow(EncodeError);
   });
 });
 
@@ -210,6 +215,8 @@ describe('reading past the frame', () => {
   it('reports trailing bytes', () => {
     const r = reader('0001 ff');
     r.int16();
-    expect(() => r.expectEnd('Thing')).toThrow(/Thing: 1 unexpected trailing bytes/);
+    expect(() => {
+      r.expectEnd('Thing');
+    }).toThrow(/Thing: 1 unexpected trailing bytes/);
   });
 });
