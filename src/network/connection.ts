@@ -1,0 +1,304 @@
+import net from 'node:net';
+import { EventEmitter } from 'eventemitter3';
+import {
+  ConnectionError,
+  DecodeError,
+  EkafError,
+  RequestTimeoutError,
+  ResponseTooLargeError,
+} from '../errors.js';
+import { requestHeaderVersion, responseHeaderVersion, type Api } from '../protocol/api.js';
+import { readResponseHeader, writeRequestHeader } from '../protocol/headers.js';
+import { Reader } from '../protocol/reader.js';
+import { Writer } from '../protocol/writer.js';
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  /** Sent in every request header; brokers log it and use it for quotas. */
+  clientId: string;
+  /** Requests sent and not yet answered, at most. `send()` beyond it rejects (no hidden queue). */
+  maxInFlightRequests?: number;
+  /** How long a request may wait for its response before the connection is declared dead. */
+  requestTimeoutMs?: number;
+  /** How long the TCP connect may take. */
+  connectTimeoutMs?: number;
+  /** Largest response frame accepted; a bigger one closes the connection (a lying or hostile peer). */
+  maxResponseBytes?: number;
+}
+
+export const CONNECTION_DEFAULTS = {
+  maxInFlightRequests: 32,
+  requestTimeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
+  maxResponseBytes: 64 * 1024 * 1024,
+} as const;
+
+interface PendingRequest {
+  correlationId: number;
+  api: Api<unknown, unknown>;
+  version: number;
+  resolve: (response: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface ConnectionEvents {
+  /** The socket is gone; `error` says why (undefined after a local `close()`). */
+  close: (error: EkafError | undefined) => void;
+}
+
+/**
+ * One TCP connection to one broker: 4-byte size framing, correlation ids, pipelined requests.
+ *
+ * Kafka answers the requests of a connection in order, so pending requests form a FIFO queue;
+ * a response whose correlation id is not the oldest pending one means the stream is out of sync
+ * and the connection is closed. Any failure (socket error, timeout, bad frame) closes the
+ * connection and rejects every pending request with a typed error: callers retry on a new one.
+ */
+export class Connection extends EventEmitter<ConnectionEvents> {
+  readonly host: string;
+  readonly port: number;
+  /** `host:port`, used in every error message. */
+  readonly address: string;
+  private readonly options: Required<ConnectionOptions>;
+  private socket: net.Socket | null = null;
+  private readonly pending: PendingRequest[] = [];
+  private nextCorrelationId = 1;
+  private closed = false;
+  /** Why the connection closed; undefined while open or after a local `close()`. */
+  private closeReason: EkafError | undefined;
+
+  // Incoming bytes not yet forming a complete frame.
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(options: ConnectionOptions) {
+    super();
+    this.options = { ...CONNECTION_DEFAULTS, ...options };
+    this.host = options.host;
+    this.port = options.port;
+    this.address = `${options.host}:${options.port}`;
+  }
+
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  /** Whether another request may be sent now without exceeding `maxInFlightRequests`. */
+  get hasCapacity(): boolean {
+    return this.pending.length < this.options.maxInFlightRequests;
+  }
+
+  get isOpen(): boolean {
+    return this.socket !== null && !this.closed;
+  }
+
+  /** Opens the TCP connection. Rejects with a ConnectionError on refusal or timeout. */
+  connect(): Promise<void> {
+    if (this.socket !== null)
+      return Promise.reject(new ConnectionError('connect() called twice', this.address));
+    return new Promise<void>((resolve, reject) => {
+      const socket = net.connect({ host: this.host, port: this.port, noDelay: true });
+      this.socket = socket;
+      const timer = setTimeout(() => {
+        const error = new ConnectionError(
+          `connect timed out after ${this.options.connectTimeoutMs} ms`,
+          this.address,
+        );
+        this.fail(error);
+        reject(error);
+      }, this.options.connectTimeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.on('error', (cause) => {
+        clearTimeout(timer);
+        const error = new ConnectionError(`socket error: ${cause.message}`, this.address, { cause });
+        this.fail(error);
+        reject(error); // no effect once connected
+      });
+      socket.on('close', () => {
+        clearTimeout(timer);
+        const error = new ConnectionError(
+          this.pending.length > 0
+            ? `connection closed by the broker with ${this.pending.length} requests pending`
+            : 'connection closed by the broker',
+          this.address,
+          { code: 'ERR_CONNECTION_CLOSED' },
+        );
+        this.fail(error);
+        reject(error);
+      });
+      socket.on('data', (chunk: Buffer) => {
+        this.onData(chunk);
+      });
+    });
+  }
+
+  /**
+   * Sends a request and resolves with the decoded response. With `expectResponse: false`
+   * (Produce with acks=0, which the broker never answers) it resolves once the bytes are written.
+   */
+  send<Request, Response>(
+    api: Api<Request, Response>,
+    version: number,
+    request: Request,
+    options: { expectResponse?: boolean } = {},
+  ): Promise<Response> {
+    const socket = this.socket;
+    if (socket === null || this.closed) {
+      return Promise.reject(
+        this.closeReason ??
+          new ConnectionError('not connected', this.address, { code: 'ERR_CONNECTION_CLOSED' }),
+      );
+    }
+    if (!this.hasCapacity) {
+      return Promise.reject(
+        new EkafError(
+          'ERR_TOO_MANY_IN_FLIGHT',
+          `${this.address}: ${this.pending.length} requests already in flight (maxInFlightRequests)`,
+        ),
+      );
+    }
+    const correlationId = this.nextCorrelationId;
+    this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
+    const frame = encodeRequestFrame(api, version, correlationId, this.options.clientId, request);
+    const expectResponse = options.expectResponse ?? true;
+
+    if (!expectResponse) {
+      return new Promise<Response>((resolve, reject) => {
+        socket.write(frame, (error) => {
+          if (error)
+            reject(new ConnectionError(`write failed: ${error.message}`, this.address, { cause: error }));
+          else resolve(undefined as Response);
+        });
+      });
+    }
+    return new Promise<Response>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(new RequestTimeoutError(this.address, api.name, this.options.requestTimeoutMs));
+      }, this.options.requestTimeoutMs);
+      this.pending.push({
+        correlationId,
+        api,
+        version,
+        resolve: resolve as (response: unknown) => void,
+        reject,
+        timer,
+      });
+      socket.write(frame);
+    });
+  }
+
+  /** Closes the connection; pending requests are rejected. Idempotent. */
+  close(): void {
+    this.fail(undefined);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    while (!this.closed && this.buffered >= 4) {
+      const head = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : this.coalesce();
+      const size = head.readInt32BE(0);
+      if (size > this.options.maxResponseBytes) {
+        this.fail(new ResponseTooLargeError(this.address, size, this.options.maxResponseBytes));
+        return;
+      }
+      if (size < 4) {
+        // Every response starts with an int32 correlation id.
+        this.fail(new DecodeError(`${this.address}: response frame of ${size} bytes is too small`, 0));
+        return;
+      }
+      if (this.buffered < 4 + size) return;
+      const buffer = this.chunks.length === 1 ? head : this.coalesce();
+      const frame = buffer.subarray(4, 4 + size);
+      const rest = buffer.subarray(4 + size);
+      this.chunks = rest.length > 0 ? [rest] : [];
+      this.buffered = rest.length;
+      this.onFrame(frame);
+    }
+  }
+
+  private coalesce(): Buffer {
+    const whole = Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [whole];
+    return whole;
+  }
+
+  private onFrame(frame: Buffer): void {
+    const request = this.pending.shift();
+    if (request === undefined) {
+      this.fail(new DecodeError(`${this.address}: response received with no request pending`, 0));
+      return;
+    }
+    clearTimeout(request.timer);
+    let response: unknown;
+    try {
+      const reader = new Reader(frame);
+      const correlationId = readResponseHeader(reader, responseHeaderVersion(request.api, request.version));
+      if (correlationId !== request.correlationId) {
+        throw new DecodeError(
+          `${this.address}: response correlation id ${correlationId}, expected ${request.correlationId}`,
+          0,
+        );
+      }
+      response = request.api.decodeResponse(reader, request.version);
+      reader.expectEnd(`${request.api.name} v${request.version} response`);
+    } catch (error) {
+      // A frame we cannot decode leaves the stream in an unknown state: this request fails with
+      // the decode error, the others with a connection error naming it.
+      const decodeError =
+        error instanceof EkafError ? error : new DecodeError(`${this.address}: ${String(error)}`, 0);
+      request.reject(decodeError);
+      this.fail(
+        new ConnectionError(`closed after an undecodable ${request.api.name} response`, this.address, {
+          cause: decodeError,
+        }),
+      );
+      return;
+    }
+    request.resolve(response);
+  }
+
+  /** Tears down the socket once, rejecting every pending request with `error`. */
+  private fail(error: EkafError | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = error;
+    this.socket?.destroy();
+    this.chunks = [];
+    this.buffered = 0;
+    const reason =
+      error ??
+      new ConnectionError('connection closed by the client', this.address, { code: 'ERR_CONNECTION_CLOSED' });
+    for (const request of this.pending.splice(0)) {
+      clearTimeout(request.timer);
+      request.reject(reason);
+    }
+    this.emit('close', error);
+  }
+}
+
+/** Encodes a complete request frame: size, header (v1 or v2), body. */
+export function encodeRequestFrame<Request>(
+  api: Api<Request, unknown>,
+  version: number,
+  correlationId: number,
+  clientId: string,
+  request: Request,
+): Buffer {
+  const writer = new Writer();
+  const sizeAt = writer.reserveInt32();
+  writeRequestHeader(writer, requestHeaderVersion(api, version), {
+    apiKey: api.key,
+    apiVersion: version,
+    correlationId,
+    clientId,
+  });
+  api.encodeRequest(writer, version, request);
+  writer.int32At(sizeAt, writer.offset - 4);
+  return writer.view();
+}

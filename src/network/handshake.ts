@@ -1,0 +1,55 @@
+import { KafkaProtocolError, UnsupportedVersionError } from '../errors.js';
+import { ApiKey, type Api } from '../protocol/api.js';
+import { ApiVersions, type ApiVersionRange } from '../protocol/apis/api-versions.js';
+import { Metadata } from '../protocol/apis/metadata.js';
+import { Produce } from '../protocol/apis/produce.js';
+import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
+import { pickVersion, SUPPORTED_VERSIONS } from '../protocol/versions.js';
+import { EKAF_SOFTWARE_NAME, EKAF_VERSION } from '../version.js';
+import type { Connection } from './connection.js';
+
+/** The APIs a producer cannot work without; the handshake fails unless each has a common version. */
+const REQUIRED_APIS: readonly Api<unknown, unknown>[] = [Metadata, Produce] as Api<unknown, unknown>[];
+
+export interface HandshakeResult {
+  /** The broker's advertised ranges, as received. */
+  brokerRanges: ApiVersionRange[];
+  /** The version ekaf will use for each API, by key. */
+  versions: ReadonlyMap<number, number>;
+  /** The ApiVersions version that succeeded (lower than ours after a KIP-511 fallback). */
+  apiVersionsVersion: number;
+}
+
+/**
+ * Negotiates API versions on a fresh connection.
+ *
+ * It first asks with our highest ApiVersions version. A broker that does not know that version
+ * answers in v0 format with UNSUPPORTED_VERSION and its own ApiVersions range (KIP-511); we then
+ * ask again with the highest version it supports. Older brokers and librdkafka's mock do this.
+ */
+export async function negotiateVersions(connection: Connection): Promise<HandshakeResult> {
+  const ours = SUPPORTED_VERSIONS[ApiKey.ApiVersions];
+  const request = { clientSoftwareName: EKAF_SOFTWARE_NAME, clientSoftwareVersion: EKAF_VERSION };
+  let version = ours.max;
+  let response = await connection.send(ApiVersions, version, request);
+  if (response.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
+    const theirs = response.apiKeys.find((range) => range.apiKey === ApiKey.ApiVersions);
+    const fallback = theirs === undefined ? 0 : Math.min(theirs.maxVersion, ours.max);
+    if (theirs !== undefined && (fallback < ours.min || fallback >= version)) {
+      throw new UnsupportedVersionError(ApiVersions.name, ours, {
+        min: theirs.minVersion,
+        max: theirs.maxVersion,
+      });
+    }
+    version = fallback;
+    response = await connection.send(ApiVersions, version, request);
+  }
+  if (response.errorCode !== ErrorCode.NONE) {
+    const info = kafkaError(response.errorCode);
+    throw new KafkaProtocolError(info.code, info.name, `ApiVersions v${version} failed`, info.retriable);
+  }
+  const versions = new Map<number, number>();
+  versions.set(ApiKey.ApiVersions, version);
+  for (const api of REQUIRED_APIS) versions.set(api.key, pickVersion(api, response.apiKeys));
+  return { brokerRanges: response.apiKeys, versions, apiVersionsVersion: version };
+}

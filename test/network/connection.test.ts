@@ -1,0 +1,193 @@
+import type net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ConnectionError,
+  DecodeError,
+  EkafError,
+  RequestTimeoutError,
+  ResponseTooLargeError,
+} from '../../src/errors.js';
+import { Connection } from '../../src/network/connection.js';
+import { negotiateVersions } from '../../src/network/handshake.js';
+import { ApiVersions } from '../../src/protocol/apis/api-versions.js';
+import type { RequestHeader } from '../../src/protocol/headers.js';
+import {
+  apiVersionsV0Body,
+  responseFrame,
+  startFakeBroker,
+  type FakeBroker,
+} from '../support/fake-broker.js';
+
+const REQUEST = { clientSoftwareName: 'ekaf', clientSoftwareVersion: '0' };
+const OK_BODY = apiVersionsV0Body(0, [
+  [0, 3, 9],
+  [3, 1, 12],
+  [18, 0, 3],
+]);
+
+let broker: FakeBroker | undefined;
+let connection: Connection | undefined;
+
+afterEach(async () => {
+  connection?.close();
+  await broker?.close();
+  broker = undefined;
+  connection = undefined;
+});
+
+async function connectTo(
+  onRequest: (header: RequestHeader, socket: net.Socket) => void,
+  options: Partial<ConstructorParameters<typeof Connection>[0]> = {},
+): Promise<Connection> {
+  broker = await startFakeBroker(onRequest);
+  connection = new Connection({ host: '127.0.0.1', port: broker.port, clientId: 'test', ...options });
+  await connection.connect();
+  return connection;
+}
+
+describe('Connection framing', () => {
+  it('reassembles a response delivered one byte at a time', async () => {
+    const conn = await connectTo((header, socket) => {
+      const frame = responseFrame(header.correlationId, OK_BODY);
+      for (let i = 0; i < frame.length; i++) socket.write(frame.subarray(i, i + 1));
+    });
+    const response = await conn.send(ApiVersions, 0, REQUEST);
+    expect(response.apiKeys).toHaveLength(3);
+  });
+
+  it('splits coalesced responses to pipelined requests, in order', async () => {
+    const held: Buffer[] = [];
+    const conn = await connectTo((header, socket) => {
+      held.push(responseFrame(header.correlationId, apiVersionsV0Body(0, [[18, 0, header.correlationId]])));
+      if (held.length === 3) socket.write(Buffer.concat(held)); // three frames in one write
+    });
+    const responses = await Promise.all([1, 2, 3].map(() => conn.send(ApiVersions, 0, REQUEST)));
+    expect(responses.map((r) => r.apiKeys[0]?.maxVersion)).toEqual([1, 2, 3]);
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('resolves acks=0 style requests without waiting for a response', async () => {
+    const conn = await connectTo(() => undefined);
+    await expect(conn.send(ApiVersions, 0, REQUEST, { expectResponse: false })).resolves.toBeUndefined();
+    expect(conn.inFlight).toBe(0);
+    await broker?.waitForRequests(1);
+  });
+});
+
+describe('Connection failures', () => {
+  it('a truncated frame fails the request with a DecodeError and closes the connection', async () => {
+    const conn = await connectTo((header, socket) => {
+      // The frame is complete per its size, but the body stops in the middle of the api key array.
+      socket.write(responseFrame(header.correlationId, OK_BODY.subarray(0, 9)));
+    });
+    const closed = new Promise((resolve) => conn.once('close', resolve));
+    const error = await conn.send(ApiVersions, 0, REQUEST).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DecodeError);
+    expect((error as DecodeError).message).toMatch(/frame truncated/);
+    expect(await closed).toBeInstanceOf(ConnectionError);
+    expect(conn.isOpen).toBe(false);
+  });
+
+  it('a response larger than maxResponseBytes closes the connection before reading it', async () => {
+    const conn = await connectTo(
+      (_header, socket) => {
+        const size = Buffer.alloc(4);
+        size.writeInt32BE(1_000_000, 0);
+        socket.write(size); // the announced body never needs to arrive
+      },
+      { maxResponseBytes: 1024 },
+    );
+    const error = await conn.send(ApiVersions, 0, REQUEST).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResponseTooLargeError);
+    expect((error as EkafError).message).toContain('1000000 bytes exceeds the limit of 1024');
+  });
+
+  it('a socket closed mid-response rejects every pending request with a connection error', async () => {
+    const conn = await connectTo((header, socket) => {
+      if (header.correlationId === 2) {
+        socket.end(responseFrame(header.correlationId, OK_BODY).subarray(0, 10));
+      }
+    });
+    const results = await Promise.allSettled([
+      conn.send(ApiVersions, 0, REQUEST),
+      conn.send(ApiVersions, 0, REQUEST),
+    ]);
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      const reason = (result as PromiseRejectedResult).reason as EkafError;
+      expect(reason).toBeInstanceOf(ConnectionError);
+      expect(reason.code).toBe('ERR_CONNECTION_CLOSED');
+      expect(reason.retriable).toBe(true);
+    }
+    await expect(conn.send(ApiVersions, 0, REQUEST)).rejects.toBeInstanceOf(ConnectionError);
+  });
+
+  it('a request with no answer times out and closes the connection', async () => {
+    const conn = await connectTo(() => undefined, { requestTimeoutMs: 50 });
+    const error = await conn.send(ApiVersions, 0, REQUEST).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RequestTimeoutError);
+    expect(conn.isOpen).toBe(false);
+  });
+
+  it('a response with the wrong correlation id is a protocol error', async () => {
+    const conn = await connectTo((header, socket) => {
+      socket.write(responseFrame(header.correlationId + 100, OK_BODY));
+    });
+    const error = await conn.send(ApiVersions, 0, REQUEST).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DecodeError);
+    expect((error as Error).message).toMatch(/correlation id/);
+  });
+
+  it('refuses more than maxInFlightRequests instead of queueing', async () => {
+    const conn = await connectTo(() => undefined, { maxInFlightRequests: 2 });
+    const first = conn.send(ApiVersions, 0, REQUEST).catch(() => undefined);
+    const second = conn.send(ApiVersions, 0, REQUEST).catch(() => undefined);
+    expect(conn.hasCapacity).toBe(false);
+    await expect(conn.send(ApiVersions, 0, REQUEST)).rejects.toMatchObject({
+      code: 'ERR_TOO_MANY_IN_FLIGHT',
+    });
+    conn.close();
+    await Promise.all([first, second]);
+  });
+
+  it('a refused connection is a typed connection error', async () => {
+    broker = await startFakeBroker();
+    const port = broker.port;
+    await broker.close();
+    broker = undefined;
+    const conn = new Connection({ host: '127.0.0.1', port, clientId: 'test' });
+    await expect(conn.connect()).rejects.toMatchObject({ code: 'ERR_CONNECTION', retriable: true });
+  });
+});
+
+describe('version negotiation', () => {
+  it('falls back to the broker’s highest ApiVersions version on UNSUPPORTED_VERSION (KIP-511)', async () => {
+    const conn = await connectTo((header, socket) => {
+      if (header.apiVersion > 2) {
+        socket.write(responseFrame(header.correlationId, apiVersionsV0Body(35, [[18, 0, 2]])));
+      } else {
+        // v1/v2 body: v0 body plus throttle time
+        socket.write(responseFrame(header.correlationId, Buffer.concat([OK_BODY, Buffer.alloc(4)])));
+      }
+    });
+    const result = await negotiateVersions(conn);
+    expect(broker?.requests.map((r) => r.header.apiVersion)).toEqual([3, 2]);
+    expect(result.apiVersionsVersion).toBe(2);
+    expect(result.versions.get(0)).toBe(9);
+    expect(result.versions.get(3)).toBe(12);
+  });
+
+  it('fails with a clear error when Produce has no common version', async () => {
+    const conn = await connectTo((header, socket) => {
+      const body = apiVersionsV0Body(header.apiVersion > 0 ? 35 : 0, [
+        [0, 0, 2],
+        [3, 0, 12],
+        [18, 0, 0],
+      ]);
+      socket.write(responseFrame(header.correlationId, body));
+    });
+    await expect(negotiateVersions(conn)).rejects.toThrow(
+      'Produce: no common version (ekaf supports v3-v10, the broker v0-v2)',
+    );
+  });
+});
