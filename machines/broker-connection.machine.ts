@@ -1,0 +1,181 @@
+import { assign, fromCallback, fromPromise, setup } from 'xstate';
+
+/**
+ * One broker connection: `connecting → handshaking → ready`, `retrying` with capped, jittered
+ * exponential backoff after any failure, `closed` when told to close.
+ *
+ * This is a pure definition: the socket work (`connect`, `handshake`, `watch`) is provided by
+ * `src/runtime/broker-connection.ts` with `machine.provide()`. The machine only sees the link
+ * as an opaque object it can close.
+ */
+
+/** What the machine needs of a live connection. */
+export interface BrokerLink {
+  close(): void;
+}
+
+export interface BrokerConnectionInput {
+  brokerId: number;
+  host: string;
+  port: number;
+  /** First retry delay; doubles on each consecutive failure. */
+  reconnectBackoffMs?: number;
+  /** Cap of the retry delay. */
+  reconnectBackoffMaxMs?: number;
+  /** Relative jitter applied to each delay (0.2 = ±20%), so that clients do not reconnect in lockstep. */
+  reconnectJitter?: number;
+  /** Source of randomness for the jitter; tests pass a fixed one. */
+  random?: () => number;
+}
+
+export interface BrokerConnectionContext {
+  brokerId: number;
+  host: string;
+  port: number;
+  link: BrokerLink | null;
+  /** Negotiated version per API name, once handshaking succeeded. */
+  versions: Record<string, number>;
+  /** Consecutive failed attempts since the last time the connection was ready. */
+  attempts: number;
+  lastError: { code: string; message: string } | null;
+  reconnectBackoffMs: number;
+  reconnectBackoffMaxMs: number;
+  reconnectJitter: number;
+  random: () => number;
+}
+
+export type BrokerConnectionEvent =
+  { type: 'conn.down'; error: { code: string; message: string } } | { type: 'close' };
+
+export interface HandshakeOutput {
+  versions: Record<string, number>;
+}
+
+export const BROKER_CONNECTION_DEFAULTS = {
+  reconnectBackoffMs: 50,
+  reconnectBackoffMaxMs: 1000,
+  reconnectJitter: 0.2,
+} as const;
+
+/** The delay before reconnect attempt number `attempts` (1-based), before jitter. */
+export function backoffDelay(attempts: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
+}
+
+/** Context changes after a failed attempt or a lost connection. */
+function failure(context: BrokerConnectionContext, error: unknown): Partial<BrokerConnectionContext> {
+  return { link: null, attempts: context.attempts + 1, lastError: describeError(error) };
+}
+
+/** Keeps what a snapshot can show of an error: its stable code and its message. */
+function describeError(error: unknown): { code: string; message: string } {
+  if (typeof error === 'object' && error !== null) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    return {
+      code: typeof code === 'string' ? code : 'ERR_UNKNOWN',
+      message: typeof message === 'string' ? message : JSON.stringify(error),
+    };
+  }
+  return { code: 'ERR_UNKNOWN', message: String(error) };
+}
+
+const notProvided = (name: string) => (): never => {
+  throw new Error(`broker-connection machine: actor "${name}" was not provided`);
+};
+
+export const brokerConnectionMachine = setup({
+  types: {
+    context: {} as BrokerConnectionContext,
+    input: {} as BrokerConnectionInput,
+    events: {} as BrokerConnectionEvent,
+  },
+  actors: {
+    connect: fromPromise<BrokerLink, { host: string; port: number }>(notProvided('connect')),
+    handshake: fromPromise<HandshakeOutput, { link: BrokerLink }>(notProvided('handshake')),
+    /** Reports `conn.down` when the link closes. */
+    watch: fromCallback<BrokerConnectionEvent, { link: BrokerLink }>(notProvided('watch')),
+  },
+  actions: {
+    closeLink: ({ context }) => {
+      context.link?.close();
+    },
+  },
+  delays: {
+    backoff: ({ context }) => {
+      const delay = backoffDelay(context.attempts, context.reconnectBackoffMs, context.reconnectBackoffMaxMs);
+      const jitter = 1 + context.reconnectJitter * (2 * context.random() - 1);
+      return Math.round(delay * jitter);
+    },
+  },
+}).createMachine({
+  id: 'broker-connection',
+  context: ({ input }) => ({
+    brokerId: input.brokerId,
+    host: input.host,
+    port: input.port,
+    link: null,
+    versions: {},
+    attempts: 0,
+    lastError: null,
+    reconnectBackoffMs: input.reconnectBackoffMs ?? BROKER_CONNECTION_DEFAULTS.reconnectBackoffMs,
+    reconnectBackoffMaxMs: input.reconnectBackoffMaxMs ?? BROKER_CONNECTION_DEFAULTS.reconnectBackoffMaxMs,
+    reconnectJitter: input.reconnectJitter ?? BROKER_CONNECTION_DEFAULTS.reconnectJitter,
+    random: input.random ?? Math.random,
+  }),
+  initial: 'connecting',
+  on: {
+    close: { target: '.closed' },
+  },
+  states: {
+    connecting: {
+      invoke: {
+        src: 'connect',
+        input: ({ context }) => ({ host: context.host, port: context.port }),
+        onDone: {
+          target: 'handshaking',
+          actions: assign({ link: ({ event }) => event.output }),
+        },
+        onError: {
+          target: 'retrying',
+          actions: assign(({ context, event }) => failure(context, event.error)),
+        },
+      },
+    },
+    handshaking: {
+      invoke: {
+        src: 'handshake',
+        input: ({ context }) => ({ link: context.link as BrokerLink }),
+        onDone: {
+          target: 'ready',
+          actions: assign({ versions: ({ event }) => event.output.versions }),
+        },
+        onError: {
+          target: 'retrying',
+          actions: ['closeLink', assign(({ context, event }) => failure(context, event.error))],
+        },
+      },
+    },
+    ready: {
+      entry: assign({ attempts: 0 }),
+      invoke: {
+        src: 'watch',
+        input: ({ context }) => ({ link: context.link as BrokerLink }),
+      },
+      on: {
+        'conn.down': {
+          target: 'retrying',
+          actions: assign(({ context, event }) => failure(context, event.error)),
+        },
+      },
+    },
+    retrying: {
+      after: {
+        backoff: { target: 'connecting' },
+      },
+    },
+    closed: {
+      type: 'final',
+      entry: ['closeLink', assign({ link: null })],
+    },
+  },
+});

@@ -1,0 +1,67 @@
+import { fromCallback, fromPromise } from 'xstate';
+import {
+  brokerConnectionMachine,
+  type BrokerConnectionEvent,
+  type BrokerLink,
+  type HandshakeOutput,
+} from '../../machines/broker-connection.machine.js';
+import type { EkafError } from '../errors.js';
+import { Connection, type ConnectionOptions } from '../network/connection.js';
+import { negotiateVersions } from '../network/handshake.js';
+import { ApiKey } from '../protocol/api.js';
+
+const API_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(ApiKey).map(([name, key]) => [key, name]),
+);
+
+/**
+ * The broker-connection machine with its socket work: TCP connect, ApiVersions handshake, and a
+ * watcher that turns the socket's close into `conn.down`.
+ */
+export function brokerConnectionLogic(options: Omit<ConnectionOptions, 'host' | 'port'>) {
+  return brokerConnectionMachine.provide({
+    actors: {
+      connect: fromPromise<BrokerLink, { host: string; port: number }>(async ({ input, signal }) => {
+        const connection = new Connection({ ...options, host: input.host, port: input.port });
+        // If the machine leaves `connecting` first (closed), the socket must not outlive it.
+        signal.addEventListener('abort', () => {
+          connection.close();
+        });
+        await connection.connect();
+        return connection;
+      }),
+      handshake: fromPromise<HandshakeOutput, { link: BrokerLink }>(async ({ input }) => {
+        const result = await negotiateVersions(asConnection(input.link));
+        const versions: Record<string, number> = {};
+        for (const [key, version] of result.versions) versions[API_NAMES[key] ?? `api${key}`] = version;
+        return { versions };
+      }),
+      watch: fromCallback<BrokerConnectionEvent, { link: BrokerLink }>(({ input, sendBack }) => {
+        const connection = asConnection(input.link);
+        const onClose = (error: EkafError | undefined): void => {
+          sendBack({
+            type: 'conn.down',
+            error: {
+              code: error?.code ?? 'ERR_CONNECTION_CLOSED',
+              message: error?.message ?? 'connection closed',
+            },
+          });
+        };
+        if (!connection.isOpen) {
+          onClose(undefined);
+          return undefined;
+        }
+        connection.once('close', onClose);
+        return () => {
+          connection.off('close', onClose);
+        };
+      }),
+    },
+  });
+}
+
+/** The links this runtime hands to the machine are always its own connections. */
+function asConnection(link: BrokerLink): Connection {
+  if (!(link instanceof Connection)) throw new TypeError('broker link is not a Connection');
+  return link;
+}
