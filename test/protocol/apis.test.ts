@@ -92,6 +92,13 @@ describe('ApiVersions responses', () => {
     expect(response.decodedVersion).toBe(0);
   });
 
+  it("accepts librdkafka mock's non-v0 fallback by reporting no ranges (handshake then uses v0)", () => {
+    // Captured from librdkafka 2.0.2 and 2.12.0 mock brokers answering an ApiVersions v3 request:
+    // a one-byte element count (1, not 1 + 1), one range, a throttle time.
+    const response = decode((r) => ApiVersions.decodeResponse(r, 3), '0023 | 01 | 0012 0000 0002 | 00000000');
+    expect(response).toEqual({ errorCode: 35, apiKeys: [], throttleTimeMs: 0, decodedVersion: 0 });
+  });
+
   it('decodes v1/v2 with throttle time', () => {
     const response = decode(
       (r) => ApiVersions.decodeResponse(r, 2),

@@ -1,3 +1,4 @@
+import { DecodeError } from '../../errors.js';
 import { ApiKey, type Api } from '../api.js';
 import { ErrorCode } from '../error-codes.js';
 import type { Reader } from '../reader.js';
@@ -42,17 +43,41 @@ export const ApiVersions: Api<ApiVersionsRequest, ApiVersionsResponse> = {
 
   decodeResponse(reader: Reader, version: number): ApiVersionsResponse {
     const errorCode = reader.int16();
-    // KIP-511: the fallback answer is always in v0 format, whatever version we asked for.
-    const decodedVersion = errorCode === ErrorCode.UNSUPPORTED_VERSION ? 0 : version;
-    const flexible = decodedVersion >= 3;
+    if (errorCode === ErrorCode.UNSUPPORTED_VERSION) return decodeFallback(reader, errorCode);
+    const flexible = version >= 3;
     const apiKeys = reader.flexArray(flexible, (r) => {
-      const range = { apiKey: r.int16(), minVersion: r.int16(), maxVersion: r.int16() };
+      const range = readRange(r);
       r.flexTaggedFields(flexible);
       return range;
     });
-    const throttleTimeMs = decodedVersion >= 1 ? reader.int32() : 0;
+    const throttleTimeMs = version >= 1 ? reader.int32() : 0;
     // v3's tagged fields carry supported/finalized features, which a producer does not need.
     reader.flexTaggedFields(flexible);
-    return { errorCode, apiKeys, throttleTimeMs, decodedVersion };
+    return { errorCode, apiKeys, throttleTimeMs, decodedVersion: version };
   },
 };
+
+function readRange(reader: Reader): ApiVersionRange {
+  return { apiKey: reader.int16(), minVersion: reader.int16(), maxVersion: reader.int16() };
+}
+
+/**
+ * The answer to a version the broker does not support. KIP-511 says it is in v0 format (error
+ * code, then the ranges), so that the client learns which ApiVersions versions to use. Not every
+ * peer gets this right: librdkafka's mock (2.0 to 2.12) answers a v3 request with a one-byte
+ * count and a throttle time. Like the Java client, we accept what parses as v0 and otherwise
+ * report no ranges, which makes the handshake fall back to v0, a version every broker has.
+ */
+function decodeFallback(reader: Reader, errorCode: number): ApiVersionsResponse {
+  const start = reader.offset;
+  try {
+    const apiKeys = reader.array(readRange);
+    reader.expectEnd('ApiVersions v0 fallback');
+    return { errorCode, apiKeys, throttleTimeMs: 0, decodedVersion: 0 };
+  } catch (error) {
+    if (!(error instanceof DecodeError)) throw error;
+    reader.offset = start;
+    reader.raw(reader.remaining); // the body is not v0: skip it
+    return { errorCode, apiKeys: [], throttleTimeMs: 0, decodedVersion: 0 };
+  }
+}

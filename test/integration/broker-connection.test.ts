@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActor, waitFor } from 'xstate';
+import { brokerConnectionLogic } from '../../src/runtime/broker-connection.js';
+import { PEERS, startCluster, type MockCluster } from '../broker/cluster.js';
+
+/** The broker-connection actor against a real librdkafka mock broker, set down and up. */
+describe.each(PEERS)('broker-connection actor against librdkafka %s', (peer) => {
+  let cluster: MockCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ peer, brokers: 1 });
+  });
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it('connects, negotiates, goes retrying when its broker is down and ready when it is back', async () => {
+    const broker = cluster.brokers[0];
+    if (broker === undefined) throw new Error('no broker');
+    const actor = createActor(brokerConnectionLogic({ clientId: 'ekaf-test', requestTimeoutMs: 5000 }), {
+      input: { brokerId: broker.id, host: broker.host, port: broker.port, reconnectBackoffMaxMs: 200 },
+    });
+    const states: string[] = [];
+    actor.subscribe((snapshot) => {
+      if (states.at(-1) !== snapshot.value) states.push(snapshot.value);
+    });
+    actor.start();
+    await waitFor(actor, (s) => s.matches('ready'), { timeout: 10_000 });
+    expect(states).toEqual(['connecting', 'handshaking', 'ready']);
+    const { versions } = actor.getSnapshot().context;
+    expect(versions.Produce).toBeGreaterThanOrEqual(3);
+    expect(versions.Metadata).toBeGreaterThanOrEqual(1);
+
+    await cluster.brokerDown(broker.id);
+    await waitFor(actor, (s) => s.matches('retrying'), { timeout: 10_000 });
+    expect(actor.getSnapshot().context.lastError?.code).toMatch(/^ERR_CONNECTION/);
+    // While down, attempts keep failing and backing off.
+    await waitFor(actor, (s) => s.context.attempts >= 2, { timeout: 10_000 });
+
+    await cluster.brokerUp(broker.id);
+    await waitFor(actor, (s) => s.matches('ready'), { timeout: 10_000 });
+    expect(actor.getSnapshot().context.attempts).toBe(0);
+    expect(states.slice(0, 4)).toEqual(['connecting', 'handshaking', 'ready', 'retrying']);
+    expect(states.at(-1)).toBe('ready');
+
+    actor.send({ type: 'close' });
+    expect(actor.getSnapshot().status).toBe('done');
+  });
+});
