@@ -34,6 +34,9 @@ export const CONNECTION_DEFAULTS = {
   maxResponseBytes: 64 * 1024 * 1024,
 } as const;
 
+/** Bound of the set of acks=0 correlation ids remembered in case a broker answers them anyway. */
+const MAX_UNANSWERED_TRACKED = 1024;
+
 interface PendingRequest {
   correlationId: number;
   api: Api<unknown, unknown>;
@@ -65,6 +68,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private socket: net.Socket | null = null;
   private readonly pending: PendingRequest[] = [];
   private nextCorrelationId = 1;
+  /**
+   * Correlation ids of requests sent without expecting a response (Produce with acks=0). Real
+   * brokers never answer them, but librdkafka's mock does; such answers are recognised and
+   * dropped. Pruned as later responses arrive (responses come in order) and capped.
+   */
+  private readonly unanswered = new Set<number>();
   private closed = false;
   /** Why the connection closed; undefined while open or after a local `close()`. */
   private closeReason: EkafError | undefined;
@@ -168,6 +177,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const expectResponse = options.expectResponse ?? true;
 
     if (!expectResponse) {
+      this.unanswered.add(correlationId);
+      if (this.unanswered.size > MAX_UNANSWERED_TRACKED) {
+        this.unanswered.delete(this.unanswered.values().next().value as number);
+      }
       return new Promise<Response>((resolve, reject) => {
         socket.write(frame, (error) => {
           if (error)
@@ -229,6 +242,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   private onFrame(frame: Buffer): void {
+    if (this.unanswered.size > 0 && frame.length >= 4 && this.unanswered.delete(frame.readInt32BE(0))) {
+      return; // an answer to a request sent with acks=0
+    }
     const request = this.pending.shift();
     if (request === undefined) {
       this.fail(new DecodeError(`${this.address}: response received with no request pending`, 0));
@@ -245,8 +261,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           0,
         );
       }
+      // Bytes left after the body are ignored, as the Java client and librdkafka do: brokers
+      // (and librdkafka's mock, which adds an empty tag section to Metadata v12) may send more.
       response = request.api.decodeResponse(reader, request.version);
-      reader.expectEnd(`${request.api.name} v${request.version} response`);
+      this.pruneUnanswered(request.correlationId);
     } catch (error) {
       // A frame we cannot decode leaves the stream in an unknown state: this request fails with
       // the decode error, the others with a connection error naming it.
@@ -261,6 +279,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       return;
     }
     request.resolve(response);
+  }
+
+  /** Requests sent before `correlationId` have been answered or never will be. */
+  private pruneUnanswered(correlationId: number): void {
+    for (const id of this.unanswered) {
+      if (id > correlationId) break;
+      this.unanswered.delete(id);
+    }
   }
 
   /** Tears down the socket once, rejecting every pending request with `error`. */

@@ -72,6 +72,16 @@ describe('Connection framing', () => {
     expect(conn.inFlight).toBe(0);
     await broker?.waitForRequests(1);
   });
+
+  it('drops an answer to an acks=0 request (librdkafka mock sends one) and stays in sync', async () => {
+    const conn = await connectTo((header, socket) => {
+      socket.write(responseFrame(header.correlationId, OK_BODY));
+    });
+    await conn.send(ApiVersions, 0, REQUEST, { expectResponse: false });
+    const response = await conn.send(ApiVersions, 0, REQUEST);
+    expect(response.apiKeys).toHaveLength(3);
+    expect(conn.isOpen).toBe(true);
+  });
 });
 
 describe('Connection failures', () => {
