@@ -246,6 +246,17 @@ describe('Produce', () => {
     expect(partition?.logStartOffset).toBeNull();
   });
 
+  it('decodes v5: log start offset', () => {
+    const response = decode(
+      (r) => Produce.decodeResponse(r, 5),
+      `00000001 | 0001 74 | 00000001 | 00000000 0000 0000000000000007 00000000000003e8 0000000000000002 | 00000000`,
+    );
+    const partition = response.topics[0]?.partitions[0];
+    expect(partition?.baseOffset.toNumber()).toBe(7);
+    expect(partition?.logAppendTimeMs?.toNumber()).toBe(1000);
+    expect(partition?.logStartOffset?.toNumber()).toBe(2);
+  });
+
   it('decodes v8 record errors', () => {
     const response = decode(
       (r) => Produce.decodeResponse(r, 8),
