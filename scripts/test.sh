@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone on a fresh Debian machine:
+#   1. installs what it needs (Debian packages through build-harness.sh, npm packages with npm ci),
+#   2. builds the real-peer harness (librdkafka mock cluster, two versions),
+#   3. runs typecheck, lint and every vitest test,
+#   4. ends with one line "N passed, N failed" (typecheck and lint count as one check each)
+#      and exits non-zero if anything failed.
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+say() { printf '[test] %s\n' "$*"; }
+
+say "npm ci"
+npm ci --no-audit --no-fund || { echo "0 passed, 1 failed"; exit 1; }
+
+say "building the mock-cluster harness"
+bash scripts/build-harness.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+check_passed=0
+check_failed=0
+check() {
+  local name="$1"
+  shift
+  say "$name"
+  if "$@"; then
+    check_passed=$((check_passed + 1))
+  else
+    say "$name FAILED"
+    check_failed=$((check_failed + 1))
+  fi
+}
+check typecheck npm run --silent typecheck
+check lint npm run --silent lint
+
+report="$root/.cache/vitest-report.json"
+mkdir -p "$root/.cache"
+rm -f "$report"
+say "vitest"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report"
+vitest_status=$?
+
+if [[ -f "$report" ]]; then
+  read -r tests_passed tests_failed < <(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    // Files that failed to load count as failures too.
+    const brokenFiles = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+    console.log(r.numPassedTests, r.numFailedTests + brokenFiles);
+  ' "$report")
+else
+  tests_passed=0
+  tests_failed=1
+fi
+if [[ $vitest_status -ne 0 && $tests_failed -eq 0 ]]; then tests_failed=1; fi
+
+passed=$((tests_passed + check_passed))
+failed=$((tests_failed + check_failed))
+echo "${passed} passed, ${failed} failed"
+[[ $failed -eq 0 ]]
