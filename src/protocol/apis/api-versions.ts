@@ -1,5 +1,5 @@
 import { DecodeError } from '../../errors.js';
-import { ApiKey, type Api } from '../api.js';
+import { ApiKey, isFlexible, type Api } from '../api.js';
 import { ErrorCode } from '../error-codes.js';
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
@@ -44,7 +44,7 @@ export const ApiVersions: Api<ApiVersionsRequest, ApiVersionsResponse> = {
   decodeResponse(reader: Reader, version: number): ApiVersionsResponse {
     const errorCode = reader.int16();
     if (errorCode === ErrorCode.UNSUPPORTED_VERSION) return decodeFallback(reader, errorCode);
-    const flexible = version >= 3;
+    const flexible = isFlexible(ApiVersions, version);
     const apiKeys = reader.flexArray(flexible, (r) => {
       const range = readRange(r);
       r.flexTaggedFields(flexible);

@@ -1,4 +1,4 @@
-import { ApiKey, type Api } from '../api.js';
+import { ApiKey, isFlexible, type Api } from '../api.js';
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
 
@@ -56,7 +56,7 @@ export const Metadata: Api<MetadataRequest, MetadataResponse> = {
   flexibleFrom: 9,
 
   encodeRequest(writer: Writer, version: number, request: MetadataRequest): void {
-    const flexible = version >= 9;
+    const flexible = isFlexible(Metadata, version);
     writer.flexArray(flexible, request.topics, (w, name) => {
       if (version >= 10) w.uuid(ZERO_UUID); // we always ask by name
       w.flexString(flexible, name);
@@ -71,7 +71,7 @@ export const Metadata: Api<MetadataRequest, MetadataResponse> = {
   },
 
   decodeResponse(reader: Reader, version: number): MetadataResponse {
-    const flexible = version >= 9;
+    const flexible = isFlexible(Metadata, version);
     const throttleTimeMs = version >= 3 ? reader.int32() : 0;
     const brokers = reader.flexArray(flexible, (r): BrokerMetadata => {
       const broker = {

@@ -1,5 +1,5 @@
 import type Long from 'long';
-import { ApiKey, type Api } from '../api.js';
+import { ApiKey, isFlexible, type Api } from '../api.js';
 import { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
 
@@ -57,7 +57,7 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
   flexibleFrom: 9,
 
   encodeRequest(writer: Writer, version: number, request: ProduceRequest): void {
-    const flexible = version >= 9;
+    const flexible = isFlexible(Produce, version);
     writer
       .flexNullableString(flexible, request.transactionalId)
       .int16(request.acks)
@@ -74,7 +74,7 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
   },
 
   decodeResponse(reader: Reader, version: number): ProduceResponse {
-    const flexible = version >= 9;
+    const flexible = isFlexible(Produce, version);
     const topics = reader.flexArray(flexible, (r) => {
       const name = r.flexString(flexible);
       const partitions = r.flexArray(flexible, (p): ProducePartitionResponse => {
