@@ -2,7 +2,8 @@ import { assign, fromCallback, fromPromise, setup } from 'xstate';
 
 /**
  * One broker connection: `connecting → handshaking → ready`, `retrying` with capped, jittered
- * exponential backoff after any failure, `closed` when told to close.
+ * exponential backoff after any failure, `closed` when told to close, `failed` when the broker
+ * cannot serve us at all (no common API versions).
  *
  * This is a pure definition: the socket work (`connect`, `handshake`, `watch`) is provided by
  * `src/runtime/broker-connection.ts` with `machine.provide()`. The machine only sees the link
@@ -64,7 +65,16 @@ export function backoffDelay(attempts: number, baseMs: number, maxMs: number): n
 
 /** Context changes after a failed attempt or a lost connection. */
 function failure(context: BrokerConnectionContext, error: unknown): Partial<BrokerConnectionContext> {
-  return { link: null, attempts: context.attempts + 1, lastError: describeError(error) };
+  return { link: null, versions: {}, attempts: context.attempts + 1, lastError: describeError(error) };
+}
+
+/**
+ * A broker whose API versions do not overlap ours will not start to on a reconnect: the machine
+ * stops in `failed` instead of reconnecting every second forever. Its supervisor decides whether
+ * to try again later (a broker may be upgraded). Every other failure is retried.
+ */
+function isPermanent(error: unknown): boolean {
+  return describeError(error).code === 'ERR_UNSUPPORTED_VERSION';
 }
 
 /** Keeps what a snapshot can show of an error: its stable code and its message. */
@@ -90,9 +100,14 @@ export const brokerConnectionMachine = setup({
     events: {} as BrokerConnectionEvent,
   },
   actors: {
+    /** Opens a link; closes it if stopped before it finishes (xstate aborts the signal). */
     connect: fromPromise<BrokerLink, { host: string; port: number }>(notProvided('connect')),
+    /** Negotiates versions; closes the link if stopped before it finishes. */
     handshake: fromPromise<HandshakeOutput, { link: BrokerLink }>(notProvided('handshake')),
-    /** Reports `conn.down` when the link closes. */
+    /**
+     * Reports `conn.down` when the link closes. It owns the link while `ready`: stopping it (any
+     * exit from `ready`, or the whole actor being stopped) closes the link.
+     */
     watch: fromCallback<BrokerConnectionEvent, { link: BrokerLink }>(notProvided('watch')),
   },
   actions: {
@@ -149,10 +164,17 @@ export const brokerConnectionMachine = setup({
           target: 'ready',
           actions: assign({ versions: ({ event }) => event.output.versions }),
         },
-        onError: {
-          target: 'retrying',
-          actions: ['closeLink', assign(({ context, event }) => failure(context, event.error))],
-        },
+        onError: [
+          {
+            guard: ({ event }) => isPermanent(event.error),
+            target: 'failed',
+            actions: ['closeLink', assign(({ context, event }) => failure(context, event.error))],
+          },
+          {
+            target: 'retrying',
+            actions: ['closeLink', assign(({ context, event }) => failure(context, event.error))],
+          },
+        ],
       },
     },
     ready: {
@@ -176,6 +198,10 @@ export const brokerConnectionMachine = setup({
     closed: {
       type: 'final',
       entry: ['closeLink', assign({ link: null })],
+    },
+    /** The broker cannot serve this client (no common API versions); see `lastError`. */
+    failed: {
+      type: 'final',
     },
   },
 });

@@ -78,9 +78,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Why the connection closed; undefined while open or after a local `close()`. */
   private closeReason: EkafError | undefined;
 
-  // Incoming bytes not yet forming a complete frame.
+  // Incoming bytes not yet forming a complete frame, and that frame's size once known (-1 before).
   private chunks: Buffer[] = [];
   private buffered = 0;
+  private frameSize = -1;
+  /** acks=0 requests not yet handed to the kernel; they count as in flight. */
+  private unflushedWrites = 0;
 
   constructor(options: ConnectionOptions) {
     super();
@@ -91,54 +94,55 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   get inFlight(): number {
-    return this.pending.length;
+    return this.pending.length + this.unflushedWrites;
   }
 
   /** Whether another request may be sent now without exceeding `maxInFlightRequests`. */
   get hasCapacity(): boolean {
-    return this.pending.length < this.options.maxInFlightRequests;
+    return this.inFlight < this.options.maxInFlightRequests;
   }
 
   get isOpen(): boolean {
     return this.socket !== null && !this.closed;
   }
 
-  /** Opens the TCP connection. Rejects with a ConnectionError on refusal or timeout. */
+  /** Opens the TCP connection. Rejects with a ConnectionError on refusal, timeout or close(). */
   connect(): Promise<void> {
-    if (this.socket !== null)
+    if (this.closed) return Promise.reject(this.closedError());
+    if (this.socket !== null) {
       return Promise.reject(new ConnectionError('connect() called twice', this.address));
+    }
     return new Promise<void>((resolve, reject) => {
       const socket = net.connect({ host: this.host, port: this.port, noDelay: true });
       this.socket = socket;
       const timer = setTimeout(() => {
-        const error = new ConnectionError(
-          `connect timed out after ${this.options.connectTimeoutMs} ms`,
-          this.address,
+        this.fail(
+          new ConnectionError(`connect timed out after ${this.options.connectTimeoutMs} ms`, this.address),
         );
-        this.fail(error);
-        reject(error);
       }, this.options.connectTimeoutMs);
+      // Whatever ends the connection first (error, timeout, close() or the broker) also settles
+      // the connect promise with the reason it ended; once connected, that rejection is a no-op.
+      this.once('close', () => {
+        clearTimeout(timer);
+        reject(this.closedError());
+      });
       socket.once('connect', () => {
         clearTimeout(timer);
         resolve();
       });
       socket.on('error', (cause) => {
-        clearTimeout(timer);
-        const error = new ConnectionError(`socket error: ${cause.message}`, this.address, { cause });
-        this.fail(error);
-        reject(error); // no effect once connected
+        this.fail(new ConnectionError(`socket error: ${cause.message}`, this.address, { cause }));
       });
       socket.on('close', () => {
-        clearTimeout(timer);
-        const error = new ConnectionError(
-          this.pending.length > 0
-            ? `connection closed by the broker with ${this.pending.length} requests pending`
-            : 'connection closed by the broker',
-          this.address,
-          { code: 'ERR_CONNECTION_CLOSED' },
+        this.fail(
+          new ConnectionError(
+            this.pending.length > 0
+              ? `connection closed by the broker with ${this.pending.length} requests pending`
+              : 'connection closed by the broker',
+            this.address,
+            { code: 'ERR_CONNECTION_CLOSED' },
+          ),
         );
-        this.fail(error);
-        reject(error);
       });
       socket.on('data', (chunk: Buffer) => {
         this.onData(chunk);
@@ -146,62 +150,52 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     });
   }
 
-  /**
-   * Sends a request and resolves with the decoded response. With `expectResponse: false`
-   * (Produce with acks=0, which the broker never answers) it resolves once the bytes are written.
-   */
-  send<Request, Response>(
-    api: Api<Request, Response>,
-    version: number,
-    request: Request,
-    options: { expectResponse?: boolean } = {},
-  ): Promise<Response> {
-    const socket = this.socket;
-    if (socket === null || this.closed) {
-      return Promise.reject(
-        this.closeReason ??
-          new ConnectionError('not connected', this.address, { code: 'ERR_CONNECTION_CLOSED' }),
-      );
-    }
-    if (!this.hasCapacity) {
-      return Promise.reject(
-        new EkafError(
-          'ERR_TOO_MANY_IN_FLIGHT',
-          `${this.address}: ${this.pending.length} requests already in flight (maxInFlightRequests)`,
-        ),
-      );
-    }
-    const correlationId = this.nextCorrelationId;
-    this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
-    const frame = encodeRequestFrame(api, version, correlationId, this.options.clientId, request);
-    const expectResponse = options.expectResponse ?? true;
-
-    if (!expectResponse) {
-      this.unanswered.add(correlationId);
-      if (this.unanswered.size > MAX_UNANSWERED_TRACKED) {
-        this.unanswered.delete(this.unanswered.values().next().value as number);
-      }
-      return new Promise<Response>((resolve, reject) => {
-        socket.write(frame, (error) => {
-          if (error)
-            reject(new ConnectionError(`write failed: ${error.message}`, this.address, { cause: error }));
-          else resolve(undefined as Response);
-        });
-      });
-    }
+  /** Sends a request and resolves with the decoded response. */
+  send<Request, Response>(api: Api<Request, Response>, version: number, request: Request): Promise<Response> {
+    const prepared = this.prepare(api, version, request);
+    if (prepared instanceof Error) return Promise.reject(prepared);
+    const { socket, correlationId, frame } = prepared;
     return new Promise<Response>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.fail(new RequestTimeoutError(this.address, api.name, this.options.requestTimeoutMs));
-      }, this.options.requestTimeoutMs);
-      this.pending.push({
+      const pending: PendingRequest = {
         correlationId,
         api,
         version,
         resolve: resolve as (response: unknown) => void,
         reject,
-        timer,
-      });
+        timer: setTimeout(() => {
+          this.timeOut(pending);
+        }, this.options.requestTimeoutMs),
+      };
+      this.pending.push(pending);
       socket.write(frame);
+    });
+  }
+
+  /**
+   * Sends a request the broker does not answer (Produce with acks=0). Resolves once the bytes
+   * are handed to the kernel; until then the request counts against `maxInFlightRequests`, so a
+   * caller that keeps sending cannot grow the socket's write buffer without bound.
+   */
+  sendWithoutResponse<Request>(api: Api<Request, unknown>, version: number, request: Request): Promise<void> {
+    const prepared = this.prepare(api, version, request);
+    if (prepared instanceof Error) return Promise.reject(prepared);
+    const { socket, correlationId, frame } = prepared;
+    this.unanswered.add(correlationId);
+    if (this.unanswered.size > MAX_UNANSWERED_TRACKED) {
+      this.unanswered.delete(this.unanswered.values().next().value as number);
+    }
+    this.unflushedWrites++;
+    return new Promise<void>((resolve, reject) => {
+      socket.write(frame, (error) => {
+        this.unflushedWrites--;
+        if (error)
+          reject(
+            this.closed
+              ? this.closedError()
+              : new ConnectionError(`write failed: ${error.message}`, this.address, { cause: error }),
+          );
+        else resolve();
+      });
     });
   }
 
@@ -210,32 +204,98 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.fail(undefined);
   }
 
+  /** Keeps snapshots and logs that include a connection serialisable. */
+  toJSON(): { address: string; open: boolean; inFlight: number } {
+    return { address: this.address, open: this.isOpen, inFlight: this.inFlight };
+  }
+
+  /** Checks that a request may be sent now and encodes it; returns the error otherwise. */
+  private prepare<Request>(
+    api: Api<Request, unknown>,
+    version: number,
+    request: Request,
+  ): { socket: net.Socket; correlationId: number; frame: Buffer } | EkafError {
+    const socket = this.socket;
+    if (socket === null || this.closed) return this.closedError();
+    if (!this.hasCapacity) {
+      return new EkafError(
+        'ERR_TOO_MANY_IN_FLIGHT',
+        `${this.address}: ${this.inFlight} requests already in flight (maxInFlightRequests)`,
+      );
+    }
+    const correlationId = this.nextCorrelationId;
+    try {
+      const frame = encodeRequestFrame(api, version, correlationId, this.options.clientId, request);
+      this.nextCorrelationId = (correlationId + 1) & 0x7fffffff;
+      return { socket, correlationId, frame };
+    } catch (error) {
+      if (error instanceof EkafError) return error;
+      throw error;
+    }
+  }
+
+  /** The timed-out request gets the timeout; the others a connection error caused by it. */
+  private timeOut(request: PendingRequest): void {
+    const index = this.pending.indexOf(request);
+    if (index === -1) return;
+    this.pending.splice(index, 1);
+    const timeout = new RequestTimeoutError(this.address, request.api.name, this.options.requestTimeoutMs);
+    request.reject(timeout);
+    this.fail(
+      new ConnectionError(`closed after a ${request.api.name} request timed out`, this.address, {
+        cause: timeout,
+      }),
+    );
+  }
+
+  /** Why requests cannot be sent: the reason the connection closed, or that it is not open. */
+  private closedError(): EkafError {
+    return (
+      this.closeReason ??
+      new ConnectionError(this.closed ? 'connection closed by the client' : 'not connected', this.address, {
+        code: 'ERR_CONNECTION_CLOSED',
+      })
+    );
+  }
+
+  /**
+   * Splits the byte stream into frames. The 4-byte size is read once per frame and chunks are
+   * joined only when the whole frame has arrived, so a large response costs one copy, not one
+   * per chunk.
+   */
   private onData(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    while (!this.closed && this.buffered >= 4) {
-      const head = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : this.coalesce();
-      const size = head.readInt32BE(0);
-      if (size > this.options.maxResponseBytes) {
-        this.fail(new ResponseTooLargeError(this.address, size, this.options.maxResponseBytes));
-        return;
+    while (!this.closed) {
+      if (this.frameSize === -1) {
+        if (this.buffered < 4) return;
+        if ((this.chunks[0] as Buffer).length < 4) this.joinChunks();
+        const size = (this.chunks[0] as Buffer).readInt32BE(0);
+        if (size > this.options.maxResponseBytes) {
+          this.fail(new ResponseTooLargeError(this.address, size, this.options.maxResponseBytes));
+          return;
+        }
+        if (size < 4) {
+          // Every response starts with an int32 correlation id.
+          this.fail(new DecodeError(`${this.address}: response frame of ${size} bytes is too small`, 0));
+          return;
+        }
+        this.frameSize = size;
       }
-      if (size < 4) {
-        // Every response starts with an int32 correlation id.
-        this.fail(new DecodeError(`${this.address}: response frame of ${size} bytes is too small`, 0));
-        return;
-      }
-      if (this.buffered < 4 + size) return;
-      const buffer = this.chunks.length === 1 ? head : this.coalesce();
-      const frame = buffer.subarray(4, 4 + size);
-      const rest = buffer.subarray(4 + size);
+      const frameEnd = 4 + this.frameSize;
+      if (this.buffered < frameEnd) return;
+      const buffer = this.joinChunks();
+      const frame = buffer.subarray(4, frameEnd);
+      const rest = buffer.subarray(frameEnd);
       this.chunks = rest.length > 0 ? [rest] : [];
       this.buffered = rest.length;
+      this.frameSize = -1;
       this.onFrame(frame);
     }
   }
 
-  private coalesce(): Buffer {
+  private joinChunks(): Buffer {
+    if (this.chunks.length === 1) return this.chunks[0] as Buffer;
     const whole = Buffer.concat(this.chunks, this.buffered);
     this.chunks = [whole];
     return whole;
@@ -297,9 +357,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.socket?.destroy();
     this.chunks = [];
     this.buffered = 0;
-    const reason =
-      error ??
-      new ConnectionError('connection closed by the client', this.address, { code: 'ERR_CONNECTION_CLOSED' });
+    const reason = this.closedError();
     for (const request of this.pending.splice(0)) {
       clearTimeout(request.timer);
       request.reject(reason);

@@ -39,8 +39,3 @@ export function readResponseHeader(reader: Reader, headerVersion: 0 | 1): number
   if (headerVersion === 1) reader.taggedFields();
   return correlationId;
 }
-
-export function writeResponseHeader(writer: Writer, headerVersion: 0 | 1, correlationId: number): void {
-  writer.int32(correlationId);
-  if (headerVersion === 1) writer.taggedFields();
-}

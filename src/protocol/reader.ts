@@ -197,7 +197,7 @@ export class Reader {
     return fields;
   }
 
-  /** Throws unless the frame was consumed exactly: trailing bytes mean we decoded the wrong version. */
+  /** Throws unless the frame was consumed exactly (used where a body must be one exact format). */
   expectEnd(what: string): void {
     if (this.offset !== this.end) {
       throw new DecodeError(`${what}: ${this.end - this.offset} unexpected trailing bytes`, this.offset);
@@ -220,10 +220,6 @@ export class Reader {
 
   flexArray<T>(flexible: boolean, readItem: (reader: this) => T): T[] {
     return flexible ? this.compactArray(readItem) : this.array(readItem);
-  }
-
-  flexNullableArray<T>(flexible: boolean, readItem: (reader: this) => T): T[] | null {
-    return flexible ? this.compactNullableArray(readItem) : this.nullableArray(readItem);
   }
 
   /** Skips (or returns) the tagged fields that end a struct in flexible versions. */

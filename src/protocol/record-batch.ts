@@ -134,6 +134,8 @@ export class RecordBatchBuilder {
    */
   seal(identity: ProducerIdentity = NO_PRODUCER_IDENTITY, codec: CompressionCodec = 0): Buffer {
     if (this.count === 0) throw new EncodeError('cannot seal an empty record batch');
+    // Sealing again would rewrite the bytes already handed out (they are a view, not a copy).
+    if (this.sealed) throw new EncodeError('record batch is already sealed');
     if (codec !== CompressionCodec.none) throw new EncodeError('compression is not implemented yet');
     this.sealed = true;
     const end = this.writer.offset;

@@ -16,9 +16,6 @@ export const SUPPORTED_VERSIONS: Readonly<Record<ApiKey, { readonly min: number;
   [ApiKey.ApiVersions]: { min: 0, max: 3 },
 };
 
-/** Versions negotiated with one broker, by API key. */
-export type NegotiatedVersions = ReadonlyMap<number, number>;
-
 /** Picks the version to use for `api` given the broker's advertised ranges. */
 export function pickVersion(api: Api<unknown, unknown>, brokerRanges: readonly ApiVersionRange[]): number {
   const ours = SUPPORTED_VERSIONS[api.key];

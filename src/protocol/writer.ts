@@ -107,6 +107,7 @@ export class Writer {
 
   /** Zigzag varint of a signed 32-bit value (record fields). */
   varint(value: number): this {
+    if ((value | 0) !== value) throw new EncodeError(`varint ${value} is not a 32-bit integer`);
     return this.unsignedVarint((value << 1) ^ (value >> 31));
   }
 
@@ -141,8 +142,7 @@ export class Writer {
   }
 
   string(value: string): this {
-    const length = Buffer.byteLength(value, 'utf8');
-    if (length > 0x7fff) throw new EncodeError(`string of ${length} bytes exceeds the int16 length limit`);
+    const length = stringLength(value);
     this.int16(length);
     return this.utf8(value, length);
   }
@@ -152,7 +152,7 @@ export class Writer {
   }
 
   compactString(value: string): this {
-    const length = Buffer.byteLength(value, 'utf8');
+    const length = stringLength(value);
     this.unsignedVarint(length + 1);
     return this.utf8(value, length);
   }
@@ -244,4 +244,14 @@ export class Writer {
     this.offset += length;
     return this;
   }
+}
+
+/**
+ * UTF-8 length of a protocol string. Kafka caps strings at 32767 bytes in every encoding (compact
+ * strings too: brokers reject longer ones), so the limit is enforced here for both.
+ */
+function stringLength(value: string): number {
+  const length = Buffer.byteLength(value, 'utf8');
+  if (length > 0x7fff) throw new EncodeError(`string of ${length} bytes exceeds the protocol limit of 32767`);
+  return length;
 }

@@ -30,8 +30,12 @@ export function brokerConnectionLogic(options: Omit<ConnectionOptions, 'host' | 
         await connection.connect();
         return connection;
       }),
-      handshake: fromPromise<HandshakeOutput, { link: BrokerLink }>(async ({ input }) => {
-        const result = await negotiateVersions(asConnection(input.link));
+      handshake: fromPromise<HandshakeOutput, { link: BrokerLink }>(async ({ input, signal }) => {
+        const connection = asConnection(input.link);
+        signal.addEventListener('abort', () => {
+          connection.close();
+        });
+        const result = await negotiateVersions(connection);
         const versions: Record<string, number> = {};
         for (const [key, version] of result.versions) versions[API_NAMES[key] ?? `api${key}`] = version;
         return { versions };
@@ -54,6 +58,7 @@ export function brokerConnectionLogic(options: Omit<ConnectionOptions, 'host' | 
         connection.once('close', onClose);
         return () => {
           connection.off('close', onClose);
+          connection.close(); // leaving `ready` ends this connection, whatever the reason
         };
       }),
     },

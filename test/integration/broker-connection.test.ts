@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActor, waitFor } from 'xstate';
+import { Connection } from '../../src/network/connection.js';
+import { ApiKey } from '../../src/protocol/api.js';
 import { brokerConnectionLogic } from '../../src/runtime/broker-connection.js';
 import { PEERS, startCluster, type MockCluster } from '../broker/cluster.js';
 
@@ -45,5 +47,41 @@ describe.each(PEERS)('broker-connection actor against librdkafka %s', (peer) => 
 
     actor.send({ type: 'close' });
     expect(actor.getSnapshot().status).toBe('done');
+  });
+
+  it('closes its socket when the actor is stopped while ready', async () => {
+    const broker = cluster.brokers[0];
+    if (broker === undefined) throw new Error('no broker');
+    const actor = createActor(brokerConnectionLogic({ clientId: 'ekaf-test' }), {
+      input: { brokerId: broker.id, host: broker.host, port: broker.port },
+    });
+    actor.start();
+    await waitFor(actor, (s) => s.matches('ready'), { timeout: 10_000 });
+    const link = actor.getSnapshot().context.link;
+    expect(link).toBeInstanceOf(Connection);
+    actor.stop();
+    expect((link as Connection).isOpen).toBe(false);
+  });
+
+  it('stops in failed, naming both ranges, when the broker has no common Produce version', async () => {
+    const broker = cluster.brokers[0];
+    if (broker === undefined) throw new Error('no broker');
+    await cluster.setApiVersion(ApiKey.Produce, 0, 2);
+    try {
+      const actor = createActor(brokerConnectionLogic({ clientId: 'ekaf-test' }), {
+        input: { brokerId: broker.id, host: broker.host, port: broker.port },
+      });
+      actor.start();
+      await waitFor(actor, (s) => s.status === 'done', { timeout: 10_000 });
+      const { value, context } = actor.getSnapshot();
+      expect(value).toBe('failed');
+      expect(context.lastError).toEqual({
+        code: 'ERR_UNSUPPORTED_VERSION',
+        message: `Produce: no common version (ekaf supports v3-v10, the broker v0-v2)`,
+      });
+      expect(context.link).toBeNull();
+    } finally {
+      await cluster.setApiVersion(ApiKey.Produce, 0, peer === '2.0' ? 7 : 10);
+    }
   });
 });

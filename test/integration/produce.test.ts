@@ -167,7 +167,7 @@ describe.each(PEERS)('protocol layer against librdkafka %s', (peer) => {
     });
     const one = await connection.send(Produce, version, request(1, 'acks-1'));
     expect(one.topics[0]?.partitions[0]?.baseOffset.toNumber()).toBe(0);
-    await connection.send(Produce, version, request(0, 'acks-0'), { expectResponse: false });
+    await connection.sendWithoutResponse(Produce, version, request(0, 'acks-0'));
     // A request after the acks=0 one proves the connection stayed in sync.
     const after = await connection.send(Produce, version, request(1, 'after'));
     expect(after.topics[0]?.partitions[0]?.baseOffset.toNumber()).toBe(2);

@@ -11,7 +11,7 @@ import {
 /**
  * The machine alone, with scripted actors and a simulated clock: transitions and backoff are
  * checked without sockets or sleeping. The real-socket version is in
- * test/runtime/broker-connection.test.ts.
+ * test/integration/broker-connection.test.ts.
  */
 function scripted(script: { connectFailures: number }) {
   let connectCalls = 0;

@@ -68,7 +68,7 @@ describe('Connection framing', () => {
 
   it('resolves acks=0 style requests without waiting for a response', async () => {
     const conn = await connectTo(() => undefined);
-    await expect(conn.send(ApiVersions, 0, REQUEST, { expectResponse: false })).resolves.toBeUndefined();
+    await expect(conn.sendWithoutResponse(ApiVersions, 0, REQUEST)).resolves.toBeUndefined();
     expect(conn.inFlight).toBe(0);
     await broker?.waitForRequests(1);
   });
@@ -77,10 +77,32 @@ describe('Connection framing', () => {
     const conn = await connectTo((header, socket) => {
       socket.write(responseFrame(header.correlationId, OK_BODY));
     });
-    await conn.send(ApiVersions, 0, REQUEST, { expectResponse: false });
+    await conn.sendWithoutResponse(ApiVersions, 0, REQUEST);
     const response = await conn.send(ApiVersions, 0, REQUEST);
     expect(response.apiKeys).toHaveLength(3);
     expect(conn.isOpen).toBe(true);
+  });
+  it('reassembles a large response arriving in many small chunks', async () => {
+    // 4 MiB of ranges: ApiVersions v0 with 699 050 entries, written 1 KiB at a time.
+    const ranges: [number, number, number][] = Array.from({ length: 699_050 }, (_, i) => [i % 100, 0, 1]);
+    const body = apiVersionsV0Body(0, ranges);
+    const conn = await connectTo((header, socket) => {
+      const frame = responseFrame(header.correlationId, body);
+      for (let i = 0; i < frame.length; i += 1024) socket.write(frame.subarray(i, i + 1024));
+    });
+    const response = await conn.send(ApiVersions, 0, REQUEST);
+    expect(response.apiKeys.length).toBe(699_050);
+  });
+
+  it('counts acks=0 writes as in flight until they are flushed', async () => {
+    const conn = await connectTo(() => undefined, { maxInFlightRequests: 1 });
+    const write = conn.sendWithoutResponse(ApiVersions, 0, REQUEST);
+    expect(conn.inFlight).toBe(1);
+    await expect(conn.send(ApiVersions, 0, REQUEST)).rejects.toMatchObject({
+      code: 'ERR_TOO_MANY_IN_FLIGHT',
+    });
+    await write;
+    expect(conn.inFlight).toBe(0);
   });
 });
 
@@ -167,6 +189,42 @@ describe('Connection failures', () => {
     broker = undefined;
     const conn = new Connection({ host: '127.0.0.1', port, clientId: 'test' });
     await expect(conn.connect()).rejects.toMatchObject({ code: 'ERR_CONNECTION', retriable: true });
+  });
+  it('rejects (never throws) when a request cannot be encoded', async () => {
+    const conn = await connectTo(() => undefined);
+    const result = conn.send(ApiVersions, 3, {
+      clientSoftwareName: 'x'.repeat(40_000),
+      clientSoftwareVersion: '1',
+    });
+    await expect(result).rejects.toMatchObject({ code: 'ERR_ENCODE' });
+    expect(conn.isOpen).toBe(true);
+  });
+
+  it('a timeout fails the timed-out request with the timeout and the others with a connection error', async () => {
+    const conn = await connectTo(() => undefined, { requestTimeoutMs: 50 });
+    const first = conn.send(ApiVersions, 0, REQUEST).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = conn.send(ApiVersions, 0, REQUEST).catch((e: unknown) => e);
+    expect(await first).toBeInstanceOf(RequestTimeoutError);
+    const other = (await second) as ConnectionError;
+    expect(other).toBeInstanceOf(ConnectionError);
+    expect(other.cause).toBeInstanceOf(RequestTimeoutError);
+  });
+
+  it('connect() after close() rejects instead of opening a socket', async () => {
+    broker = await startFakeBroker();
+    const conn = new Connection({ host: '127.0.0.1', port: broker.port, clientId: 'test' });
+    conn.close();
+    await expect(conn.connect()).rejects.toMatchObject({ code: 'ERR_CONNECTION_CLOSED' });
+    expect(broker.requests).toHaveLength(0);
+  });
+
+  it('close() during connect rejects connect() with "closed by the client"', async () => {
+    broker = await startFakeBroker();
+    const conn = new Connection({ host: '127.0.0.1', port: broker.port, clientId: 'test' });
+    const connecting = conn.connect();
+    conn.close();
+    await expect(connecting).rejects.toThrow(/closed by the client/);
   });
 });
 

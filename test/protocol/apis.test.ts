@@ -242,7 +242,7 @@ describe('Produce', () => {
     const partition = response.topics[0]?.partitions[0];
     expect(partition?.partition).toBe(2);
     expect(partition?.baseOffset.toNumber()).toBe(42);
-    expect(partition?.logAppendTimeMs?.toNumber()).toBe(-1);
+    expect(partition?.logAppendTimeMs.toNumber()).toBe(-1);
     expect(partition?.logStartOffset).toBeNull();
   });
 
@@ -253,7 +253,7 @@ describe('Produce', () => {
     );
     const partition = response.topics[0]?.partitions[0];
     expect(partition?.baseOffset.toNumber()).toBe(7);
-    expect(partition?.logAppendTimeMs?.toNumber()).toBe(1000);
+    expect(partition?.logAppendTimeMs.toNumber()).toBe(1000);
     expect(partition?.logStartOffset?.toNumber()).toBe(2);
   });
 

@@ -31,7 +31,7 @@ export interface ProducePartitionResponse {
   errorCode: number;
   baseOffset: Long;
   /** -1 unless the topic uses LogAppendTime. */
-  logAppendTimeMs: Long | null;
+  logAppendTimeMs: Long;
   /** v5+ */
   logStartOffset: Long | null;
   /** v8+: the records that made the broker drop the whole batch. */
