@@ -145,7 +145,9 @@ describe('RecordBatchBuilder', () => {
     builder.seal();
     expect(() => builder.append({ key: null, value: null, headers: [], timestamp: 0 })).toThrow(EncodeError);
     // A second seal would rewrite the bytes of the first (a retry must resend them unchanged).
-    expect(() => builder.seal({ producerId: 1, producerEpoch: 0, baseSequence: 0 })).toThrow(/already sealed/);
+    expect(() => builder.seal({ producerId: 1, producerEpoch: 0, baseSequence: 0 })).toThrow(
+      /already sealed/,
+    );
   });
 
   it('sizes varints and varlongs exactly as the writer writes them', () => {
