@@ -119,6 +119,13 @@ export async function produceWithKcat(
   await runKcat(args, Buffer.from(lines.map((l) => `${l}\n`).join('')), opts.timeoutMs);
 }
 
+export interface BinaryProduceOptions {
+  partition?: number;
+  /** librdkafka properties passed with -X, e.g. { 'topic.partitioner': 'murmur2' }. */
+  config?: Record<string, string>;
+  timeoutMs?: number;
+}
+
 /**
  * Produces arbitrary binary keys and values with kcat -P, in order.
  *
@@ -133,7 +140,7 @@ export async function produceRecordsWithKcat(
   bootstrap: string,
   topic: string,
   records: { key: Buffer | null; value: Buffer | null }[],
-  opts: { partition?: number; timeoutMs?: number } = {},
+  opts: BinaryProduceOptions = {},
 ): Promise<void> {
   // Which -Z setting each record needs: true, false, or either (undefined).
   const needsZ = records.map(({ key, value }, i) => {
@@ -166,7 +173,7 @@ async function produceBinaryRun(
   topic: string,
   records: { key: Buffer | null; value: Buffer | null }[],
   nullEmpty: boolean,
-  opts: { partition?: number; timeoutMs?: number },
+  opts: BinaryProduceOptions,
 ): Promise<void> {
   // What goes on stdin for each record. With -Z a null key is written as an
   // empty key, since kcat skips a message that is empty altogether.
@@ -184,6 +191,7 @@ async function produceBinaryRun(
     const args = ['-P', '-b', bootstrap, '-t', topic, '-D', escape(msgDelim), '-K', escape(keyDelim)];
     if (opts.partition !== undefined) args.push('-p', String(opts.partition));
     if (nullEmpty) args.push('-Z');
+    for (const [name, value] of Object.entries(opts.config ?? {})) args.push('-X', `${name}=${value}`);
     await runKcat(args, input, opts.timeoutMs);
     return;
   }
