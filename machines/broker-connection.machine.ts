@@ -1,4 +1,5 @@
 import { assign, fromCallback, fromPromise, setup } from 'xstate';
+import { describeError } from './describe-error.js';
 
 /**
  * One broker connection: `connecting → handshaking → ready`, `retrying` with capped, jittered
@@ -75,18 +76,6 @@ function failure(context: BrokerConnectionContext, error: unknown): Partial<Brok
  */
 function isPermanent(error: unknown): boolean {
   return describeError(error).code === 'ERR_UNSUPPORTED_VERSION';
-}
-
-/** Keeps what a snapshot can show of an error: its stable code and its message. */
-function describeError(error: unknown): { code: string; message: string } {
-  if (typeof error === 'object' && error !== null) {
-    const { code, message } = error as { code?: unknown; message?: unknown };
-    return {
-      code: typeof code === 'string' ? code : 'ERR_UNKNOWN',
-      message: typeof message === 'string' ? message : JSON.stringify(error),
-    };
-  }
-  return { code: 'ERR_UNKNOWN', message: String(error) };
 }
 
 const notProvided = (name: string) => (): never => {

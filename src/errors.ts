@@ -13,7 +13,13 @@ export type EkafErrorCode =
   | 'ERR_RESPONSE_TOO_LARGE'
   | 'ERR_TOO_MANY_IN_FLIGHT'
   | 'ERR_KAFKA'
-  | 'ERR_CONFIG';
+  | 'ERR_CONFIG'
+  | 'ERR_INVALID_RECORD'
+  | 'ERR_RECORD_TOO_LARGE'
+  | 'ERR_BUFFER_FULL'
+  | 'ERR_DELIVERY_TIMEOUT'
+  | 'ERR_PRODUCER_CLOSED'
+  | 'ERR_ABORTED';
 
 export class EkafError extends Error {
   readonly code: EkafErrorCode;
@@ -123,5 +129,56 @@ export class ConfigError extends EkafError {
     rule: string,
   ) {
     super('ERR_CONFIG', `${field}: ${rule}`);
+  }
+}
+
+/** A record given to `produce*()` is malformed; `field` names what is wrong (e.g. `records[3].key`). */
+export class InvalidRecordError extends EkafError {
+  constructor(
+    readonly field: string,
+    rule: string,
+  ) {
+    super('ERR_INVALID_RECORD', `${field}: ${rule}`);
+  }
+}
+
+/** A record is larger than `maxRequestBytes` and could never be sent. */
+export class RecordTooLargeError extends EkafError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super('ERR_RECORD_TOO_LARGE', `record of ${size} bytes exceeds maxRequestBytes (${limit})`);
+  }
+}
+
+/** The producer's buffer is full (`maxBufferedRecords` / `maxBufferedBytes`). Retry later. */
+export class BufferFullError extends EkafError {
+  constructor(detail: string) {
+    super('ERR_BUFFER_FULL', `producer buffer full: ${detail}`, { retriable: true });
+  }
+}
+
+/** A record was not acknowledged within `deliveryTimeoutMs`; `cause` is the last error seen. */
+export class DeliveryTimeoutError extends EkafError {
+  constructor(timeoutMs: number, cause?: unknown) {
+    super('ERR_DELIVERY_TIMEOUT', `record not acknowledged within deliveryTimeoutMs (${timeoutMs} ms)`, {
+      cause,
+      retriable: false,
+    });
+  }
+}
+
+/** The producer is closed (or closing) and accepts no more records; or close() gave up on them. */
+export class ProducerClosedError extends EkafError {
+  constructor(message = 'the producer is closed') {
+    super('ERR_PRODUCER_CLOSED', message);
+  }
+}
+
+/** A wait was cancelled by its AbortSignal. */
+export class AbortedError extends EkafError {
+  constructor(reason?: unknown) {
+    super('ERR_ABORTED', 'the operation was aborted', { cause: reason });
   }
 }

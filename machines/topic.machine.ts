@@ -1,0 +1,62 @@
+import { assign, setup } from 'xstate';
+import type { ErrorSummary } from './describe-error.js';
+
+/**
+ * One topic, created lazily by the first produce to it (ekaf's topic server).
+ *
+ * - `resolving`: partitions not known yet; records wait (within the producer's bounds) and a
+ *   metadata refresh is asked for.
+ * - `active`: partitions known; records are partitioned and appended to their workers.
+ * - `unavailable`: the cluster reports an error for the topic (unknown topic, authorization…);
+ *   records keep waiting until the error clears or their delivery timeout fails them.
+ */
+
+export interface TopicInput {
+  name: string;
+}
+
+export interface TopicContext {
+  name: string;
+  partitionCount: number;
+  lastError: ErrorSummary | null;
+}
+
+export type TopicEvent = { type: 'partitions'; count: number } | { type: 'topic.error'; error: ErrorSummary };
+
+export const topicMachine = setup({
+  types: {
+    context: {} as TopicContext,
+    input: {} as TopicInput,
+    events: {} as TopicEvent,
+  },
+  actions: {
+    /** Ask the metadata actor for a refresh (provided by the runtime). */
+    refreshMetadata: () => undefined,
+    /** Move waiting records into partition workers (provided by the runtime). */
+    releaseWaiting: () => undefined,
+  },
+}).createMachine({
+  id: 'topic',
+  context: ({ input }) => ({ name: input.name, partitionCount: 0, lastError: null }),
+  initial: 'resolving',
+  on: {
+    partitions: {
+      target: '.active',
+      actions: assign({ partitionCount: ({ event }) => event.count, lastError: null }),
+    },
+  },
+  states: {
+    resolving: {
+      entry: 'refreshMetadata',
+      on: {
+        'topic.error': { target: 'unavailable', actions: assign({ lastError: ({ event }) => event.error }) },
+      },
+    },
+    active: {
+      entry: 'releaseWaiting',
+    },
+    unavailable: {
+      on: { 'topic.error': { actions: assign({ lastError: ({ event }) => event.error }) } },
+    },
+  },
+});

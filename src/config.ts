@@ -1,0 +1,256 @@
+import { ConfigError } from './errors.js';
+import { PARTITIONER_NAMES, type PartitionerFunction, type PartitionerName } from './runtime/partitioners.js';
+
+/**
+ * Every option of ekaf, its default and its validation. Each option's doc comment gives its
+ * ekaf (Erlang) and Java client equivalents where there is one.
+ */
+
+/** Anything with these four methods: console, pino, winston… ekaf is silent without one. */
+export interface Logger {
+  debug(message: string, fields?: object): void;
+  info(message: string, fields?: object): void;
+  warn(message: string, fields?: object): void;
+  error(message: string, fields?: object): void;
+}
+
+/** acks as the broker sees it: 'all' (= -1, every in-sync replica), 1 (leader only), 0 (no answer). */
+export type Acks = 'all' | -1 | 0 | 1;
+
+/** Settings that can differ per topic and change at runtime with `setTopicConfig`. */
+export interface TopicSettings {
+  /** Acknowledgements required. Default 'all'. Java `acks`; ekaf had none (always 1). */
+  acks: Acks;
+  /**
+   * How long a batched produce (`produceSyncBatched`/`produceAsyncBatched`) waits for more
+   * records before its batch is sent, in ms. Default 5. ekaf `buffer_ttl`; Java `linger.ms`.
+   * Unbatched calls do not wait: their records leave as soon as a request slot is free.
+   */
+  lingerMs: number;
+  /** Largest batch, in bytes of encoded records. Default 65536. Java `batch.size`. */
+  batchBytes: number;
+  /** Largest batch, in records. Default 10000. ekaf `max_buffer_size`. */
+  batchRecords: number;
+  /**
+   * Produce requests in flight per partition. Default 5 (the most idempotence allows). Order
+   * within a partition is kept at any value. Java `max.in.flight.requests.per.connection`.
+   */
+  maxInFlight: number;
+  /** How records are spread over partitions. Default 'default' (murmur2 for keys, sticky otherwise). */
+  partitioner: PartitionerName | PartitionerFunction;
+  /** How long the broker may wait for replicas before answering a Produce, in ms. Default 30000. */
+  produceTimeoutMs: number;
+}
+
+export interface ProducerOptions {
+  /** Bootstrap brokers, "host:port" or a list of them (or one comma-separated string). Required. */
+  brokers: string | readonly string[];
+  /** Sent to brokers with every request. Default 'ekaf'. Java `client.id`. */
+  clientId?: string;
+  /** Settings for every topic not listed in `topics`. */
+  defaults?: Partial<TopicSettings>;
+  /** Per-topic overrides, merged over `defaults`. */
+  topics?: Record<string, Partial<TopicSettings>>;
+  /** Records accepted and not yet acknowledged, at most. Default 1 000 000. */
+  maxBufferedRecords?: number;
+  /** Bytes (keys + values + headers) accepted and not yet acknowledged, at most. Default 256 MiB. */
+  maxBufferedBytes?: number;
+  /**
+   * How long `produceSync` waits for room when the buffer is full before it rejects with
+   * ERR_BUFFER_FULL, in ms. Default 10000. Java `max.block.ms`. `produceAsync` never waits.
+   */
+  bufferTimeoutMs?: number;
+  /**
+   * How long a record may take in total, from `produce*()` to its acknowledgement, retries and
+   * downtime included, in ms. Default 120000. Java `delivery.timeout.ms`.
+   */
+  deliveryTimeoutMs?: number;
+  /** How long one request may wait for its response, in ms. Default 30000. Java `request.timeout.ms`. */
+  requestTimeoutMs?: number;
+  /** How long a TCP connect may take, in ms. Default 10000. Java `socket.connection.setup.timeout.ms`. */
+  connectTimeoutMs?: number;
+  /** First delay before a retry, doubling up to `retryBackoffMaxMs`. Default 100. Java `retry.backoff.ms`. */
+  retryBackoffMs?: number;
+  /** Cap of the retry delay, in ms. Default 1000. Java `retry.backoff.max.ms`. */
+  retryBackoffMaxMs?: number;
+  /** Metadata is refreshed at least this often, in ms. Default 300000. Java `metadata.max.age.ms`. */
+  metadataMaxAgeMs?: number;
+  /** Largest Produce request, in bytes; also the largest record accepted. Default 1 MiB. Java `max.request.size`. */
+  maxRequestBytes?: number;
+  /** Largest response accepted from a broker, in bytes. Default 64 MiB. */
+  maxResponseBytes?: number;
+  /** Where ekaf logs; silent by default. */
+  logger?: Logger;
+}
+
+export const TOPIC_DEFAULTS: Readonly<TopicSettings> = Object.freeze({
+  acks: 'all',
+  lingerMs: 5,
+  batchBytes: 64 * 1024,
+  batchRecords: 10_000,
+  maxInFlight: 5,
+  partitioner: 'default',
+  produceTimeoutMs: 30_000,
+});
+
+export const PRODUCER_DEFAULTS = Object.freeze({
+  clientId: 'ekaf',
+  maxBufferedRecords: 1_000_000,
+  maxBufferedBytes: 256 * 1024 * 1024,
+  bufferTimeoutMs: 10_000,
+  deliveryTimeoutMs: 120_000,
+  requestTimeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
+  retryBackoffMs: 100,
+  retryBackoffMaxMs: 1_000,
+  metadataMaxAgeMs: 300_000,
+  maxRequestBytes: 1024 * 1024,
+  maxResponseBytes: 64 * 1024 * 1024,
+});
+
+export interface BrokerAddress {
+  host: string;
+  port: number;
+}
+
+/** Options after validation, with every default applied. */
+export interface ResolvedOptions extends Required<
+  Omit<ProducerOptions, 'brokers' | 'defaults' | 'topics' | 'logger'>
+> {
+  brokers: BrokerAddress[];
+  defaults: TopicSettings;
+  topics: Record<string, TopicSettings>;
+  logger: Logger;
+}
+
+const SILENT: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+/** Validates every option and applies defaults; throws a ConfigError naming the first bad field. */
+export function resolveOptions(options: ProducerOptions): ResolvedOptions {
+  if (typeof options !== 'object') throw new ConfigError('options', 'must be an object');
+  const known = new Set([...Object.keys(PRODUCER_DEFAULTS), 'brokers', 'defaults', 'topics', 'logger']);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new ConfigError(key, 'is not an ekaf option');
+  }
+  const resolved = {
+    ...PRODUCER_DEFAULTS,
+    brokers: parseBrokers(options.brokers),
+    logger: validateLogger(options.logger),
+  } as ResolvedOptions;
+  for (const [key, fallback] of Object.entries(PRODUCER_DEFAULTS)) {
+    const value = (options as unknown as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    if (typeof fallback === 'string') {
+      if (typeof value !== 'string' || value.length === 0)
+        throw new ConfigError(key, 'must be a non-empty string');
+    } else {
+      requireInteger(
+        key,
+        value,
+        key === 'deliveryTimeoutMs' || key.endsWith('Bytes') || key.endsWith('Records') ? 1 : 0,
+      );
+    }
+    (resolved as unknown as Record<string, unknown>)[key] = value;
+  }
+  resolved.defaults = resolveTopicSettings('defaults', TOPIC_DEFAULTS, options.defaults ?? {});
+  resolved.topics = {};
+  for (const [topic, settings] of Object.entries(options.topics ?? {})) {
+    resolved.topics[topic] = resolveTopicSettings(`topics.${topic}`, resolved.defaults, settings);
+  }
+  if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) {
+    throw new ConfigError('retryBackoffMaxMs', `must be >= retryBackoffMs (${resolved.retryBackoffMs})`);
+  }
+  return resolved;
+}
+
+/** Merges `partial` over `base`, validating each field; `where` prefixes error field names. */
+export function resolveTopicSettings(
+  where: string,
+  base: Readonly<TopicSettings>,
+  partial: Partial<TopicSettings>,
+): TopicSettings {
+  if (typeof partial !== 'object') throw new ConfigError(where, 'must be an object');
+  const settings: TopicSettings = { ...base };
+  for (const [key, value] of Object.entries(partial) as [keyof TopicSettings, unknown][]) {
+    if (value === undefined) continue;
+    const field = `${where}.${key}`;
+    switch (key) {
+      case 'acks':
+        if (value !== 'all' && value !== -1 && value !== 0 && value !== 1) {
+          throw new ConfigError(field, `must be 'all', -1, 0 or 1 (got ${JSON.stringify(value)})`);
+        }
+        settings.acks = value;
+        break;
+      case 'lingerMs':
+        settings.lingerMs = requireInteger(field, value, 0);
+        break;
+      case 'batchBytes':
+        settings.batchBytes = requireInteger(field, value, 1);
+        break;
+      case 'batchRecords':
+        settings.batchRecords = requireInteger(field, value, 1);
+        break;
+      case 'maxInFlight':
+        settings.maxInFlight = requireInteger(field, value, 1);
+        break;
+      case 'produceTimeoutMs':
+        settings.produceTimeoutMs = requireInteger(field, value, 1);
+        break;
+      case 'partitioner':
+        if (typeof value === 'function') {
+          settings.partitioner = value as PartitionerFunction;
+        } else if (PARTITIONER_NAMES.includes(value as PartitionerName)) {
+          settings.partitioner = value as PartitionerName;
+        } else {
+          throw new ConfigError(field, `must be a function or one of ${PARTITIONER_NAMES.join(', ')}`);
+        }
+        break;
+      default:
+        throw new ConfigError(field, 'is not a topic setting');
+    }
+  }
+  return settings;
+}
+
+/** The acks value sent on the wire. */
+export function wireAcks(acks: Acks): -1 | 0 | 1 {
+  return acks === 'all' ? -1 : acks;
+}
+
+function requireInteger(field: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(field, `must be an integer >= ${min} (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+function parseBrokers(brokers: unknown): BrokerAddress[] {
+  const list =
+    typeof brokers === 'string' ? brokers.split(',') : Array.isArray(brokers) ? (brokers as unknown[]) : null;
+  if (list === null || list.length === 0) {
+    throw new ConfigError('brokers', 'must be "host:port" or a non-empty list of them');
+  }
+  return list.map((entry) => {
+    const match = typeof entry === 'string' ? /^\s*(\[[^\]]+\]|[^:\s]+):(\d{1,5})\s*$/.exec(entry) : null;
+    const port = match ? Number(match[2]) : 0;
+    if (match === null || port < 1 || port > 65535) {
+      throw new ConfigError('brokers', `"${String(entry)}" is not "host:port"`);
+    }
+    return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
+  });
+}
+
+function validateLogger(logger: unknown): Logger {
+  if (logger === undefined) return SILENT;
+  for (const method of ['debug', 'info', 'warn', 'error'] as const) {
+    if (typeof (logger as Record<string, unknown> | null)?.[method] !== 'function') {
+      throw new ConfigError('logger', `must have a ${method}() method`);
+    }
+  }
+  return logger as Logger;
+}

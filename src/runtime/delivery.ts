@@ -1,0 +1,84 @@
+import type { EkafError } from '../errors.js';
+
+/** The outcome of one acknowledged record. */
+export interface DeliveryReport {
+  topic: string;
+  partition: number;
+  /** -1 with acks=0: the broker does not say. */
+  offset: number;
+  /** The record's create time, or the broker's append time when the topic uses LogAppendTime. */
+  timestamp: number;
+  /** False with acks=0: the record was sent, not acknowledged. */
+  acknowledged: boolean;
+}
+
+/** How a finished call is reported: reports in input order, or the first error with every failure. */
+export type CallOutcome =
+  | { ok: true; reports: DeliveryReport[] }
+  | { ok: false; error: EkafError; reports: (DeliveryReport | undefined)[]; failed: number };
+
+/**
+ * One `produce*()` call: its records may land in several batches of several partitions, and it
+ * completes once every one of them is acknowledged or failed. One object per call, never per
+ * record: batches refer to a call with (start, count) segments.
+ */
+export class ProduceCall {
+  private settled = 0;
+  private failedCount = 0;
+  private firstError: EkafError | null = null;
+  private readonly reports: (DeliveryReport | undefined)[];
+
+  constructor(
+    readonly topic: string,
+    readonly count: number,
+    private readonly onDone: (call: ProduceCall, outcome: CallOutcome) => void,
+  ) {
+    this.reports = new Array<DeliveryReport | undefined>(count);
+  }
+
+  get done(): boolean {
+    return this.settled === this.count;
+  }
+
+  /** Records [start, start + count) are acknowledged at offsets firstOffset, firstOffset + 1, … */
+  succeed(
+    start: number,
+    count: number,
+    partition: number,
+    firstOffset: number,
+    timestamps: (index: number) => number,
+    acknowledged: boolean,
+  ): void {
+    for (let i = 0; i < count; i++) {
+      this.reports[start + i] = {
+        topic: this.topic,
+        partition,
+        offset: acknowledged ? firstOffset + i : -1,
+        timestamp: timestamps(i),
+        acknowledged,
+      };
+    }
+    this.settle(count);
+  }
+
+  fail(count: number, error: EkafError): void {
+    this.failedCount += count;
+    this.firstError ??= error;
+    this.settle(count);
+  }
+
+  private settle(count: number): void {
+    this.settled += count;
+    if (this.settled !== this.count) return;
+    if (this.firstError === null) {
+      this.onDone(this, { ok: true, reports: this.reports as DeliveryReport[] });
+    } else {
+      this.onDone(this, {
+        ok: false,
+        error: this.firstError,
+        reports: this.reports,
+        failed: this.failedCount,
+      });
+    }
+  }
+}

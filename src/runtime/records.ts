@@ -1,0 +1,133 @@
+import { InvalidRecordError, RecordTooLargeError } from '../errors.js';
+import type { RecordHeader } from '../protocol/record-batch.js';
+
+/** A value or key as the application gives it. */
+export type Bytes = Buffer | Uint8Array | string;
+
+/** Header values may be strings or bytes; keys may repeat. */
+export type HeaderInput = Record<string, Bytes | null> | readonly (readonly [string, Bytes | null])[];
+
+/** One record as `produce*()` accepts it: a bare value, or the full form. */
+export type ProduceRecord =
+  | Bytes
+  | {
+      key?: Bytes | null;
+      value: Bytes | null;
+      headers?: HeaderInput;
+      /** Explicit partition; the topic's partitioner is used when absent. */
+      partition?: number;
+      /** Create time in ms since the epoch; now when absent. */
+      timestamp?: number;
+    };
+
+/** A record after validation: bytes only, ready to be partitioned and encoded. */
+export interface NormalizedRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+  /** -1: let the partitioner choose. */
+  partition: number;
+  timestamp: number;
+  /** Bytes of key, value and headers: what the buffer bounds count. */
+  size: number;
+}
+
+const NO_HEADERS: RecordHeader[] = [];
+
+/**
+ * Validates and converts one record. `field` names it in errors (`records[3]`). Records are
+ * converted before any is accepted, so a bad record in an array rejects the whole call and
+ * nothing of it is half-sent.
+ */
+export function normalizeRecord(
+  input: unknown,
+  field: string,
+  now: number,
+  maxRecordBytes: number,
+): NormalizedRecord {
+  let record: NormalizedRecord;
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    const value = toBuffer(input, field);
+    record = { key: null, value, headers: NO_HEADERS, partition: -1, timestamp: now, size: value.length };
+  } else if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+    if (!('value' in input)) {
+      throw new InvalidRecordError(field, 'a record object needs a value (null for a tombstone)');
+    }
+    const fields = input as {
+      key?: unknown;
+      value: unknown;
+      headers?: unknown;
+      partition?: unknown;
+      timestamp?: unknown;
+    };
+    const key = fields.key == null ? null : toBuffer(fields.key, `${field}.key`);
+    const value = fields.value === null ? null : toBuffer(fields.value, `${field}.value`);
+    const headers = fields.headers === undefined ? NO_HEADERS : toHeaders(fields.headers, `${field}.headers`);
+    let size = (key?.length ?? 0) + (value?.length ?? 0);
+    for (const [name, headerValue] of headers) size += name.length + (headerValue?.length ?? 0);
+    record = {
+      key,
+      value,
+      headers,
+      partition: fields.partition === undefined ? -1 : toPartition(fields.partition, `${field}.partition`),
+      timestamp: fields.timestamp === undefined ? now : toTimestamp(fields.timestamp, `${field}.timestamp`),
+      size,
+    };
+  } else {
+    throw new InvalidRecordError(
+      field,
+      `must be a Buffer, a string or { key, value, headers, partition, timestamp } (got ${describe(input)})`,
+    );
+  }
+  if (record.size > maxRecordBytes) throw new RecordTooLargeError(record.size, maxRecordBytes);
+  return record;
+}
+
+function toBuffer(value: unknown, field: string): Buffer {
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw new InvalidRecordError(field, `must be a Buffer, Uint8Array or string (got ${describe(value)})`);
+}
+
+function toHeaders(input: unknown, field: string): RecordHeader[] {
+  const entries: unknown[] = Array.isArray(input)
+    ? input
+    : typeof input === 'object' && input !== null
+      ? Object.entries(input)
+      : [];
+  if (!Array.isArray(input) && (typeof input !== 'object' || input === null)) {
+    throw new InvalidRecordError(
+      field,
+      `must be an object or an array of [key, value] pairs (got ${describe(input)})`,
+    );
+  }
+  return entries.map((entry, i): RecordHeader => {
+    if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') {
+      throw new InvalidRecordError(`${field}[${i}]`, 'must be a [string, value] pair');
+    }
+    const value: unknown = entry[1];
+    return [entry[0], value === null ? null : toBuffer(value, `${field}.${entry[0]}`)];
+  });
+}
+
+function toPartition(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
+    throw new InvalidRecordError(field, `must be an integer >= 0 (got ${describe(value)})`);
+  }
+  return value;
+}
+
+function toTimestamp(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidRecordError(field, `must be an integer number of ms >= 0 (got ${describe(value)})`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return String(value);
+  return typeof value;
+}
