@@ -76,7 +76,8 @@ export const metadataMachine = setup({
     lastError: null,
     summary: { brokers: 0, topics: 0 },
   }),
-  initial: 'cooldown',
+  // Lazy: nothing is fetched until the first refresh (the first produce to a topic).
+  initial: 'idle',
   on: {
     stop: '.stopped',
   },

@@ -27,6 +27,8 @@ export class ProduceCall {
   private failedCount = 0;
   private firstError: EkafError | null = null;
   private readonly reports: (DeliveryReport | undefined)[];
+  /** Notified once when the call is done (flush() waits on these). */
+  private watchers: (() => void)[] | null = null;
 
   constructor(
     readonly topic: string,
@@ -38,6 +40,14 @@ export class ProduceCall {
 
   get done(): boolean {
     return this.settled === this.count;
+  }
+
+  /** Resolves when every record of the call is settled. */
+  whenDone(): Promise<void> {
+    if (this.done) return Promise.resolve();
+    return new Promise((resolve) => {
+      (this.watchers ??= []).push(resolve);
+    });
   }
 
   /** Records [start, start + count) are acknowledged at offsets firstOffset, firstOffset + 1, … */
@@ -70,6 +80,8 @@ export class ProduceCall {
   private settle(count: number): void {
     this.settled += count;
     if (this.settled !== this.count) return;
+    for (const watcher of this.watchers ?? []) watcher();
+    this.watchers = null;
     if (this.firstError === null) {
       this.onDone(this, { ok: true, reports: this.reports as DeliveryReport[] });
     } else {

@@ -1,0 +1,288 @@
+import { EventEmitter } from 'eventemitter3';
+import { resolveOptions, type ProducerOptions, type TopicSettings } from './config.js';
+import { BufferFullError, EkafError, InvalidRecordError, ProducerClosedError } from './errors.js';
+import type { ProducerEvents } from './events.js';
+import { ProduceCall, type CallOutcome, type DeliveryReport } from './runtime/delivery.js';
+import { normalizeRecord, type NormalizedRecord, type ProduceRecord } from './runtime/records.js';
+import { Runtime, type ActorSnapshot } from './runtime/runtime.js';
+
+export type { DeliveryReport } from './runtime/delivery.js';
+export type { ProduceRecord } from './runtime/records.js';
+
+/** Called once per produceAsync call: with the error and what was delivered, or with the reports. */
+export type DeliveryCallback = (
+  error: EkafError | null,
+  reports: readonly (DeliveryReport | undefined)[],
+) => void;
+
+export interface ProduceOptions {
+  /** Cancels a produceSync that is waiting for room in the buffer. */
+  signal?: AbortSignal;
+}
+
+export interface ProducerMetrics {
+  bufferedRecords: number;
+  bufferedBytes: number;
+  maxBufferedRecords: number;
+  maxBufferedBytes: number;
+  pendingCalls: number;
+  actors: Record<string, number>;
+}
+
+/** Valid topic names: Kafka's rule (1-249 of [a-zA-Z0-9._-], not "." or ".."). */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/**
+ * The producer: ekaf's API in TypeScript. Create it with `createProducer(options)`.
+ *
+ * - `produceSync` resolves with delivery reports once the broker acknowledged every record.
+ * - `produceAsync` returns at once; the outcome comes to its callback and as events.
+ * - The `*Batched` variants wait for the topic's batch window (`lingerMs`, ekaf's buffer_ttl)
+ *   so that records from many calls share requests; the plain ones leave as soon as a request
+ *   slot is free (records arriving meanwhile still share the next request).
+ */
+export class Producer extends EventEmitter<ProducerEvents> {
+  private readonly runtime: Runtime;
+  private closing: Promise<void> | null = null;
+
+  constructor(options: ProducerOptions) {
+    super();
+    this.runtime = new Runtime(resolveOptions(options), this);
+  }
+
+  /** Sends records and resolves when the broker acknowledged them (per the topic's acks). */
+  produceSync(topic: string, record: ProduceRecord, options?: ProduceOptions): Promise<DeliveryReport>;
+  produceSync(
+    topic: string,
+    records: readonly ProduceRecord[],
+    options?: ProduceOptions,
+  ): Promise<DeliveryReport[]>;
+  produceSync(
+    topic: string,
+    records: ProduceRecord | readonly ProduceRecord[],
+    options: ProduceOptions = {},
+  ): Promise<DeliveryReport | DeliveryReport[]> {
+    return this.sync(topic, records, options, true);
+  }
+
+  /** produceSync through the topic's batch window (ekaf's produce_sync_batched). */
+  produceSyncBatched(topic: string, record: ProduceRecord, options?: ProduceOptions): Promise<DeliveryReport>;
+  produceSyncBatched(
+    topic: string,
+    records: readonly ProduceRecord[],
+    options?: ProduceOptions,
+  ): Promise<DeliveryReport[]>;
+  produceSyncBatched(
+    topic: string,
+    records: ProduceRecord | readonly ProduceRecord[],
+    options: ProduceOptions = {},
+  ): Promise<DeliveryReport | DeliveryReport[]> {
+    return this.sync(topic, records, options, false);
+  }
+
+  /**
+   * Accepts records and returns at once. Throws (synchronously) only when the call is invalid
+   * or the buffer is full; after that, every record's outcome reaches `callback` and the
+   * `delivery` / `delivery.failed` events.
+   */
+  produceAsync(
+    topic: string,
+    records: ProduceRecord | readonly ProduceRecord[],
+    callback?: DeliveryCallback,
+  ): void {
+    this.async(topic, records, callback, true);
+  }
+
+  /** produceAsync through the topic's batch window (ekaf's produce_async_batched). */
+  produceAsyncBatched(
+    topic: string,
+    records: ProduceRecord | readonly ProduceRecord[],
+    callback?: DeliveryCallback,
+  ): void {
+    this.async(topic, records, callback, false);
+  }
+
+  /** Sends everything accepted so far without waiting for lingers, and resolves when it is settled. */
+  async flush(): Promise<void> {
+    const started = Date.now();
+    const calls = [...this.runtime.pendingCalls];
+    this.emit('flush', { pendingCalls: calls.length });
+    this.runtime.flushAll();
+    await Promise.all(calls.map((call) => call.whenDone()));
+    this.emit('flush.replied', { ms: Date.now() - started });
+  }
+
+  /**
+   * Stops accepting records, delivers everything accepted, then closes. Records still pending
+   * after `timeoutMs` (default 30 s) fail with ERR_PRODUCER_CLOSED.
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.closing ??= this.shutdown(options.timeoutMs ?? 30_000);
+    return this.closing;
+  }
+
+  /** Changes a topic's settings at runtime (batching, linger, in-flight, acks, partitioner). */
+  setTopicConfig(topic: string, settings: Partial<TopicSettings>): TopicSettings {
+    this.assertTopic(topic);
+    return this.runtime.setTopicConfig(topic, settings);
+  }
+
+  /** A JSON-serialisable snapshot of every actor: name, kind, state, counters, last error. */
+  inspect(): ActorSnapshot[] {
+    return this.runtime.inspect();
+  }
+
+  metrics(): ProducerMetrics {
+    const actors: Record<string, number> = {};
+    for (const actor of this.runtime.inspect()) {
+      const key = `${actor.kind}.${actor.state}`;
+      actors[key] = (actors[key] ?? 0) + 1;
+    }
+    return {
+      bufferedRecords: this.runtime.budget.records,
+      bufferedBytes: this.runtime.budget.bytes,
+      maxBufferedRecords: this.runtime.budget.maxRecords,
+      maxBufferedBytes: this.runtime.budget.maxBytes,
+      pendingCalls: this.runtime.pendingCalls.size,
+      actors,
+    };
+  }
+
+  // ----------------------------------------------------------------------------------------------
+
+  private async sync(
+    topic: string,
+    input: ProduceRecord | readonly ProduceRecord[],
+    options: ProduceOptions,
+    urgent: boolean,
+  ): Promise<DeliveryReport | DeliveryReport[]> {
+    const single = !Array.isArray(input);
+    const records = this.prepare(topic, input);
+    const bytes = payloadBytes(records);
+    try {
+      await this.runtime.budget.reserve(
+        records.length,
+        bytes,
+        this.runtime.options.bufferTimeoutMs,
+        options.signal,
+      );
+    } catch (error) {
+      if (error instanceof BufferFullError)
+        this.emit('downtime.buffer_full', { topic, records: records.length, bytes });
+      throw error;
+    }
+    if (this.closing !== null) {
+      this.runtime.budget.release(records.length, bytes);
+      throw new ProducerClosedError();
+    }
+    const outcome = await new Promise<CallOutcome>((resolve) => {
+      const call = new ProduceCall(topic, records.length, (done, result) => {
+        this.finish(done, result);
+        resolve(result);
+      });
+      this.runtime.accept(topic, records, call, urgent);
+    });
+    if (!outcome.ok) throw outcome.error;
+    return single ? (outcome.reports[0] as DeliveryReport) : outcome.reports;
+  }
+
+  private async(
+    topic: string,
+    input: ProduceRecord | readonly ProduceRecord[],
+    callback: DeliveryCallback | undefined,
+    urgent: boolean,
+  ): void {
+    if (callback !== undefined && typeof callback !== 'function') {
+      throw new InvalidRecordError('callback', 'must be a function');
+    }
+    const records = this.prepare(topic, input);
+    const bytes = payloadBytes(records);
+    if (!this.runtime.budget.tryReserve(records.length, bytes)) {
+      this.emit('downtime.buffer_full', { topic, records: records.length, bytes });
+      throw new BufferFullError(this.runtime.budget.describeNeed(records.length, bytes));
+    }
+    const call = new ProduceCall(topic, records.length, (done, outcome) => {
+      this.finish(done, outcome);
+      if (callback !== undefined) callback(outcome.ok ? null : outcome.error, outcome.reports);
+    });
+    this.runtime.accept(topic, records, call, urgent);
+  }
+
+  /** Validates a call and converts its records; nothing is accepted if any record is bad. */
+  private prepare(topic: string, input: ProduceRecord | readonly ProduceRecord[]): NormalizedRecord[] {
+    if (this.closing !== null) throw new ProducerClosedError();
+    this.assertTopic(topic);
+    const now = Date.now();
+    const limit = this.runtime.options.maxRequestBytes;
+    const list: readonly unknown[] = Array.isArray(input) ? input : [input];
+    if (list.length === 0) throw new InvalidRecordError('records', 'must not be an empty array');
+    const records = list.map((record, i) =>
+      normalizeRecord(record, Array.isArray(input) ? `records[${i}]` : 'record', now, limit),
+    );
+    const partitions = this.runtime.partitionCount(topic);
+    if (partitions !== -1) {
+      records.forEach((record, i) => {
+        if (record.partition >= partitions) {
+          throw new InvalidRecordError(
+            `records[${i}].partition`,
+            `topic "${topic}" has ${partitions} partitions`,
+          );
+        }
+      });
+    }
+    return records;
+  }
+
+  private assertTopic(topic: unknown): asserts topic is string {
+    if (typeof topic !== 'string' || !TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
+      throw new InvalidRecordError(
+        'topic',
+        `must be 1-249 characters of a-z, A-Z, 0-9, '.', '_', '-', and not "." or ".." (got ${JSON.stringify(topic)})`,
+      );
+    }
+  }
+
+  private finish(call: ProduceCall, outcome: CallOutcome): void {
+    this.runtime.pendingCalls.delete(call);
+    if (outcome.ok) {
+      this.emit('delivery', { topic: call.topic, reports: outcome.reports });
+    } else {
+      this.emit('delivery.failed', {
+        topic: call.topic,
+        error: outcome.error,
+        failed: outcome.failed,
+        reports: outcome.reports,
+      });
+    }
+  }
+
+  private async shutdown(timeoutMs: number): Promise<void> {
+    const drained = this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => {
+        resolve('timeout');
+      }, timeoutMs);
+    });
+    const result = await Promise.race([drained.then(() => 'drained' as const), timedOut]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      this.runtime.failEverything(
+        new ProducerClosedError(`close() gave up after ${timeoutMs} ms: the record was not acknowledged`),
+      );
+      await drained;
+    }
+    this.runtime.stop();
+  }
+}
+
+/** Creates a producer. Nothing connects until the first record is produced (lazy metadata). */
+export function createProducer(options: ProducerOptions): Producer {
+  return new Producer(options);
+}
+
+function payloadBytes(records: readonly NormalizedRecord[]): number {
+  let bytes = 0;
+  for (const record of records) bytes += record.size;
+  return bytes;
+}

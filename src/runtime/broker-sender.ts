@@ -1,0 +1,212 @@
+import type Long from 'long';
+import { wireAcks, type TopicSettings } from '../config.js';
+import { EkafError } from '../errors.js';
+import type { Connection } from '../network/connection.js';
+import { Produce, type ProducePartitionResponse, type ProduceRequest } from '../protocol/apis/produce.js';
+import type { PartitionLog, SealedBatch } from './partition-log.js';
+
+/** What the sender needs of a partition: its log, its settings, and whether it may send. */
+export interface SendablePartition {
+  readonly log: PartitionLog;
+  readonly settings: () => TopicSettings;
+  /** The worker is `ready` (its machine says batches may flow). */
+  readonly isReady: () => boolean;
+}
+
+/** Where the outcome of each batch goes (the runtime). */
+export interface SendOutcomes<P extends SendablePartition> {
+  acknowledged(partition: P, batch: SealedBatch, response: ProducePartitionResponse | null): void;
+  /** The broker answered with an error for this partition. */
+  rejected(partition: P, batch: SealedBatch, response: ProducePartitionResponse): void;
+  /** No answer: the request failed as a whole (connection lost, timeout). */
+  lost(partition: P, batch: SealedBatch, error: EkafError): void;
+}
+
+interface Entry<P> {
+  partition: P;
+  batch: SealedBatch;
+}
+
+/**
+ * Sends the batches of every partition one broker leads. When the connection has a free
+ * request slot it collects at most one batch per partition, in rotation so that no partition
+ * starves, up to `maxRequestBytes`, into one Produce request; batches of topics with different
+ * acks go in different requests. Each partition's own in-flight limit is respected.
+ */
+export class BrokerSender<P extends SendablePartition> {
+  connection: Connection | null = null;
+  produceVersion = 3;
+  private readonly partitions: P[] = [];
+  private rotation = 0;
+  private drainScheduled = false;
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private lingerAt = Infinity;
+
+  constructor(
+    readonly brokerId: number,
+    private readonly maxRequestBytes: number,
+    private readonly outcomes: SendOutcomes<P>,
+  ) {}
+
+  get led(): readonly P[] {
+    return this.partitions;
+  }
+
+  lead(partition: P): void {
+    if (!this.partitions.includes(partition)) this.partitions.push(partition);
+  }
+
+  unlead(partition: P): void {
+    const index = this.partitions.indexOf(partition);
+    if (index !== -1) this.partitions.splice(index, 1);
+  }
+
+  /** Drains soon: once per tick, however many records were appended in it. */
+  requestDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    queueMicrotask(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
+  }
+
+  /** Sends as many requests as the connection has slots for and there are batches to fill. */
+  drain(): void {
+    const connection = this.connection;
+    if (connection === null || !connection.isOpen) return;
+    const now = Date.now();
+    while (connection.hasCapacity) {
+      const entries = this.collect(now);
+      if (entries === null) break;
+      this.send(connection, entries);
+    }
+    this.scheduleLinger(now);
+  }
+
+  stop(): void {
+    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
+    this.lingerTimer = null;
+  }
+
+  private collect(now: number): Entry<P>[] | null {
+    const count = this.partitions.length;
+    if (count === 0) return null;
+    const entries: Entry<P>[] = [];
+    let acks: number | null = null;
+    let size = 0;
+    for (let i = 0; i < count; i++) {
+      const partition = this.partitions[(this.rotation + i) % count] as P;
+      const settings = partition.settings();
+      if (!partition.isReady() || partition.log.inFlight >= settings.maxInFlight) continue;
+      const partitionAcks = wireAcks(settings.acks);
+      if (acks !== null && partitionAcks !== acks) continue;
+      const next = partition.log.nextSize(now);
+      if (next === 0 || (entries.length > 0 && size + next > this.maxRequestBytes)) continue;
+      const batch = partition.log.takeNext(now);
+      if (batch === undefined) continue;
+      acks = partitionAcks;
+      size += batch.bytes.length;
+      entries.push({ partition, batch });
+    }
+    this.rotation = (this.rotation + 1) % count;
+    return entries.length > 0 ? entries : null;
+  }
+
+  private send(connection: Connection, entries: Entry<P>[]): void {
+    const first = entries[0] as Entry<P>;
+    const settings = first.partition.settings();
+    const acks = wireAcks(settings.acks);
+    const byTopic = new Map<string, ProduceRequest['topics'][number]>();
+    for (const { partition, batch } of entries) {
+      const topic = partition.log.topic;
+      let data = byTopic.get(topic);
+      if (data === undefined) {
+        data = { name: topic, partitions: [] };
+        byTopic.set(topic, data);
+      }
+      data.partitions.push({ partition: partition.log.partition, records: batch.bytes });
+    }
+    const request: ProduceRequest = {
+      transactionalId: null,
+      acks,
+      timeoutMs: settings.produceTimeoutMs,
+      topics: [...byTopic.values()],
+    };
+    if (acks === 0) {
+      connection.sendWithoutResponse(Produce, this.produceVersion, request).then(
+        () => {
+          for (const { partition, batch } of entries) this.outcomes.acknowledged(partition, batch, null);
+          this.requestDrain();
+        },
+        (error: unknown) => {
+          this.lose(entries, error);
+        },
+      );
+      return;
+    }
+    connection.send(Produce, this.produceVersion, request).then(
+      (response) => {
+        const answers = new Map<string, ProducePartitionResponse>();
+        for (const topic of response.topics) {
+          for (const p of topic.partitions) answers.set(`${topic.name}\u0000${p.partition}`, p);
+        }
+        for (const { partition, batch } of entries) {
+          const answer = answers.get(`${partition.log.topic}\u0000${partition.log.partition}`);
+          if (answer === undefined) {
+            this.outcomes.lost(
+              partition,
+              batch,
+              new EkafError('ERR_KAFKA', `broker ${this.brokerId} did not answer for this partition`, {
+                retriable: true,
+              }),
+            );
+          } else if (answer.errorCode === 0) {
+            this.outcomes.acknowledged(partition, batch, answer);
+          } else {
+            this.outcomes.rejected(partition, batch, answer);
+          }
+        }
+        this.requestDrain();
+      },
+      (error: unknown) => {
+        this.lose(entries, error);
+      },
+    );
+  }
+
+  private lose(entries: Entry<P>[], error: unknown): void {
+    const typed =
+      error instanceof EkafError
+        ? error
+        : new EkafError('ERR_CONNECTION', String(error), { cause: error, retriable: true });
+    for (const { partition, batch } of entries) this.outcomes.lost(partition, batch, typed);
+  }
+
+  /** Wakes up when the earliest linger among the led partitions expires. */
+  private scheduleLinger(now: number): void {
+    let earliest = Infinity;
+    for (const partition of this.partitions) {
+      // Partitions that cannot send now are woken by their own events (ready, a response).
+      if (!partition.isReady() || partition.log.inFlight >= partition.settings().maxInFlight) continue;
+      const deadline = partition.log.lingerDeadline;
+      if (deadline !== null && deadline < earliest) earliest = deadline;
+    }
+    if (earliest === Infinity || earliest >= this.lingerAt) return;
+    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
+    this.lingerAt = earliest;
+    this.lingerTimer = setTimeout(
+      () => {
+        this.lingerTimer = null;
+        this.lingerAt = Infinity;
+        this.drain();
+      },
+      Math.max(0, earliest - now),
+    );
+  }
+}
+
+/** Offsets come back as Long; JavaScript numbers hold them exactly below 2^53. */
+export function offsetOf(value: Long): number {
+  return value.toNumber();
+}

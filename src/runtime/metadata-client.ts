@@ -1,0 +1,60 @@
+import type { BrokerAddress } from '../config.js';
+import { Connection, type ConnectionOptions } from '../network/connection.js';
+import { negotiateVersions } from '../network/handshake.js';
+import { ApiKey } from '../protocol/api.js';
+import { Metadata, type MetadataResponse } from '../protocol/apis/metadata.js';
+
+/**
+ * Fetches cluster metadata over a connection of its own, so that metadata keeps flowing while
+ * the brokers' produce connections are busy or down. It connects to the known brokers first,
+ * then to the bootstrap addresses, moving on to the next address after each failure.
+ */
+export class MetadataClient {
+  private connection: Connection | null = null;
+  private version = 1;
+  private next = 0;
+
+  constructor(
+    private readonly bootstrap: readonly BrokerAddress[],
+    private readonly knownBrokers: () => BrokerAddress[],
+    private readonly options: Omit<ConnectionOptions, 'host' | 'port'>,
+  ) {}
+
+  async fetch(topics: string[]): Promise<MetadataResponse> {
+    const connection = await this.connect();
+    try {
+      return await connection.send(Metadata, this.version, { topics, allowAutoTopicCreation: true });
+    } catch (error) {
+      this.drop();
+      throw error;
+    }
+  }
+
+  close(): void {
+    this.drop();
+  }
+
+  private async connect(): Promise<Connection> {
+    if (this.connection?.isOpen === true) return this.connection;
+    this.drop();
+    const candidates = [...this.knownBrokers(), ...this.bootstrap];
+    const address = candidates[this.next % candidates.length] as BrokerAddress;
+    this.next++;
+    const connection = new Connection({ ...this.options, host: address.host, port: address.port });
+    this.connection = connection;
+    try {
+      await connection.connect();
+      const { versions } = await negotiateVersions(connection);
+      this.version = versions.get(ApiKey.Metadata) ?? 1;
+      return connection;
+    } catch (error) {
+      this.drop();
+      throw error;
+    }
+  }
+
+  private drop(): void {
+    this.connection?.close();
+    this.connection = null;
+  }
+}

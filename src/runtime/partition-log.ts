@@ -1,0 +1,245 @@
+import type { EkafError } from '../errors.js';
+import { RecordBatchBuilder } from '../protocol/record-batch.js';
+import type { ProduceCall } from './delivery.js';
+import type { NormalizedRecord } from './records.js';
+
+/** Records [start, start + count) of `call` are in a batch, consecutively. */
+export interface Segment {
+  call: ProduceCall;
+  start: number;
+  count: number;
+}
+
+/** A batch that is sealed: its bytes are final and are resent unchanged on retry. */
+export interface SealedBatch {
+  /** Position in the partition's order; retried batches go back in this order. */
+  readonly sequence: number;
+  readonly bytes: Buffer;
+  readonly recordCount: number;
+  /** Bytes of keys, values and headers: what the producer's buffer bounds count. */
+  readonly payloadBytes: number;
+  readonly segments: readonly Segment[];
+  /** Each record's timestamp, for delivery reports. */
+  readonly timestamps: readonly number[];
+  /** When its oldest record was accepted (delivery timeout). */
+  readonly acceptedAt: number;
+  attempts: number;
+}
+
+/** The batch being filled. */
+interface OpenBatch {
+  builder: RecordBatchBuilder;
+  segments: Segment[];
+  timestamps: number[];
+  payloadBytes: number;
+  acceptedAt: number;
+  /** An unbatched call is waiting on it: send it as soon as a request slot is free. */
+  urgent: boolean;
+  /** For batched calls: when the linger expires (ms since epoch); Infinity if none. */
+  lingerDeadline: number;
+}
+
+/** Limits that decide when the open batch is full. */
+export interface BatchLimits {
+  batchBytes: number;
+  batchRecords: number;
+}
+
+/**
+ * One partition's records, from acceptance to acknowledgement: the open batch being filled
+ * (the accumulator), sealed batches waiting to be sent, and batches in flight. Batches keep the
+ * order in which they were sealed, across retries: a batch that comes back is put back before
+ * every batch sealed after it.
+ */
+export class PartitionLog {
+  private open: OpenBatch | null = null;
+  private readonly waiting: SealedBatch[] = [];
+  private readonly inFlightBatches: SealedBatch[] = [];
+  private nextSequence = 0;
+
+  // Counters for inspect()/metrics().
+  recordsAcked = 0;
+  recordsFailed = 0;
+  batchesRetried = 0;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+
+  get inFlight(): number {
+    return this.inFlightBatches.length;
+  }
+
+  /** Records accepted and not yet acknowledged or failed. */
+  get bufferedRecords(): number {
+    let n = this.open?.timestamps.length ?? 0;
+    for (const batch of this.waiting) n += batch.recordCount;
+    for (const batch of this.inFlightBatches) n += batch.recordCount;
+    return n;
+  }
+
+  /** Whether anything is waiting to be sent (sealed, or in the open batch). */
+  get hasPending(): boolean {
+    return this.waiting.length > 0 || this.open !== null;
+  }
+
+  get isEmpty(): boolean {
+    return this.open === null && this.waiting.length === 0 && this.inFlightBatches.length === 0;
+  }
+
+  /**
+   * Appends one record of `call` (its index `index` in the call). Seals the open batch first if
+   * the record would not fit, and after if the batch is now full.
+   */
+  append(
+    record: NormalizedRecord,
+    call: ProduceCall,
+    index: number,
+    limits: BatchLimits,
+    urgent: boolean,
+    lingerDeadline: number,
+    now: number,
+  ): void {
+    let open = this.open;
+    if (open !== null && open.builder.sizeInBytes + record.size + 64 > limits.batchBytes) {
+      this.seal();
+      open = null;
+    }
+    if (open === null) {
+      open = {
+        builder: new RecordBatchBuilder(Math.min(limits.batchBytes + 1024, 1024 * 1024)),
+        segments: [],
+        timestamps: [],
+        payloadBytes: 0,
+        acceptedAt: now,
+        urgent: false,
+        lingerDeadline: Infinity,
+      };
+      this.open = open;
+    }
+    open.builder.append(record);
+    open.timestamps.push(record.timestamp);
+    open.payloadBytes += record.size;
+    open.urgent ||= urgent;
+    if (lingerDeadline < open.lingerDeadline) open.lingerDeadline = lingerDeadline;
+    const last = open.segments[open.segments.length - 1];
+    if (last !== undefined && last.call === call && last.start + last.count === index) {
+      last.count++;
+    } else {
+      open.segments.push({ call, start: index, count: 1 });
+    }
+    if (open.timestamps.length >= limits.batchRecords || open.builder.sizeInBytes >= limits.batchBytes) {
+      this.seal();
+    }
+  }
+
+  /** When the open batch must be sealed by, if it is waiting for its linger; null otherwise. */
+  get lingerDeadline(): number | null {
+    const open = this.open;
+    if (open === null || open.urgent || !Number.isFinite(open.lingerDeadline)) return null;
+    return open.lingerDeadline;
+  }
+
+  /** Makes the open batch leave at the next chance, linger or not (flush, close). */
+  markUrgent(): void {
+    if (this.open !== null) this.open.urgent = true;
+  }
+
+  /**
+   * The next batch to send, or undefined. The open batch is sealed when nothing sealed is
+   * waiting and it is urgent or its linger has expired (`now`).
+   */
+  takeNext(now: number): SealedBatch | undefined {
+    if (this.waiting.length === 0 && this.open !== null) {
+      const open = this.open;
+      if (open.urgent || open.lingerDeadline <= now) this.seal();
+    }
+    const batch = this.waiting.shift();
+    if (batch !== undefined) this.inFlightBatches.push(batch);
+    return batch;
+  }
+
+  /** The size of the batch `takeNext` would return, 0 if none (for request size limits). */
+  nextSize(now: number): number {
+    const first = this.waiting[0];
+    if (first !== undefined) return first.bytes.length;
+    const open = this.open;
+    if (open !== null && (open.urgent || open.lingerDeadline <= now)) return open.builder.sizeInBytes;
+    return 0;
+  }
+
+  /** A batch in flight was acknowledged. */
+  acknowledged(batch: SealedBatch): void {
+    this.removeInFlight(batch);
+    this.recordsAcked += batch.recordCount;
+  }
+
+  /** A batch in flight failed for good. */
+  failed(batch: SealedBatch): void {
+    this.removeInFlight(batch);
+    this.recordsFailed += batch.recordCount;
+  }
+
+  /** A batch in flight came back and will be sent again, before every batch sealed after it. */
+  requeue(batch: SealedBatch): void {
+    this.removeInFlight(batch);
+    batch.attempts++;
+    this.batchesRetried++;
+    let at = 0;
+    while (at < this.waiting.length && (this.waiting[at] as SealedBatch).sequence < batch.sequence) at++;
+    this.waiting.splice(at, 0, batch);
+  }
+
+  /**
+   * Removes and returns every batch not in flight whose oldest record was accepted before
+   * `deadline` (delivery timeout); they are oldest first, so this stops at the first younger one.
+   */
+  expire(deadline: number): SealedBatch[] {
+    const expired: SealedBatch[] = [];
+    while (this.waiting.length > 0 && (this.waiting[0] as SealedBatch).acceptedAt < deadline) {
+      expired.push(this.waiting.shift() as SealedBatch);
+    }
+    if (this.waiting.length === 0 && this.open !== null && this.open.acceptedAt < deadline) {
+      this.seal();
+      expired.push(this.waiting.shift() as SealedBatch);
+    }
+    this.recordsFailed += expired.reduce((n, b) => n + b.recordCount, 0);
+    return expired;
+  }
+
+  /** Removes and returns everything not in flight (close() giving up). */
+  drainAll(): SealedBatch[] {
+    if (this.open !== null) this.seal();
+    const all = this.waiting.splice(0);
+    this.recordsFailed += all.reduce((n, b) => n + b.recordCount, 0);
+    return all;
+  }
+
+  private seal(): void {
+    const open = this.open;
+    if (open === null) return;
+    this.open = null;
+    this.waiting.push({
+      sequence: this.nextSequence++,
+      // Sealed without producer identity until idempotence arrives (issue 4).
+      bytes: open.builder.seal(),
+      recordCount: open.timestamps.length,
+      payloadBytes: open.payloadBytes,
+      segments: open.segments,
+      timestamps: open.timestamps,
+      acceptedAt: open.acceptedAt,
+      attempts: 0,
+    });
+  }
+
+  private removeInFlight(batch: SealedBatch): void {
+    const index = this.inFlightBatches.indexOf(batch);
+    if (index !== -1) this.inFlightBatches.splice(index, 1);
+  }
+}
+
+/** Settles every call that has records in `batch` with `error`. */
+export function failBatch(batch: SealedBatch, error: EkafError): void {
+  for (const segment of batch.segments) segment.call.fail(segment.count, error);
+}

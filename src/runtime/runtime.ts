@@ -1,0 +1,679 @@
+import type { EventEmitter } from 'eventemitter3';
+import { createActor, fromPromise, type Actor, type AnyActorLogic, type AnyActorRef } from 'xstate';
+import type { BrokerLink } from '../../machines/broker-connection.machine.js';
+import { describeError } from '../../machines/describe-error.js';
+import { metadataMachine, type MetadataSummary } from '../../machines/metadata.machine.js';
+import { partitionWorkerMachine } from '../../machines/partition-worker.machine.js';
+import { actorName, registryMachine, type ActorKind } from '../../machines/registry.machine.js';
+import { topicMachine } from '../../machines/topic.machine.js';
+import {
+  resolveTopicSettings,
+  type BrokerAddress,
+  type ResolvedOptions,
+  type TopicSettings,
+} from '../config.js';
+import {
+  DeliveryTimeoutError,
+  EkafError,
+  InvalidRecordError,
+  KafkaProtocolError,
+  ProducerClosedError,
+} from '../errors.js';
+import type { ProducerEvents } from '../events.js';
+import { Connection } from '../network/connection.js';
+import type { MetadataResponse } from '../protocol/apis/metadata.js';
+import { kafkaError } from '../protocol/error-codes.js';
+import { brokerConnectionLogic } from './broker-connection.js';
+import { BrokerSender, offsetOf, type SendOutcomes } from './broker-sender.js';
+import { BufferBudget } from './buffer-budget.js';
+import type { ProduceCall } from './delivery.js';
+import { MetadataClient } from './metadata-client.js';
+import { failBatch, PartitionLog, type SealedBatch } from './partition-log.js';
+import { createPartitioner, type Partitioner } from './partitioners.js';
+import type { NormalizedRecord } from './records.js';
+
+/** A record of a call, waiting for its topic's partitions to be known. */
+interface WaitingRecord {
+  record: NormalizedRecord;
+  call: ProduceCall;
+  index: number;
+  urgent: boolean;
+  acceptedAt: number;
+}
+
+class TopicNode {
+  settings: TopicSettings;
+  partitioner: Partitioner;
+  readonly partitions: PartitionNode[] = [];
+  waiting: WaitingRecord[] = [];
+
+  constructor(
+    readonly name: string,
+    settings: TopicSettings,
+  ) {
+    this.settings = settings;
+    this.partitioner = makePartitioner(name, settings);
+  }
+}
+
+class PartitionNode {
+  readonly log: PartitionLog;
+  leaderId = -1;
+  /** Has this worker ever been up (for time_to_connect, and to report worker.down only after up). */
+  everUp = false;
+  /** downtime.saved was reported for the current downtime. */
+  savedReported = false;
+  readonly settings: () => TopicSettings;
+  readonly isReady: () => boolean;
+
+  constructor(
+    readonly topic: TopicNode,
+    readonly partition: number,
+    readonly name: string,
+    worker: () => AnyActorRef | undefined,
+  ) {
+    this.log = new PartitionLog(topic.name, partition);
+    this.settings = () => topic.settings;
+    this.isReady = () => (worker()?.getSnapshot() as { value?: unknown } | undefined)?.value === 'ready';
+  }
+}
+
+interface BrokerNode {
+  id: number;
+  address: BrokerAddress;
+  sender: BrokerSender<PartitionNode>;
+}
+
+function makePartitioner(topic: string, settings: TopicSettings): Partitioner {
+  return createPartitioner(topic, settings.partitioner, {
+    batchBytes: settings.batchBytes,
+    batchRecords: settings.batchRecords,
+  });
+}
+
+/** How often delivery timeouts are checked, and `worker.still_down` reported. */
+const SWEEP_INTERVAL_MS = 1000;
+const STILL_DOWN_INTERVAL_MS = 5000;
+/** Registry restart delay for a failed actor (brod uses 5 s for workers). */
+const RESTART_DELAY_MS = 5000;
+
+/**
+ * The producer's actor system and data path. The facade (src/producer.ts) validates calls and
+ * hands records here; this module routes them to partition logs, drives the actors, and turns
+ * broker answers into delivery reports.
+ */
+export class Runtime {
+  readonly budget: BufferBudget;
+  readonly registry: Actor<typeof registryMachine>;
+  private readonly index = new Map<string, AnyActorRef>();
+  private readonly kinds = new Map<string, ActorKind>();
+  private readonly topics = new Map<string, TopicNode>();
+  private readonly brokers = new Map<number, BrokerNode>();
+  private readonly metadataClient: MetadataClient;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly startedAt = Date.now();
+  /** Calls accepted and not yet done (flush waits on them). */
+  readonly pendingCalls = new Set<ProduceCall>();
+  /** Set by close(): nothing is retried any more; what comes back fails with this error. */
+  private stoppedWith: EkafError | null = null;
+
+  constructor(
+    readonly options: ResolvedOptions,
+    private readonly events: EventEmitter<ProducerEvents>,
+  ) {
+    this.budget = new BufferBudget(options.maxBufferedRecords, options.maxBufferedBytes);
+    const connectionOptions = {
+      clientId: options.clientId,
+      requestTimeoutMs: options.requestTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      maxResponseBytes: options.maxResponseBytes,
+    };
+    this.metadataClient = new MetadataClient(
+      options.brokers,
+      () => [...this.brokers.values()].map((b) => b.address),
+      connectionOptions,
+    );
+    this.registry = createActor(
+      registryMachine.provide({
+        actions: {
+          // Runs inside the registry's transition, before its new snapshot is committed: index
+          // once the transition is over (restarts come this way; register() reindexes itself).
+          childrenChanged: () => {
+            queueMicrotask(() => {
+              this.reindex();
+            });
+          },
+        },
+      }),
+      { input: { restartDelayMs: RESTART_DELAY_MS } },
+    );
+    this.registry.start();
+    this.register('metadata', 'metadata', this.metadataLogic(), {
+      metadataMaxAgeMs: options.metadataMaxAgeMs,
+      minIntervalMs: options.retryBackoffMs,
+      retryBackoffMs: options.retryBackoffMs,
+      retryBackoffMaxMs: options.retryBackoffMaxMs,
+    });
+    this.sweepTimer = setInterval(() => {
+      this.sweep();
+    }, SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  // ---------------------------------------------------------------- the data path
+
+  /** Settings of a topic as they are (or would be) used. */
+  topicSettings(topic: string): TopicSettings {
+    return this.topics.get(topic)?.settings ?? this.options.topics[topic] ?? this.options.defaults;
+  }
+
+  /** Number of partitions if known (for validating explicit partitions early), else -1. */
+  partitionCount(topic: string): number {
+    const node = this.topics.get(topic);
+    return node === undefined || node.partitions.length === 0 ? -1 : node.partitions.length;
+  }
+
+  /**
+   * Takes the records of an accepted call (room already reserved in the budget). `urgent`: an
+   * unbatched call, whose records leave as soon as a request slot is free; otherwise they wait
+   * for the topic's linger.
+   */
+  accept(topicName: string, records: NormalizedRecord[], call: ProduceCall, urgent: boolean): void {
+    const topic = this.topic(topicName);
+    this.pendingCalls.add(call);
+    const now = Date.now();
+    if (topic.partitions.length === 0) {
+      for (let i = 0; i < records.length; i++) {
+        topic.waiting.push({
+          record: records[i] as NormalizedRecord,
+          call,
+          index: i,
+          urgent,
+          acceptedAt: now,
+        });
+      }
+      return;
+    }
+    for (let i = 0; i < records.length; i++)
+      this.route(topic, records[i] as NormalizedRecord, call, i, urgent, now);
+  }
+
+  private route(
+    topic: TopicNode,
+    record: NormalizedRecord,
+    call: ProduceCall,
+    index: number,
+    urgent: boolean,
+    now: number,
+  ): void {
+    const count = topic.partitions.length;
+    let partition = record.partition;
+    if (partition === -1) {
+      partition = topic.partitioner.partition(record.key, record.value, record.size, count);
+    } else if (partition >= count) {
+      this.budget.release(1, record.size);
+      call.fail(
+        1,
+        new InvalidRecordError(
+          `records[${index}].partition`,
+          `topic "${topic.name}" has ${count} partitions`,
+        ),
+      );
+      return;
+    }
+    const node = topic.partitions[partition] as PartitionNode;
+    const settings = topic.settings;
+    node.log.append(record, call, index, settings, urgent, urgent ? Infinity : now + settings.lingerMs, now);
+    if (node.isReady()) {
+      this.brokers.get(node.leaderId)?.sender.requestDrain();
+    } else if (!node.savedReported && node.everUp) {
+      node.savedReported = true;
+      this.events.emit('downtime.saved', { topic: topic.name, partition, records: node.log.bufferedRecords });
+    }
+  }
+
+  /** Makes every open batch leave now, and wakes every sender. */
+  flushAll(): void {
+    for (const topic of this.topics.values()) for (const node of topic.partitions) node.log.markUrgent();
+    for (const broker of this.brokers.values()) broker.sender.requestDrain();
+  }
+
+  private readonly outcomes: SendOutcomes<PartitionNode> = {
+    acknowledged: (node, batch, answer) => {
+      node.log.acknowledged(batch);
+      this.budget.release(batch.recordCount, batch.payloadBytes);
+      const acknowledged = answer !== null;
+      const baseOffset = answer === null ? -1 : offsetOf(answer.baseOffset);
+      const appendTime = answer === null ? -1 : offsetOf(answer.logAppendTimeMs);
+      let delta = 0;
+      for (const segment of batch.segments) {
+        const first = delta;
+        segment.call.succeed(
+          segment.start,
+          segment.count,
+          node.partition,
+          baseOffset + first,
+          (i) => (appendTime >= 0 ? appendTime : (batch.timestamps[first + i] as number)),
+          acknowledged,
+        );
+        delta += segment.count;
+      }
+      this.worker(node)?.send({ type: 'produce.acked' });
+    },
+    rejected: (node, batch, answer) => {
+      const info = kafkaError(answer.errorCode);
+      const detail = answer.errorMessage ?? info.description;
+      const error = new KafkaProtocolError(info.code, info.name, detail, info.retriable);
+      if (info.retriable) {
+        this.retryOrExpire(node, batch, error);
+        this.worker(node)?.send({ type: 'produce.retriable', error: describeError(error) });
+      } else {
+        this.settleFailed(node, batch, error);
+      }
+    },
+    lost: (node, batch, error) => {
+      this.retryOrExpire(node, batch, error);
+    },
+  };
+
+  private retryOrExpire(node: PartitionNode, batch: SealedBatch, cause: EkafError): void {
+    if (this.stoppedWith !== null) {
+      this.settleFailed(node, batch, this.stoppedWith);
+    } else if (batch.acceptedAt + this.options.deliveryTimeoutMs <= Date.now()) {
+      this.settleFailed(node, batch, new DeliveryTimeoutError(this.options.deliveryTimeoutMs, cause));
+    } else {
+      node.log.requeue(batch);
+    }
+  }
+
+  private settleFailed(node: PartitionNode, batch: SealedBatch, error: EkafError): void {
+    node.log.failed(batch);
+    this.budget.release(batch.recordCount, batch.payloadBytes);
+    failBatch(batch, error);
+  }
+
+  /** Fails what has waited longer than deliveryTimeoutMs; reports workers still down. */
+  private sweep(): void {
+    const now = Date.now();
+    const deadline = now - this.options.deliveryTimeoutMs;
+    const timeout = new DeliveryTimeoutError(this.options.deliveryTimeoutMs);
+    for (const topic of this.topics.values()) {
+      while (topic.waiting.length > 0 && (topic.waiting[0] as WaitingRecord).acceptedAt <= deadline) {
+        const waiting = topic.waiting.shift() as WaitingRecord;
+        this.budget.release(1, waiting.record.size);
+        waiting.call.fail(1, timeout);
+      }
+      for (const node of topic.partitions) {
+        for (const batch of node.log.expire(deadline)) {
+          this.budget.release(batch.recordCount, batch.payloadBytes);
+          failBatch(batch, timeout);
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- actors
+
+  private register(name: string, kind: ActorKind, logic: AnyActorLogic, input: unknown): void {
+    this.kinds.set(name, kind);
+    this.registry.send({ type: 'register', name, spec: { kind, logic, input } });
+    this.reindex();
+  }
+
+  private reindex(): void {
+    const children = this.registry.getSnapshot().children as Record<string, AnyActorRef | undefined>;
+    for (const name of this.index.keys()) if (children[name] === undefined) this.index.delete(name);
+    for (const [name, ref] of Object.entries(children)) {
+      if (ref === undefined || this.index.get(name) === ref) continue;
+      this.index.set(name, ref);
+      this.watch(name, ref);
+    }
+  }
+
+  /** Reports every transition as a `state` event, and reacts to broker connections. */
+  private watch(name: string, ref: AnyActorRef): void {
+    let previous = stateValue(ref);
+    ref.subscribe((snapshot: { value?: unknown; context?: unknown }) => {
+      const current = stateValue(snapshot);
+      if (current === previous) return;
+      const from = previous;
+      previous = current;
+      this.events.emit('state', { actor: name, from, to: current });
+      if (this.kinds.get(name) === 'broker') this.brokerTransition(name, from, current, snapshot.context);
+    });
+  }
+
+  private worker(node: PartitionNode): AnyActorRef | undefined {
+    return this.index.get(node.name);
+  }
+
+  actor(name: string): AnyActorRef | undefined {
+    return this.index.get(name);
+  }
+
+  private topic(name: string): TopicNode {
+    let topic = this.topics.get(name);
+    if (topic === undefined) {
+      topic = new TopicNode(name, this.options.topics[name] ?? this.options.defaults);
+      this.topics.set(name, topic);
+      const node = topic;
+      this.register(
+        actorName.topic(name),
+        'topic',
+        topicMachine.provide({
+          actions: {
+            refreshMetadata: () => {
+              this.refreshMetadata();
+            },
+            releaseWaiting: () => {
+              this.releaseWaiting(node);
+            },
+          },
+        }),
+        { name },
+      );
+    }
+    return topic;
+  }
+
+  private releaseWaiting(topic: TopicNode): void {
+    const waiting = topic.waiting;
+    topic.waiting = [];
+    for (const w of waiting) this.route(topic, w.record, w.call, w.index, w.urgent, w.acceptedAt);
+  }
+
+  refreshMetadata(): void {
+    this.index.get('metadata')?.send({ type: 'refresh' });
+  }
+
+  private metadataLogic() {
+    return metadataMachine.provide({
+      actors: {
+        fetch: fromPromise<MetadataSummary>(async () => {
+          const response = await this.metadataClient.fetch([...this.topics.keys()]);
+          this.applyMetadata(response);
+          return { brokers: response.brokers.length, topics: response.topics.length };
+        }),
+      },
+    });
+  }
+
+  private applyMetadata(response: MetadataResponse): void {
+    if (this.stoppedWith !== null) return;
+    for (const broker of response.brokers)
+      this.ensureBroker(broker.nodeId, { host: broker.host, port: broker.port });
+    for (const meta of response.topics) {
+      const topic = meta.name === null ? undefined : this.topics.get(meta.name);
+      if (topic === undefined) continue;
+      const topicActor = this.index.get(actorName.topic(topic.name));
+      if (meta.errorCode !== 0 || meta.partitions.length === 0) {
+        const info = kafkaError(meta.errorCode);
+        topicActor?.send({ type: 'topic.error', error: { code: info.name, message: info.description } });
+        continue;
+      }
+      for (const p of meta.partitions) {
+        const node = this.ensurePartition(topic, p.partition);
+        this.updateLeader(node, p.leaderId);
+      }
+      topicActor?.send({ type: 'partitions', count: topic.partitions.length });
+    }
+  }
+
+  private ensureBroker(id: number, address: BrokerAddress): BrokerNode {
+    let broker = this.brokers.get(id);
+    if (broker !== undefined) return broker;
+    broker = { id, address, sender: new BrokerSender(id, this.options.maxRequestBytes, this.outcomes) };
+    this.brokers.set(id, broker);
+    this.register(
+      actorName.broker(id),
+      'broker',
+      brokerConnectionLogic({
+        clientId: this.options.clientId,
+        requestTimeoutMs: this.options.requestTimeoutMs,
+        connectTimeoutMs: this.options.connectTimeoutMs,
+        maxResponseBytes: this.options.maxResponseBytes,
+      }),
+      {
+        brokerId: id,
+        host: address.host,
+        port: address.port,
+        reconnectBackoffMs: this.options.retryBackoffMs,
+        reconnectBackoffMaxMs: this.options.retryBackoffMaxMs,
+      },
+    );
+    return broker;
+  }
+
+  private ensurePartition(topic: TopicNode, partition: number): PartitionNode {
+    let node = topic.partitions[partition];
+    if (node !== undefined) return node;
+    const name = actorName.partition(topic.name, partition);
+    node = new PartitionNode(topic, partition, name, () => this.index.get(name));
+    // Partitions arrive in any order; keep the array dense by index.
+    topic.partitions[partition] = node;
+    const created = node;
+    this.register(name, 'partition', this.workerLogic(created), {
+      topic: topic.name,
+      partition,
+      retryBackoffMs: this.options.retryBackoffMs,
+      retryBackoffMaxMs: this.options.retryBackoffMaxMs,
+      stillDownIntervalMs: STILL_DOWN_INTERVAL_MS,
+    });
+    return node;
+  }
+
+  private workerLogic(node: PartitionNode) {
+    const ref = { topic: node.topic.name, partition: node.partition };
+    return partitionWorkerMachine.provide({
+      actions: {
+        drain: () => {
+          this.brokers.get(node.leaderId)?.sender.requestDrain();
+        },
+        refreshMetadata: () => {
+          this.refreshMetadata();
+        },
+        reportUp: ({ context }) => {
+          if (context.downSince !== null && node.everUp) {
+            this.events.emit('downtime.replayed', { ...ref, records: node.log.bufferedRecords });
+            this.events.emit('time_down', { ...ref, ms: Date.now() - context.downSince });
+          }
+          if (!node.everUp) this.events.emit('time_to_connect', { ...ref, ms: Date.now() - this.startedAt });
+          node.everUp = true;
+          node.savedReported = false;
+          this.events.emit('worker.up', { ...ref, leaderId: context.leaderId });
+        },
+        reportDown: ({ context }) => {
+          if (node.everUp) this.events.emit('worker.down', { ...ref, error: context.lastError });
+          if (node.everUp && node.log.hasPending && !node.savedReported) {
+            node.savedReported = true;
+            this.events.emit('downtime.saved', { ...ref, records: node.log.bufferedRecords });
+          }
+        },
+        reportStillDown: ({ context }) => {
+          if (node.everUp) {
+            this.events.emit('worker.still_down', {
+              ...ref,
+              downForMs: Date.now() - (context.downSince ?? Date.now()),
+            });
+          }
+        },
+      },
+    });
+  }
+
+  private updateLeader(node: PartitionNode, leaderId: number): void {
+    const worker = this.worker(node);
+    const leader = leaderId === -1 ? undefined : this.brokers.get(leaderId);
+    if (leaderId !== node.leaderId) {
+      this.brokers.get(node.leaderId)?.sender.unlead(node);
+      node.leaderId = leaderId;
+      leader?.sender.lead(node);
+    }
+    if (leader === undefined) {
+      worker?.send({ type: 'leader.lost' });
+    } else {
+      worker?.send({ type: 'leader', leaderId, connected: leader.sender.connection?.isOpen === true });
+    }
+  }
+
+  private brokerTransition(name: string, from: string, to: string, context: unknown): void {
+    const id = Number(name.slice('broker:'.length));
+    const broker = this.brokers.get(id);
+    if (broker === undefined) return;
+    if (to === 'ready') {
+      const { link, versions } = context as { link: BrokerLink | null; versions: Record<string, number> };
+      broker.sender.connection = link instanceof Connection ? link : null;
+      broker.sender.produceVersion = versions.Produce ?? 3;
+      for (const node of broker.sender.led) this.worker(node)?.send({ type: 'conn.up' });
+      broker.sender.requestDrain();
+    } else if (from === 'ready') {
+      broker.sender.connection = null;
+      const { lastError } = context as { lastError: { code: string; message: string } | null };
+      const error = lastError ?? { code: 'ERR_CONNECTION_CLOSED', message: 'connection lost' };
+      for (const node of broker.sender.led) this.worker(node)?.send({ type: 'conn.down', error });
+      this.refreshMetadata();
+    }
+  }
+
+  // ---------------------------------------------------------------- runtime settings and lifecycle
+
+  setTopicConfig(topicName: string, partial: Partial<TopicSettings>): TopicSettings {
+    const topic = this.topic(topicName);
+    const settings = resolveTopicSettings(`topics.${topicName}`, topic.settings, partial);
+    topic.settings = settings;
+    if (
+      partial.partitioner !== undefined ||
+      partial.batchBytes !== undefined ||
+      partial.batchRecords !== undefined
+    ) {
+      topic.partitioner = makePartitioner(topicName, settings);
+    }
+    for (const node of topic.partitions) this.brokers.get(node.leaderId)?.sender.requestDrain();
+    return settings;
+  }
+
+  /** Fails everything still held with `error` (close() after its timeout). */
+  failEverything(error: EkafError): void {
+    this.stoppedWith = error;
+    for (const topic of this.topics.values()) {
+      for (const waiting of topic.waiting.splice(0)) {
+        this.budget.release(1, waiting.record.size);
+        waiting.call.fail(1, error);
+      }
+      for (const node of topic.partitions) {
+        for (const batch of node.log.drainAll()) {
+          this.budget.release(batch.recordCount, batch.payloadBytes);
+          failBatch(batch, error);
+        }
+      }
+    }
+    // Closing the connections rejects what is in flight; with `stopped` set it is failed, not retried.
+    for (const broker of this.brokers.values()) broker.sender.connection?.close();
+  }
+
+  stop(): void {
+    this.stoppedWith ??= new ProducerClosedError();
+    clearInterval(this.sweepTimer);
+    for (const broker of this.brokers.values()) broker.sender.stop();
+    this.registry.stop();
+    this.metadataClient.close();
+    this.budget.rejectWaiters(new ProducerClosedError());
+  }
+
+  // ---------------------------------------------------------------- introspection
+
+  inspect(): ActorSnapshot[] {
+    const actors: ActorSnapshot[] = [
+      {
+        name: 'registry',
+        kind: 'registry',
+        state: 'running',
+        lastError: null,
+        details: { children: this.index.size, restarts: this.registry.getSnapshot().context.restarts },
+      },
+    ];
+    for (const [name, ref] of this.index) {
+      const snapshot = ref.getSnapshot() as { value: unknown; context: Record<string, unknown> };
+      const kind = this.kinds.get(name) ?? 'metadata';
+      actors.push({
+        name,
+        kind,
+        state: stateValue(snapshot),
+        lastError: (snapshot.context.lastError as ActorSnapshot['lastError'] | undefined) ?? null,
+        details: this.details(name, kind, snapshot.context),
+      });
+    }
+    return actors;
+  }
+
+  private details(name: string, kind: ActorKind, context: Record<string, unknown>): Record<string, unknown> {
+    switch (kind) {
+      case 'metadata':
+        return {
+          lastRefreshAt: context.lastRefreshAt,
+          attempts: context.attempts,
+          ...(context.summary as object),
+        };
+      case 'broker': {
+        const broker = this.brokers.get(Number(name.slice('broker:'.length)));
+        return {
+          address: `${String(context.host)}:${String(context.port)}`,
+          attempts: context.attempts,
+          versions: context.versions,
+          inFlightRequests: broker?.sender.connection?.inFlight ?? 0,
+          partitionsLed: broker?.sender.led.length ?? 0,
+        };
+      }
+      case 'topic': {
+        const topic = this.topics.get(String(context.name));
+        return {
+          partitions: context.partitionCount,
+          waitingRecords: topic?.waiting.length ?? 0,
+          settings: topic === undefined ? null : publicSettings(topic.settings),
+        };
+      }
+      case 'partition': {
+        const [, topicName, partition] = /^partition:(.*):(\d+)$/.exec(name) ?? [];
+        const node = this.topics.get(topicName ?? '')?.partitions[Number(partition)];
+        return {
+          leaderId: context.leaderId,
+          attempts: context.attempts,
+          bufferedRecords: node?.log.bufferedRecords ?? 0,
+          inFlightBatches: node?.log.inFlight ?? 0,
+          recordsAcked: node?.log.recordsAcked ?? 0,
+          recordsFailed: node?.log.recordsFailed ?? 0,
+          batchesRetried: node?.log.batchesRetried ?? 0,
+          maxInFlight: node?.topic.settings.maxInFlight,
+          lingerMs: node?.topic.settings.lingerMs,
+        };
+      }
+    }
+  }
+}
+
+export interface ActorSnapshot {
+  name: string;
+  kind: ActorKind | 'registry';
+  state: string;
+  lastError: { code: string; message: string } | null;
+  details: Record<string, unknown>;
+}
+
+function publicSettings(settings: TopicSettings): Record<string, unknown> {
+  return {
+    ...settings,
+    partitioner: typeof settings.partitioner === 'function' ? 'custom' : settings.partitioner,
+  };
+}
+
+/** A snapshot's top-level state ('buffering' for `{ buffering: 'waiting' }`). */
+function stateValue(snapshotOrRef: unknown): string {
+  const snapshot =
+    typeof (snapshotOrRef as AnyActorRef).getSnapshot === 'function'
+      ? ((snapshotOrRef as AnyActorRef).getSnapshot() as { value?: unknown })
+      : (snapshotOrRef as { value?: unknown });
+  const value = snapshot.value;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null) return Object.keys(value)[0] ?? 'unknown';
+  return 'unknown';
+}

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProducer, type Producer } from '../../src/producer.js';
+import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { readTopic } from '../broker/kcat.js';
+
+describe('producer basics against librdkafka 2.12', () => {
+  let cluster: MockCluster;
+  let producer: Producer;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'basic', partitions: 3 }] });
+    producer = createProducer({ brokers: cluster.bootstrap, clientId: 'ekaf-test' });
+  });
+  afterAll(async () => {
+    await producer.close({ timeoutMs: 5000 });
+    await cluster.stop();
+  });
+
+  it('produceSync resolves with offsets; kcat reads the records back', async () => {
+    const report = await producer.produceSync('basic', { key: 'k1', value: 'hello', partition: 1 });
+    expect(report).toMatchObject({ topic: 'basic', partition: 1, offset: 0, acknowledged: true });
+    const reports = await producer.produceSync('basic', [
+      'a',
+      'b',
+      { key: 'k', value: 'c', headers: { h: 'v' } },
+    ]);
+    expect(reports).toHaveLength(3);
+    const consumed = await readTopic(cluster.bootstrap, 'basic');
+    expect(consumed.map((r) => r.value?.toString()).sort()).toEqual(['a', 'b', 'c', 'hello']);
+  });
+
+  it('produceAsync reports through the callback and the delivery event', async () => {
+    const events: number[] = [];
+    producer.on('delivery', ({ reports }) => events.push(reports.length));
+    const reports = await new Promise((resolve, reject) => {
+      producer.produceAsync('basic', ['x', 'y'], (error, result) => {
+        if (error) reject(error);
+        else resolve(result);
+      });
+    });
+    expect(reports).toHaveLength(2);
+    expect(events).toContain(2);
+  });
+
+  it('inspect() lists the registry, metadata, brokers, topic and partition workers', () => {
+    const actors = producer.inspect();
+    const names = actors.map((a) => a.name);
+    expect(names).toContain('registry');
+    expect(names).toContain('metadata');
+    expect(names).toContain('broker:1');
+    expect(names).toContain('topic:basic');
+    expect(names).toContain('partition:basic:2');
+    expect(actors.find((a) => a.name === 'partition:basic:1')?.state).toBe('ready');
+    expect(JSON.parse(JSON.stringify(actors))).toEqual(actors);
+  });
+});
