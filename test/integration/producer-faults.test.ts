@@ -1,0 +1,91 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createProducer, type Producer } from '../../src/producer.js';
+import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { readTopic } from '../broker/kcat.js';
+import { orderViolations, startStream } from '../support/stream.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('producer under faults (librdkafka 2.12 mock)', () => {
+  let cluster: MockCluster;
+  let producer: Producer;
+
+  beforeEach(async () => {
+    cluster = await startCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'stream', partitions: 6 }] });
+    producer = createProducer({
+      brokers: cluster.bootstrap,
+      clientId: 'ekaf-test',
+      retryBackoffMs: 50,
+      retryBackoffMaxMs: 500,
+      requestTimeoutMs: 5000,
+    });
+  });
+  afterEach(async () => {
+    await producer.close({ timeoutMs: 5000 });
+    await cluster.stop();
+  });
+
+  it('a broker down for 3 s mid-stream: nothing lost, order kept, down → saved → replayed → up', async () => {
+    const events: string[] = [];
+    for (const name of ['worker.down', 'downtime.saved', 'downtime.replayed', 'worker.up'] as const) {
+      producer.on(name, (event: { topic: string; partition: number }) => {
+        events.push(`${name}:${event.partition}`);
+      });
+    }
+    const stream = startStream(producer, 'stream', { keys: 50, perTick: 50, tickMs: 10 });
+    await sleep(1000);
+    const leader = 2;
+    const partitionsOfLeader = producer
+      .inspect()
+      .filter((a) => a.kind === 'partition' && a.details.leaderId === leader)
+      .map((a) => Number(a.name.split(':')[2]));
+    expect(partitionsOfLeader.length).toBeGreaterThan(0);
+    await cluster.brokerDown(leader);
+    await sleep(3000);
+    await cluster.brokerUp(leader);
+    await sleep(1500);
+    await stream.stop();
+
+    expect(stream.failed).toEqual([]);
+    expect(stream.acknowledged).toBe(stream.accepted);
+    const consumed = await readTopic(cluster.bootstrap, 'stream', { timeoutMs: 60_000 });
+    const seqs = new Set(consumed.map((r) => Number(r.value?.toString())));
+    expect(seqs.size).toBe(stream.accepted);
+    expect(consumed).toHaveLength(stream.accepted); // no duplicates
+    expect(orderViolations(consumed)).toEqual([]);
+
+    for (const partition of partitionsOfLeader) {
+      const mine = events.filter((e) => e.endsWith(`:${partition}`)).map((e) => e.split(':')[0]);
+      const down = mine.indexOf('worker.down');
+      expect(down, mine.join(',')).toBeGreaterThanOrEqual(0);
+      expect(mine.slice(down, down + 4)).toEqual([
+        'worker.down',
+        'downtime.saved',
+        'downtime.replayed',
+        'worker.up',
+      ]);
+    }
+  });
+
+  it('a partition leader moved mid-stream: nothing lost, nothing reordered', async () => {
+    const stream = startStream(producer, 'stream', { keys: 50, perTick: 50, tickMs: 10 });
+    await sleep(800);
+    await cluster.setLeader('stream', 0, 3);
+    await cluster.setLeader('stream', 1, 1);
+    await sleep(1500);
+    await stream.stop();
+    expect(stream.failed).toEqual([]);
+    const consumed = await readTopic(cluster.bootstrap, 'stream', { timeoutMs: 60_000 });
+    expect(consumed).toHaveLength(stream.accepted);
+    expect(new Set(consumed.map((r) => r.value?.toString())).size).toBe(stream.accepted);
+    expect(orderViolations(consumed)).toEqual([]);
+    const leaders = Object.fromEntries(
+      producer
+        .inspect()
+        .filter((a) => a.kind === 'partition')
+        .map((a) => [a.name, a.details.leaderId]),
+    );
+    expect(leaders['partition:stream:0']).toBe(3);
+    expect(leaders['partition:stream:1']).toBe(1);
+  });
+});
