@@ -1,0 +1,143 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BufferFullError, EkafError } from '../../src/errors.js';
+import { createProducer, type Producer } from '../../src/producer.js';
+import { ApiKey } from '../../src/protocol/api.js';
+import { ErrorCode } from '../../src/protocol/error-codes.js';
+import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { readTopic } from '../broker/kcat.js';
+import { orderViolations, startStream } from '../support/stream.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('producer errors, bounds and runtime settings (librdkafka 2.12 mock)', () => {
+  let cluster: MockCluster;
+  let producer: Producer;
+  const make = (options: Partial<Parameters<typeof createProducer>[0]> = {}): Producer =>
+    createProducer({
+      brokers: cluster.bootstrap,
+      clientId: 'ekaf-test',
+      retryBackoffMs: 20,
+      retryBackoffMaxMs: 200,
+      ...options,
+    });
+
+  beforeEach(async () => {
+    cluster = await startCluster({ peer: '2.12', brokers: 3, topics: [{ name: 't', partitions: 3 }] });
+  });
+  afterEach(async () => {
+    await producer.close({ timeoutMs: 5000 });
+    await cluster.stop();
+  });
+
+  it('retries NOT_LEADER_OR_FOLLOWER and REQUEST_TIMED_OUT and delivers', async () => {
+    producer = make();
+    await producer.produceSync('t', 'warm-up'); // connections and metadata in place
+    await cluster.pushRequestErrors(ApiKey.Produce, [
+      ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      ErrorCode.REQUEST_TIMED_OUT,
+      ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      ErrorCode.REQUEST_TIMED_OUT,
+    ]);
+    const reports = await producer.produceSync(
+      't',
+      Array.from({ length: 300 }, (_, i) => ({ key: `k${i % 7}`, value: String(i) })),
+    );
+    expect(reports).toHaveLength(300);
+    const retried = producer
+      .inspect()
+      .filter((a) => a.kind === 'partition')
+      .reduce((n, a) => n + Number(a.details.batchesRetried), 0);
+    expect(retried).toBeGreaterThanOrEqual(4);
+    const consumed = await readTopic(cluster.bootstrap, 't');
+    expect(
+      consumed
+        .map((r) => r.value?.toString())
+        .filter((v) => v !== 'warm-up')
+        .sort(),
+    ).toEqual(Array.from({ length: 300 }, (_, i) => String(i)).sort());
+  });
+
+  it('a non-retriable error fails only the records of its batch, naming the Kafka error', async () => {
+    producer = make();
+    await producer.produceSync('t', { value: 'first', partition: 0 });
+    await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.MESSAGE_TOO_LARGE]);
+    const error = await producer
+      .produceSync('t', { value: 'x'.repeat(5000), partition: 0 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EkafError);
+    expect((error as EkafError).code).toBe('ERR_KAFKA');
+    expect((error as Error).message).toMatch(/^MESSAGE_TOO_LARGE \(10\)/);
+    await producer.produceSync('t', { value: 'after', partition: 0 });
+    const consumed = await readTopic(cluster.bootstrap, 't', { partitions: [0] });
+    expect(consumed.map((r) => r.value?.toString())).toEqual(['first', 'after']);
+  });
+
+  it('buffer full: typed errors, and everything accepted before is delivered', async () => {
+    producer = make({ maxBufferedRecords: 100, bufferTimeoutMs: 200 });
+    await producer.produceSync('t', 'warm-up');
+    for (const id of [1, 2, 3]) await cluster.brokerDown(id);
+    const outcomes: (Error | null)[] = [];
+    for (let i = 0; i < 100; i++) {
+      producer.produceAsync('t', { key: `k${i}`, value: String(i) }, (error) => outcomes.push(error));
+    }
+    expect(() => {
+      producer.produceAsync('t', 'one too many');
+    }).toThrow(BufferFullError);
+    await expect(producer.produceSync('t', 'waits, then gives up')).rejects.toMatchObject({
+      code: 'ERR_BUFFER_FULL',
+    });
+    expect(producer.metrics().bufferedRecords).toBe(100);
+    for (const id of [1, 2, 3]) await cluster.brokerUp(id);
+    await producer.flush();
+    expect(outcomes).toHaveLength(100);
+    expect(outcomes.every((e) => e === null)).toBe(true);
+    const consumed = await readTopic(cluster.bootstrap, 't');
+    expect(consumed.map((r) => r.value?.toString()).filter((v) => v !== 'warm-up')).toHaveLength(100);
+  });
+
+  it('close() while records are pending delivers them all before resolving', async () => {
+    producer = make();
+    await producer.produceSync('t', 'warm-up');
+    await cluster.brokerDown(1);
+    let delivered = 0;
+    for (let i = 0; i < 500; i++) {
+      producer.produceAsyncBatched('t', { key: `k${i}`, value: String(i) }, (error) => {
+        if (error === null) delivered++;
+      });
+    }
+    setTimeout(() => void cluster.brokerUp(1), 500);
+    await producer.close({ timeoutMs: 20_000 });
+    expect(delivered).toBe(500);
+    expect(() => {
+      producer.produceAsync('t', 'late');
+    }).toThrow(/closed/);
+    const consumed = await readTopic(cluster.bootstrap, 't');
+    expect(consumed).toHaveLength(501);
+  });
+
+  it('setTopicConfig changes in-flight limit and linger while producing; order is kept', async () => {
+    producer = make();
+    const stream = startStream(producer, 't', { keys: 20, perTick: 20, tickMs: 5 });
+    await sleep(300);
+    const settings = producer.setTopicConfig('t', { maxInFlight: 1, lingerMs: 50 });
+    expect(settings).toMatchObject({ maxInFlight: 1, lingerMs: 50 });
+    await sleep(300);
+    for (const actor of producer.inspect().filter((a) => a.kind === 'partition')) {
+      expect(actor.details).toMatchObject({ maxInFlight: 1, lingerMs: 50 });
+    }
+    expect(producer.inspect().find((a) => a.name === 'topic:t')?.details.settings).toMatchObject({
+      maxInFlight: 1,
+      lingerMs: 50,
+    });
+    producer.setTopicConfig('t', { maxInFlight: 5, lingerMs: 0 });
+    await sleep(300);
+    await stream.stop();
+    expect(stream.failed).toEqual([]);
+    const consumed = await readTopic(cluster.bootstrap, 't');
+    expect(consumed).toHaveLength(stream.accepted);
+    expect(orderViolations(consumed)).toEqual([]);
+    expect(() => producer.setTopicConfig('t', { maxInFlight: 0 })).toThrow(
+      'topics.t.maxInFlight: must be an integer >= 1 (got 0)',
+    );
+  });
+});
