@@ -13,10 +13,13 @@ import type { ErrorSummary } from './describe-error.js';
 
 export interface TopicInput {
   name: string;
+  /** How often metadata is asked for again while the topic is unavailable. Default 1000 ms. */
+  retryMs?: number;
 }
 
 export interface TopicContext {
   name: string;
+  retryMs: number;
   partitionCount: number;
   lastError: ErrorSummary | null;
 }
@@ -29,6 +32,9 @@ export const topicMachine = setup({
     input: {} as TopicInput,
     events: {} as TopicEvent,
   },
+  delays: {
+    retry: ({ context }) => context.retryMs,
+  },
   actions: {
     /** Ask the metadata actor for a refresh (provided by the runtime). */
     refreshMetadata: () => undefined,
@@ -37,7 +43,12 @@ export const topicMachine = setup({
   },
 }).createMachine({
   id: 'topic',
-  context: ({ input }) => ({ name: input.name, partitionCount: 0, lastError: null }),
+  context: ({ input }) => ({
+    name: input.name,
+    retryMs: input.retryMs ?? 1000,
+    partitionCount: 0,
+    lastError: null,
+  }),
   initial: 'resolving',
   on: {
     partitions: {
@@ -56,6 +67,8 @@ export const topicMachine = setup({
       entry: 'releaseWaiting',
     },
     unavailable: {
+      // Keep asking: the topic may be created, or the error may clear.
+      after: { retry: { target: 'unavailable', reenter: true, actions: 'refreshMetadata' } },
       on: { 'topic.error': { actions: assign({ lastError: ({ event }) => event.error }) } },
     },
   },

@@ -216,15 +216,14 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const limit = this.runtime.options.maxRequestBytes;
     const list: readonly unknown[] = Array.isArray(input) ? input : [input];
     if (list.length === 0) throw new InvalidRecordError('records', 'must not be an empty array');
-    const records = list.map((record, i) =>
-      normalizeRecord(record, Array.isArray(input) ? `records[${i}]` : 'record', now, limit),
-    );
+    const field = (i: number): string => (Array.isArray(input) ? `records[${i}]` : 'record');
+    const records = list.map((record, i) => normalizeRecord(record, field(i), now, limit));
     const partitions = this.runtime.partitionCount(topic);
     if (partitions !== -1) {
       records.forEach((record, i) => {
         if (record.partition >= partitions) {
           throw new InvalidRecordError(
-            `records[${i}].partition`,
+            `${field(i)}.partition`,
             `topic "${topic}" has ${partitions} partitions`,
           );
         }

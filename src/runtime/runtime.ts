@@ -15,6 +15,7 @@ import {
 import {
   DeliveryTimeoutError,
   EkafError,
+  type EkafErrorCode,
   InvalidRecordError,
   KafkaProtocolError,
   ProducerClosedError,
@@ -339,8 +340,29 @@ export class Runtime {
       const from = previous;
       previous = current;
       this.events.emit('state', { actor: name, from, to: current });
+      this.report(name, from, current, snapshot.context as Record<string, unknown>);
       if (this.kinds.get(name) === 'broker') this.brokerTransition(name, from, current, snapshot.context);
     });
+  }
+
+  /** Logs transitions, and reports failures outside any produce call as `error` events. */
+  private report(name: string, from: string, to: string, context: Record<string, unknown>): void {
+    const { logger } = this.options;
+    const lastError = context.lastError as { code: string; message: string } | null | undefined;
+    logger.debug(`ekaf: ${name} ${from} -> ${to}`);
+    const kind = this.kinds.get(name);
+    if (kind === 'broker' && (to === 'retrying' || to === 'failed') && lastError) {
+      logger.warn(`ekaf: ${name} connection failed: ${lastError.message}`, { attempts: context.attempts });
+      if (to === 'failed')
+        this.events.emit('error', new EkafError(lastError.code as EkafErrorCode, lastError.message));
+    } else if (kind === 'metadata' && to === 'backoff' && lastError) {
+      logger.warn(`ekaf: metadata refresh failed: ${lastError.message}`, { attempts: context.attempts });
+      // Once per failure streak, not on every retry.
+      if (context.attempts === 1)
+        this.events.emit('error', new EkafError(lastError.code as EkafErrorCode, lastError.message));
+    } else if (kind === 'partition' && (to === 'ready' || from === 'ready')) {
+      logger.info(`ekaf: ${name} ${to}`, { leaderId: context.leaderId });
+    }
   }
 
   private worker(node: PartitionNode): AnyActorRef | undefined {

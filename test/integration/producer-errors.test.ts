@@ -140,4 +140,39 @@ describe('producer errors, bounds and runtime settings (librdkafka 2.12 mock)', 
       'topics.t.maxInFlight: must be an integer >= 1 (got 0)',
     );
   });
+
+  it('records that cannot be delivered within deliveryTimeoutMs fail with ERR_DELIVERY_TIMEOUT', async () => {
+    producer = make({ deliveryTimeoutMs: 1500 });
+    await producer.produceSync('t', 'warm-up');
+    for (const id of [1, 2, 3]) await cluster.brokerDown(id);
+    const started = Date.now();
+    const error = await producer.produceSync('t', ['a', 'b']).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_DELIVERY_TIMEOUT' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(producer.metrics().bufferedRecords).toBe(0);
+    for (const id of [1, 2, 3]) await cluster.brokerUp(id);
+  });
+
+  it('a topic the cluster does not know yet is created on first use (auto-create) and delivered to', async () => {
+    producer = make();
+    const report = await producer.produceSync('brand-new-topic', 'hello');
+    expect(report.topic).toBe('brand-new-topic');
+    const consumed = await readTopic(cluster.bootstrap, 'brand-new-topic');
+    expect(consumed.map((r) => r.value?.toString())).toEqual(['hello']);
+  });
+
+  it('rejects bad calls with typed errors naming the field, accepting nothing of them', async () => {
+    producer = make();
+    expect(() => {
+      producer.produceAsync('bad topic!', 'x');
+    }).toThrow(/^topic: must be 1-249 characters/);
+    expect(() => {
+      producer.produceAsync('t', ['ok', { key: 'k', value: 42 } as never]);
+    }).toThrow('records[1].value: must be a Buffer, Uint8Array or string (got 42)');
+    await producer.produceSync('t', 'fine');
+    expect(() => {
+      producer.produceAsync('t', { value: 'x', partition: 7 });
+    }).toThrow('record.partition: topic "t" has 3 partitions');
+    expect(producer.metrics().bufferedRecords).toBe(0);
+  });
 });
