@@ -1,6 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
 import { resolveOptions, type ProducerOptions, type TopicSettings } from './config.js';
-import { BufferFullError, EkafError, InvalidRecordError, ProducerClosedError } from './errors.js';
+import {
+  AbortedError,
+  BufferFullError,
+  EkafError,
+  InvalidRecordError,
+  ProducerClosedError,
+} from './errors.js';
 import type { ProducerEvents } from './events.js';
 import { ProduceCall, type CallOutcome, type DeliveryReport } from './runtime/delivery.js';
 import { normalizeRecord, type NormalizedRecord, type ProduceRecord } from './runtime/records.js';
@@ -102,13 +108,32 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.async(topic, records, callback, false);
   }
 
-  /** Sends everything accepted so far without waiting for lingers, and resolves when it is settled. */
-  async flush(): Promise<void> {
+  /**
+   * Sends everything accepted so far without waiting for lingers, and resolves when all of it
+   * is settled (acknowledged or failed). `signal` stops the wait, not the sending.
+   */
+  async flush(options: { signal?: AbortSignal } = {}): Promise<void> {
     const started = Date.now();
     const calls = [...this.runtime.pendingCalls];
     this.emit('flush', { pendingCalls: calls.length });
     this.runtime.flushAll();
-    await Promise.all(calls.map((call) => call.whenDone()));
+    const settled = Promise.all(calls.map((call) => call.whenDone()));
+    const { signal } = options;
+    if (signal === undefined) {
+      await settled;
+    } else {
+      if (signal.aborted) throw new AbortedError(signal.reason);
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          reject(new AbortedError(signal.reason));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        void settled.then(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+    }
     this.emit('flush.replied', { ms: Date.now() - started });
   }
 

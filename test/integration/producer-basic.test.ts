@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProducer, type Producer } from '../../src/producer.js';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { PEERS, startCluster, type MockCluster } from '../broker/cluster.js';
 import { readTopic } from '../broker/kcat.js';
 
-describe('producer basics against librdkafka 2.12', () => {
+describe.each(PEERS)('producer basics against librdkafka %s', (peer) => {
   let cluster: MockCluster;
   let producer: Producer;
 
   beforeAll(async () => {
-    cluster = await startCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'basic', partitions: 3 }] });
+    cluster = await startCluster({ peer, brokers: 3, topics: [{ name: 'basic', partitions: 3 }] });
     producer = createProducer({ brokers: cluster.bootstrap, clientId: 'ekaf-test' });
   });
   afterAll(async () => {
