@@ -94,6 +94,7 @@ export const partitionWorkerMachine = setup({
       event.type === 'leader' && event.leaderId === context.leaderId && event.connected,
     connected: ({ context }) => context.connected,
     hasLeader: ({ context }) => context.leaderId !== -1,
+    isDown: ({ context }) => context.downSince !== null,
   },
 }).createMachine({
   id: 'partition-worker',
@@ -116,6 +117,15 @@ export const partitionWorkerMachine = setup({
   },
   states: {
     connecting: {
+      // After a downtime, waiting for the leader's connection is still being down.
+      after: {
+        stillDownInterval: {
+          guard: 'isDown',
+          target: 'connecting',
+          reenter: true,
+          actions: ['reportStillDown', 'refreshMetadata'],
+        },
+      },
       on: {
         'conn.up': { guard: 'hasLeader', target: 'ready', actions: assign({ connected: true }) },
         'conn.down': {
