@@ -32,8 +32,10 @@ export interface TopicSettings {
   /** Largest batch, in records. Default 10000. ekaf `max_buffer_size`. */
   batchRecords: number;
   /**
-   * Produce requests in flight per partition. Default 5 (the most idempotence allows). Order
-   * within a partition is kept at any value. Java `max.in.flight.requests.per.connection`.
+   * Produce requests in flight per partition. Default 5 (the most idempotence allows). Java
+   * `max.in.flight.requests.per.connection`. Until idempotence is on (a later release), a
+   * retried batch can land after a later batch of the same partition when this is above 1:
+   * use 1 where strict order across retries matters.
    */
   maxInFlight: number;
   /** How records are spread over partitions. Default 'default' (murmur2 for keys, sticky otherwise). */

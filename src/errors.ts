@@ -148,7 +148,10 @@ export class RecordTooLargeError extends EkafError {
     readonly size: number,
     readonly limit: number,
   ) {
-    super('ERR_RECORD_TOO_LARGE', `record of ${size} bytes exceeds maxRequestBytes (${limit})`);
+    super(
+      'ERR_RECORD_TOO_LARGE',
+      `record of ${size} bytes exceeds the limit of ${limit} bytes (maxRequestBytes less request framing)`,
+    );
   }
 }
 

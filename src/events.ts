@@ -8,8 +8,10 @@ export interface PartitionRef {
 }
 
 /**
- * The producer's events. The first group are ekaf's callbacks, with the same meaning; the
- * second are ekaf-for-Node's own.
+ * The producer's events. The first group are ekaf's callbacks, named the same; `flush` and
+ * `flush.replied` differ: ekaf sent them for every batch and broker reply, here they wrap
+ * `producer.flush()` (per-batch outcomes are `delivery` / `delivery.failed`). The second group
+ * are ekaf-for-Node's own.
  */
 export interface ProducerEvents {
   /** A partition worker can send: its leader's connection is ready. */

@@ -1,8 +1,36 @@
 /**
- * ekaf's public API. The producer facade (`createProducer`) arrives with the runtime; what is
- * exported today is the protocol layer it is built on.
+ * ekaf's public API: the producer (`createProducer`) and its types, the errors it raises, and
+ * the protocol layer it is built on for those who need to speak Kafka directly.
  */
+export {
+  createProducer,
+  Producer,
+  type DeliveryCallback,
+  type DeliveryReport,
+  type ProduceOptions,
+  type ProduceRecord,
+  type ProducerMetrics,
+} from './producer.js';
+export {
+  PRODUCER_DEFAULTS,
+  TOPIC_DEFAULTS,
+  type Acks,
+  type Logger,
+  type ProducerOptions,
+  type TopicSettings,
+} from './config.js';
+export type { ProducerEvents, PartitionRef } from './events.js';
+export type { ActorSnapshot } from './runtime/runtime.js';
+export {
+  InvalidPartitionError,
+  murmur2,
+  PARTITIONER_NAMES,
+  type PartitionerFunction,
+  type PartitionerName,
+} from './runtime/partitioners.js';
 export * from './errors.js';
+
+// The protocol layer.
 export { Connection, CONNECTION_DEFAULTS, type ConnectionOptions } from './network/connection.js';
 export { negotiateVersions, type HandshakeResult } from './network/handshake.js';
 export { ApiKey, type Api } from './protocol/api.js';

@@ -35,6 +35,9 @@ export interface ProducerMetrics {
   actors: Record<string, number>;
 }
 
+/** Room kept in a request for the batch header, record framing and request header. */
+const REQUEST_FRAMING_BYTES = 512;
+
 /** Valid topic names: Kafka's rule (1-249 of [a-zA-Z0-9._-], not "." or ".."). */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
@@ -238,7 +241,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
     if (this.closing !== null) throw new ProducerClosedError();
     this.assertTopic(topic);
     const now = Date.now();
-    const limit = this.runtime.options.maxRequestBytes;
+    // A record must fit in one request together with its batch and request framing.
+    const limit = this.runtime.options.maxRequestBytes - REQUEST_FRAMING_BYTES;
     const list: readonly unknown[] = Array.isArray(input) ? input : [input];
     if (list.length === 0) throw new InvalidRecordError('records', 'must not be an empty array');
     const field = (i: number): string => (Array.isArray(input) ? `records[${i}]` : 'record');

@@ -251,7 +251,7 @@ class RandomPartitioner implements Partitioner {
 }
 
 /**
- * `sticky_round_robin`: ekaf's default strategy. `batchRecords` records in a row go to one
+ * `sticky_round_robin` (ekaf's strategy of that name). `batchRecords` records in a row go to one
  * partition, then the next partition in order takes over (wrapping to 0), key or not. Starts at a
  * random partition.
  */

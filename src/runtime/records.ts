@@ -64,7 +64,7 @@ export function normalizeRecord(
     const value = fields.value === null ? null : toBuffer(fields.value, `${field}.value`);
     const headers = fields.headers === undefined ? NO_HEADERS : toHeaders(fields.headers, `${field}.headers`);
     let size = (key?.length ?? 0) + (value?.length ?? 0);
-    for (const [name, headerValue] of headers) size += name.length + (headerValue?.length ?? 0);
+    for (const [name, headerValue] of headers) size += Buffer.byteLength(name) + (headerValue?.length ?? 0);
     record = {
       key,
       value,

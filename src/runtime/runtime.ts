@@ -210,7 +210,14 @@ export class Runtime {
     const count = topic.partitions.length;
     let partition = record.partition;
     if (partition === -1) {
-      partition = topic.partitioner.partition(record.key, record.value, record.size, count);
+      try {
+        partition = topic.partitioner.partition(record.key, record.value, record.size, count);
+      } catch (error) {
+        // A custom partitioner threw or returned a bad partition: this record fails, nothing else.
+        this.budget.release(1, record.size);
+        call.fail(1, partitionerError(topic.name, error));
+        return;
+      }
     } else if (partition >= count) {
       this.budget.release(1, record.size);
       call.fail(
@@ -227,7 +234,7 @@ export class Runtime {
     node.log.append(record, call, index, settings, urgent, urgent ? Infinity : now + settings.lingerMs, now);
     if (node.isReady()) {
       this.brokers.get(node.leaderId)?.sender.requestDrain();
-    } else if (!node.savedReported && node.everUp) {
+    } else if (!node.savedReported && node.everUp && this.isDown(node)) {
       node.savedReported = true;
       this.events.emit('downtime.saved', { topic: topic.name, partition, records: node.log.bufferedRecords });
     }
@@ -363,6 +370,13 @@ export class Runtime {
     } else if (kind === 'partition' && (to === 'ready' || from === 'ready')) {
       logger.info(`ekaf: ${name} ${to}`, { leaderId: context.leaderId });
     }
+  }
+
+  /** The worker lost its leader and has not got one back (not a mere retry backoff). */
+  private isDown(node: PartitionNode): boolean {
+    const snapshot = this.worker(node)?.getSnapshot() as
+      { context?: { downSince?: number | null } } | undefined;
+    return snapshot?.context?.downSince != null;
   }
 
   private worker(node: PartitionNode): AnyActorRef | undefined {
@@ -679,6 +693,12 @@ export interface ActorSnapshot {
   state: string;
   lastError: { code: string; message: string } | null;
   details: Record<string, unknown>;
+}
+
+function partitionerError(topic: string, error: unknown): EkafError {
+  if (error instanceof EkafError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new EkafError('ERR_CONFIG', `partitioner of topic "${topic}" threw: ${message}`, { cause: error });
 }
 
 function publicSettings(settings: TopicSettings): Record<string, unknown> {

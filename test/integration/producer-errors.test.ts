@@ -175,4 +175,18 @@ describe('producer errors, bounds and runtime settings (librdkafka 2.12 mock)', 
     }).toThrow('record.partition: topic "t" has 3 partitions');
     expect(producer.metrics().bufferedRecords).toBe(0);
   });
+
+  it('a custom partitioner returning a bad partition fails only that call; nothing hangs or crashes', async () => {
+    producer = make({ topics: { odd: { partitioner: () => 99 } } });
+    // Before partitions are known (records wait for metadata) and after.
+    for (let round = 0; round < 2; round++) {
+      const error = await producer.produceSync('odd', 'x').catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_CONFIG' });
+      expect((error as Error).message).toMatch(/returned 99/);
+    }
+    await producer.flush();
+    expect(producer.metrics().bufferedRecords).toBe(0);
+    producer.setTopicConfig('odd', { partitioner: 'default' });
+    await expect(producer.produceSync('odd', 'y')).resolves.toMatchObject({ topic: 'odd' });
+  });
 });
