@@ -83,7 +83,8 @@ export const metadataMachine = setup({
   },
   states: {
     idle: {
-      after: { maxAge: 'cooldown' },
+      // Age only counts once metadata was fetched: an unused producer fetches nothing.
+      after: { maxAge: { guard: ({ context }) => context.lastRefreshAt > 0, target: 'cooldown' } },
       on: { refresh: 'cooldown' },
     },
     cooldown: {

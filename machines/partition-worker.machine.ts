@@ -184,6 +184,8 @@ export const partitionWorkerMachine = setup({
           { guard: 'leaderConnected', target: 'ready', actions: 'setLeader' },
           { target: 'connecting', actions: 'setLeader' },
         ],
+        // Still no leader: stay, without reporting worker.down again or restarting the timer.
+        'leader.lost': { actions: assign({ leaderId: -1, connected: false }) },
         'conn.up': { guard: 'hasLeader', target: 'ready', actions: assign({ connected: true }) },
       },
     },

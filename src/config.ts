@@ -134,7 +134,8 @@ const SILENT: Logger = {
 
 /** Validates every option and applies defaults; throws a ConfigError naming the first bad field. */
 export function resolveOptions(options: ProducerOptions): ResolvedOptions {
-  if (typeof options !== 'object') throw new ConfigError('options', 'must be an object');
+  // JavaScript callers can pass anything: check what arrived, not what the type says.
+  if (!isObject(options)) throw new ConfigError('options', 'must be an object');
   const known = new Set([...Object.keys(PRODUCER_DEFAULTS), 'brokers', 'defaults', 'topics', 'logger']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new ConfigError(key, 'is not an ekaf option');
@@ -161,7 +162,11 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
   }
   resolved.defaults = resolveTopicSettings('defaults', TOPIC_DEFAULTS, options.defaults ?? {});
   resolved.topics = {};
-  for (const [topic, settings] of Object.entries(options.topics ?? {})) {
+  const topics: unknown = options.topics ?? {};
+  if (typeof topics !== 'object' || topics === null || Array.isArray(topics)) {
+    throw new ConfigError('topics', `must be an object of topic name to settings (got ${show(topics)})`);
+  }
+  for (const [topic, settings] of Object.entries(topics as Record<string, Partial<TopicSettings>>)) {
     resolved.topics[topic] = resolveTopicSettings(`topics.${topic}`, resolved.defaults, settings);
   }
   if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) {
@@ -176,7 +181,7 @@ export function resolveTopicSettings(
   base: Readonly<TopicSettings>,
   partial: Partial<TopicSettings>,
 ): TopicSettings {
-  if (typeof partial !== 'object') throw new ConfigError(where, 'must be an object');
+  if (!isObject(partial)) throw new ConfigError(where, `must be an object (got ${show(partial)})`);
   const settings: TopicSettings = { ...base };
   for (const [key, value] of Object.entries(partial) as [keyof TopicSettings, unknown][]) {
     if (value === undefined) continue;
@@ -184,7 +189,7 @@ export function resolveTopicSettings(
     switch (key) {
       case 'acks':
         if (value !== 'all' && value !== -1 && value !== 0 && value !== 1) {
-          throw new ConfigError(field, `must be 'all', -1, 0 or 1 (got ${JSON.stringify(value)})`);
+          throw new ConfigError(field, `must be 'all', -1, 0 or 1 (got ${show(value)})`);
         }
         settings.acks = value;
         break;
@@ -226,9 +231,25 @@ export function wireAcks(acks: Acks): -1 | 0 | 1 {
 
 function requireInteger(field: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new ConfigError(field, `must be an integer >= ${min} (got ${JSON.stringify(value)})`);
+    throw new ConfigError(field, `must be an integer >= ${min} (got ${show(value)})`);
   }
   return value;
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+/** A value as an error message shows it: JSON where that is faithful, String() otherwise. */
+function show(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'symbol' || typeof value === 'function' || value === undefined) return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
 
 function parseBrokers(brokers: unknown): BrokerAddress[] {

@@ -192,15 +192,15 @@ export class PartitionLog {
   }
 
   /**
-   * Removes and returns every batch not in flight whose oldest record was accepted before
+   * Removes and returns every batch not in flight whose oldest record was accepted at or before
    * `deadline` (delivery timeout); they are oldest first, so this stops at the first younger one.
    */
   expire(deadline: number): SealedBatch[] {
     const expired: SealedBatch[] = [];
-    while (this.waiting.length > 0 && (this.waiting[0] as SealedBatch).acceptedAt < deadline) {
+    while (this.waiting.length > 0 && (this.waiting[0] as SealedBatch).acceptedAt <= deadline) {
       expired.push(this.waiting.shift() as SealedBatch);
     }
-    if (this.waiting.length === 0 && this.open !== null && this.open.acceptedAt < deadline) {
+    if (this.waiting.length === 0 && this.open !== null && this.open.acceptedAt <= deadline) {
       this.seal();
       expired.push(this.waiting.shift() as SealedBatch);
     }

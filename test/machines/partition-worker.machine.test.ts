@@ -1,0 +1,546 @@
+import { createActor, SimulatedClock } from 'xstate';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  partitionWorkerMachine,
+  retryDelay,
+  type PartitionWorkerContext,
+  type PartitionWorkerInput,
+} from '../../machines/partition-worker.machine.js';
+
+/**
+ * The machine alone, on a simulated clock, with the runtime's actions replaced by recorders.
+ *
+ * `buffering` stamps `downSince` with `Date.now()`, while delays run on the SimulatedClock. To
+ * keep the two in step, `Date.now` is pointed at the simulated clock (plus a realistic epoch):
+ * every `clock.increment` moves both, and `downSince` can be checked exactly.
+ */
+const EPOCH = 1_700_000_000_000;
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+type ActionName = 'drain' | 'refreshMetadata' | 'reportUp' | 'reportDown' | 'reportStillDown';
+
+function start(input: Partial<PartitionWorkerInput> = {}) {
+  const clock = new SimulatedClock();
+  vi.spyOn(Date, 'now').mockImplementation(() => EPOCH + clock.now());
+  /** Every provided action call, in order, with the context it saw. */
+  const calls: { action: ActionName; context: PartitionWorkerContext }[] = [];
+  const record =
+    (action: ActionName) =>
+    ({ context }: { context: PartitionWorkerContext }): void => {
+      calls.push({ action, context });
+    };
+  const logic = partitionWorkerMachine.provide({
+    actions: {
+      drain: record('drain'),
+      refreshMetadata: record('refreshMetadata'),
+      reportUp: record('reportUp'),
+      reportDown: record('reportDown'),
+      reportStillDown: record('reportStillDown'),
+    },
+  });
+  const actor = createActor(logic, {
+    clock,
+    input: {
+      topic: 'orders',
+      partition: 3,
+      retryBackoffMs: 100,
+      retryBackoffMaxMs: 1000,
+      stillDownIntervalMs: 5000,
+      random: () => 0.5, // no jitter
+      ...input,
+    },
+  });
+  actor.start();
+  const state = (): string => {
+    const value = actor.getSnapshot().value;
+    return typeof value === 'string' ? value : Object.keys(value).join();
+  };
+  const context = (): PartitionWorkerContext => actor.getSnapshot().context;
+  const count = (action: ActionName): number => calls.filter((c) => c.action === action).length;
+  /** The actions called since the last time this was asked. */
+  let seen = 0;
+  const newCalls = (): ActionName[] => {
+    const fresh = calls.slice(seen).map((c) => c.action);
+    seen = calls.length;
+    return fresh;
+  };
+  return { actor, clock, calls, state, context, count, newCalls };
+}
+
+const DOWN = { code: 'ERR_CONNECTION_CLOSED', message: 'gone' };
+const NOT_LEADER = { code: 'NOT_LEADER_OR_FOLLOWER', message: 'not the leader' };
+
+/** A worker that is ready with leader 1. */
+function ready(input: Partial<PartitionWorkerInput> = {}) {
+  const w = start(input);
+  w.actor.send({ type: 'leader', leaderId: 1, connected: true });
+  expect(w.state()).toBe('ready');
+  w.newCalls();
+  return w;
+}
+
+/** A worker that went down from ready (conn.down) at EPOCH + `at`. */
+function buffering(at = 0, input: Partial<PartitionWorkerInput> = {}) {
+  const w = ready(input);
+  w.clock.increment(at);
+  w.actor.send({ type: 'conn.down', error: DOWN });
+  expect(w.state()).toBe('buffering');
+  w.newCalls();
+  return w;
+}
+
+describe('retryDelay', () => {
+  const context = (attempts: number, random: number): PartitionWorkerContext => ({
+    topic: 't',
+    partition: 0,
+    leaderId: 1,
+    connected: true,
+    attempts,
+    lastError: null,
+    downSince: null,
+    retryBackoffMs: 100,
+    retryBackoffMaxMs: 1000,
+    stillDownIntervalMs: 5000,
+    random: () => random,
+  });
+
+  it('doubles from retryBackoffMs up to retryBackoffMaxMs', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 20].map((n) => retryDelay(context(n, 0.5)))).toEqual([
+      100, 100, 200, 400, 800, 1000, 1000, 1000,
+    ]);
+  });
+
+  it('adds ±20% jitter, around the capped delay', () => {
+    expect(retryDelay(context(1, 0))).toBe(80);
+    expect(retryDelay(context(1, 1))).toBe(120);
+    expect(retryDelay(context(3, 0.25))).toBe(360);
+    expect(retryDelay(context(10, 0))).toBe(800);
+    expect(retryDelay(context(10, 1))).toBe(1200);
+  });
+});
+
+describe('partition-worker machine', () => {
+  it('starts connecting, with no leader, and calls nothing', () => {
+    const w = start();
+    expect(w.state()).toBe('connecting');
+    expect(w.context()).toMatchObject({
+      topic: 'orders',
+      partition: 3,
+      leaderId: -1,
+      connected: false,
+      attempts: 0,
+      lastError: null,
+      downSince: null,
+    });
+    expect(w.calls).toEqual([]);
+  });
+
+  describe('connecting', () => {
+    it('→ ready on a leader whose connection is up: reports up, then drains', () => {
+      const w = start();
+      w.actor.send({ type: 'leader', leaderId: 2, connected: true });
+      expect(w.state()).toBe('ready');
+      expect(w.context()).toMatchObject({ leaderId: 2, connected: true });
+      expect(w.newCalls()).toEqual(['reportUp', 'drain']);
+      // The first time up, there was no downtime.
+      expect(w.calls[0]?.context.downSince).toBeNull();
+    });
+
+    it('waits for the connection of a leader that is not connected, then → ready on conn.up', () => {
+      const w = start();
+      w.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      expect(w.state()).toBe('connecting');
+      expect(w.context()).toMatchObject({ leaderId: 2, connected: false });
+      expect(w.calls).toEqual([]);
+      w.actor.send({ type: 'conn.up' });
+      expect(w.state()).toBe('ready');
+      expect(w.context().connected).toBe(true);
+      expect(w.newCalls()).toEqual(['reportUp', 'drain']);
+    });
+
+    it('ignores conn.up while it has no leader', () => {
+      const w = start();
+      w.actor.send({ type: 'conn.up' });
+      expect(w.state()).toBe('connecting');
+      expect(w.context().connected).toBe(false);
+      expect(w.calls).toEqual([]);
+    });
+
+    it('follows a leader change while connecting', () => {
+      const w = start();
+      w.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      w.actor.send({ type: 'leader', leaderId: 5, connected: false });
+      expect(w.context().leaderId).toBe(5);
+      w.actor.send({ type: 'leader', leaderId: 5, connected: true });
+      expect(w.state()).toBe('ready');
+    });
+
+    it('reports still_down (and refreshes metadata) every stillDownIntervalMs when connecting after a downtime', () => {
+      const w = buffering(0, { stillDownIntervalMs: 1000 });
+      w.clock.increment(400);
+      w.actor.send({ type: 'leader', leaderId: 1, connected: false });
+      expect(w.state()).toBe('connecting');
+      w.newCalls();
+      // The interval restarts on entering connecting.
+      w.clock.increment(999);
+      expect(w.newCalls()).toEqual([]);
+      w.clock.increment(1);
+      expect(w.newCalls()).toEqual(['reportStillDown', 'refreshMetadata']);
+      w.clock.increment(1000);
+      w.clock.increment(1000);
+      expect(w.newCalls()).toEqual([
+        'reportStillDown',
+        'refreshMetadata',
+        'reportStillDown',
+        'refreshMetadata',
+      ]);
+      expect(w.state()).toBe('connecting');
+      const reports = w.calls.filter((c) => c.action === 'reportStillDown');
+      expect(reports.map((c) => c.context.downSince)).toEqual([EPOCH, EPOCH, EPOCH]);
+      // Leader updates while connecting do not restart the interval.
+      w.clock.increment(500);
+      w.actor.send({ type: 'leader', leaderId: 1, connected: false });
+      w.clock.increment(500);
+      expect(w.newCalls()).toEqual(['reportStillDown', 'refreshMetadata']);
+      // Up again: no more reports.
+      w.actor.send({ type: 'conn.up' });
+      w.newCalls();
+      for (let i = 0; i < 3; i++) w.clock.increment(1000);
+      expect(w.newCalls()).toEqual([]);
+    });
+
+    it('reports nothing while connecting without a downtime (first connection, or a leader move)', () => {
+      const first = start({ stillDownIntervalMs: 1000 });
+      first.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      for (let i = 0; i < 3; i++) first.clock.increment(1000);
+      expect(first.calls).toEqual([]);
+      expect(first.state()).toBe('connecting');
+
+      const moved = ready({ stillDownIntervalMs: 1000 });
+      moved.actor.send({ type: 'leader', leaderId: 4, connected: false });
+      for (let i = 0; i < 3; i++) moved.clock.increment(1000);
+      expect(moved.newCalls()).toEqual([]);
+      expect(moved.state()).toBe('connecting');
+    });
+
+    it('→ buffering on conn.down or leader.lost', () => {
+      const down = start();
+      down.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      down.actor.send({ type: 'conn.down', error: DOWN });
+      expect(down.state()).toBe('buffering');
+      expect(down.context()).toMatchObject({ lastError: DOWN, connected: false, leaderId: 2 });
+      expect(down.newCalls()).toEqual(['reportDown', 'refreshMetadata']);
+
+      const lost = start();
+      lost.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      lost.actor.send({ type: 'leader.lost' });
+      expect(lost.state()).toBe('buffering');
+      expect(lost.context()).toMatchObject({ leaderId: -1, connected: false });
+    });
+  });
+
+  describe('ready', () => {
+    it('→ buffering on conn.down, with the error, the time and a metadata refresh', () => {
+      const w = buffering(1234);
+      expect(w.context()).toMatchObject({ connected: false, lastError: DOWN, downSince: EPOCH + 1234 });
+      // reportDown sees the error it reports.
+      const down = w.calls.find((c) => c.action === 'reportDown');
+      expect(down?.context.lastError).toEqual(DOWN);
+      expect(down?.context.downSince).toBe(EPOCH + 1234);
+      expect(w.count('refreshMetadata')).toBe(1);
+      expect(w.count('reportDown')).toBe(1);
+    });
+
+    it('→ buffering on leader.lost, forgetting the leader', () => {
+      const w = ready();
+      w.clock.increment(10);
+      w.actor.send({ type: 'leader.lost' });
+      expect(w.state()).toBe('buffering');
+      expect(w.context()).toMatchObject({ leaderId: -1, connected: false, downSince: EPOCH + 10 });
+      expect(w.newCalls()).toEqual(['reportDown', 'refreshMetadata']);
+    });
+
+    it('ignores the same leader, still connected (metadata refreshes are frequent)', () => {
+      const w = ready();
+      w.actor.send({ type: 'leader', leaderId: 1, connected: true });
+      expect(w.state()).toBe('ready');
+      expect(w.newCalls()).toEqual([]);
+    });
+
+    it('re-enters ready for a new connected leader: reports up and drains again', () => {
+      const w = ready();
+      w.actor.send({ type: 'leader', leaderId: 4, connected: true });
+      expect(w.state()).toBe('ready');
+      expect(w.context().leaderId).toBe(4);
+      expect(w.newCalls()).toEqual(['reportUp', 'drain']);
+    });
+
+    it('→ connecting for a leader whose connection is not up (new or the same)', () => {
+      const moved = ready();
+      moved.actor.send({ type: 'leader', leaderId: 4, connected: false });
+      expect(moved.state()).toBe('connecting');
+      expect(moved.context()).toMatchObject({ leaderId: 4, connected: false });
+      expect(moved.newCalls()).toEqual([]);
+
+      const same = ready();
+      same.actor.send({ type: 'leader', leaderId: 1, connected: false });
+      expect(same.state()).toBe('connecting');
+      expect(same.context()).toMatchObject({ leaderId: 1, connected: false });
+    });
+
+    it('counts retriable failures, and resets the count on an acknowledgement', () => {
+      const w = ready();
+      w.actor.send({ type: 'produce.acked' });
+      expect(w.context().attempts).toBe(0);
+      w.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
+      expect(w.context()).toMatchObject({ attempts: 1, lastError: NOT_LEADER });
+      w.clock.increment(100);
+      expect(w.state()).toBe('ready');
+      expect(w.context().attempts).toBe(1);
+      w.actor.send({ type: 'produce.acked' });
+      expect(w.state()).toBe('ready');
+      expect(w.context().attempts).toBe(0);
+      expect(w.newCalls()).toEqual(['refreshMetadata', 'reportUp', 'drain']);
+    });
+  });
+
+  describe('retrying', () => {
+    it('→ retrying on produce.retriable: refreshes metadata, then → ready after the backoff', () => {
+      const w = ready();
+      w.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
+      expect(w.state()).toBe('retrying');
+      expect(w.newCalls()).toEqual(['refreshMetadata']);
+      w.clock.increment(99);
+      expect(w.state()).toBe('retrying');
+      w.clock.increment(1);
+      expect(w.state()).toBe('ready');
+      expect(w.newCalls()).toEqual(['reportUp', 'drain']);
+    });
+
+    it('backs off longer after each consecutive failure, up to the cap', () => {
+      const w = ready();
+      const waited: number[] = [];
+      for (let failure = 1; failure <= 6; failure++) {
+        w.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
+        let ms = 0;
+        while (w.state() === 'retrying') {
+          w.clock.increment(1);
+          ms++;
+        }
+        waited.push(ms);
+      }
+      expect(waited).toEqual([100, 200, 400, 800, 1000, 1000]);
+      expect(w.context().attempts).toBe(6);
+      // One acknowledgement, and the next failure starts from the base delay again.
+      w.actor.send({ type: 'produce.acked' });
+      w.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
+      w.clock.increment(99);
+      expect(w.state()).toBe('retrying');
+      w.clock.increment(1);
+      expect(w.state()).toBe('ready');
+    });
+
+    it('jitters the backoff with the random function it is given', () => {
+      const low = ready({ random: () => 0 });
+      low.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
+      low.clock.increment(79);
+      expect(low.state()).toBe('retrying');
+      low.clock.increment(1);
+      expect(low.state()).toBe('ready');
+
+      const high = ready({ random: () => 1 });
+      high.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
+      high.clock.increment(119);
+      expect(high.state()).toBe('retrying');
+      high.clock.increment(1);
+      expect(high.state()).toBe('ready');
+    });
+
+    it('→ connecting after the backoff when the leader is not connected, then ready on conn.up', () => {
+      const w = ready();
+      w.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
+      // The refreshed metadata names a new leader, not connected yet.
+      w.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      expect(w.state()).toBe('retrying');
+      expect(w.context()).toMatchObject({ leaderId: 2, connected: false });
+      w.clock.increment(100);
+      expect(w.state()).toBe('connecting');
+      w.actor.send({ type: 'conn.up' });
+      expect(w.state()).toBe('ready');
+    });
+
+    it('→ ready after the backoff when the connection came up while retrying', () => {
+      const w = ready();
+      w.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
+      w.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      w.actor.send({ type: 'conn.up' });
+      expect(w.state()).toBe('retrying');
+      expect(w.context().connected).toBe(true);
+      w.clock.increment(100);
+      expect(w.state()).toBe('ready');
+      expect(w.context().leaderId).toBe(2);
+    });
+
+    it('keeps the last error of further failures without restarting the backoff or counting them', () => {
+      const w = ready();
+      w.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
+      w.clock.increment(50);
+      const other = { code: 'REQUEST_TIMED_OUT', message: 'late' };
+      w.actor.send({ type: 'produce.retriable', error: other });
+      expect(w.context()).toMatchObject({ attempts: 1, lastError: other });
+      expect(w.count('refreshMetadata')).toBe(1);
+      w.clock.increment(50);
+      expect(w.state()).toBe('ready');
+    });
+
+    it('→ buffering on conn.down or leader.lost, and no longer leaves for ready on the timer', () => {
+      const down = ready();
+      down.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
+      down.actor.send({ type: 'conn.down', error: DOWN });
+      expect(down.state()).toBe('buffering');
+      expect(down.context()).toMatchObject({ connected: false, lastError: DOWN });
+      down.clock.increment(1000);
+      expect(down.state()).toBe('buffering');
+
+      const lost = ready();
+      lost.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
+      lost.actor.send({ type: 'leader.lost' });
+      expect(lost.state()).toBe('buffering');
+      lost.clock.increment(1000);
+      expect(lost.state()).toBe('buffering');
+    });
+  });
+
+  describe('buffering', () => {
+    it('→ ready on a connected leader: clears downSince after reportUp saw it', () => {
+      const w = buffering(500);
+      w.clock.increment(2500);
+      w.actor.send({ type: 'leader', leaderId: 3, connected: true });
+      expect(w.state()).toBe('ready');
+      expect(w.context()).toMatchObject({ leaderId: 3, connected: true, downSince: null });
+      expect(w.newCalls()).toEqual(['reportUp', 'drain']);
+      // reportUp runs before downSince is cleared: the runtime computes time_down from it.
+      const up = w.calls.filter((c) => c.action === 'reportUp').at(-1);
+      expect(up?.context.downSince).toBe(EPOCH + 500);
+      expect(Date.now() - (up?.context.downSince ?? 0)).toBe(2500);
+    });
+
+    it('→ ready on conn.up when the leader is still known', () => {
+      const w = buffering();
+      w.actor.send({ type: 'conn.up' });
+      expect(w.state()).toBe('ready');
+      expect(w.context()).toMatchObject({ leaderId: 1, connected: true, downSince: null });
+    });
+
+    it('ignores conn.up when the leader was lost', () => {
+      const w = ready();
+      w.actor.send({ type: 'leader.lost' });
+      w.actor.send({ type: 'conn.up' });
+      expect(w.state()).toBe('buffering');
+    });
+
+    it('→ connecting on a leader that is not connected, keeping downSince until ready', () => {
+      const w = buffering(100);
+      w.clock.increment(200);
+      w.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      expect(w.state()).toBe('connecting');
+      expect(w.context()).toMatchObject({ leaderId: 2, downSince: EPOCH + 100 });
+      // Down again before it was ever up: still down since the first time.
+      w.clock.increment(300);
+      w.actor.send({ type: 'conn.down', error: DOWN });
+      expect(w.state()).toBe('buffering');
+      expect(w.context().downSince).toBe(EPOCH + 100);
+      w.actor.send({ type: 'leader', leaderId: 2, connected: true });
+      expect(w.context().downSince).toBeNull();
+      // The next outage starts a new downtime.
+      w.clock.increment(1000);
+      w.actor.send({ type: 'conn.down', error: DOWN });
+      expect(w.context().downSince).toBe(EPOCH + 1600);
+    });
+
+    it('reports still_down (and refreshes metadata) every stillDownIntervalMs while down', () => {
+      const w = buffering(0, { stillDownIntervalMs: 1000 });
+      w.clock.increment(999);
+      expect(w.count('reportStillDown')).toBe(0);
+      w.clock.increment(1);
+      expect(w.newCalls()).toEqual(['reportStillDown', 'refreshMetadata']);
+      for (let i = 0; i < 3; i++) w.clock.increment(1000);
+      expect(w.count('reportStillDown')).toBe(4);
+      expect(w.count('refreshMetadata')).toBe(1 + 4);
+      // downSince does not move while it stays down.
+      expect(w.calls.filter((c) => c.action === 'reportStillDown').map((c) => c.context.downSince)).toEqual([
+        EPOCH,
+        EPOCH,
+        EPOCH,
+        EPOCH,
+      ]);
+      // reportDown was called once, on the way in.
+      expect(w.count('reportDown')).toBe(1);
+    });
+
+    it('stops reporting still_down once it leaves buffering', () => {
+      const w = buffering(0, { stillDownIntervalMs: 1000 });
+      w.clock.increment(1000);
+      w.actor.send({ type: 'conn.up' });
+      expect(w.state()).toBe('ready');
+      w.newCalls();
+      for (let i = 0; i < 5; i++) w.clock.increment(1000);
+      expect(w.newCalls()).toEqual([]);
+    });
+
+    it('stays in buffering on leader.lost without reporting down again or restarting still_down', () => {
+      const w = buffering(0, { stillDownIntervalMs: 1000 });
+      w.clock.increment(600);
+      w.actor.send({ type: 'leader.lost' });
+      expect(w.state()).toBe('buffering');
+      expect(w.context().leaderId).toBe(-1);
+      expect(w.newCalls()).toEqual([]);
+      w.clock.increment(400);
+      expect(w.count('reportStillDown')).toBe(1);
+    });
+  });
+
+  it('goes back to buffering on leader.lost from every state', () => {
+    const fromConnecting = start();
+    fromConnecting.actor.send({ type: 'leader.lost' });
+    expect(fromConnecting.state()).toBe('buffering');
+
+    const fromReady = ready();
+    fromReady.actor.send({ type: 'leader.lost' });
+    expect(fromReady.state()).toBe('buffering');
+
+    const fromRetrying = ready();
+    fromRetrying.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
+    fromRetrying.actor.send({ type: 'leader.lost' });
+    expect(fromRetrying.state()).toBe('buffering');
+    expect(fromRetrying.context()).toMatchObject({ leaderId: -1, connected: false });
+  });
+
+  it('replays a full outage: up, down, still down, leader back, up', () => {
+    const w = start({ stillDownIntervalMs: 1000 });
+    w.actor.send({ type: 'leader', leaderId: 1, connected: false });
+    w.actor.send({ type: 'conn.up' });
+    w.clock.increment(100);
+    w.actor.send({ type: 'conn.down', error: DOWN });
+    // One interval at a time: a SimulatedClock jump fires each pending timer once, at its end.
+    w.clock.increment(1000);
+    w.clock.increment(1000);
+    w.actor.send({ type: 'leader', leaderId: 2, connected: true });
+    expect(w.calls.map((c) => c.action)).toEqual([
+      'reportUp',
+      'drain',
+      'reportDown',
+      'refreshMetadata',
+      'reportStillDown',
+      'refreshMetadata',
+      'reportStillDown',
+      'refreshMetadata',
+      'reportUp',
+      'drain',
+    ]);
+    expect(w.context()).toMatchObject({ leaderId: 2, connected: true, downSince: null, lastError: DOWN });
+  });
+});

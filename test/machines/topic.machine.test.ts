@@ -1,0 +1,133 @@
+import { createActor, SimulatedClock } from 'xstate';
+import { describe, expect, it } from 'vitest';
+import { topicMachine, type TopicContext, type TopicInput } from '../../machines/topic.machine.js';
+
+/** The topic machine on a simulated clock, its two runtime actions replaced by recorders. */
+function start(input: Partial<TopicInput> = {}) {
+  const clock = new SimulatedClock();
+  const calls: { action: 'refreshMetadata' | 'releaseWaiting'; context: TopicContext }[] = [];
+  const actor = createActor(
+    topicMachine.provide({
+      actions: {
+        refreshMetadata: ({ context }) => {
+          calls.push({ action: 'refreshMetadata', context });
+        },
+        releaseWaiting: ({ context }) => {
+          calls.push({ action: 'releaseWaiting', context });
+        },
+      },
+    }),
+    { clock, input: { name: 'orders', ...input } },
+  );
+  actor.start();
+  const state = (): string => actor.getSnapshot().value;
+  const context = (): TopicContext => actor.getSnapshot().context;
+  const count = (action: 'refreshMetadata' | 'releaseWaiting'): number =>
+    calls.filter((c) => c.action === action).length;
+  return { actor, clock, calls, state, context, count };
+}
+
+const UNKNOWN = {
+  code: 'UNKNOWN_TOPIC_OR_PARTITION',
+  message: 'This server does not host this topic-partition.',
+};
+const DENIED = { code: 'TOPIC_AUTHORIZATION_FAILED', message: 'Not authorized to access topics' };
+
+describe('topic machine', () => {
+  it('starts resolving and asks for metadata once', () => {
+    const t = start();
+    expect(t.state()).toBe('resolving');
+    expect(t.context()).toEqual({ name: 'orders', retryMs: 1000, partitionCount: 0, lastError: null });
+    expect(t.calls.map((c) => c.action)).toEqual(['refreshMetadata']);
+    // While resolving, the metadata actor's own retries do the waiting: no timer here.
+    t.clock.increment(60_000);
+    expect(t.count('refreshMetadata')).toBe(1);
+  });
+
+  it('becomes active when partitions are known, and releases the records that waited', () => {
+    const t = start();
+    t.actor.send({ type: 'partitions', count: 6 });
+    expect(t.state()).toBe('active');
+    expect(t.context()).toMatchObject({ partitionCount: 6, lastError: null });
+    expect(t.calls.map((c) => c.action)).toEqual(['refreshMetadata', 'releaseWaiting']);
+    // releaseWaiting runs with the partition count already known.
+    expect(t.calls[1]?.context.partitionCount).toBe(6);
+  });
+
+  it('follows a change of partition count while active', () => {
+    const t = start();
+    t.actor.send({ type: 'partitions', count: 3 });
+    t.actor.send({ type: 'partitions', count: 12 });
+    expect(t.state()).toBe('active');
+    expect(t.context().partitionCount).toBe(12);
+    expect(t.count('refreshMetadata')).toBe(1);
+  });
+
+  it('stays active on a topic error (its partitions are still known)', () => {
+    const t = start();
+    t.actor.send({ type: 'partitions', count: 3 });
+    t.actor.send({ type: 'topic.error', error: UNKNOWN });
+    expect(t.state()).toBe('active');
+    expect(t.context()).toMatchObject({ partitionCount: 3, lastError: null });
+  });
+
+  it('becomes unavailable on a topic error while resolving, keeping the error', () => {
+    const t = start();
+    t.actor.send({ type: 'topic.error', error: UNKNOWN });
+    expect(t.state()).toBe('unavailable');
+    expect(t.context()).toMatchObject({ lastError: UNKNOWN, partitionCount: 0 });
+    expect(t.count('releaseWaiting')).toBe(0);
+  });
+
+  it('asks for metadata again every retryMs while unavailable', () => {
+    const t = start();
+    t.actor.send({ type: 'topic.error', error: UNKNOWN });
+    expect(t.count('refreshMetadata')).toBe(1);
+    t.clock.increment(999);
+    expect(t.count('refreshMetadata')).toBe(1);
+    t.clock.increment(1);
+    expect(t.count('refreshMetadata')).toBe(2);
+    expect(t.state()).toBe('unavailable');
+    for (let i = 0; i < 4; i++) t.clock.increment(1000);
+    expect(t.count('refreshMetadata')).toBe(6);
+  });
+
+  it('uses the retry interval it is given', () => {
+    const t = start({ retryMs: 250 });
+    expect(t.context().retryMs).toBe(250);
+    t.actor.send({ type: 'topic.error', error: DENIED });
+    t.clock.increment(249);
+    expect(t.count('refreshMetadata')).toBe(1);
+    t.clock.increment(1);
+    expect(t.count('refreshMetadata')).toBe(2);
+  });
+
+  it('keeps the latest error while unavailable, without restarting its retry timer', () => {
+    const t = start();
+    t.actor.send({ type: 'topic.error', error: UNKNOWN });
+    t.clock.increment(600);
+    t.actor.send({ type: 'topic.error', error: DENIED });
+    expect(t.state()).toBe('unavailable');
+    expect(t.context().lastError).toEqual(DENIED);
+    t.clock.increment(400);
+    expect(t.count('refreshMetadata')).toBe(2);
+  });
+
+  it('recovers when partitions arrive: active, error cleared, records released, no more retries', () => {
+    const t = start();
+    t.actor.send({ type: 'topic.error', error: UNKNOWN });
+    t.clock.increment(1000);
+    t.actor.send({ type: 'partitions', count: 4 });
+    expect(t.state()).toBe('active');
+    expect(t.context()).toMatchObject({ partitionCount: 4, lastError: null });
+    expect(t.calls.map((c) => c.action)).toEqual(['refreshMetadata', 'refreshMetadata', 'releaseWaiting']);
+    t.clock.increment(10_000);
+    expect(t.count('refreshMetadata')).toBe(2);
+  });
+
+  it('keeps the topic name it was created with', () => {
+    const t = start({ name: 'audit.events-v2' });
+    t.actor.send({ type: 'partitions', count: 1 });
+    expect(t.context().name).toBe('audit.events-v2');
+  });
+});
