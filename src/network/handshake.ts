@@ -1,6 +1,7 @@
 import { KafkaProtocolError, UnsupportedVersionError } from '../errors.js';
 import { ApiKey, type Api } from '../protocol/api.js';
 import { ApiVersions, type ApiVersionRange } from '../protocol/apis/api-versions.js';
+import { InitProducerId } from '../protocol/apis/init-producer-id.js';
 import { Metadata } from '../protocol/apis/metadata.js';
 import { Produce } from '../protocol/apis/produce.js';
 import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
@@ -10,6 +11,8 @@ import type { Connection } from './connection.js';
 
 /** The APIs a producer cannot work without; the handshake fails unless each has a common version. */
 const REQUIRED_APIS: readonly Api<unknown, unknown>[] = [Metadata, Produce] as Api<unknown, unknown>[];
+/** APIs used when the broker has them (idempotence needs InitProducerId); absent otherwise. */
+const OPTIONAL_APIS: readonly Api<unknown, unknown>[] = [InitProducerId] as Api<unknown, unknown>[];
 
 export interface HandshakeResult {
   /** The broker's advertised ranges, as received. */
@@ -51,5 +54,12 @@ export async function negotiateVersions(connection: Connection): Promise<Handsha
   const versions = new Map<number, number>();
   versions.set(ApiKey.ApiVersions, version);
   for (const api of REQUIRED_APIS) versions.set(api.key, pickVersion(api, response.apiKeys));
+  for (const api of OPTIONAL_APIS) {
+    try {
+      versions.set(api.key, pickVersion(api, response.apiKeys));
+    } catch (error) {
+      if (!(error instanceof UnsupportedVersionError)) throw error;
+    }
+  }
   return { brokerRanges: response.apiKeys, versions, apiVersionsVersion: version };
 }

@@ -6,6 +6,7 @@ export const ApiKey = {
   Produce: 0,
   Metadata: 3,
   ApiVersions: 18,
+  InitProducerId: 22,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 

@@ -14,6 +14,7 @@ export const SUPPORTED_VERSIONS: Readonly<Record<ApiKey, { readonly min: number;
   [ApiKey.Produce]: { min: 3, max: 10 },
   [ApiKey.Metadata]: { min: 1, max: 12 },
   [ApiKey.ApiVersions]: { min: 0, max: 3 },
+  [ApiKey.InitProducerId]: { min: 0, max: 4 },
 };
 
 /** Picks the version to use for `api` given the broker's advertised ranges. */

@@ -3,6 +3,7 @@ import { UnsupportedVersionError } from '../../src/errors.js';
 import { encodeRequestFrame } from '../../src/network/connection.js';
 import { ApiKey, requestHeaderVersion, responseHeaderVersion } from '../../src/protocol/api.js';
 import { ApiVersions } from '../../src/protocol/apis/api-versions.js';
+import { InitProducerId } from '../../src/protocol/apis/init-producer-id.js';
 import { Metadata } from '../../src/protocol/apis/metadata.js';
 import { Produce } from '../../src/protocol/apis/produce.js';
 import { Reader } from '../../src/protocol/reader.js';
@@ -282,6 +283,42 @@ describe('Produce', () => {
     expect(partition?.errorCode).toBe(6);
     expect(partition?.currentLeader).toEqual({ leaderId: 3, leaderEpoch: 9 });
     expect(response.nodeEndpoints).toEqual([{ nodeId: 3, host: 'h', port: 7, rack: null }]);
+  });
+});
+
+describe('InitProducerId', () => {
+  const request = { transactionalId: null, transactionTimeoutMs: 60000, producerId: 7, producerEpoch: 2 };
+
+  it('encodes v0-v1, flexible v2, and v3+ with the current producer id and epoch (golden)', () => {
+    expect(
+      body((w) => {
+        InitProducerId.encodeRequest(w, 0, request);
+      }),
+    ).toBe(h('ffff | 0000ea60'));
+    expect(
+      body((w) => {
+        InitProducerId.encodeRequest(w, 2, request);
+      }),
+    ).toBe(h('00 | 0000ea60 | 00'));
+    expect(
+      body((w) => {
+        InitProducerId.encodeRequest(w, 3, request);
+      }),
+    ).toBe(h('00 | 0000ea60 | 0000000000000007 | 0002 | 00'));
+  });
+
+  it('decodes v0 and flexible responses', () => {
+    const v0 = decode(
+      (r) => InitProducerId.decodeResponse(r, 0),
+      '00000000 | 0000 | 000000000000002a | 0003',
+    );
+    expect(v0.producerId.toNumber()).toBe(42);
+    expect(v0.producerEpoch).toBe(3);
+    const v4 = decode(
+      (r) => InitProducerId.decodeResponse(r, 4),
+      '00000000 | 002f | ffffffffffffffff | ffff | 00',
+    );
+    expect(v4.errorCode).toBe(47); // INVALID_PRODUCER_EPOCH
   });
 });
 

@@ -1,0 +1,51 @@
+import type Long from 'long';
+import { ApiKey, isFlexible, type Api } from '../api.js';
+import type { Reader } from '../reader.js';
+import type { Writer } from '../writer.js';
+
+/**
+ * InitProducerId (key 22), v0–v4; flexible from v2. Gives an idempotent producer its producer id
+ * and epoch. From v3 (KIP-360) a producer that already has an id sends it, so that the broker
+ * bumps its epoch instead of handing out a new id.
+ */
+export interface InitProducerIdRequest {
+  /** Null for an idempotent (not transactional) producer. */
+  transactionalId: string | null;
+  transactionTimeoutMs: number;
+  /** v3+: the current producer id, or -1 for a new one. */
+  producerId: Long | number;
+  /** v3+: the current epoch, or -1. */
+  producerEpoch: number;
+}
+
+export interface InitProducerIdResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  producerId: Long;
+  producerEpoch: number;
+}
+
+export const InitProducerId: Api<InitProducerIdRequest, InitProducerIdResponse> = {
+  key: ApiKey.InitProducerId,
+  name: 'InitProducerId',
+  flexibleFrom: 2,
+
+  encodeRequest(writer: Writer, version: number, request: InitProducerIdRequest): void {
+    const flexible = isFlexible(InitProducerId, version);
+    writer.flexNullableString(flexible, request.transactionalId).int32(request.transactionTimeoutMs);
+    if (version >= 3) writer.int64(request.producerId).int16(request.producerEpoch);
+    writer.flexTaggedFields(flexible);
+  },
+
+  decodeResponse(reader: Reader, version: number): InitProducerIdResponse {
+    const flexible = isFlexible(InitProducerId, version);
+    const response = {
+      throttleTimeMs: reader.int32(),
+      errorCode: reader.int16(),
+      producerId: reader.int64(),
+      producerEpoch: reader.int16(),
+    };
+    reader.flexTaggedFields(flexible);
+    return response;
+  },
+};
