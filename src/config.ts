@@ -81,6 +81,12 @@ export interface ProducerOptions {
   maxRequestBytes?: number;
   /** Largest response accepted from a broker, in bytes. Default 64 MiB. */
   maxResponseBytes?: number;
+  /**
+   * Idempotent delivery: retries never duplicate or reorder a partition's records (the broker
+   * checks each batch's producer id and sequence number). Default true. Requires acks 'all' and
+   * maxInFlight <= 5 on every topic. Java `enable.idempotence`.
+   */
+  idempotent?: boolean;
   /** Where ekaf logs; silent by default. */
   logger?: Logger;
 }
@@ -97,6 +103,7 @@ export const TOPIC_DEFAULTS: Readonly<TopicSettings> = Object.freeze({
 
 export const PRODUCER_DEFAULTS = Object.freeze({
   clientId: 'ekaf',
+  idempotent: true,
   maxBufferedRecords: 1_000_000,
   maxBufferedBytes: 256 * 1024 * 1024,
   bufferTimeoutMs: 10_000,
@@ -151,6 +158,9 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
     if (typeof fallback === 'string') {
       if (typeof value !== 'string' || value.length === 0)
         throw new ConfigError(key, 'must be a non-empty string');
+    } else if (typeof fallback === 'boolean') {
+      if (typeof value !== 'boolean')
+        throw new ConfigError(key, `must be true or false (got ${show(value)})`);
     } else {
       requireInteger(
         key,
@@ -168,6 +178,10 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
   }
   for (const [topic, settings] of Object.entries(topics as Record<string, Partial<TopicSettings>>)) {
     resolved.topics[topic] = resolveTopicSettings(`topics.${topic}`, resolved.defaults, settings);
+  }
+  checkIdempotence('defaults', resolved.defaults, resolved.idempotent);
+  for (const [topic, settings] of Object.entries(resolved.topics)) {
+    checkIdempotence(`topics.${topic}`, settings, resolved.idempotent);
   }
   if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) {
     throw new ConfigError('retryBackoffMaxMs', `must be >= retryBackoffMs (${resolved.retryBackoffMs})`);
@@ -222,6 +236,29 @@ export function resolveTopicSettings(
     }
   }
   return settings;
+}
+
+/** Most batches in flight per partition that the broker's idempotence state tracks. */
+export const MAX_IDEMPOTENT_IN_FLIGHT = 5;
+
+/**
+ * Idempotence needs every in-sync replica's acknowledgement and at most 5 batches in flight per
+ * partition. A conflicting setting is an error, not silently overridden.
+ */
+export function checkIdempotence(where: string, settings: TopicSettings, idempotent: boolean): void {
+  if (!idempotent) return;
+  if (settings.acks !== 'all' && settings.acks !== -1) {
+    throw new ConfigError(
+      `${where}.acks`,
+      `must be 'all' when idempotent is true (set idempotent: false to use acks ${settings.acks})`,
+    );
+  }
+  if (settings.maxInFlight > MAX_IDEMPOTENT_IN_FLIGHT) {
+    throw new ConfigError(
+      `${where}.maxInFlight`,
+      `must be <= ${MAX_IDEMPOTENT_IN_FLIGHT} when idempotent is true (got ${settings.maxInFlight})`,
+    );
+  }
 }
 
 /** The acks value sent on the wire. */

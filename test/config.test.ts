@@ -60,6 +60,7 @@ describe('resolveOptions: defaults', () => {
   it('documents the default values', () => {
     expect(PRODUCER_DEFAULTS).toEqual({
       clientId: 'ekaf',
+      idempotent: true,
       maxBufferedRecords: 1_000_000,
       maxBufferedBytes: 256 * 1024 * 1024,
       bufferTimeoutMs: 10_000,
@@ -90,6 +91,7 @@ describe('resolveOptions: defaults', () => {
     const options: ProducerOptions = {
       brokers: ['a:1', 'b:2'],
       clientId: 'my-app',
+      idempotent: false,
       maxBufferedRecords: 10,
       maxBufferedBytes: 2048,
       bufferTimeoutMs: 0,
@@ -114,6 +116,7 @@ describe('resolveOptions: defaults', () => {
     expect(topics).toEqual({});
     expect(rest).toEqual({
       clientId: 'my-app',
+      idempotent: false,
       maxBufferedRecords: 10,
       maxBufferedBytes: 2048,
       bufferTimeoutMs: 0,
@@ -146,6 +149,7 @@ describe('resolveOptions: defaults', () => {
     const partitioner: PartitionerFunction = () => 0;
     const resolved = resolveOptions({
       brokers: 'k:9092',
+      idempotent: false,
       defaults: { lingerMs: 20, acks: 1 },
       topics: {
         orders: { maxInFlight: 1, partitioner },
@@ -460,6 +464,30 @@ describe('resolveOptions: logger', () => {
     for (const bad of [null, 'console', 5, true, () => undefined]) {
       expectConfigError(() => withBrokers({ logger: bad }), 'logger', 'logger: must have a debug() method');
     }
+  });
+});
+
+describe('idempotence settings', () => {
+  it('requires acks all and at most 5 in flight unless idempotent is false', () => {
+    expectConfigError(
+      () => resolveOptions({ brokers: 'k:1', defaults: { acks: 1 } }),
+      'defaults.acks',
+      "defaults.acks: must be 'all' when idempotent is true (set idempotent: false to use acks 1)",
+    );
+    expectConfigError(
+      () => resolveOptions({ brokers: 'k:1', topics: { t: { maxInFlight: 6 } } }),
+      'topics.t.maxInFlight',
+      'topics.t.maxInFlight: must be <= 5 when idempotent is true (got 6)',
+    );
+    expect(
+      resolveOptions({ brokers: 'k:1', idempotent: false, topics: { t: { acks: 0, maxInFlight: 20 } } })
+        .topics.t,
+    ).toMatchObject({ acks: 0, maxInFlight: 20 });
+    expectConfigError(
+      () => resolveOptions({ brokers: 'k:1', idempotent: 'yes' as never }),
+      'idempotent',
+      'idempotent: must be true or false (got "yes")',
+    );
   });
 });
 

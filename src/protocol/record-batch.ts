@@ -1,4 +1,5 @@
 import crc32c from 'crc-32/crc32c.js';
+import Long from 'long';
 import { EncodeError } from '../errors.js';
 import { Writer } from './writer.js';
 
@@ -33,6 +34,7 @@ export const MAGIC_V2 = 2;
 
 const CRC_OFFSET = 17;
 const ATTRIBUTES_OFFSET = 21;
+const PRODUCER_ID_OFFSET = 43;
 const BATCH_LENGTH_OFFSET = 8;
 
 /** Compression codec ids as stored in the low 3 bits of the batch attributes. */
@@ -156,10 +158,27 @@ export class RecordBatchBuilder {
       .int32(this.count);
     w.offset = end;
     const bytes = w.view();
-    const crc = crc32c.buf(bytes.subarray(ATTRIBUTES_OFFSET)) >>> 0;
-    bytes.writeUInt32BE(crc, CRC_OFFSET);
+    writeCrc(bytes);
     return bytes;
   }
+}
+
+/**
+ * Writes the producer identity (id, epoch, base sequence) into a sealed batch and recomputes its
+ * CRC. An idempotent producer stamps a batch once, when it is first sent, so that sequence
+ * numbers follow the order batches leave in; every retry then resends the stamped bytes as they are.
+ */
+export function stampProducerIdentity(batch: Buffer, identity: ProducerIdentity): void {
+  const producerId = Long.fromNumber(identity.producerId);
+  batch.writeInt32BE(producerId.high, PRODUCER_ID_OFFSET);
+  batch.writeInt32BE(producerId.low, PRODUCER_ID_OFFSET + 4);
+  batch.writeInt16BE(identity.producerEpoch, PRODUCER_ID_OFFSET + 8);
+  batch.writeInt32BE(identity.baseSequence, PRODUCER_ID_OFFSET + 10);
+  writeCrc(batch);
+}
+
+function writeCrc(batch: Buffer): void {
+  batch.writeUInt32BE(crc32c.buf(batch.subarray(ATTRIBUTES_OFFSET)) >>> 0, CRC_OFFSET);
 }
 
 /** Encodes one record (with its length prefix) at the writer's position. */

@@ -3,7 +3,7 @@ import { wireAcks, type TopicSettings } from '../config.js';
 import { EkafError } from '../errors.js';
 import type { Connection } from '../network/connection.js';
 import { Produce, type ProducePartitionResponse, type ProduceRequest } from '../protocol/apis/produce.js';
-import type { PartitionLog, SealedBatch } from './partition-log.js';
+import type { PartitionLog, ProducerStamp, SealedBatch } from './partition-log.js';
 
 /** What the sender needs of a partition: its log, its settings, and whether it may send. */
 export interface SendablePartition {
@@ -11,6 +11,8 @@ export interface SendablePartition {
   readonly settings: () => TopicSettings;
   /** The worker is `ready` (its machine says batches may flow). */
   readonly isReady: () => boolean;
+  /** The producer identity to stamp new batches with (idempotence), or null. */
+  readonly stamp: () => ProducerStamp | null;
 }
 
 /** Where the outcome of each batch goes (the runtime). */
@@ -103,7 +105,7 @@ export class BrokerSender<P extends SendablePartition> {
       if (acks !== null && partitionAcks !== acks) continue;
       const next = partition.log.nextSize(now);
       if (next === 0 || (entries.length > 0 && size + next > this.maxRequestBytes)) continue;
-      const batch = partition.log.takeNext(now);
+      const batch = partition.log.takeNext(now, partition.stamp());
       if (batch === undefined) continue;
       acks = partitionAcks;
       size += batch.bytes.length;

@@ -2,6 +2,7 @@ import type { BrokerAddress } from '../config.js';
 import { Connection, type ConnectionOptions } from '../network/connection.js';
 import { negotiateVersions } from '../network/handshake.js';
 import { ApiKey } from '../protocol/api.js';
+import { InitProducerId } from '../protocol/apis/init-producer-id.js';
 import { Metadata, type MetadataResponse } from '../protocol/apis/metadata.js';
 
 /**
@@ -12,6 +13,8 @@ import { Metadata, type MetadataResponse } from '../protocol/apis/metadata.js';
 export class MetadataClient {
   private connection: Connection | null = null;
   private version = 1;
+  /** InitProducerId version of the current connection's broker; undefined if it lacks the API. */
+  private initProducerIdVersion: number | undefined;
   private next = 0;
 
   constructor(
@@ -24,6 +27,35 @@ export class MetadataClient {
     const connection = await this.connect();
     try {
       return await connection.send(Metadata, this.version, { topics, allowAutoTopicCreation: true });
+    } catch (error) {
+      this.drop();
+      throw error;
+    }
+  }
+
+  /**
+   * Asks for a producer id (idempotence). With `current` and a v3+ broker, asks to bump its
+   * epoch instead (KIP-360). Resolves null when the broker has no InitProducerId at all.
+   */
+  async initProducerId(
+    current: { producerId: number; producerEpoch: number } | null,
+  ): Promise<{ producerId: number; producerEpoch: number; errorCode: number } | null> {
+    const connection = await this.connect();
+    const version = this.initProducerIdVersion;
+    if (version === undefined) return null;
+    const bump = current !== null && version >= 3;
+    try {
+      const response = await connection.send(InitProducerId, version, {
+        transactionalId: null,
+        transactionTimeoutMs: 60_000,
+        producerId: bump ? current.producerId : -1,
+        producerEpoch: bump ? current.producerEpoch : -1,
+      });
+      return {
+        producerId: response.producerId.toNumber(),
+        producerEpoch: response.producerEpoch,
+        errorCode: response.errorCode,
+      };
     } catch (error) {
       this.drop();
       throw error;
@@ -46,6 +78,7 @@ export class MetadataClient {
       await connection.connect();
       const { versions } = await negotiateVersions(connection);
       this.version = versions.get(ApiKey.Metadata) ?? 1;
+      this.initProducerIdVersion = versions.get(ApiKey.InitProducerId);
       return connection;
     } catch (error) {
       this.drop();

@@ -1,5 +1,5 @@
 import type { EkafError } from '../errors.js';
-import { RecordBatchBuilder } from '../protocol/record-batch.js';
+import { RecordBatchBuilder, stampProducerIdentity } from '../protocol/record-batch.js';
 import type { ProduceCall } from './delivery.js';
 import type { NormalizedRecord } from './records.js';
 
@@ -24,6 +24,21 @@ export interface SealedBatch {
   /** When its oldest record was accepted (delivery timeout). */
   readonly acceptedAt: number;
   attempts: number;
+  /**
+   * The producer identity generation the batch was stamped with (idempotence), or -1 when not
+   * stamped. A batch is stamped once, when first sent, and keeps its bytes on every retry; only a
+   * new identity (epoch bump, new producer id) restamps it.
+   */
+  generation: number;
+  /** Its base sequence number when stamped. */
+  baseSequence: number;
+}
+
+/** The idempotent producer's identity; `generation` changes whenever id or epoch does. */
+export interface ProducerStamp {
+  producerId: number;
+  producerEpoch: number;
+  generation: number;
 }
 
 /** The batch being filled. */
@@ -56,6 +71,9 @@ export class PartitionLog {
   private readonly waiting: SealedBatch[] = [];
   private readonly inFlightBatches: SealedBatch[] = [];
   private nextSequence = 0;
+  /** Next sequence number to stamp (idempotence), valid for `sequenceGeneration`. */
+  private nextProducerSequence = 0;
+  private sequenceGeneration = -1;
 
   // Counters for inspect()/metrics().
   recordsAcked = 0;
@@ -148,16 +166,47 @@ export class PartitionLog {
 
   /**
    * The next batch to send, or undefined. The open batch is sealed when nothing sealed is
-   * waiting and it is urgent or its linger has expired (`now`).
+   * waiting and it is urgent or its linger has expired (`now`). With a producer `stamp`
+   * (idempotence), a batch not yet stamped with it gets the partition's next sequence numbers.
    */
-  takeNext(now: number): SealedBatch | undefined {
+  takeNext(now: number, stamp: ProducerStamp | null = null): SealedBatch | undefined {
     if (this.waiting.length === 0 && this.open !== null) {
       const open = this.open;
       if (open.urgent || open.lingerDeadline <= now) this.seal();
     }
-    const batch = this.waiting.shift();
-    if (batch !== undefined) this.inFlightBatches.push(batch);
+    if (this.waiting.length === 0) return undefined;
+    if (stamp !== null && this.inFlightBatches.some((b) => b.generation !== stamp.generation)) {
+      // The identity changed under batches still in flight: wait until they are all back, so
+      // that the new sequence numbers are stamped in the partition's order.
+      return undefined;
+    }
+    const batch = this.waiting.shift() as SealedBatch;
+    if (stamp !== null && batch.generation !== stamp.generation) this.stamp(batch, stamp);
+    this.inFlightBatches.push(batch);
     return batch;
+  }
+
+  /** Whether a batch sealed before `batch` is still unacknowledged (in flight or waiting). */
+  hasEarlierUnacknowledged(batch: SealedBatch): boolean {
+    const earlier = (b: SealedBatch): boolean => b.sequence < batch.sequence;
+    return this.inFlightBatches.some(earlier) || this.waiting.some(earlier);
+  }
+
+  private stamp(batch: SealedBatch, stamp: ProducerStamp): void {
+    if (this.sequenceGeneration !== stamp.generation) {
+      // A new producer id or epoch: the broker expects this partition's sequences from 0.
+      this.sequenceGeneration = stamp.generation;
+      this.nextProducerSequence = 0;
+    }
+    stampProducerIdentity(batch.bytes, {
+      producerId: stamp.producerId,
+      producerEpoch: stamp.producerEpoch,
+      baseSequence: this.nextProducerSequence,
+    });
+    batch.generation = stamp.generation;
+    batch.baseSequence = this.nextProducerSequence;
+    // Sequence numbers wrap to 0 after 2^31 - 1, as the broker expects.
+    this.nextProducerSequence = (this.nextProducerSequence + batch.recordCount) % 0x80000000;
   }
 
   /** The size of the batch `takeNext` would return, 0 if none (for request size limits). */
@@ -230,6 +279,8 @@ export class PartitionLog {
       timestamps: open.timestamps,
       acceptedAt: open.acceptedAt,
       attempts: 0,
+      generation: -1,
+      baseSequence: -1,
     });
   }
 

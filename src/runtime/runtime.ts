@@ -1,3 +1,4 @@
+import Long from 'long';
 import type { EventEmitter } from 'eventemitter3';
 import { createActor, fromPromise, type Actor, type AnyActorLogic, type AnyActorRef } from 'xstate';
 import type { BrokerLink } from '../../machines/broker-connection.machine.js';
@@ -7,6 +8,7 @@ import { partitionWorkerMachine } from '../../machines/partition-worker.machine.
 import { actorName, registryMachine, type ActorKind } from '../../machines/registry.machine.js';
 import { topicMachine } from '../../machines/topic.machine.js';
 import {
+  checkIdempotence,
   resolveTopicSettings,
   type BrokerAddress,
   type ResolvedOptions,
@@ -23,13 +25,15 @@ import {
 import type { ProducerEvents } from '../events.js';
 import { Connection } from '../network/connection.js';
 import type { MetadataResponse } from '../protocol/apis/metadata.js';
-import { kafkaError } from '../protocol/error-codes.js';
+import type { ProducePartitionResponse } from '../protocol/apis/produce.js';
+import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
 import { brokerConnectionLogic } from './broker-connection.js';
 import { BrokerSender, offsetOf, type SendOutcomes } from './broker-sender.js';
 import { BufferBudget } from './buffer-budget.js';
 import type { ProduceCall } from './delivery.js';
 import { MetadataClient } from './metadata-client.js';
-import { failBatch, PartitionLog, type SealedBatch } from './partition-log.js';
+import { failBatch, PartitionLog, type ProducerStamp, type SealedBatch } from './partition-log.js';
+import { ProducerIdentity } from './producer-identity.js';
 import { createPartitioner, type Partitioner } from './partitioners.js';
 import type { NormalizedRecord } from './records.js';
 
@@ -66,16 +70,20 @@ class PartitionNode {
   savedReported = false;
   readonly settings: () => TopicSettings;
   readonly isReady: () => boolean;
+  readonly stamp: () => ProducerStamp | null;
 
   constructor(
     readonly topic: TopicNode,
     readonly partition: number,
     readonly name: string,
     worker: () => AnyActorRef | undefined,
+    identity: ProducerIdentity,
   ) {
     this.log = new PartitionLog(topic.name, partition);
     this.settings = () => topic.settings;
-    this.isReady = () => (worker()?.getSnapshot() as { value?: unknown } | undefined)?.value === 'ready';
+    this.isReady = () =>
+      identity.canSend && (worker()?.getSnapshot() as { value?: unknown } | undefined)?.value === 'ready';
+    this.stamp = () => identity.stamp;
   }
 }
 
@@ -105,6 +113,7 @@ const RESTART_DELAY_MS = 5000;
  */
 export class Runtime {
   readonly budget: BufferBudget;
+  private readonly identity: ProducerIdentity;
   readonly registry: Actor<typeof registryMachine>;
   private readonly index = new Map<string, AnyActorRef>();
   private readonly kinds = new Map<string, ActorKind>();
@@ -133,6 +142,18 @@ export class Runtime {
       options.brokers,
       () => [...this.brokers.values()].map((b) => b.address),
       connectionOptions,
+    );
+    this.identity = new ProducerIdentity(
+      options.idempotent,
+      this.metadataClient,
+      (attempts) => Math.min(options.retryBackoffMaxMs, options.retryBackoffMs * 2 ** (attempts - 1)),
+      () => {
+        for (const broker of this.brokers.values()) broker.sender.requestDrain();
+      },
+      () => {
+        options.logger.warn('ekaf: the broker has no InitProducerId; idempotence is off');
+        for (const broker of this.brokers.values()) broker.sender.requestDrain();
+      },
     );
     this.registry = createActor(
       registryMachine.provide({
@@ -272,6 +293,7 @@ export class Runtime {
       const info = kafkaError(answer.errorCode);
       const detail = answer.errorMessage ?? info.description;
       const error = new KafkaProtocolError(info.code, info.name, detail, info.retriable);
+      if (batch.generation !== -1 && this.idempotenceError(node, batch, answer, error)) return;
       if (info.retriable) {
         this.retryOrExpire(node, batch, error);
         this.worker(node)?.send({ type: 'produce.retriable', error: describeError(error) });
@@ -283,6 +305,54 @@ export class Runtime {
       this.retryOrExpire(node, batch, error);
     },
   };
+
+  /**
+   * The sequence and epoch errors of an idempotent producer (the Java client's rules,
+   * simplified). Returns false when `answer` is not one of them.
+   */
+  private idempotenceError(
+    node: PartitionNode,
+    batch: SealedBatch,
+    answer: ProducePartitionResponse,
+    error: KafkaProtocolError,
+  ): boolean {
+    switch (answer.errorCode) {
+      case ErrorCode.DUPLICATE_SEQUENCE_NUMBER:
+        // The broker already has this batch (an earlier attempt was written): a success whose
+        // offsets the broker no longer says.
+        this.outcomes.acknowledged(node, batch, {
+          ...answer,
+          baseOffset: Long.NEG_ONE,
+          logAppendTimeMs: Long.NEG_ONE,
+        });
+        return true;
+      case ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
+        if (node.log.hasEarlierUnacknowledged(batch)) {
+          // An earlier batch failed and will be resent first; this one follows it.
+          this.retryOrExpire(node, batch, error);
+        } else {
+          // A gap the broker will not accept: fail this batch, and start sequences again.
+          this.settleFailed(node, batch, error);
+          this.identity.renew();
+        }
+        return true;
+      case ErrorCode.UNKNOWN_PRODUCER_ID:
+        // The broker no longer has our producer state (e.g. removed by retention): a new epoch
+        // restarts the sequences, and the batch is resent under it.
+        this.retryOrExpire(node, batch, error);
+        this.identity.renew();
+        return true;
+      case ErrorCode.INVALID_PRODUCER_EPOCH:
+      case ErrorCode.PRODUCER_FENCED:
+        // Our epoch is stale: this batch cannot be written safely under it; later ones will be,
+        // under the renewed identity.
+        this.settleFailed(node, batch, error);
+        this.identity.renew();
+        return true;
+      default:
+        return false;
+    }
+  }
 
   private retryOrExpire(node: PartitionNode, batch: SealedBatch, cause: EkafError): void {
     if (this.stoppedWith !== null) {
@@ -436,6 +506,7 @@ export class Runtime {
 
   private applyMetadata(response: MetadataResponse): void {
     if (this.stoppedWith !== null) return;
+    this.identity.start();
     for (const broker of response.brokers)
       this.ensureBroker(broker.nodeId, { host: broker.host, port: broker.port });
     for (const meta of response.topics) {
@@ -484,7 +555,7 @@ export class Runtime {
     let node = topic.partitions[partition];
     if (node !== undefined) return node;
     const name = actorName.partition(topic.name, partition);
-    node = new PartitionNode(topic, partition, name, () => this.index.get(name));
+    node = new PartitionNode(topic, partition, name, () => this.index.get(name), this.identity);
     // Partitions arrive in any order; keep the array dense by index.
     topic.partitions[partition] = node;
     const created = node;
@@ -576,6 +647,7 @@ export class Runtime {
   setTopicConfig(topicName: string, partial: Partial<TopicSettings>): TopicSettings {
     const topic = this.topic(topicName);
     const settings = resolveTopicSettings(`topics.${topicName}`, topic.settings, partial);
+    checkIdempotence(`topics.${topicName}`, settings, this.options.idempotent);
     topic.settings = settings;
     if (
       partial.partitioner !== undefined ||
@@ -610,6 +682,7 @@ export class Runtime {
   stop(): void {
     this.stoppedWith ??= new ProducerClosedError();
     clearInterval(this.sweepTimer);
+    this.identity.stop();
     for (const broker of this.brokers.values()) broker.sender.stop();
     this.registry.stop();
     this.metadataClient.close();
@@ -625,7 +698,11 @@ export class Runtime {
         kind: 'registry',
         state: 'running',
         lastError: null,
-        details: { children: this.index.size, restarts: this.registry.getSnapshot().context.restarts },
+        details: {
+          children: this.index.size,
+          restarts: this.registry.getSnapshot().context.restarts,
+          ...this.identity.describe(),
+        },
       },
     ];
     for (const [name, ref] of this.index) {

@@ -3,6 +3,7 @@ import { EncodeError } from '../../src/errors.js';
 import {
   RecordBatchBuilder,
   sizeOfVarint,
+  stampProducerIdentity,
   sizeOfVarlong,
   type EncodableRecord,
 } from '../../src/protocol/record-batch.js';
@@ -83,6 +84,31 @@ describe('RecordBatch v2 golden bytes', () => {
       '026e' +
       '01'; // "n" = null
     expect(batch.toString('hex')).toBe(expected);
+  });
+});
+
+describe('stampProducerIdentity', () => {
+  it('gives the same bytes as sealing with that identity', () => {
+    const records: EncodableRecord[] = [
+      { key: b('k'), value: b('v'), headers: [], timestamp: 1000 },
+      { key: null, value: b('xyz'), headers: [['h', b('1')]], timestamp: 1500 },
+    ];
+    const identity = { producerId: 2 ** 40 + 12345, producerEpoch: 3, baseSequence: 2 ** 31 - 2 };
+    const stamped = new RecordBatchBuilder();
+    const direct = new RecordBatchBuilder();
+    for (const r of records) {
+      stamped.append(r);
+      direct.append(r);
+    }
+    const bytes = Buffer.from(stamped.seal());
+    stampProducerIdentity(bytes, identity);
+    expect(bytes.toString('hex')).toBe(direct.seal(identity).toString('hex'));
+    const decoded = decodeRecordBatch(bytes); // CRC verified
+    expect([decoded.producerId, decoded.producerEpoch, decoded.baseSequence]).toEqual([
+      2 ** 40 + 12345,
+      3,
+      2 ** 31 - 2,
+    ]);
   });
 });
 

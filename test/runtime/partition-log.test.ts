@@ -547,3 +547,66 @@ describe('failBatch', () => {
     expect(a.outcomes[0]).toMatchObject({ ok: false, error: cause, failed: 3 });
   });
 });
+
+describe('PartitionLog: producer identity stamps (idempotence)', () => {
+  const stamp = (generation: number, producerEpoch = generation) => ({
+    producerId: 77,
+    producerEpoch,
+    generation,
+  });
+  const three = (): PartitionLog => {
+    const log = new PartitionLog('orders', 0);
+    const limits = { batchBytes: 1 << 20, batchRecords: 2 };
+    appendAll(log, ['a1', 'a2', 'b1', 'b2', 'c1', 'c2'], { limits, urgent: true });
+    return log;
+  };
+  const header = (batch: SealedBatch | undefined) => {
+    const decoded = decodeRecordBatch(batchOf(batch).bytes);
+    return [decoded.producerId, decoded.producerEpoch, decoded.baseSequence];
+  };
+
+  it('stamps batches when first sent, sequences advancing by their record counts', () => {
+    const log = three();
+    const a = log.takeNext(T0, stamp(0));
+    const b = log.takeNext(T0, stamp(0));
+    expect(header(a)).toEqual([77, 0, 0]);
+    expect(header(b)).toEqual([77, 0, 2]);
+    expect(batchOf(b).baseSequence).toBe(2);
+  });
+
+  it('resends a retried batch with the same bytes', () => {
+    const log = three();
+    const a = batchOf(log.takeNext(T0, stamp(0)));
+    const bytes = Buffer.from(a.bytes);
+    log.requeue(a);
+    const again = log.takeNext(T0, stamp(0));
+    expect(again).toBe(a);
+    expect(batchOf(again).bytes.equals(bytes)).toBe(true);
+  });
+
+  it('under a new identity, waits for batches still in flight, then restamps from 0 in order', () => {
+    const log = three();
+    const a = batchOf(log.takeNext(T0, stamp(0)));
+    const b = batchOf(log.takeNext(T0, stamp(0)));
+    // The identity changes (epoch bump) while a and b are in flight.
+    expect(log.takeNext(T0, stamp(1))).toBeUndefined();
+    log.acknowledged(a); // a was written under the old identity
+    expect(log.takeNext(T0, stamp(1))).toBeUndefined(); // b is still out
+    log.requeue(b); // b came back (e.g. UNKNOWN_PRODUCER_ID)
+    const resent = log.takeNext(T0, stamp(1));
+    expect(resent).toBe(b);
+    expect(header(resent)).toEqual([77, 1, 0]);
+    expect(header(log.takeNext(T0, stamp(1)))).toEqual([77, 1, 2]);
+    expect(values(resent)).toEqual(['b1', 'b2']);
+  });
+
+  it('reports whether an earlier batch is still unacknowledged', () => {
+    const log = three();
+    const a = batchOf(log.takeNext(T0, stamp(0)));
+    const b = batchOf(log.takeNext(T0, stamp(0)));
+    expect(log.hasEarlierUnacknowledged(b)).toBe(true);
+    expect(log.hasEarlierUnacknowledged(a)).toBe(false);
+    log.acknowledged(a);
+    expect(log.hasEarlierUnacknowledged(b)).toBe(false);
+  });
+});

@@ -1,0 +1,112 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createProducer, type Producer } from '../../src/producer.js';
+import { ApiKey } from '../../src/protocol/api.js';
+import { ErrorCode } from '../../src/protocol/error-codes.js';
+import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { readTopic } from '../broker/kcat.js';
+
+/**
+ * The idempotent producer's sequence and epoch errors, injected by the mock broker. The mock
+ * does not check sequence numbers itself for a producer without a transactional id (it only
+ * stores the batches), so these tests drive each error path by injection.
+ */
+describe('idempotence errors (librdkafka 2.12 mock)', () => {
+  let cluster: MockCluster;
+  let producer: Producer;
+  const identity = (): { producerId: unknown; producerEpoch: unknown; idempotence: unknown } => {
+    const details = producer.inspect().find((a) => a.name === 'registry')?.details ?? {};
+    return {
+      producerId: details.producerId,
+      producerEpoch: details.producerEpoch,
+      idempotence: details.idempotence,
+    };
+  };
+
+  beforeEach(async () => {
+    cluster = await startCluster({ peer: '2.12', brokers: 1, topics: [{ name: 't', partitions: 1 }] });
+    producer = createProducer({ brokers: cluster.bootstrap, retryBackoffMs: 20, retryBackoffMaxMs: 100 });
+    await producer.produceSync('t', 'first');
+  });
+  afterEach(async () => {
+    await producer.close({ timeoutMs: 5000 });
+    await cluster.stop();
+  });
+
+  it('is on by default and has a producer id', () => {
+    const { producerId, idempotence } = identity();
+    expect(idempotence).toBe('ready');
+    expect(producerId).toEqual(expect.any(Number));
+  });
+
+  it('DUPLICATE_SEQUENCE_NUMBER is a success (the broker already has the batch)', async () => {
+    await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.DUPLICATE_SEQUENCE_NUMBER]);
+    const report = await producer.produceSync('t', 'dup');
+    expect(report).toMatchObject({ acknowledged: true, offset: -1 });
+  });
+
+  it('OUT_OF_ORDER_SEQUENCE_NUMBER on the oldest batch fails it by name, renews the identity, and later records flow', async () => {
+    const before = identity();
+    await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
+    await expect(producer.produceSync('t', 'gap')).rejects.toThrow(/^OUT_OF_ORDER_SEQUENCE_NUMBER \(45\)/);
+    await producer.produceSync('t', 'after');
+    expect(identity()).not.toEqual(before);
+    const values = (await readTopic(cluster.bootstrap, 't')).map((r) => r.value?.toString());
+    expect(values).toEqual(['first', 'after']);
+  });
+
+  it('UNKNOWN_PRODUCER_ID renews the identity and delivers the batch once', async () => {
+    const before = identity();
+    await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.UNKNOWN_PRODUCER_ID]);
+    await producer.produceSync('t', 'resent');
+    expect(identity()).not.toEqual(before);
+    const values = (await readTopic(cluster.bootstrap, 't')).map((r) => r.value?.toString());
+    expect(values).toEqual(['first', 'resent']);
+  });
+
+  it('INVALID_PRODUCER_EPOCH fails the batch by name; the next records go under a new identity', async () => {
+    const before = identity();
+    await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.INVALID_PRODUCER_EPOCH]);
+    await expect(producer.produceSync('t', 'fenced')).rejects.toThrow(/^INVALID_PRODUCER_EPOCH \(47\)/);
+    await producer.produceSync('t', 'after');
+    expect(identity()).not.toEqual(before);
+    const values = (await readTopic(cluster.bootstrap, 't')).map((r) => r.value?.toString());
+    expect(values).toEqual(['first', 'after']);
+  });
+
+  it('idempotent: false sends no producer identity', async () => {
+    const plain = createProducer({
+      brokers: cluster.bootstrap,
+      idempotent: false,
+      topics: { t: { acks: 1 } },
+    });
+    try {
+      await plain.produceSync('t', 'plain');
+      expect(plain.inspect().find((a) => a.name === 'registry')?.details.idempotence).toBe('off');
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('keeps order across retries: a failed batch is resent before the later ones the broker refused', async () => {
+    // Three batches in flight at once (responses delayed 200 ms). The broker fails the first
+    // with REQUEST_TIMED_OUT and refuses the next two as OUT_OF_ORDER_SEQUENCE_NUMBER, as a real
+    // broker does for batches after a sequence gap; all three must land once, in order.
+    await cluster.setRtt(1, 200);
+    await cluster.pushRequestErrors(ApiKey.Produce, [
+      ErrorCode.REQUEST_TIMED_OUT,
+      ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+      ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    ]);
+    const sends: Promise<unknown>[] = [];
+    for (const value of ['A', 'B', 'C']) {
+      sends.push(producer.produceSync('t', value));
+      await new Promise((resolve) => setTimeout(resolve, 20)); // a request each
+    }
+    await Promise.all(sends);
+    await cluster.setRtt(1, 0);
+    const partition = producer.inspect().find((a) => a.name === 'partition:t:0');
+    expect(partition?.details.batchesRetried).toBe(3);
+    const values = (await readTopic(cluster.bootstrap, 't')).map((r) => r.value?.toString());
+    expect(values).toEqual(['first', 'A', 'B', 'C']);
+  });
+});
