@@ -56,7 +56,13 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   constructor(options: ProducerOptions) {
     super();
-    this.runtime = new Runtime(resolveOptions(options), this);
+    // The runtime emits from inside its own loops: a listener that throws must not leave a
+    // batch half-settled, so its error is rethrown on its own tick, as an uncaught exception
+    // of the application's, after the runtime is done.
+    const emit: EventEmitter<ProducerEvents>['emit'] = (...args) =>
+      isolated(() => this.emit(...args)) ?? true;
+    const events = { emit };
+    this.runtime = new Runtime(resolveOptions(options), events);
   }
 
   /** Sends records and resolves when the broker acknowledged them (per the topic's acks). */
@@ -151,6 +157,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   /** Changes a topic's settings at runtime (batching, linger, in-flight, acks, partitioner). */
   setTopicConfig(topic: string, settings: Partial<TopicSettings>): TopicSettings {
+    if (this.closing !== null) throw new ProducerClosedError();
     this.assertTopic(topic);
     return this.runtime.setTopicConfig(topic, settings);
   }
@@ -205,8 +212,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
     const outcome = await new Promise<CallOutcome>((resolve) => {
       const call = new ProduceCall(topic, records.length, (done, result) => {
-        this.finish(done, result);
         resolve(result);
+        this.finish(done, result);
       });
       this.runtime.accept(topic, records, call, urgent);
     });
@@ -231,7 +238,14 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
     const call = new ProduceCall(topic, records.length, (done, outcome) => {
       this.finish(done, outcome);
-      if (callback !== undefined) callback(outcome.ok ? null : outcome.error, outcome.reports);
+      if (callback !== undefined) {
+        // Never inside produceAsync itself, and never inside the runtime's loops.
+        queueMicrotask(() => {
+          isolated(() => {
+            callback(outcome.ok ? null : outcome.error, outcome.reports);
+          });
+        });
+      }
     });
     this.runtime.accept(topic, records, call, urgent);
   }
@@ -273,15 +287,17 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private finish(call: ProduceCall, outcome: CallOutcome): void {
     this.runtime.pendingCalls.delete(call);
     if (outcome.ok) {
-      this.emit('delivery', { topic: call.topic, reports: outcome.reports });
-    } else {
+      isolated(() => this.emit('delivery', { topic: call.topic, reports: outcome.reports }));
+      return;
+    }
+    isolated(() =>
       this.emit('delivery.failed', {
         topic: call.topic,
         error: outcome.error,
         failed: outcome.failed,
         reports: outcome.reports,
-      });
-    }
+      }),
+    );
   }
 
   private async shutdown(timeoutMs: number): Promise<void> {
@@ -307,6 +323,18 @@ export class Producer extends EventEmitter<ProducerEvents> {
 /** Creates a producer. Nothing connects until the first record is produced (lazy metadata). */
 export function createProducer(options: ProducerOptions): Producer {
   return new Producer(options);
+}
+
+/** Runs application code (a listener, a callback); if it throws, rethrows on a later tick. */
+function isolated<T>(run: () => T): T | undefined {
+  try {
+    return run();
+  } catch (error) {
+    process.nextTick(() => {
+      throw error;
+    });
+    return undefined;
+  }
 }
 
 function payloadBytes(records: readonly NormalizedRecord[]): number {

@@ -186,7 +186,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     this.unflushedWrites++;
     return new Promise<void>((resolve, reject) => {
+      // A peer that stops reading never lets the write finish: give up as for a lost response.
+      const timer = setTimeout(() => {
+        this.fail(new RequestTimeoutError(this.address, api.name, this.options.requestTimeoutMs));
+      }, this.options.requestTimeoutMs);
       socket.write(frame, (error) => {
+        clearTimeout(timer);
         this.unflushedWrites--;
         if (error)
           reject(

@@ -187,12 +187,15 @@ export class BrokerSender<P extends SendablePartition> {
 
   /** Wakes up when the earliest linger among the led partitions expires. */
   private scheduleLinger(now: number): void {
+    // Without a free request slot, the next response drains anyway; an expired linger that
+    // could not be sent waits for that (or for its partition's own events), not for a timer.
+    if (this.connection?.hasCapacity !== true) return;
     let earliest = Infinity;
     for (const partition of this.partitions) {
       // Partitions that cannot send now are woken by their own events (ready, a response).
       if (!partition.isReady() || partition.log.inFlight >= partition.settings().maxInFlight) continue;
       const deadline = partition.log.lingerDeadline;
-      if (deadline !== null && deadline < earliest) earliest = deadline;
+      if (deadline !== null && deadline > now && deadline < earliest) earliest = deadline;
     }
     if (earliest === Infinity || earliest >= this.lingerAt) return;
     if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);

@@ -63,7 +63,8 @@ export class ProduceCall {
       this.reports[start + i] = {
         topic: this.topic,
         partition,
-        offset: acknowledged ? firstOffset + i : -1,
+        // -1 when the broker does not say: acks=0, or a duplicate it had already stored.
+        offset: acknowledged && firstOffset >= 0 ? firstOffset + i : -1,
         timestamp: timestamps(i),
         acknowledged,
       };

@@ -1,4 +1,5 @@
 import type { BrokerAddress } from '../config.js';
+import { ProducerClosedError } from '../errors.js';
 import { Connection, type ConnectionOptions } from '../network/connection.js';
 import { negotiateVersions } from '../network/handshake.js';
 import { ApiKey } from '../protocol/api.js';
@@ -15,6 +16,10 @@ export class MetadataClient {
   private version = 1;
   /** InitProducerId version of the current connection's broker; undefined if it lacks the API. */
   private initProducerIdVersion: number | undefined;
+  /** The connection is connected and its versions negotiated. */
+  private ready = false;
+  private closed = false;
+  private connecting: Promise<Connection> | null = null;
   private next = 0;
 
   constructor(
@@ -63,11 +68,21 @@ export class MetadataClient {
   }
 
   close(): void {
+    this.closed = true;
     this.drop();
   }
 
-  private async connect(): Promise<Connection> {
-    if (this.connection?.isOpen === true) return this.connection;
+  /** The connection once it is connected and its versions negotiated; one attempt at a time. */
+  private connect(): Promise<Connection> {
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<Connection> {
+    if (this.closed) throw new ProducerClosedError();
+    if (this.connection?.isOpen === true && this.ready) return this.connection;
     this.drop();
     const candidates = [...this.knownBrokers(), ...this.bootstrap];
     const address = candidates[this.next % candidates.length] as BrokerAddress;
@@ -79,6 +94,9 @@ export class MetadataClient {
       const { versions } = await negotiateVersions(connection);
       this.version = versions.get(ApiKey.Metadata) ?? 1;
       this.initProducerIdVersion = versions.get(ApiKey.InitProducerId);
+      // close() may have run while we were connecting (TypeScript cannot see that across await).
+      if (this.isClosed()) throw new ProducerClosedError();
+      this.ready = true;
       return connection;
     } catch (error) {
       this.drop();
@@ -86,8 +104,13 @@ export class MetadataClient {
     }
   }
 
+  private isClosed(): boolean {
+    return this.closed;
+  }
+
   private drop(): void {
     this.connection?.close();
     this.connection = null;
+    this.ready = false;
   }
 }

@@ -20,6 +20,9 @@ export class ProducerIdentity {
   private attempts = 0;
   private inFlight = false;
   private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  /** Generations at or below this one were given up (a renewal was asked for under them). */
+  private staleUpTo = -1;
   lastError: EkafError | null = null;
 
   constructor(
@@ -44,23 +47,30 @@ export class ProducerIdentity {
 
   /** Obtains the first identity (once brokers are known). */
   start(): void {
-    if (this.state === 'pending' && this.stampValue === null) this.request();
+    if (this.state === 'pending' && this.stampValue === null && this.timer === null) this.request();
   }
 
   /** Gets a new epoch (or id) after the broker lost or refused our sequence state. */
   renew(): void {
-    if (this.state !== 'ready') return;
+    if (this.state !== 'ready' || this.stampValue === null) return;
+    this.staleUpTo = this.stampValue.generation;
     this.state = 'pending';
     this.request();
   }
 
+  /** Whether batches stamped under `generation` are to be restamped (a renewal was asked for). */
+  isStale(generation: number): boolean {
+    return generation <= this.staleUpTo;
+  }
+
   stop(): void {
+    this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
 
   private request(): void {
-    if (this.inFlight) return;
+    if (this.inFlight || this.stopped) return;
     this.inFlight = true;
     void this.obtain().finally(() => {
       this.inFlight = false;
@@ -87,6 +97,9 @@ export class ProducerIdentity {
           retriable: true,
         });
       }
+      if (this.stopped) return;
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.timer = null;
       this.stampValue = {
         producerId: answer.producerId,
         producerEpoch: answer.producerEpoch,
@@ -96,12 +109,14 @@ export class ProducerIdentity {
       this.state = 'ready';
       this.onReady();
     } catch (error) {
+      if (this.stopped) return;
       this.lastError = error instanceof EkafError ? error : new EkafError('ERR_KAFKA', String(error));
       this.attempts++;
       this.timer = setTimeout(() => {
         this.timer = null;
         this.request();
       }, this.backoff(this.attempts));
+      this.timer.unref();
     }
   }
 

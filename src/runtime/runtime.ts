@@ -116,6 +116,8 @@ export class Runtime {
   private readonly identity: ProducerIdentity;
   readonly registry: Actor<typeof registryMachine>;
   private readonly index = new Map<string, AnyActorRef>();
+  /** Registered actors that failed and wait for the registry to restart them. */
+  private readonly restarting = new Set<string>();
   private readonly kinds = new Map<string, ActorKind>();
   private readonly topics = new Map<string, TopicNode>();
   private readonly brokers = new Map<number, BrokerNode>();
@@ -129,7 +131,7 @@ export class Runtime {
 
   constructor(
     readonly options: ResolvedOptions,
-    private readonly events: EventEmitter<ProducerEvents>,
+    private readonly events: Pick<EventEmitter<ProducerEvents>, 'emit'>,
   ) {
     this.budget = new BufferBudget(options.maxBufferedRecords, options.maxBufferedBytes);
     const connectionOptions = {
@@ -288,12 +290,17 @@ export class Runtime {
         delta += segment.count;
       }
       this.worker(node)?.send({ type: 'produce.acked' });
+      this.wakeLeader(node);
     },
     rejected: (node, batch, answer) => {
       const info = kafkaError(answer.errorCode);
       const detail = answer.errorMessage ?? info.description;
       const error = new KafkaProtocolError(info.code, info.name, detail, info.retriable);
-      if (batch.generation !== -1 && this.idempotenceError(node, batch, answer, error)) return;
+      if (batch.generation !== -1 && this.idempotenceError(node, batch, answer, error)) {
+        this.wakeLeader(node);
+        return;
+      }
+      this.wakeLeader(node);
       if (info.retriable) {
         this.retryOrExpire(node, batch, error);
         this.worker(node)?.send({ type: 'produce.retriable', error: describeError(error) });
@@ -303,8 +310,20 @@ export class Runtime {
     },
     lost: (node, batch, error) => {
       this.retryOrExpire(node, batch, error);
+      // A lost connection already moved the worker out of ready (conn.down comes first); a
+      // request answered without this partition makes it back off before resending.
+      this.worker(node)?.send({ type: 'produce.retriable', error: describeError(error) });
+      this.wakeLeader(node);
     },
   };
+
+  /**
+   * The partition's current leader may take its next batch now. Outcomes arrive on the
+   * connection that sent the batch, which after a leader move is not the leader's any more.
+   */
+  private wakeLeader(node: PartitionNode): void {
+    this.brokers.get(node.leaderId)?.sender.requestDrain();
+  }
 
   /**
    * The sequence and epoch errors of an idempotent producer (the Java client's rules,
@@ -327,9 +346,12 @@ export class Runtime {
         });
         return true;
       case ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
-        if (node.log.hasEarlierUnacknowledged(batch)) {
-          // An earlier batch failed and will be resent first; this one follows it.
+        if (node.log.hasEarlierUnacknowledged(batch) || this.identity.isStale(batch.generation)) {
+          // An earlier batch failed and will be resent first (this one follows it, after a
+          // backoff), or failed for good and the identity is being renewed (this one is
+          // restamped under the new one).
           this.retryOrExpire(node, batch, error);
+          this.worker(node)?.send({ type: 'produce.retriable', error: describeError(error) });
         } else {
           // A gap the broker will not accept: fail this batch, and start sequences again.
           this.settleFailed(node, batch, error);
@@ -365,6 +387,9 @@ export class Runtime {
   }
 
   private settleFailed(node: PartitionNode, batch: SealedBatch, error: EkafError): void {
+    // A stamped batch that will never be written leaves a gap in the partition's sequence
+    // numbers: renew the identity so the batches after it are restamped, not refused.
+    if (batch.generation !== -1) this.identity.renew();
     node.log.failed(batch);
     this.budget.release(batch.recordCount, batch.payloadBytes);
     failBatch(batch, error);
@@ -383,6 +408,7 @@ export class Runtime {
       }
       for (const node of topic.partitions) {
         for (const batch of node.log.expire(deadline)) {
+          if (batch.generation !== -1) this.identity.renew();
           this.budget.release(batch.recordCount, batch.payloadBytes);
           failBatch(batch, timeout);
         }
@@ -403,22 +429,42 @@ export class Runtime {
     for (const name of this.index.keys()) if (children[name] === undefined) this.index.delete(name);
     for (const [name, ref] of Object.entries(children)) {
       if (ref === undefined || this.index.get(name) === ref) continue;
+      const restarted = this.index.has(name) || this.restarting.has(name);
+      this.restarting.delete(name);
       this.index.set(name, ref);
       this.watch(name, ref);
+      if (restarted) this.resume(name);
     }
+    for (const name of this.kinds.keys()) {
+      if (!this.index.has(name) && children[name] === undefined) this.restarting.add(name);
+    }
+  }
+
+  /** A restarted partition worker starts without a leader: tell it what metadata said. */
+  private resume(name: string): void {
+    if (this.kinds.get(name) !== 'partition') return;
+    const [, topicName, partition] = /^partition:(.*):(\d+)$/.exec(name) ?? [];
+    const node = this.topics.get(topicName ?? '')?.partitions[Number(partition)];
+    if (node !== undefined) this.updateLeader(node, node.leaderId);
   }
 
   /** Reports every transition as a `state` event, and reacts to broker connections. */
   private watch(name: string, ref: AnyActorRef): void {
     let previous = stateValue(ref);
-    ref.subscribe((snapshot: { value?: unknown; context?: unknown }) => {
-      const current = stateValue(snapshot);
-      if (current === previous) return;
-      const from = previous;
-      previous = current;
-      this.events.emit('state', { actor: name, from, to: current });
-      this.report(name, from, current, snapshot.context as Record<string, unknown>);
-      if (this.kinds.get(name) === 'broker') this.brokerTransition(name, from, current, snapshot.context);
+    ref.subscribe({
+      next: (snapshot: { value?: unknown; context?: unknown }) => {
+        const current = stateValue(snapshot);
+        if (current === previous) return;
+        const from = previous;
+        previous = current;
+        this.events.emit('state', { actor: name, from, to: current });
+        this.report(name, from, current, snapshot.context as Record<string, unknown>);
+        if (this.kinds.get(name) === 'broker') this.brokerTransition(name, from, current, snapshot.context);
+      },
+      // The registry restarts a failed actor; without this observer xstate would rethrow it.
+      error: (error: unknown) => {
+        this.options.logger.error(`ekaf: ${name} failed and will be restarted`, { error: String(error) });
+      },
     });
   }
 
@@ -483,9 +529,11 @@ export class Runtime {
   }
 
   private releaseWaiting(topic: TopicNode): void {
-    const waiting = topic.waiting;
-    topic.waiting = [];
-    for (const w of waiting) this.route(topic, w.record, w.call, w.index, w.urgent, w.acceptedAt);
+    // One record at a time, so that a record that cannot be routed never strands the others.
+    while (topic.waiting.length > 0) {
+      const w = topic.waiting.shift() as WaitingRecord;
+      this.route(topic, w.record, w.call, w.index, w.urgent, w.acceptedAt);
+    }
   }
 
   refreshMetadata(): void {
@@ -614,8 +662,9 @@ export class Runtime {
     if (leaderId !== node.leaderId) {
       this.brokers.get(node.leaderId)?.sender.unlead(node);
       node.leaderId = leaderId;
-      leader?.sender.lead(node);
     }
+    // Also when the id is unchanged: the broker may have been unknown when it was first named.
+    leader?.sender.lead(node);
     if (leader === undefined) {
       worker?.send({ type: 'leader.lost' });
     } else {

@@ -88,4 +88,30 @@ describe('producer under faults (librdkafka 2.12 mock)', () => {
     expect(leaders['partition:stream:0']).toBe(3);
     expect(leaders['partition:stream:1']).toBe(1);
   });
+
+  it('a leader move while a batch is in flight on the slow old leader: both land, in order, promptly', async () => {
+    await producer.close();
+    producer = createProducer({
+      brokers: cluster.bootstrap,
+      retryBackoffMs: 50,
+      deliveryTimeoutMs: 8000,
+      topics: { moving: { maxInFlight: 1 } },
+    });
+    await cluster.createTopic('moving', 1, 3);
+    await cluster.setLeader('moving', 0, 3);
+    await producer.produceSync('moving', 'warm-up');
+    await cluster.setRtt(3, 1500); // the old leader answers slowly
+    const first = producer.produceSync('moving', 'A'); // in flight on broker 3
+    await sleep(100);
+    await cluster.setLeader('moving', 0, 2);
+    await producer.produceSync('trigger', 'x'); // a new topic: metadata refresh, learns leader 2
+    const started = Date.now();
+    const second = producer.produceSync('moving', 'B'); // waits for A's slot
+    await first;
+    await second;
+    expect(Date.now() - started).toBeLessThan(5000); // not the 8 s delivery timeout
+    await cluster.setRtt(3, 0);
+    const values = (await readTopic(cluster.bootstrap, 'moving')).map((r) => r.value?.toString());
+    expect(values).toEqual(['warm-up', 'A', 'B']);
+  });
 });

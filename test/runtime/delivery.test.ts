@@ -194,3 +194,12 @@ describe('ProduceCall', () => {
     });
   });
 });
+
+describe('ProduceCall offsets the broker does not give', () => {
+  it('reports -1 for every record when the first offset is unknown (acks=0, a duplicate)', () => {
+    const outcomes: CallOutcome[] = [];
+    const call = new ProduceCall('t', 3, (_c, outcome) => outcomes.push(outcome));
+    call.succeed(0, 3, 0, -1, () => 5, true);
+    expect(outcomes[0]?.reports.map((r) => r?.offset)).toEqual([-1, -1, -1]);
+  });
+});
