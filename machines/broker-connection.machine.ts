@@ -1,4 +1,5 @@
 import { assign, fromCallback, fromPromise, setup } from 'xstate';
+import { jitteredBackoff } from './backoff.js';
 import { describeError } from './describe-error.js';
 
 /**
@@ -59,10 +60,7 @@ export const BROKER_CONNECTION_DEFAULTS = {
   reconnectJitter: 0.2,
 } as const;
 
-/** The delay before reconnect attempt number `attempts` (1-based), before jitter. */
-export function backoffDelay(attempts: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
-}
+export { backoffDelay } from './backoff.js';
 
 /** Context changes after a failed attempt or a lost connection. */
 function failure(context: BrokerConnectionContext, error: unknown): Partial<BrokerConnectionContext> {
@@ -105,11 +103,14 @@ export const brokerConnectionMachine = setup({
     },
   },
   delays: {
-    backoff: ({ context }) => {
-      const delay = backoffDelay(context.attempts, context.reconnectBackoffMs, context.reconnectBackoffMaxMs);
-      const jitter = 1 + context.reconnectJitter * (2 * context.random() - 1);
-      return Math.round(delay * jitter);
-    },
+    backoff: ({ context }) =>
+      jitteredBackoff(
+        context.attempts,
+        context.reconnectBackoffMs,
+        context.reconnectBackoffMaxMs,
+        context.random,
+        context.reconnectJitter,
+      ),
   },
 }).createMachine({
   id: 'broker-connection',

@@ -1,4 +1,5 @@
 import { assign, fromPromise, setup } from 'xstate';
+import { jitteredBackoff } from './backoff.js';
 import { describeError } from './describe-error.js';
 
 /**
@@ -55,13 +56,8 @@ export const metadataMachine = setup({
   delays: {
     /** Until `minIntervalMs` has passed since the last fetch started. */
     cooldown: ({ context }) => Math.max(0, context.lastFetchAt + context.minIntervalMs - Date.now()),
-    backoff: ({ context }) => {
-      const base = Math.min(
-        context.retryBackoffMaxMs,
-        context.retryBackoffMs * 2 ** Math.max(0, context.attempts - 1),
-      );
-      return Math.round(base * (0.8 + 0.4 * context.random()));
-    },
+    backoff: ({ context }) =>
+      jitteredBackoff(context.attempts, context.retryBackoffMs, context.retryBackoffMaxMs, context.random),
     maxAge: ({ context }) => context.metadataMaxAgeMs,
   },
 }).createMachine({

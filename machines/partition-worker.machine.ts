@@ -1,4 +1,5 @@
 import { assign, setup } from 'xstate';
+import { jitteredBackoff } from './backoff.js';
 
 /**
  * One topic-partition's worker. Records never pass through this machine: they sit in the
@@ -56,11 +57,7 @@ export type PartitionWorkerEvent =
 
 /** Retry delay after `attempts` consecutive failures, with ±20% jitter. */
 export function retryDelay(context: PartitionWorkerContext): number {
-  const base = Math.min(
-    context.retryBackoffMaxMs,
-    context.retryBackoffMs * 2 ** Math.max(0, context.attempts - 1),
-  );
-  return Math.round(base * (0.8 + 0.4 * context.random()));
+  return jitteredBackoff(context.attempts, context.retryBackoffMs, context.retryBackoffMaxMs, context.random);
 }
 
 export const partitionWorkerMachine = setup({

@@ -2,6 +2,7 @@ import Long from 'long';
 import type { EventEmitter } from 'eventemitter3';
 import { createActor, fromPromise, type Actor, type AnyActorLogic, type AnyActorRef } from 'xstate';
 import type { BrokerLink } from '../../machines/broker-connection.machine.js';
+import { jitteredBackoff } from '../../machines/backoff.js';
 import { describeError } from '../../machines/describe-error.js';
 import { metadataMachine, type MetadataSummary } from '../../machines/metadata.machine.js';
 import { partitionWorkerMachine } from '../../machines/partition-worker.machine.js';
@@ -148,7 +149,7 @@ export class Runtime {
     this.identity = new ProducerIdentity(
       options.idempotent,
       this.metadataClient,
-      (attempts) => Math.min(options.retryBackoffMaxMs, options.retryBackoffMs * 2 ** (attempts - 1)),
+      (attempts) => jitteredBackoff(attempts, options.retryBackoffMs, options.retryBackoffMaxMs, Math.random),
       () => {
         for (const broker of this.brokers.values()) broker.sender.requestDrain();
       },

@@ -1,24 +1,13 @@
 // Parity with the real peer: librdkafka's Java-compatible murmur2 partitioners, run by kcat,
 // place ~2000 keys on a 6-partition topic of the mock cluster; kcat reads them back, and ekaf's
 // `murmur2` partitioner must pick the same partition for every key.
+import { seeded } from '../support/seeded.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPartitioner } from '../../src/runtime/partitioners.js';
 import { startCluster, type MockCluster } from '../broker/cluster.js';
 import { produceRecordsWithKcat, readTopic } from '../broker/kcat.js';
 
 const PARTITIONS = 6;
-
-/** A small seeded PRNG (mulberry32), so the keys are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * 2000 distinct keys: ASCII of every length from 1 to 64 (every murmur2 tail), UTF-8 in several

@@ -1,3 +1,4 @@
+import { seeded } from '../support/seeded.js';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import {
@@ -11,18 +12,6 @@ import {
 } from '../../src/runtime/partitioners.js';
 
 const OPTIONS = { batchBytes: 16_384, batchRecords: 100 };
-
-/** A small seeded PRNG (mulberry32): deterministic "random" numbers in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Returns the given numbers in turn, then repeats the last one. */
 function sequence(...values: number[]): () => number {
