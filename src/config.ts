@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import { assertCodecAvailable, COMPRESSION_NAMES, type CompressionName } from './protocol/compression.js';
 import { PARTITIONER_NAMES, type PartitionerFunction, type PartitionerName } from './runtime/partitioners.js';
 
 /**
@@ -42,6 +43,11 @@ export interface TopicSettings {
   partitioner: PartitionerName | PartitionerFunction;
   /** How long the broker may wait for replicas before answering a Produce, in ms. Default 30000. */
   produceTimeoutMs: number;
+  /**
+   * Batch compression: 'none', 'gzip', 'snappy', 'lz4' or 'zstd'. Default 'none'. Java
+   * `compression.type`; ekaf had none. snappy, lz4 and zstd need their optional npm packages.
+   */
+  compression: CompressionName;
 }
 
 export interface ProducerOptions {
@@ -99,6 +105,7 @@ export const TOPIC_DEFAULTS: Readonly<TopicSettings> = Object.freeze({
   maxInFlight: 5,
   partitioner: 'default',
   produceTimeoutMs: 30_000,
+  compression: 'none',
 });
 
 export const PRODUCER_DEFAULTS = Object.freeze({
@@ -221,6 +228,17 @@ export function resolveTopicSettings(
         break;
       case 'produceTimeoutMs':
         settings.produceTimeoutMs = requireInteger(field, value, 1);
+        break;
+      case 'compression':
+        if (!COMPRESSION_NAMES.includes(value as CompressionName)) {
+          throw new ConfigError(field, `must be one of ${COMPRESSION_NAMES.join(', ')} (got ${show(value)})`);
+        }
+        try {
+          assertCodecAvailable(value as CompressionName);
+        } catch (error) {
+          throw new ConfigError(field, (error as Error).message);
+        }
+        settings.compression = value as CompressionName;
         break;
       case 'partitioner':
         if (typeof value === 'function') {

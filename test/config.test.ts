@@ -81,6 +81,7 @@ describe('resolveOptions: defaults', () => {
       maxInFlight: 5,
       partitioner: 'default',
       produceTimeoutMs: 30_000,
+      compression: 'none',
     });
     expect(Object.isFrozen(PRODUCER_DEFAULTS)).toBe(true);
     expect(Object.isFrozen(TOPIC_DEFAULTS)).toBe(true);

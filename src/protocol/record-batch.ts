@@ -177,6 +177,26 @@ export function stampProducerIdentity(batch: Buffer, identity: ProducerIdentity)
   writeCrc(batch);
 }
 
+/**
+ * A compressed copy of a sealed, uncompressed batch: the same header with the codec in its
+ * attributes and the new length, then the records compressed as one block, and a new CRC.
+ * Compression runs once per batch, never per record.
+ */
+export function compressBatch(
+  batch: Buffer,
+  codec: CompressionCodec,
+  compress: (records: Buffer) => Buffer,
+): Buffer {
+  const compressed = compress(batch.subarray(RECORD_BATCH_HEADER_SIZE));
+  const result = Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + compressed.length);
+  batch.copy(result, 0, 0, RECORD_BATCH_HEADER_SIZE);
+  compressed.copy(result, RECORD_BATCH_HEADER_SIZE);
+  result.writeInt32BE(result.length - BATCH_LENGTH_OFFSET - 4, BATCH_LENGTH_OFFSET);
+  result.writeInt16BE((result.readInt16BE(ATTRIBUTES_OFFSET) & ~0x07) | codec, ATTRIBUTES_OFFSET);
+  writeCrc(result);
+  return result;
+}
+
 function writeCrc(batch: Buffer): void {
   batch.writeUInt32BE(crc32c.buf(batch.subarray(ATTRIBUTES_OFFSET)) >>> 0, CRC_OFFSET);
 }

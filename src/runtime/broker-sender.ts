@@ -3,6 +3,7 @@ import { wireAcks, type TopicSettings } from '../config.js';
 import { EkafError } from '../errors.js';
 import type { Connection } from '../network/connection.js';
 import { Produce, type ProducePartitionResponse, type ProduceRequest } from '../protocol/apis/produce.js';
+import type { Codec } from '../protocol/compression.js';
 import type { PartitionLog, ProducerStamp, SealedBatch } from './partition-log.js';
 
 /** What the sender needs of a partition: its log, its settings, and whether it may send. */
@@ -13,6 +14,8 @@ export interface SendablePartition {
   readonly isReady: () => boolean;
   /** The producer identity to stamp new batches with (idempotence), or null. */
   readonly stamp: () => ProducerStamp | null;
+  /** The topic's codec; null for no compression; undefined while it is still loading. */
+  readonly codec: () => Codec | null | undefined;
 }
 
 /** Where the outcome of each batch goes (the runtime). */
@@ -105,7 +108,9 @@ export class BrokerSender<P extends SendablePartition> {
       if (acks !== null && partitionAcks !== acks) continue;
       const next = partition.log.nextSize(now);
       if (next === 0 || (entries.length > 0 && size + next > this.maxRequestBytes)) continue;
-      const batch = partition.log.takeNext(now, partition.stamp());
+      const codec = partition.codec();
+      if (codec === undefined) continue; // woken when the codec has loaded
+      const batch = partition.log.takeNext(now, partition.stamp(), codec);
       if (batch === undefined) continue;
       acks = partitionAcks;
       size += batch.bytes.length;

@@ -1,5 +1,6 @@
 import type { EkafError } from '../errors.js';
-import { RecordBatchBuilder, stampProducerIdentity } from '../protocol/record-batch.js';
+import type { Codec } from '../protocol/compression.js';
+import { compressBatch, RecordBatchBuilder, stampProducerIdentity } from '../protocol/record-batch.js';
 import type { ProduceCall } from './delivery.js';
 import type { NormalizedRecord } from './records.js';
 
@@ -14,7 +15,10 @@ export interface Segment {
 export interface SealedBatch {
   /** Position in the partition's order; retried batches go back in this order. */
   readonly sequence: number;
-  readonly bytes: Buffer;
+  /** The batch as sent; compressed (once) when it is first sent, then never changed. */
+  bytes: Buffer;
+  /** Whether `bytes` went through the topic's compression (once, at first send). */
+  finalized: boolean;
   readonly recordCount: number;
   /** Bytes of keys, values and headers: what the producer's buffer bounds count. */
   readonly payloadBytes: number;
@@ -79,6 +83,9 @@ export class PartitionLog {
   recordsAcked = 0;
   recordsFailed = 0;
   batchesRetried = 0;
+  /** Batch bytes before and after compression, over every batch sent. */
+  bytesBeforeCompression = 0;
+  bytesSent = 0;
 
   constructor(
     readonly topic: string,
@@ -169,7 +176,11 @@ export class PartitionLog {
    * waiting and it is urgent or its linger has expired (`now`). With a producer `stamp`
    * (idempotence), a batch not yet stamped with it gets the partition's next sequence numbers.
    */
-  takeNext(now: number, stamp: ProducerStamp | null = null): SealedBatch | undefined {
+  takeNext(
+    now: number,
+    stamp: ProducerStamp | null = null,
+    codec: Codec | null = null,
+  ): SealedBatch | undefined {
     if (this.waiting.length === 0 && this.open !== null) {
       const open = this.open;
       if (open.urgent || open.lingerDeadline <= now) this.seal();
@@ -181,6 +192,12 @@ export class PartitionLog {
       return undefined;
     }
     const batch = this.waiting.shift() as SealedBatch;
+    if (!batch.finalized) {
+      this.bytesBeforeCompression += batch.bytes.length;
+      if (codec !== null) batch.bytes = compressBatch(batch.bytes, codec.id, codec.compress);
+      this.bytesSent += batch.bytes.length;
+      batch.finalized = true;
+    }
     if (stamp !== null && batch.generation !== stamp.generation) this.stamp(batch, stamp);
     this.inFlightBatches.push(batch);
     return batch;
@@ -279,6 +296,7 @@ export class PartitionLog {
       timestamps: open.timestamps,
       acceptedAt: open.acceptedAt,
       attempts: 0,
+      finalized: false,
       generation: -1,
       baseSequence: -1,
     });

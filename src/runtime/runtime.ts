@@ -27,6 +27,7 @@ import type { ProducerEvents } from '../events.js';
 import { Connection } from '../network/connection.js';
 import type { MetadataResponse } from '../protocol/apis/metadata.js';
 import type { ProducePartitionResponse } from '../protocol/apis/produce.js';
+import { loadCodec, readyCodec, type Codec } from '../protocol/compression.js';
 import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
 import { brokerConnectionLogic } from './broker-connection.js';
 import { BrokerSender, offsetOf, type SendOutcomes } from './broker-sender.js';
@@ -72,6 +73,7 @@ class PartitionNode {
   readonly settings: () => TopicSettings;
   readonly isReady: () => boolean;
   readonly stamp: () => ProducerStamp | null;
+  readonly codec: () => Codec | null | undefined;
 
   constructor(
     readonly topic: TopicNode,
@@ -79,12 +81,14 @@ class PartitionNode {
     readonly name: string,
     worker: () => AnyActorRef | undefined,
     identity: ProducerIdentity,
+    codec: (topic: TopicNode) => Codec | null | undefined,
   ) {
     this.log = new PartitionLog(topic.name, partition);
     this.settings = () => topic.settings;
     this.isReady = () =>
       identity.canSend && (worker()?.getSnapshot() as { value?: unknown } | undefined)?.value === 'ready';
     this.stamp = () => identity.stamp;
+    this.codec = () => codec(topic);
   }
 }
 
@@ -317,6 +321,29 @@ export class Runtime {
       this.wakeLeader(node);
     },
   };
+
+  /**
+   * The topic's codec, null for none, or undefined while its package loads (the senders of the
+   * topic's partitions are woken when it has).
+   */
+  private codecFor(topic: TopicNode): Codec | null | undefined {
+    const name = topic.settings.compression;
+    if (name === 'none') return null;
+    const codec = readyCodec(name);
+    if (codec !== undefined) return codec;
+    loadCodec(name).then(
+      () => {
+        for (const node of topic.partitions) this.wakeLeader(node);
+      },
+      (error: unknown) => {
+        this.events.emit(
+          'error',
+          error instanceof EkafError ? error : new EkafError('ERR_CONFIG', String(error)),
+        );
+      },
+    );
+    return undefined;
+  }
 
   /**
    * The partition's current leader may take its next batch now. Outcomes arrive on the
@@ -604,7 +631,14 @@ export class Runtime {
     let node = topic.partitions[partition];
     if (node !== undefined) return node;
     const name = actorName.partition(topic.name, partition);
-    node = new PartitionNode(topic, partition, name, () => this.index.get(name), this.identity);
+    node = new PartitionNode(
+      topic,
+      partition,
+      name,
+      () => this.index.get(name),
+      this.identity,
+      (t) => this.codecFor(t),
+    );
     // Partitions arrive in any order; keep the array dense by index.
     topic.partitions[partition] = node;
     const created = node;
@@ -806,6 +840,8 @@ export class Runtime {
           recordsAcked: node?.log.recordsAcked ?? 0,
           recordsFailed: node?.log.recordsFailed ?? 0,
           batchesRetried: node?.log.batchesRetried ?? 0,
+          bytesBeforeCompression: node?.log.bytesBeforeCompression ?? 0,
+          bytesSent: node?.log.bytesSent ?? 0,
           maxInFlight: node?.topic.settings.maxInFlight,
           lingerMs: node?.topic.settings.lingerMs,
         };

@@ -1,6 +1,10 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import crc32c from 'crc-32/crc32c.js';
 import { describe, expect, it } from 'vitest';
 import { EncodeError } from '../../src/errors.js';
 import {
+  compressBatch,
+  CompressionCodec,
   RecordBatchBuilder,
   sizeOfVarint,
   stampProducerIdentity,
@@ -109,6 +113,22 @@ describe('stampProducerIdentity', () => {
       3,
       2 ** 31 - 2,
     ]);
+  });
+});
+
+describe('compressBatch', () => {
+  it('keeps the header, sets the codec and length, compresses the records as one block, and re-CRCs', () => {
+    const builder = new RecordBatchBuilder();
+    for (let i = 0; i < 100; i++)
+      builder.append({ key: null, value: b(`value ${i % 3}`), headers: [], timestamp: 7 });
+    const plain = Buffer.from(builder.seal());
+    const compressed = compressBatch(plain, CompressionCodec.gzip, (records) => gzipSync(records));
+    expect(compressed.length).toBeLessThan(plain.length);
+    expect(compressed.readInt32BE(8)).toBe(compressed.length - 12);
+    expect(compressed.readInt16BE(21) & 0x07).toBe(CompressionCodec.gzip);
+    expect(compressed.subarray(23, 61).equals(plain.subarray(23, 61))).toBe(true); // deltas, ids, count
+    expect(compressed.readUInt32BE(17)).toBe(crc32c.buf(compressed.subarray(21)) >>> 0);
+    expect(gunzipSync(compressed.subarray(61)).equals(plain.subarray(61))).toBe(true);
   });
 });
 
