@@ -58,22 +58,22 @@ async function load(name: Exclude<CompressionName, 'none'>): Promise<Codec> {
     case 'gzip':
       return GZIP;
     case 'snappy': {
-      const snappy = requirePackage<{ compressSync(data: Buffer): Buffer }>('snappy', name);
+      const snappy = requirePackage(PACKAGES.snappy, name) as { compressSync(data: Buffer): Buffer };
       return { name, id: CompressionCodec.snappy, compress: (data) => snappy.compressSync(data) };
     }
     case 'lz4': {
       // Kafka's LZ4 is the LZ4 frame format.
-      const lz4 = requirePackage<{ compressFrameSync(data: Buffer): Buffer }>('lz4-napi', name);
+      const lz4 = requirePackage(PACKAGES.lz4, name) as { compressFrameSync(data: Buffer): Buffer };
       return { name, id: CompressionCodec.lz4, compress: (data) => lz4.compressFrameSync(data) };
     }
     case 'zstd': {
-      let module: { Zstd: { load(): Promise<{ compress(data: Uint8Array, level?: number): Uint8Array }> } };
+      let zstdModule: typeof import('@hpcc-js/wasm-zstd');
       try {
-        module = (await import('@hpcc-js/wasm-zstd')) as typeof module;
+        zstdModule = await import('@hpcc-js/wasm-zstd');
       } catch (cause) {
-        throw missing('@hpcc-js/wasm-zstd', name, cause);
+        throw missing(PACKAGES.zstd, name, cause);
       }
-      const zstd = await module.Zstd.load();
+      const zstd = await zstdModule.Zstd.load();
       return {
         name,
         id: CompressionCodec.zstd,
@@ -103,9 +103,9 @@ export function assertCodecAvailable(name: CompressionName): void {
   }
 }
 
-function requirePackage<T>(pkg: string, codec: string): T {
+function requirePackage(pkg: string, codec: string): unknown {
   try {
-    return require(pkg) as T;
+    return require(pkg);
   } catch (cause) {
     throw missing(pkg, codec, cause);
   }

@@ -194,7 +194,8 @@ export class PartitionLog {
     const batch = this.waiting.shift() as SealedBatch;
     if (!batch.finalized) {
       this.bytesBeforeCompression += batch.bytes.length;
-      if (codec !== null) batch.bytes = compressBatch(batch.bytes, codec.id, codec.compress);
+      if (codec !== null)
+        batch.bytes = compressBatch(batch.bytes, codec.id, (records) => codec.compress(records));
       this.bytesSent += batch.bytes.length;
       batch.finalized = true;
     }
