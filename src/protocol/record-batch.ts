@@ -1,6 +1,7 @@
 import crc32c from 'crc-32/crc32c.js';
 import Long from 'long';
-import { EncodeError } from '../errors.js';
+import { DecodeError, EncodeError } from '../errors.js';
+import { Reader } from './reader.js';
 import { Writer } from './writer.js';
 
 /**
@@ -247,4 +248,48 @@ function writeVarintBytes(writer: Writer, bytes: Uint8Array | null): void {
   } else {
     writer.varint(bytes.length).raw(bytes);
   }
+}
+
+/** A record read back from a batch's records section. */
+export interface DecodedRecord extends EncodableRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: [string, Buffer | null][];
+  attributes: number;
+  offsetDelta: number;
+}
+
+/**
+ * Reads `count` records from an uncompressed records section (what follows the 61-byte batch
+ * header). A producer needs this only to split a batch the broker refused as too large; tests
+ * use it to check what was encoded. Throws DecodeError on any inconsistency.
+ */
+export function readRecords(records: Buffer, count: number, baseTimestamp: number): DecodedRecord[] {
+  const r = new Reader(records);
+  const result: DecodedRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = r.varint();
+    const end = r.offset + length;
+    const attributes = r.int8();
+    const timestampDelta = r.varlong().toNumber();
+    const offsetDelta = r.varint();
+    const key = varintBytes(r);
+    const value = varintBytes(r);
+    const headerCount = r.varint();
+    const headers: [string, Buffer | null][] = [];
+    for (let h = 0; h < headerCount; h++) {
+      const keyLength = r.varint();
+      headers.push([r.raw(keyLength).toString('utf8'), varintBytes(r)]);
+    }
+    if (r.offset !== end)
+      throw new DecodeError(`record ${i} length ${length} does not match its fields`, r.offset);
+    result.push({ attributes, offsetDelta, timestamp: baseTimestamp + timestampDelta, key, value, headers });
+  }
+  r.expectEnd('records');
+  return result;
+}
+
+function varintBytes(r: Reader): Buffer | null {
+  const length = r.varint();
+  return length === -1 ? null : Buffer.from(r.raw(length));
 }

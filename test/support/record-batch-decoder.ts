@@ -1,20 +1,15 @@
 import crc32c from 'crc-32/crc32c.js';
 import { DecodeError } from '../../src/errors.js';
 import { Reader } from '../../src/protocol/reader.js';
+import { readRecords, type DecodedRecord } from '../../src/protocol/record-batch.js';
+
+export type { DecodedRecord } from '../../src/protocol/record-batch.js';
 
 /**
- * A RecordBatch v2 decoder for tests only (a producer never reads batches). It checks the magic
- * byte, the batch length and the CRC-32C, and decodes every record field.
+ * A whole-batch decoder for tests: it checks the magic byte, the batch length and the CRC-32C,
+ * exposes every header field, and reads the (uncompressed) records with the producer's own
+ * readRecords.
  */
-export interface DecodedRecord {
-  attributes: number;
-  offsetDelta: number;
-  timestamp: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: [string, Buffer | null][];
-}
-
 export interface DecodedBatch {
   baseOffset: number;
   batchLength: number;
@@ -53,34 +48,7 @@ export function decodeRecordBatch(bytes: Buffer): DecodedBatch {
   const producerEpoch = r.int16();
   const baseSequence = r.int32();
   const count = r.int32();
-  const records: DecodedRecord[] = [];
-  for (let i = 0; i < count; i++) {
-    const length = r.varint();
-    const end = r.offset + length;
-    const attrs = r.int8();
-    const timestampDelta = r.varlong().toNumber();
-    const offsetDelta = r.varint();
-    const key = varintBytes(r);
-    const value = varintBytes(r);
-    const headerCount = r.varint();
-    const headers: [string, Buffer | null][] = [];
-    for (let h = 0; h < headerCount; h++) {
-      const keyLength = r.varint();
-      const headerKey = r.raw(keyLength).toString('utf8');
-      headers.push([headerKey, varintBytes(r)]);
-    }
-    if (r.offset !== end)
-      throw new DecodeError(`record ${i} length ${length} does not match its fields`, r.offset);
-    records.push({
-      attributes: attrs,
-      offsetDelta,
-      timestamp: baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-    });
-  }
-  r.expectEnd('RecordBatch');
+  const records = readRecords(bytes.subarray(r.offset), count, baseTimestamp);
   return {
     baseOffset,
     batchLength,
@@ -96,9 +64,4 @@ export function decodeRecordBatch(bytes: Buffer): DecodedBatch {
     baseSequence,
     records,
   };
-}
-
-function varintBytes(r: Reader): Buffer | null {
-  const length = r.varint();
-  return length === -1 ? null : Buffer.from(r.raw(length));
 }
