@@ -1,6 +1,17 @@
 import type { EkafError } from '../errors.js';
 import type { Codec } from '../protocol/compression.js';
-import { compressBatch, RecordBatchBuilder, stampProducerIdentity } from '../protocol/record-batch.js';
+import Long from 'long';
+import {
+  compressBatch,
+  readRecords,
+  RECORD_BATCH_HEADER_SIZE,
+  RecordBatchBuilder,
+  stampProducerIdentity,
+  type DecodedRecord,
+} from '../protocol/record-batch.js';
+
+/** Where a batch header keeps its base timestamp (int64). */
+const BASE_TIMESTAMP_OFFSET = 27;
 import type { ProduceCall } from './delivery.js';
 import type { NormalizedRecord } from './records.js';
 
@@ -19,6 +30,10 @@ export interface SealedBatch {
   bytes: Buffer;
   /** Whether `bytes` went through the topic's compression (once, at first send). */
   finalized: boolean;
+  /** The uncompressed bytes, kept while a compressed batch may still need splitting. */
+  plain: Buffer | null;
+  /** Room in the order after `sequence` that a split may use (halves: `sequence`, then +width/2). */
+  splitWidth: number;
   readonly recordCount: number;
   /** Bytes of keys, values and headers: what the producer's buffer bounds count. */
   readonly payloadBytes: number;
@@ -83,6 +98,7 @@ export class PartitionLog {
   recordsAcked = 0;
   recordsFailed = 0;
   batchesRetried = 0;
+  batchesSplit = 0;
   /** Batch bytes before and after compression, over every batch sent. */
   bytesBeforeCompression = 0;
   bytesSent = 0;
@@ -194,8 +210,10 @@ export class PartitionLog {
     const batch = this.waiting.shift() as SealedBatch;
     if (!batch.finalized) {
       this.bytesBeforeCompression += batch.bytes.length;
-      if (codec !== null)
+      if (codec !== null) {
+        batch.plain = batch.bytes;
         batch.bytes = compressBatch(batch.bytes, codec.id, (records) => codec.compress(records));
+      }
       this.bytesSent += batch.bytes.length;
       batch.finalized = true;
     }
@@ -239,12 +257,86 @@ export class PartitionLog {
   /** A batch in flight was acknowledged. */
   acknowledged(batch: SealedBatch): void {
     this.removeInFlight(batch);
+    batch.plain = null;
     this.recordsAcked += batch.recordCount;
+  }
+
+  /**
+   * Splits a batch in flight that the broker refused as too large into two halves, put back in
+   * its place in the order (the Java client does the same). Returns false for a single record,
+   * which cannot be split.
+   */
+  split(batch: SealedBatch): boolean {
+    if (batch.recordCount < 2) return false;
+    this.removeInFlight(batch);
+    const plain = batch.plain ?? batch.bytes;
+    const baseTimestamp = new Long(
+      plain.readInt32BE(BASE_TIMESTAMP_OFFSET + 4),
+      plain.readInt32BE(BASE_TIMESTAMP_OFFSET),
+    ).toNumber();
+    const records = readRecords(plain.subarray(RECORD_BATCH_HEADER_SIZE), batch.recordCount, baseTimestamp);
+    const half = Math.ceil(records.length / 2);
+    const width = batch.splitWidth / 2;
+    const halves = [
+      this.rebuild(batch, records, 0, half, batch.sequence, width),
+      this.rebuild(batch, records, half, records.length, batch.sequence + width, width),
+    ];
+    let at = 0;
+    while (at < this.waiting.length && (this.waiting[at] as SealedBatch).sequence < batch.sequence) at++;
+    this.waiting.splice(at, 0, ...halves);
+    this.batchesSplit++;
+    return true;
+  }
+
+  /** A batch of records [from, to) of `batch`, with its calls' segments cut to match. */
+  private rebuild(
+    batch: SealedBatch,
+    records: readonly DecodedRecord[],
+    from: number,
+    to: number,
+    sequence: number,
+    splitWidth: number,
+  ): SealedBatch {
+    const builder = new RecordBatchBuilder();
+    let payloadBytes = 0;
+    for (let i = from; i < to; i++) {
+      const record = records[i] as DecodedRecord;
+      builder.append(record);
+      payloadBytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
+      for (const [name, value] of record.headers)
+        payloadBytes += Buffer.byteLength(name) + (value?.length ?? 0);
+    }
+    const segments: Segment[] = [];
+    let position = 0;
+    for (const segment of batch.segments) {
+      const start = Math.max(from, position);
+      const end = Math.min(to, position + segment.count);
+      if (start < end) {
+        segments.push({ call: segment.call, start: segment.start + (start - position), count: end - start });
+      }
+      position += segment.count;
+    }
+    return {
+      sequence,
+      bytes: builder.seal(),
+      recordCount: to - from,
+      payloadBytes,
+      segments,
+      timestamps: batch.timestamps.slice(from, to),
+      acceptedAt: batch.acceptedAt,
+      attempts: batch.attempts + 1,
+      finalized: false,
+      plain: null,
+      splitWidth,
+      generation: -1,
+      baseSequence: -1,
+    };
   }
 
   /** A batch in flight failed for good. */
   failed(batch: SealedBatch): void {
     this.removeInFlight(batch);
+    batch.plain = null;
     this.recordsFailed += batch.recordCount;
   }
 
@@ -298,6 +390,8 @@ export class PartitionLog {
       acceptedAt: open.acceptedAt,
       attempts: 0,
       finalized: false,
+      plain: null,
+      splitWidth: 1,
       generation: -1,
       baseSequence: -1,
     });

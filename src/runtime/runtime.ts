@@ -301,6 +301,13 @@ export class Runtime {
       const info = kafkaError(answer.errorCode);
       const detail = answer.errorMessage ?? info.description;
       const error = new KafkaProtocolError(info.code, info.name, detail, info.retriable);
+      if (answer.errorCode === ErrorCode.MESSAGE_TOO_LARGE && node.log.split(batch)) {
+        // The halves are sent in its place; under idempotence its sequence numbers are now a
+        // gap, so the identity is renewed and everything unacknowledged is restamped in order.
+        if (batch.generation !== -1) this.identity.renew();
+        this.wakeLeader(node);
+        return;
+      }
       if (batch.generation !== -1 && this.idempotenceError(node, batch, answer, error)) {
         this.wakeLeader(node);
         return;
@@ -840,6 +847,7 @@ export class Runtime {
           recordsAcked: node?.log.recordsAcked ?? 0,
           recordsFailed: node?.log.recordsFailed ?? 0,
           batchesRetried: node?.log.batchesRetried ?? 0,
+          batchesSplit: node?.log.batchesSplit ?? 0,
           bytesBeforeCompression: node?.log.bytesBeforeCompression ?? 0,
           bytesSent: node?.log.bytesSent ?? 0,
           maxInFlight: node?.topic.settings.maxInFlight,

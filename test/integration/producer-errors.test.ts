@@ -189,4 +189,38 @@ describe('producer errors, bounds and runtime settings (librdkafka 2.12 mock)', 
     producer.setTopicConfig('odd', { partitioner: 'default' });
     await expect(producer.produceSync('odd', 'y')).resolves.toMatchObject({ topic: 'odd' });
   });
+
+  it.each(['none', 'gzip'] as const)(
+    'a batch refused as MESSAGE_TOO_LARGE is split and delivered in order (compression %s)',
+    async (compression) => {
+      // One batch in flight: a half sent while its twin is refused would be written first by
+      // the mock, which does not check sequence numbers (a real broker refuses it as out of order).
+      producer = make({ topics: { big: { compression, maxInFlight: 1 } } });
+      await producer.produceSync('big', { value: 'first', partition: 0 });
+      await cluster.pushRequestErrors(ApiKey.Produce, [
+        ErrorCode.MESSAGE_TOO_LARGE,
+        ErrorCode.MESSAGE_TOO_LARGE,
+      ]);
+      const values = Array.from({ length: 40 }, (_, i) => `record-${i}`);
+      const reports = await producer.produceSync(
+        'big',
+        values.map((value) => ({ value, partition: 0 })),
+      );
+      expect(reports.map((r) => r.offset)).toEqual(values.map((_, i) => i + 1));
+      const worker = producer.inspect().find((a) => a.name === 'partition:big:0');
+      expect(worker?.details.batchesSplit).toBe(2); // the batch, then its first half
+      const consumed = await readTopic(cluster.bootstrap, 'big', { partitions: [0] });
+      expect(consumed.map((r) => r.value?.toString())).toEqual(['first', ...values]);
+    },
+  );
+
+  it('a record over maxRequestBytes is refused at the call with its size and the limit; nothing is sent', async () => {
+    producer = make({ maxRequestBytes: 10_000 });
+    expect(() => {
+      producer.produceAsync('t', Buffer.alloc(20_000));
+    }).toThrow(
+      'record of 20000 bytes exceeds the limit of 9488 bytes (maxRequestBytes less request framing)',
+    );
+    expect(producer.metrics().bufferedRecords).toBe(0);
+  });
 });

@@ -610,3 +610,41 @@ describe('PartitionLog: producer identity stamps (idempotence)', () => {
     expect(log.hasEarlierUnacknowledged(b)).toBe(false);
   });
 });
+
+describe('PartitionLog: splitting a batch refused as too large', () => {
+  it('puts two halves in its place, in order, with the calls’ segments cut to match', () => {
+    const log = new PartitionLog('orders', 0);
+    const first = call(3);
+    const second = call(2);
+    appendAll(log, ['a0', 'a1', 'a2'], { call: first, urgent: true });
+    appendAll(log, ['b0', 'b1'], { call: second, urgent: true });
+    const batch = batchOf(log.takeNext(T0));
+    expect(batch.recordCount).toBe(5);
+    expect(log.split(batch)).toBe(true);
+    expect(log.inFlight).toBe(0);
+    const left = batchOf(log.takeNext(T0));
+    const right = batchOf(log.takeNext(T0));
+    expect(values(left)).toEqual(['a0', 'a1', 'a2']);
+    expect(values(right)).toEqual(['b0', 'b1']);
+    expect(left.segments.map((s) => [s.start, s.count])).toEqual([[0, 3]]);
+    expect(right.segments.map((s) => [s.start, s.count])).toEqual([[0, 2]]);
+    expect(left.sequence).toBeLessThan(right.sequence);
+    expect(log.batchesSplit).toBe(1);
+  });
+
+  it('cuts a call in two when the middle falls inside it, and refuses to split one record', () => {
+    const log = new PartitionLog('orders', 0);
+    appendAll(log, ['x0', 'x1', 'x2', 'x3'], { urgent: true });
+    const batch = batchOf(log.takeNext(T0));
+    log.split(batch);
+    const left = batchOf(log.takeNext(T0));
+    const right = batchOf(log.takeNext(T0));
+    expect(left.segments.map((s) => [s.start, s.count])).toEqual([[0, 2]]);
+    expect(right.segments.map((s) => [s.start, s.count])).toEqual([[2, 2]]);
+    log.split(left);
+    const quarter = batchOf(log.takeNext(T0));
+    expect(quarter.recordCount).toBe(1);
+    expect(quarter.sequence).toBeLessThan(right.sequence);
+    expect(log.split(quarter)).toBe(false);
+  });
+});
