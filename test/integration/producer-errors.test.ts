@@ -214,7 +214,7 @@ describe('producer errors, bounds and runtime settings (librdkafka 2.12 mock)', 
     },
   );
 
-  it('a record over maxRequestBytes is refused at the call with its size and the limit; nothing is sent', async () => {
+  it('a record over maxRequestBytes is refused at the call with its size and the limit; nothing is sent', () => {
     producer = make({ maxRequestBytes: 10_000 });
     expect(() => {
       producer.produceAsync('t', Buffer.alloc(20_000));
