@@ -3,40 +3,62 @@ import { createProducer, type Producer } from '../../src/producer.js';
 import { ApiKey } from '../../src/protocol/api.js';
 import { startCluster, type MockCluster } from '../broker/cluster.js';
 import { readTopic } from '../broker/kcat.js';
+import { startSequenceProxy, type SequenceProxy } from '../broker/sequence-proxy.js';
 
 /**
  * The duplicates scenario: the broker appends a batch but its answer comes after the request
- * timeout, so the client retries. Without idempotence the retry is appended again; this test
- * proves the scenario really retries. (With idempotence a real broker recognises the resent
- * batch by its producer id and sequence and does not append it; librdkafka's mock does not run
- * that check for a non-transactional producer, so that half cannot be shown against it.)
+ * timeout, so the client retries. Without idempotence the retry is appended again (which proves
+ * the scenario really retries). With idempotence a broker recognises the resent batch by its
+ * producer id, epoch and sequence number and does not append it. librdkafka's mock skips that
+ * check for a producer without a transactional id, so the broker here is the mock behind
+ * test/broker/sequence-proxy.ts, which adds exactly that check and nothing else.
  */
 describe('a Produce answered after the request timeout (librdkafka 2.12 mock)', () => {
   let cluster: MockCluster;
   let producer: Producer;
 
+  let proxy: SequenceProxy;
+  let bootstrap: string;
+
   beforeEach(async () => {
     cluster = await startCluster({ peer: '2.12', brokers: 1, topics: [{ name: 'd', partitions: 1 }] });
+    const broker = cluster.brokers[0];
+    if (broker === undefined) throw new Error('no broker');
+    proxy = await startSequenceProxy(broker);
+    // Metadata now names the proxy as broker 1: every connection goes through it.
+    await cluster.command(`set_host_port 1 127.0.0.1 ${proxy.port}`);
+    bootstrap = `127.0.0.1:${proxy.port}`;
   });
   afterEach(async () => {
     await producer.close({ timeoutMs: 5000 });
+    await proxy.close();
     await cluster.stop();
   });
 
-  it('is retried, and without idempotence written twice', async () => {
-    producer = createProducer({
-      brokers: cluster.bootstrap,
-      idempotent: false,
-      requestTimeoutMs: 1000,
-      retryBackoffMs: 20,
-      retryBackoffMaxMs: 100,
-    });
-    await producer.produceSync('d', 'warm-up');
+  const delayNextProduce = (): Promise<void> =>
     // The next Produce succeeds (error 0) but its answer waits 1.5 s: past the 1 s timeout.
-    await cluster.pushBrokerRequestErrors(1, ApiKey.Produce, [{ code: 0, rttMs: 1500 }]);
+    cluster.pushBrokerRequestErrors(1, ApiKey.Produce, [{ code: 0, rttMs: 1500 }]);
+  const options = { requestTimeoutMs: 1000, retryBackoffMs: 20, retryBackoffMaxMs: 100 };
+
+  it('with idempotence (the default): retried, and written exactly once', async () => {
+    producer = createProducer({ brokers: bootstrap, ...options });
+    await producer.produceSync('d', 'warm-up');
+    await delayNextProduce();
+    const report = await producer.produceSync('d', 'once');
+    expect(report.acknowledged).toBe(true);
+    expect(proxy.duplicates).toBe(1); // the retry reached the broker and was recognised
+    const values = (await readTopic(bootstrap, 'd')).map((r) => r.value?.toString());
+    expect(values).toEqual(['warm-up', 'once']);
+  });
+
+  it('is retried, and without idempotence written twice', async () => {
+    producer = createProducer({ brokers: bootstrap, idempotent: false, ...options });
+    await producer.produceSync('d', 'warm-up');
+    await delayNextProduce();
     const report = await producer.produceSync('d', 'once?');
     expect(report.acknowledged).toBe(true);
-    const values = (await readTopic(cluster.bootstrap, 'd')).map((r) => r.value?.toString());
+    expect(proxy.duplicates).toBe(0); // no producer id: nothing to recognise
+    const values = (await readTopic(bootstrap, 'd')).map((r) => r.value?.toString());
     expect(values).toEqual(['warm-up', 'once?', 'once?']);
   });
 });
