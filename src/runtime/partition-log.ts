@@ -254,9 +254,14 @@ export class PartitionLog {
     return 0;
   }
 
-  /** A batch in flight was acknowledged. */
-  acknowledged(batch: SealedBatch): void {
+  /** Highest offset acknowledged in this partition, -1 before any (idempotence's safety rule). */
+  lastAckedOffset = -1;
+
+  /** A batch in flight was acknowledged, at `baseOffset` when the broker said (else -1). */
+  acknowledged(batch: SealedBatch, baseOffset = -1): void {
     this.removeInFlight(batch);
+    if (baseOffset >= 0)
+      this.lastAckedOffset = Math.max(this.lastAckedOffset, baseOffset + batch.recordCount - 1);
     batch.plain = null;
     this.recordsAcked += batch.recordCount;
   }

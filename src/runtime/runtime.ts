@@ -276,10 +276,10 @@ export class Runtime {
 
   private readonly outcomes: SendOutcomes<PartitionNode> = {
     acknowledged: (node, batch, answer) => {
-      node.log.acknowledged(batch);
-      this.budget.release(batch.recordCount, batch.payloadBytes);
       const acknowledged = answer !== null;
       const baseOffset = answer === null ? -1 : offsetOf(answer.baseOffset);
+      node.log.acknowledged(batch, baseOffset);
+      this.budget.release(batch.recordCount, batch.payloadBytes);
       const appendTime = answer === null ? -1 : offsetOf(answer.logAppendTimeMs);
       let delta = 0;
       for (const segment of batch.segments) {
@@ -394,10 +394,17 @@ export class Runtime {
         }
         return true;
       case ErrorCode.UNKNOWN_PRODUCER_ID:
-        // The broker no longer has our producer state (e.g. removed by retention): a new epoch
-        // restarts the sequences, and the batch is resent under it.
-        this.retryOrExpire(node, batch, error);
-        this.identity.renew();
+        if (producerStateExpired(answer.logStartOffset, node.log.lastAckedOffset)) {
+          // The broker dropped our producer state with the log segments that held it
+          // (retention): nothing of ours can be there twice, so a new epoch restarts the
+          // sequences and the batch is resent under it.
+          this.retryOrExpire(node, batch, error);
+          this.identity.renew();
+        } else {
+          // The state vanished while our records are still in the log (e.g. a leader without
+          // it): resending could duplicate them. Fail this batch; renew for the next ones.
+          this.settleFailed(node, batch, error);
+        }
         return true;
       case ErrorCode.INVALID_PRODUCER_EPOCH:
       case ErrorCode.PRODUCER_FENCED:
@@ -864,6 +871,16 @@ export interface ActorSnapshot {
   state: string;
   lastError: { code: string; message: string } | null;
   details: Record<string, unknown>;
+}
+
+/**
+ * The Java client's rule for UNKNOWN_PRODUCER_ID: resetting the sequence is safe only when the
+ * broker's log now starts after every offset we had acknowledged (retention removed our
+ * records and the producer state with them). Without a log start offset (Produce < v5) it is
+ * not known to be safe.
+ */
+export function producerStateExpired(logStartOffset: Long | null, lastAckedOffset: number): boolean {
+  return logStartOffset !== null && logStartOffset.toNumber() > lastAckedOffset;
 }
 
 function partitionerError(topic: string, error: unknown): EkafError {
