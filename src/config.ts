@@ -1,3 +1,4 @@
+import type { ActorOptions, AnyActorLogic } from 'xstate';
 import { ConfigError } from './errors.js';
 import { assertCodecAvailable, COMPRESSION_NAMES, type CompressionName } from './protocol/compression.js';
 import { PARTITIONER_NAMES, type PartitionerFunction, type PartitionerName } from './runtime/partitioners.js';
@@ -95,7 +96,16 @@ export interface ProducerOptions {
   idempotent?: boolean;
   /** Where ekaf logs; silent by default. */
   logger?: Logger;
+  /**
+   * An xstate inspector for the producer's actor system: a function or an observer receiving
+   * every inspection event (actor created, event sent, snapshot). The Stately inspector
+   * (`@statelyai/inspect`) plugs in here: `inspect: createBrowserInspector().inspect`.
+   */
+  inspect?: InspectionObserver;
 }
+
+/** What xstate's `createActor(..., { inspect })` accepts. */
+export type InspectionObserver = NonNullable<ActorOptions<AnyActorLogic>['inspect']>;
 
 export const TOPIC_DEFAULTS: Readonly<TopicSettings> = Object.freeze({
   acks: 'all',
@@ -131,8 +141,9 @@ export interface BrokerAddress {
 
 /** Options after validation, with every default applied. */
 export interface ResolvedOptions extends Required<
-  Omit<ProducerOptions, 'brokers' | 'defaults' | 'topics' | 'logger'>
+  Omit<ProducerOptions, 'brokers' | 'defaults' | 'topics' | 'logger' | 'inspect'>
 > {
+  inspect: InspectionObserver | undefined;
   brokers: BrokerAddress[];
   defaults: TopicSettings;
   topics: Record<string, TopicSettings>;
@@ -150,7 +161,14 @@ const SILENT: Logger = {
 export function resolveOptions(options: ProducerOptions): ResolvedOptions {
   // JavaScript callers can pass anything: check what arrived, not what the type says.
   if (!isObject(options)) throw new ConfigError('options', 'must be an object');
-  const known = new Set([...Object.keys(PRODUCER_DEFAULTS), 'brokers', 'defaults', 'topics', 'logger']);
+  const known = new Set([
+    ...Object.keys(PRODUCER_DEFAULTS),
+    'brokers',
+    'defaults',
+    'topics',
+    'logger',
+    'inspect',
+  ]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new ConfigError(key, 'is not an ekaf option');
   }
@@ -158,6 +176,7 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
     ...PRODUCER_DEFAULTS,
     brokers: parseBrokers(options.brokers),
     logger: validateLogger(options.logger),
+    inspect: validateInspect(options.inspect),
   } as ResolvedOptions;
   for (const [key, fallback] of Object.entries(PRODUCER_DEFAULTS)) {
     const value = (options as unknown as Record<string, unknown>)[key];
@@ -321,6 +340,15 @@ function parseBrokers(brokers: unknown): BrokerAddress[] {
     }
     return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
   });
+}
+
+function validateInspect(inspect: unknown): InspectionObserver | undefined {
+  if (inspect === undefined) return undefined;
+  if (typeof inspect === 'function') return inspect as InspectionObserver;
+  if (isObject(inspect) && typeof (inspect as { next?: unknown }).next === 'function') {
+    return inspect as InspectionObserver;
+  }
+  throw new ConfigError('inspect', 'must be a function or an observer with a next() method');
 }
 
 function validateLogger(logger: unknown): Logger {

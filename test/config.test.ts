@@ -468,6 +468,21 @@ describe('resolveOptions: logger', () => {
   });
 });
 
+describe('inspect option', () => {
+  it('takes a function or an observer, and names the field otherwise', () => {
+    const fn = (): void => undefined;
+    expect(resolveOptions({ brokers: 'k:1', inspect: fn }).inspect).toBe(fn);
+    const observer = { next: fn };
+    expect(resolveOptions({ brokers: 'k:1', inspect: observer }).inspect).toBe(observer);
+    expect(resolveOptions({ brokers: 'k:1' }).inspect).toBeUndefined();
+    expectConfigError(
+      () => resolveOptions({ brokers: 'k:1', inspect: 42 as never }),
+      'inspect',
+      'inspect: must be a function or an observer with a next() method',
+    );
+  });
+});
+
 describe('idempotence settings', () => {
   it('requires acks all and at most 5 in flight unless idempotent is false', () => {
     expectConfigError(

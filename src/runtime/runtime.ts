@@ -174,7 +174,8 @@ export class Runtime {
           },
         },
       }),
-      { input: { restartDelayMs: RESTART_DELAY_MS } },
+      // Every actor of the producer is a descendant of the registry: one inspector sees them all.
+      { input: { restartDelayMs: RESTART_DELAY_MS }, inspect: options.inspect },
     );
     this.registry.start();
     this.register('metadata', 'metadata', this.metadataLogic(), {

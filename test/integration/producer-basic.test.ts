@@ -53,4 +53,23 @@ describe.each(PEERS)('producer basics against librdkafka %s', (peer) => {
     expect(actors.find((a) => a.name === 'partition:basic:1')?.state).toBe('ready');
     expect(JSON.parse(JSON.stringify(actors))).toEqual(actors);
   });
+
+  it('an inspect observer sees the whole actor system (xstate inspection)', async () => {
+    const seen = new Set<string>();
+    const inspected = createProducer({
+      brokers: cluster.bootstrap,
+      inspect: (event) => {
+        if (event.type === '@xstate.actor') seen.add(event.actorRef.id);
+      },
+    });
+    try {
+      await inspected.produceSync('basic', 'inspected');
+      expect(seen).toContain('metadata');
+      expect(seen).toContain('topic:basic');
+      expect(seen).toContain('partition:basic:0');
+      expect([...seen].some((id) => id.startsWith('broker:'))).toBe(true);
+    } finally {
+      await inspected.close();
+    }
+  });
 });
