@@ -1,4 +1,4 @@
-import type { ActorOptions, AnyActorLogic } from 'xstate';
+import type { InspectionEvent, Observer } from 'xstate';
 import { ConfigError } from './errors.js';
 import { assertCodecAvailable, COMPRESSION_NAMES, type CompressionName } from './protocol/compression.js';
 import { PARTITIONER_NAMES, type PartitionerFunction, type PartitionerName } from './runtime/partitioners.js';
@@ -105,7 +105,7 @@ export interface ProducerOptions {
 }
 
 /** What xstate's `createActor(..., { inspect })` accepts. */
-export type InspectionObserver = NonNullable<ActorOptions<AnyActorLogic>['inspect']>;
+export type InspectionObserver = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 
 export const TOPIC_DEFAULTS: Readonly<TopicSettings> = Object.freeze({
   acks: 'all',
@@ -344,9 +344,11 @@ function parseBrokers(brokers: unknown): BrokerAddress[] {
 
 function validateInspect(inspect: unknown): InspectionObserver | undefined {
   if (inspect === undefined) return undefined;
-  if (typeof inspect === 'function') return inspect as InspectionObserver;
-  if (isObject(inspect) && typeof (inspect as { next?: unknown }).next === 'function') {
-    return inspect as InspectionObserver;
+  if (
+    typeof inspect === 'function' ||
+    (isObject(inspect) && typeof Reflect.get(inspect, 'next') === 'function')
+  ) {
+    return inspect;
   }
   throw new ConfigError('inspect', 'must be a function or an observer with a next() method');
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnyActorRef } from 'xstate';
 import { createProducer, type Producer } from '../../src/producer.js';
 import { PEERS, startCluster, type MockCluster } from '../broker/cluster.js';
 import { readTopic } from '../broker/kcat.js';
@@ -59,7 +60,7 @@ describe.each(PEERS)('producer basics against librdkafka %s', (peer) => {
     const inspected = createProducer({
       brokers: cluster.bootstrap,
       inspect: (event) => {
-        if (event.type === '@xstate.actor') seen.add(event.actorRef.id);
+        if (event.type === '@xstate.actor') seen.add((event.actorRef as AnyActorRef).id);
       },
     });
     try {
