@@ -17,6 +17,20 @@ npm ci --no-audit --no-fund || { echo "0 passed, 1 failed"; exit 1; }
 say "building the mock-cluster harness"
 bash scripts/build-harness.sh || { echo "0 passed, 1 failed"; exit 1; }
 
+# The visualizer's browser test drives Debian's Chromium (playwright-core never downloads one).
+if ! command -v chromium >/dev/null; then
+  say "installing chromium (Debian) for the browser tests"
+  if [[ $(id -u) -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null ||
+      { echo "0 passed, 1 failed"; exit 1; }
+  else
+    say "chromium is missing and this is not root: run 'sudo apt-get install -y chromium'"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+fi
+
 check_passed=0
 check_failed=0
 check() {
