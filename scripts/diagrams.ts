@@ -27,6 +27,15 @@ import { readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format, resolveConfig } from 'prettier';
+import {
+  branchesOf,
+  edgesOf,
+  handlesUnconditionally,
+  isMachine,
+  type Edge,
+  type MachineView,
+  type NodeView,
+} from '../machines/graph.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MACHINES_DIR = join(ROOT, 'machines');
@@ -37,52 +46,6 @@ export const END_MARKER = '<!-- diagrams:end -->';
 
 /** Machines in the order of the actor tree; any other machine follows, by file name. */
 const ORDER = ['registry', 'metadata', 'broker-connection', 'topic', 'partition-worker'];
-
-// ------------------------------------------------------------------------------------------------
-// The parts of xstate's StateNode this script reads. xstate's own types are generic over every
-// machine's context and events; a structural view keeps the walk simple and machine-agnostic.
-
-interface TransitionView {
-  readonly eventType: string;
-  readonly target?: readonly NodeView[] | undefined;
-  readonly guard?: unknown;
-  readonly reenter?: boolean;
-}
-
-interface DelayedTransitionView extends TransitionView {
-  readonly delay: unknown;
-}
-
-interface InvokeView {
-  readonly id: string;
-  readonly src: unknown;
-}
-
-interface NodeView {
-  readonly key: string;
-  readonly id: string;
-  readonly path: readonly string[];
-  readonly type: 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
-  readonly states: Readonly<Record<string, NodeView>>;
-  readonly initial?: { readonly target: readonly NodeView[] } | undefined;
-  readonly transitions: ReadonlyMap<string, readonly TransitionView[]>;
-  readonly after: readonly DelayedTransitionView[];
-  readonly always?: readonly TransitionView[] | undefined;
-  readonly invoke: readonly InvokeView[];
-}
-
-interface MachineView {
-  readonly id: string;
-  readonly root: NodeView;
-}
-
-function isMachine(value: unknown): value is MachineView {
-  if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as { __xstatenode?: unknown; root?: unknown; id?: unknown };
-  return (
-    candidate.__xstatenode === true && typeof candidate.root === 'object' && typeof candidate.id === 'string'
-  );
-}
 
 // ------------------------------------------------------------------------------------------------
 // Labels and identifiers
@@ -113,96 +76,16 @@ function label(text: string): string {
   return text.replace(/[:;#]/g, ' ').replace(/\s+/g, ' ').trim();
 }
 
-function guardName(guard: unknown): string | null {
-  if (guard === undefined || guard === null) return null;
-  if (typeof guard === 'string') return guard;
-  if (typeof guard === 'object' && typeof (guard as { type?: unknown }).type === 'string') {
-    return (guard as { type: string }).type;
-  }
-  return 'guarded';
-}
-
-function delayName(delay: unknown): string {
-  if (typeof delay === 'number') return `${delay}ms`;
-  if (typeof delay === 'string') return delay;
-  return 'delay';
-}
-
-function srcName(src: unknown, fallback: string): string {
-  if (typeof src === 'string') return src;
-  if (typeof src === 'object' && src !== null && typeof (src as { id?: unknown }).id === 'string') {
-    return (src as { id: string }).id;
-  }
-  return fallback;
-}
-
 // ------------------------------------------------------------------------------------------------
-// The walk
-
-interface Edge {
-  /** The event as drawn: `conn.up`, `after backoff`, `done connect`… */
-  trigger: string;
-  /** The candidates for this trigger, in the order xstate tries them. */
-  candidates: readonly TransitionView[];
-}
-
-/**
- * A node's transitions grouped by trigger, in a fixed order: invoked actors (done, then error),
- * delays, eventless transitions, then events in definition order.
- */
-function edgesOf(node: NodeView): Edge[] {
-  const remaining = new Map(node.transitions);
-  const take = (eventType: string): readonly TransitionView[] => {
-    const found = remaining.get(eventType) ?? [];
-    remaining.delete(eventType);
-    return found;
-  };
-  const edges: Edge[] = [];
-  for (const invoke of node.invoke) {
-    const src = srcName(invoke.src, invoke.id);
-    const done = take(`xstate.done.actor.${invoke.id}`);
-    if (done.length > 0) edges.push({ trigger: `done ${src}`, candidates: done });
-    const error = take(`xstate.error.actor.${invoke.id}`);
-    if (error.length > 0) edges.push({ trigger: `error ${src}`, candidates: error });
-  }
-  const delays = new Map<string, DelayedTransitionView[]>();
-  for (const transition of node.after) {
-    const list = delays.get(transition.eventType) ?? [];
-    list.push(transition);
-    delays.set(transition.eventType, list);
-  }
-  for (const [eventType, candidates] of delays) {
-    remaining.delete(eventType);
-    edges.push({ trigger: `after ${delayName(candidates[0]?.delay)}`, candidates });
-  }
-  const doneState = take(`xstate.done.state.${node.id}`);
-  if (doneState.length > 0) edges.push({ trigger: 'done', candidates: doneState });
-  if (node.always !== undefined && node.always.length > 0) {
-    edges.push({ trigger: 'always', candidates: node.always });
-  }
-  for (const [eventType, candidates] of remaining) edges.push({ trigger: eventType, candidates });
-  return edges;
-}
+// Drawing
 
 /** Draws `edge` from the state `from` (a Mermaid id); `self` is where a targetless one loops. */
 function drawEdge(edge: Edge, from: string, self: string, out: string[], indent: string): void {
-  let guardedBefore = false;
-  for (const candidate of edge.candidates) {
-    const guard = guardName(candidate.guard);
-    const parts = [edge.trigger];
-    if (guard !== null) parts.push(`[${guard}]`);
-    else if (guardedBefore) parts.push('[else]');
-    if (candidate.reenter === true) parts.push('(re-enter)');
-    const text = label(parts.join(' '));
-    const targets = candidate.target ?? [];
-    if (targets.length === 0) out.push(`${indent}${from} --> ${self}: ${text}`);
-    for (const target of targets) out.push(`${indent}${from} --> ${mermaidId(target)}: ${text}`);
-    if (guard !== null) guardedBefore = true;
+  for (const branch of branchesOf(edge)) {
+    const text = label(branch.text);
+    if (branch.targets.length === 0) out.push(`${indent}${from} --> ${self}: ${text}`);
+    for (const target of branch.targets) out.push(`${indent}${from} --> ${mermaidId(target)}: ${text}`);
   }
-}
-
-function handlesUnconditionally(node: NodeView, eventType: string): boolean {
-  return (node.transitions.get(eventType) ?? []).some((t) => t.guard === undefined || t.guard === null);
 }
 
 /** Declares the states of `node` (children of a compound or parallel node) and their edges. */

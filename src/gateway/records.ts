@@ -1,0 +1,206 @@
+import type { IncomingMessage } from 'node:http';
+import type { ProduceRecord } from '../producer.js';
+import { HttpError } from './errors.js';
+
+/**
+ * Request bodies → ekaf records. Three shapes:
+ *
+ * - `application/json`: one record object or an array of them;
+ * - `application/x-ndjson`: one record object per line, blank lines skipped;
+ * - `text/plain`, `application/octet-stream`: the whole body is one value, the rest of the
+ *   record comes from the query string and `X-Kafka-*` headers.
+ *
+ * A record object is `{ key, value, headers, partition, timestamp }`: `value` is required, a
+ * string is sent as is, `null` is a tombstone, any other JSON value is sent JSON-encoded.
+ * Everything is validated here, before anything reaches the producer, so that errors can
+ * name the record the client wrote (`records[2]`, `line 3`).
+ */
+
+export type MediaType =
+  'application/json' | 'application/x-ndjson' | 'text/plain' | 'application/octet-stream';
+
+export const MEDIA_TYPES: readonly MediaType[] = [
+  'application/json',
+  'application/x-ndjson',
+  'text/plain',
+  'application/octet-stream',
+];
+
+const RECORD_FIELDS = new Set(['key', 'value', 'headers', 'partition', 'timestamp']);
+
+/** The media type of a request (`text/plain; charset=utf-8` → `text/plain`), or 415. */
+export function mediaTypeOf(req: IncomingMessage): MediaType {
+  const header = req.headers['content-type'];
+  const type = header?.split(';')[0]?.trim().toLowerCase() ?? '';
+  const known = MEDIA_TYPES.find((media) => media === type);
+  if (known !== undefined) return known;
+  throw new HttpError(
+    415,
+    'ERR_UNSUPPORTED_MEDIA_TYPE',
+    `${header === undefined ? 'no Content-Type' : `Content-Type "${header}" is not supported`}: ` +
+      `send one of ${MEDIA_TYPES.join(', ')}`,
+  );
+}
+
+/** Parses a produce request's body into records (at least one), or throws a 400. */
+export function parseRecords(type: MediaType, body: Buffer, req: IncomingMessage, url: URL): ProduceRecord[] {
+  switch (type) {
+    case 'application/json':
+      return parseJson(body);
+    case 'application/x-ndjson':
+      return parseNdjson(body);
+    case 'text/plain':
+    case 'application/octet-stream':
+      return [rawRecord(body, req, url)];
+  }
+}
+
+/** A JSON document (one record or an array), as `PUT .../config` also needs. */
+export function parseJsonBody(body: Buffer): unknown {
+  const text = utf8(body);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw badRequest(`invalid JSON: ${(error as Error).message}`);
+  }
+}
+
+function parseJson(body: Buffer): ProduceRecord[] {
+  const doc = parseJsonBody(body);
+  if (!Array.isArray(doc)) return [toRecord(doc, 'record')];
+  if (doc.length === 0) throw badRequest('the array holds no records');
+  return doc.map((item, i) => toRecord(item, `records[${i}]`));
+}
+
+function parseNdjson(body: Buffer): ProduceRecord[] {
+  const records: ProduceRecord[] = [];
+  const lines = utf8(body).split('\n');
+  lines.forEach((raw, i) => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() === '') return;
+    const where = `line ${i + 1}`;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(line) as unknown;
+    } catch (error) {
+      throw badRequest(`${where}: invalid JSON: ${(error as Error).message}`);
+    }
+    records.push(toRecord(doc, where));
+  });
+  if (records.length === 0) throw badRequest('the body holds no records (every line is blank)');
+  return records;
+}
+
+function toRecord(doc: unknown, where: string): ProduceRecord {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw badRequest(`${where}: must be an object { key, value, headers, partition } (got ${kind(doc)})`);
+  }
+  const fields = doc as Record<string, unknown>;
+  for (const name of Object.keys(fields)) {
+    if (!RECORD_FIELDS.has(name)) {
+      throw badRequest(`${where}: unknown field "${name}" (expected ${[...RECORD_FIELDS].join(', ')})`);
+    }
+  }
+  if (!('value' in fields)) throw badRequest(`${where}: value is required (null for a tombstone)`);
+  const { key, value, headers, partition, timestamp } = fields;
+  if (key !== undefined && key !== null && typeof key !== 'string') {
+    throw badRequest(`${where}: key must be a string or null (got ${kind(key)})`);
+  }
+  return {
+    key: key ?? null,
+    value: typeof value === 'string' || value === null ? value : JSON.stringify(value),
+    ...(headers === undefined ? {} : { headers: toHeaders(headers, where) }),
+    ...(partition === undefined ? {} : { partition: toIndex(partition, `${where}: partition`) }),
+    ...(timestamp === undefined ? {} : { timestamp: toIndex(timestamp, `${where}: timestamp`) }),
+  };
+}
+
+function toHeaders(headers: unknown, where: string): [string, string | null][] {
+  const isValue = (v: unknown): v is string | null => typeof v === 'string' || v === null;
+  if (Array.isArray(headers)) {
+    return headers.map((pair: unknown, i) => {
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || !isValue(pair[1])) {
+        throw badRequest(
+          `${where}: headers[${i}] must be a [name, value] pair of strings (value may be null)`,
+        );
+      }
+      return [pair[0], pair[1]];
+    });
+  }
+  if (typeof headers !== 'object' || headers === null) {
+    throw badRequest(
+      `${where}: headers must be an object { name: value } or an array of [name, value] pairs`,
+    );
+  }
+  return Object.entries(headers).map(([name, value]) => {
+    if (!isValue(value))
+      throw badRequest(`${where}: header "${name}" must be a string or null (got ${kind(value)})`);
+    return [name, value];
+  });
+}
+
+/**
+ * A raw body as one value. The key comes from `?key=` or else `X-Kafka-Key`; headers from
+ * `X-Kafka-Header-<name>` (HTTP lowercases the name) and `?header.<name>=` (case kept), both
+ * repeatable; the partition from `?partition=`.
+ */
+function rawRecord(body: Buffer, req: IncomingMessage, url: URL): ProduceRecord {
+  const headers: [string, Buffer | string][] = [];
+  for (const [name, values] of Object.entries(req.headersDistinct)) {
+    if (!name.startsWith('x-kafka-header-') || values === undefined) continue;
+    const kafkaName = name.slice('x-kafka-header-'.length);
+    // Node decodes header bytes as latin1: back to the bytes the client sent (UTF-8 or not).
+    for (const value of values) headers.push([kafkaName, Buffer.from(value, 'latin1')]);
+  }
+  for (const [name, value] of url.searchParams) {
+    if (!name.startsWith('header.')) continue;
+    const kafkaName = name.slice('header.'.length);
+    if (kafkaName === '') throw badRequest('?header.<name>=: the header name is empty');
+    headers.push([kafkaName, value]);
+  }
+  const queryKey = url.searchParams.get('key');
+  const headerKey = req.headers['x-kafka-key'];
+  const key = queryKey ?? (typeof headerKey === 'string' ? Buffer.from(headerKey, 'latin1') : null);
+  const partition = url.searchParams.get('partition');
+  return {
+    key,
+    value: body,
+    ...(headers.length === 0 ? {} : { headers }),
+    ...(partition === null ? {} : { partition: queryPartition(partition) }),
+  };
+}
+
+function queryPartition(text: string): number {
+  if (!/^\d{1,9}$/.test(text)) throw badRequest(`partition must be a non-negative integer (got "${text}")`);
+  return Number(text);
+}
+
+/** A non-negative integer (partition, timestamp). */
+function toIndex(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw badRequest(
+      `${what} must be a non-negative integer (got ${typeof value === 'number' ? value : kind(value)})`,
+    );
+  }
+  return value;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function utf8(body: Buffer): string {
+  try {
+    return decoder.decode(body);
+  } catch {
+    throw badRequest('the body is not valid UTF-8');
+  }
+}
+
+function kind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
+function badRequest(message: string): HttpError {
+  return new HttpError(400, 'ERR_BAD_REQUEST', message);
+}

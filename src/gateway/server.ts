@@ -1,0 +1,304 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger, TopicSettings } from '../config.js';
+import type { Producer } from '../producer.js';
+import { createAuthCheck } from './auth.js';
+import { readBody } from './body.js';
+import { HttpError, toHttpError } from './errors.js';
+import { readiness } from './health.js';
+import { GatewayMetrics } from './metrics.js';
+import { produce, type ProduceRoute } from './produce.js';
+import { mediaTypeOf, parseJsonBody, parseRecords } from './records.js';
+import { sendError, sendJson } from './respond.js';
+import { matchRoute, type Route } from './routes.js';
+import { HEARTBEAT_MS, streamActors } from './sse.js';
+import { createTopicCheck } from './topics.js';
+
+/**
+ * kafboy, ekaf's HTTP gateway (named after the Erlang ekaf's companion): produce to Kafka over
+ * HTTP, plus health, readiness, Prometheus metrics and a live view of the producer's actors.
+ * node:http only; each concern lives in its own module of src/gateway/.
+ */
+
+export interface GatewayOptions {
+  producer: Producer;
+  /** Default 8080; 0 picks a free port (see `Gateway.port`). */
+  port?: number;
+  /** Default '127.0.0.1': listening on every interface is a deliberate choice ('0.0.0.0'). */
+  host?: string;
+  /** When set, every route but `GET /healthz` needs `Authorization: Bearer <token>`. */
+  authToken?: string;
+  /** Largest request body, in bytes. Default 1 MiB; larger ones get 413. */
+  maxBodyBytes?: number;
+  /**
+   * How long a sync produce may wait for its acknowledgements before the gateway answers 504
+   * (the records stay accepted), in ms; also the time a client has to send a whole request
+   * (node's `server.requestTimeout`). Default 30 000.
+   */
+  requestTimeoutMs?: number;
+  /** How long a client has to send the request headers, in ms. Default 10 000. */
+  headersTimeoutMs?: number;
+  /** Topics this gateway may write to (and configure); others get 403. Default: any topic. */
+  allowTopics?: string[];
+  /**
+   * Topics resolved at start, so that the producer fetches metadata and connects before the
+   * first produce and `/readyz` can turn ready (ekaf's metadata is lazy). Default `allowTopics`.
+   * Brokers that auto-create topics create these.
+   */
+  warmTopics?: string[];
+  /** Where the gateway logs; silent by default. */
+  logger?: Logger;
+  /** Heartbeat period of `/api/actors/stream`, in ms. Default 15 000. */
+  sseHeartbeatMs?: number;
+  /**
+   * More routes (the visualizer's page and assets): called for a request no gateway route
+   * matches, after the token check; returns true if it answered the request.
+   */
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+}
+
+export interface Gateway {
+  /** `http://host:port`, without a trailing slash. */
+  url: string;
+  port: number;
+  server: http.Server;
+  /** Stops accepting connections, lets requests in flight finish, ends live streams. */
+  close(): Promise<void>;
+}
+
+export const GATEWAY_DEFAULTS = Object.freeze({
+  port: 8080,
+  host: '127.0.0.1',
+  maxBodyBytes: 1024 * 1024,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+});
+
+const SILENT: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+
+const TOPIC = '([^/]+)';
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { producer } = options;
+  const logger = options.logger ?? SILENT;
+  const maxBodyBytes = options.maxBodyBytes ?? GATEWAY_DEFAULTS.maxBodyBytes;
+  const requestTimeoutMs = options.requestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs;
+  const headersTimeoutMs = options.headersTimeoutMs ?? GATEWAY_DEFAULTS.headersTimeoutMs;
+  const authorize = options.authToken === undefined ? undefined : createAuthCheck(options.authToken);
+  const checkTopic = createTopicCheck(options.allowTopics);
+  const metrics = new GatewayMetrics(producer);
+  const deps = { producer, metrics, logger, requestTimeoutMs };
+  /** Live SSE streams, ended by close(). */
+  const streams = new Set<() => void>();
+  /** Responses not finished yet: close() marks them `Connection: close`. */
+  const inFlight = new Set<ServerResponse>();
+  let closing: Promise<void> | undefined;
+
+  const produceRoute = (route: ProduceRoute): Route['handle'] => {
+    return async ({ req, res, url, params }) => {
+      const topic = params[0] ?? '';
+      checkTopic(topic);
+      // Refuse what we cannot parse before reading a byte of it.
+      const type = mediaTypeOf(req);
+      const records = parseRecords(type, await readBody(req, maxBodyBytes), req, url);
+      await produce(deps, route, topic, records, res);
+    };
+  };
+
+  const routes: Route[] = [
+    { method: 'POST', pattern: re(`/sync/${TOPIC}`), name: 'sync', handle: produceRoute('sync') },
+    { method: 'POST', pattern: re(`/async/${TOPIC}`), name: 'async', handle: produceRoute('async') },
+    {
+      method: 'POST',
+      pattern: re(`/batch/sync/${TOPIC}`),
+      name: 'batch/sync',
+      handle: produceRoute('batch/sync'),
+    },
+    {
+      method: 'POST',
+      pattern: re(`/batch/async/${TOPIC}`),
+      name: 'batch/async',
+      handle: produceRoute('batch/async'),
+    },
+    {
+      method: 'GET',
+      pattern: re('/healthz'),
+      name: 'healthz',
+      handle: ({ res }) => {
+        sendJson(res, 200, { status: 'ok' });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: re('/readyz'),
+      name: 'readyz',
+      handle: ({ res }) => {
+        const state = readiness(producer);
+        if (!state.ready) throw new HttpError(503, 'ERR_NOT_READY', state.reason);
+        sendJson(res, 200, { status: 'ready', brokersReady: state.brokersReady });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: re('/metrics'),
+      name: 'metrics',
+      handle: async ({ res }) => {
+        const text = await metrics.render();
+        res.writeHead(200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' });
+        res.end(text);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: re('/api/actors'),
+      name: 'api/actors',
+      handle: ({ res }) => {
+        sendJson(res, 200, producer.inspect());
+      },
+    },
+    {
+      method: 'GET',
+      pattern: re('/api/actors/stream'),
+      name: 'api/actors/stream',
+      handle: ({ res }) => {
+        const end = streamActors(producer, res, options.sseHeartbeatMs ?? HEARTBEAT_MS);
+        streams.add(end);
+        res.once('close', () => streams.delete(end));
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: re(`/api/topics/${TOPIC}/config`),
+      name: 'api/topics/config',
+      handle: async ({ req, res, params }) => {
+        const topic = params[0] ?? '';
+        checkTopic(topic);
+        if (mediaTypeOf(req) !== 'application/json') {
+          throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'send the settings as application/json');
+        }
+        const settings = parseJsonBody(await readBody(req, maxBodyBytes));
+        if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+          throw new HttpError(400, 'ERR_BAD_REQUEST', 'the body must be a JSON object of topic settings');
+        }
+        // A bad value throws ConfigError, which the error table answers with 400 and its message.
+        const result = producer.setTopicConfig(topic, settings);
+        sendJson(res, 200, publicSettings(result));
+      },
+    },
+  ];
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // The Host header is the client's to choose: only the path and query are used.
+    const url = new URL(req.url ?? '/', 'http://kafboy.invalid');
+    const method = req.method ?? 'GET';
+    let routeName = 'none';
+    inFlight.add(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      metrics.countRequest(routeName, res.statusCode);
+      // Once closing, a connection whose last response is done is not kept alive.
+      if (closing !== undefined) server.closeIdleConnections();
+    });
+    if (closing !== undefined) res.setHeader('Connection', 'close');
+    try {
+      // Load balancers probe /healthz without credentials; everything else needs the token.
+      if (!(method === 'GET' && url.pathname === '/healthz')) authorize?.(req, url);
+      const match = matchRoute(routes, method, url.pathname);
+      if (match.kind === 'route') {
+        routeName = match.route.name;
+        await match.route.handle({ req, res, url, params: match.params });
+      } else if (match.kind === 'wrong-method') {
+        routeName = 'wrong-method';
+        throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}`, {
+          Allow: match.allow.join(', '),
+        });
+      } else if (options.extraRoutes !== undefined && (await options.extraRoutes(req, res, url))) {
+        routeName = 'extra';
+      } else {
+        throw new HttpError(404, 'ERR_NOT_FOUND', `no route for ${method} ${url.pathname}`);
+      }
+    } catch (thrown) {
+      const { error, internal } = toHttpError(thrown);
+      if (internal) logger.error(`kafboy: ${method} ${url.pathname} failed`, { error: thrown });
+      // The client may be gone (it hung up mid-request): nobody to answer.
+      if (!res.destroyed && !res.writableEnded) sendError(res, error);
+    }
+  };
+
+  const server = http.createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      // Node refuses a headers timeout longer than the request timeout.
+      headersTimeout: Math.min(headersTimeoutMs, requestTimeoutMs),
+      // How often node looks for connections past those timeouts; its default (30 s) would
+      // let a slow client keep a connection far longer than headersTimeoutMs.
+      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
+    },
+    (req, res) => {
+      void handle(req, res);
+    },
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? GATEWAY_DEFAULTS.port, options.host ?? GATEWAY_DEFAULTS.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // Errors after start (EMFILE on accept, …) are logged, not thrown into the void. Malformed or
+  // too slow requests ('clientError') keep node's own answers: 400, 408, 431.
+  server.on('error', (error) => {
+    logger.error(`kafboy: server error: ${error.message}`, { error });
+  });
+  warmUp(producer, options.warmTopics ?? options.allowTopics ?? [], logger);
+
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  logger.info(`kafboy: listening on http://${host}:${address.port}`);
+
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      server.close(() => {
+        metrics.close();
+        resolve();
+      });
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      for (const end of streams) end();
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+
+  return { url: `http://${host}:${address.port}`, port: address.port, server, close };
+}
+
+/**
+ * Resolves topics ahead of the first produce (`setTopicConfig(topic, {})` changes nothing but
+ * creates the topic's actor, which fetches metadata and so connects the brokers).
+ */
+function warmUp(producer: Producer, topics: readonly string[], logger: Logger): void {
+  for (const topic of topics) {
+    try {
+      producer.setTopicConfig(topic, {});
+    } catch (error) {
+      logger.warn(`kafboy: cannot warm up topic "${topic}": ${(error as Error).message}`);
+    }
+  }
+}
+
+/** Settings as JSON: a partitioner function (set in code) shows as 'custom'. */
+function publicSettings(settings: TopicSettings): Record<string, unknown> {
+  return {
+    ...settings,
+    partitioner: typeof settings.partitioner === 'function' ? 'custom' : settings.partitioner,
+  };
+}
+
+function re(path: string): RegExp {
+  return new RegExp(`^${path}$`);
+}
+
+function noop(): void {
+  // silent logger
+}

@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { readTopic } from '../broker/kcat.js';
+
+const fixture = fileURLToPath(new URL('./fixtures/serve.ts', import.meta.url));
+// tsx itself, as `npx tsx` would find it: npx (npm exec, through a shell) does not pass
+// SIGTERM on, while tsx relays it to the node process it runs.
+const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+
+describe('kafboy serve(): SIGTERM while requests are in flight', () => {
+  let cluster: MockCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'drain', partitions: 3 }] });
+  });
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it('answers what it accepted, drains the producer, exits 0; every 2xx record is in Kafka', async () => {
+    const child = spawn(tsx, [fixture], {
+      env: { ...process.env, KAFBOY_BROKERS: cluster.bootstrap },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: if the test fails, tsx and its node child are killed together.
+      detached: true,
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    try {
+      const lines = createInterface({ input: child.stdout });
+      const [first] = (await once(lines, 'line')) as [string];
+      expect(first).toMatch(/^listening http:\/\//);
+      const url = first.slice('listening '.length);
+
+      // Warm up (metadata, connections), then slow every broker down so that sync requests
+      // are still waiting for their acknowledgements when SIGTERM arrives.
+      expect((await fetch(`${url}/sync/drain`, post({ value: 'warm' }))).status).toBe(200);
+      await cluster.setRtt(-1, 700);
+
+      const values: string[] = [];
+      const requests: Promise<{ value: string; status: number }>[] = [];
+      for (let i = 0; i < 20; i++) {
+        for (const route of ['sync', 'async', 'batch/sync', 'batch/async']) {
+          const value = `${route}-${i}`;
+          values.push(value);
+          requests.push(
+            fetch(`${url}/${route}/drain`, post({ value })).then(
+              async (res) => {
+                await res.text();
+                return { value, status: res.status };
+              },
+              () => ({ value, status: 0 }),
+            ),
+          );
+        }
+      }
+      // Let every request reach the gateway (the async ones are answered 202 within this).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      child.kill('SIGTERM');
+
+      const answers = await Promise.all(requests);
+      const [code, signal] = await exited;
+      expect({ code, signal }, stderr).toEqual({ code: 0, signal: null });
+      expect(stderr).toContain('SIGTERM received');
+
+      // All were in flight before the signal: each was answered, none refused or cut off.
+      expect(
+        answers.filter((a) => a.status < 200 || a.status >= 300),
+        stderr,
+      ).toEqual([]);
+      await cluster.setRtt(-1, 0);
+      const stored = (await readTopic(cluster.bootstrap, 'drain')).map((r) => r.value?.toString());
+      for (const { value } of answers) expect(stored).toContain(value);
+      expect(stored).toHaveLength(values.length + 1);
+    } finally {
+      if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    }
+  });
+});
+
+function post(doc: unknown): RequestInit {
+  return { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(doc) };
+}
