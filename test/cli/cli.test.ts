@@ -1,0 +1,254 @@
+// The ekaf command line, run as a child process (tsx src/cli.ts): help, usage errors, produce
+// into a mock cluster read back by kcat, the dev cluster, and serve.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { listMetadata, produceWithKcat, readTopic } from '../broker/kcat.js';
+import { runCli, startCli, type RunningCli } from './run-cli.js';
+
+describe.concurrent('ekaf --help', () => {
+  it.each([
+    [['--help'], /Usage: ekaf <command>/],
+    [['help', 'produce'], /Usage: ekaf produce/],
+    [['serve', '--help'], /Usage: ekaf serve/],
+    [['produce', '--help'], /Usage: ekaf produce/],
+    [['produce', '-h'], /Usage: ekaf produce/],
+    [['dev-cluster', '--help'], /Usage: ekaf dev-cluster/],
+  ])('ekaf %j prints its usage and exits 0', async (args, usage) => {
+    const result = await runCli(args);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(usage);
+    expect(result.code).toBe(0);
+  });
+
+  it('documents every environment variable of serve and produce', async () => {
+    const serve = await runCli(['serve', '--help']);
+    for (const name of [
+      'KAFKA_BROKERS',
+      'KAFKA_CLIENT_ID',
+      'EKAF_PORT',
+      'EKAF_HOST',
+      'EKAF_AUTH_TOKEN',
+      'EKAF_WORKERS',
+      'EKAF_MAX_BODY_BYTES',
+      'EKAF_REQUEST_TIMEOUT_MS',
+      'EKAF_DRAIN_TIMEOUT_MS',
+    ]) {
+      expect(serve.stdout).toContain(`[${name}]`);
+    }
+    const produce = await runCli(['produce', '--help']);
+    for (const name of ['KAFKA_BROKERS', 'KAFKA_TOPIC', 'KAFKA_CLIENT_ID', 'EKAF_ACKS', 'EKAF_COMPRESSION']) {
+      expect(produce.stdout).toContain(`[${name}]`);
+    }
+  });
+
+  it('without a command, prints the usage on stderr and exits 2', async () => {
+    const result = await runCli([]);
+    expect(result.stderr).toMatch(/Usage: ekaf <command>/);
+    expect(result.code).toBe(2);
+  });
+});
+
+describe.concurrent('ekaf usage errors exit 2 and name the option', () => {
+  it.each<[string[], Record<string, string>, RegExp]>([
+    [['produce', '--nope'], {}, /unknown option --nope/],
+    [['frobnicate'], {}, /unknown command "frobnicate"/],
+    [['serve', '--port', 'abc'], {}, /--port must be an integer from 0 to 65535 \(got "abc"\)/],
+    [['serve'], { EKAF_PORT: '70000' }, /EKAF_PORT must be an integer from 0 to 65535/],
+    [['serve', '--workers', '0'], {}, /--workers must be an integer from 1/],
+    [['serve', '--brokers', 'nohost'], {}, /--brokers: "nohost" is not "host:port"/],
+    [['serve', 'extra'], {}, /takes no arguments/],
+    [['produce', '-t', 'x'], {}, /missing --brokers/],
+    [['produce', '-b', '127.0.0.1:9092'], {}, /missing --topic/],
+    [['produce', '-t', 'x'], { KAFKA_BROKERS: 'a:b:c' }, /KAFKA_BROKERS: "a:b:c" is not "host:port"/],
+    [['produce', '-b', '127.0.0.1:9092', '-t', 'bad topic'], {}, /--topic must be 1-249 characters/],
+    [['produce', '-b', '127.0.0.1:9092', '-t', 'x', '--acks', '2'], {}, /--acks must be all, 0 or 1/],
+    [
+      ['produce', '-b', '127.0.0.1:9092', '-t', 'x', '--compression', 'brotli'],
+      {},
+      /--compression must be one of/,
+    ],
+    [['produce', '-b', '127.0.0.1:9092', '-t', 'x'], { EKAF_ACKS: 'some' }, /EKAF_ACKS must be all, 0 or 1/],
+    [['produce', '-b', '127.0.0.1:9092', '-t', 'x', '--partition', '-1'], {}, /--partition/],
+    [['produce', '-b', '127.0.0.1:9092', '-t', 'x', 'a', 'b'], {}, /one file at most/],
+    [['produce', '-b'], {}, /option -b, --brokers <value>: argument missing/],
+    [['dev-cluster', '--topic', 'demo'], {}, /--topic must be name:partitions/],
+    [['dev-cluster', '--brokers', '65'], {}, /--brokers must be an integer from 1 to 64/],
+    [['dev-cluster', '--topic', 'd:1:4', '--brokers', '3'], {}, /--topic d:1:4: the replication factor/],
+  ])('ekaf %j (env %j)', async (args, env, message) => {
+    const result = await runCli(args, { env });
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/--help" for usage/);
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+});
+
+describe('ekaf produce', () => {
+  let cluster: MockCluster;
+  let dir: string;
+
+  beforeAll(async () => {
+    cluster = await startCluster({
+      topics: [
+        { name: 'lines', partitions: 6 },
+        { name: 'keyed', partitions: 3 },
+        { name: 'acks1', partitions: 2 },
+      ],
+    });
+    dir = mkdtempSync(join(tmpdir(), 'ekaf-cli-'));
+  });
+  afterAll(async () => {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('produces 100 000 lines of a file, one record each, as kcat reads them back', async () => {
+    const lines = Array.from({ length: 100_000 }, (_, i) => `line ${i} ${'x'.repeat(i % 50)}`);
+    const file = join(dir, 'lines.txt');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+
+    const result = await runCli(['produce', '-b', cluster.bootstrap, '-t', 'lines', file], {
+      timeoutMs: 60_000,
+    });
+    expect(result.stderr).toMatch(
+      /ekaf produce: 100000 records, \d+ bytes in [\d.]+ s .* 100000 delivered, 0 failed/,
+    );
+    expect(result.code).toBe(0);
+
+    const records = await readTopic(cluster.bootstrap, 'lines', { timeoutMs: 60_000 });
+    expect(records).toHaveLength(100_000);
+    expect(records.every((r) => r.key === null)).toBe(true);
+    const values = records.map((r) => r.value?.toString() ?? '<null>');
+    expect([...values].sort()).toEqual([...lines].sort());
+    // Within a partition, the file's order.
+    const index = (v: string): number => Number(v.split(' ')[1]);
+    for (let i = 1; i < records.length; i++) {
+      const [a, b] = [records[i - 1], records[i]];
+      if (a?.partition === b?.partition)
+        expect(index(values[i] ?? '')).toBeGreaterThan(index(values[i - 1] ?? ''));
+    }
+    // The records went to every partition.
+    expect(new Set(records.map((r) => r.partition)).size).toBe(6);
+  });
+
+  it('with -K, splits each line of stdin at the first delimiter into key and value', async () => {
+    const input = 'k1:v1\nno key here\nk2:v:2\n\n:empty key\nk3:\nlast:no newline';
+    const result = await runCli(['produce', '-b', cluster.bootstrap, '-t', 'keyed', '-K', ':'], {
+      stdin: input,
+    });
+    expect(result.stderr).toMatch(/6 delivered, 0 failed/);
+    expect(result.code).toBe(0);
+
+    const records = await readTopic(cluster.bootstrap, 'keyed');
+    const got = records
+      .map((r) => [r.key === null ? null : r.key.toString(), r.value?.toString() ?? null])
+      .sort((a, b) => String(a[1]).localeCompare(String(b[1])));
+    const want: [string | null, string][] = [
+      ['k1', 'v1'],
+      [null, 'no key here'],
+      ['k2', 'v:2'],
+      ['', 'empty key'],
+      ['k3', ''],
+      ['last', 'no newline'],
+    ];
+    expect(got).toEqual(want.sort((a, b) => a[1].localeCompare(b[1])));
+  });
+
+  it('with --acks 1 and gzip (idempotence off), from stdin and options from the environment', async () => {
+    const lines = Array.from({ length: 1000 }, (_, i) => `v${i}`);
+    const result = await runCli(['produce', '-', '--compression', 'gzip'], {
+      stdin: `${lines.join('\n')}\n`,
+      env: { KAFKA_BROKERS: cluster.bootstrap, KAFKA_TOPIC: 'acks1', EKAF_ACKS: '1' },
+    });
+    expect(result.stderr).toMatch(/1000 delivered, 0 failed/);
+    expect(result.code).toBe(0);
+    const records = await readTopic(cluster.bootstrap, 'acks1');
+    expect(records.map((r) => r.value?.toString()).sort()).toEqual([...lines].sort());
+  });
+
+  it('exits 1 and says why when records fail', async () => {
+    // Nothing listens on port 1: every record times out.
+    const result = await runCli(
+      ['produce', '-b', '127.0.0.1:1', '-t', 'nowhere', '--delivery-timeout-ms', '1000'],
+      {
+        stdin: 'a\nb\nc\n',
+      },
+    );
+    expect(result.stderr).toMatch(/0 delivered, 3 failed/);
+    expect(result.stderr).toMatch(/3 records failed, first: ERR_DELIVERY_TIMEOUT/);
+    expect(result.code).toBe(1);
+  });
+
+  it('exits 1 when the file cannot be read', async () => {
+    const result = await runCli(['produce', '-b', cluster.bootstrap, '-t', 'x', join(dir, 'missing.txt')]);
+    expect(result.stderr).toMatch(/cannot read .*missing\.txt/);
+    expect(result.code).toBe(1);
+  });
+});
+
+describe('long-running commands', () => {
+  let running: RunningCli | undefined;
+  afterEach(() => {
+    running?.kill();
+    running = undefined;
+  });
+
+  it('ekaf dev-cluster prints a bootstrap address that works, and SIGTERM stops it with exit 0', async () => {
+    running = startCli(['dev-cluster', '--brokers', '2', '--topic', 'dev:4', '--topic', 'one:1:1']);
+    const bootstrap = await running.line(/^bootstrap: (\S+)$/);
+    expect(bootstrap.split(',')).toHaveLength(2);
+
+    const metadata = await listMetadata(bootstrap);
+    expect(metadata.brokers).toHaveLength(2);
+    expect(metadata.topics.find((t) => t.topic === 'dev')?.partitions).toHaveLength(4);
+    expect(metadata.topics.find((t) => t.topic === 'one')?.partitions).toHaveLength(1);
+
+    await produceWithKcat(bootstrap, 'dev', ['from kcat']);
+    const ekaf = await runCli(['produce', '-b', bootstrap, '-t', 'dev'], { stdin: 'from ekaf\n' });
+    expect(ekaf.code).toBe(0);
+    const values = (await readTopic(bootstrap, 'dev')).map((r) => r.value?.toString());
+    expect(values.sort()).toEqual(['from ekaf', 'from kcat']);
+
+    const result = await running.stop('SIGTERM');
+    expect(result.code).toBe(0);
+  });
+
+  it('ekaf serve without brokers starts the dev cluster; /healthz answers; SIGTERM exits 0', async () => {
+    running = startCli(['serve', '--port', '0']);
+    const url = await running.line(/^gateway: +(\S+)$/);
+    expect(await running.line(/^visualizer: +(\S+)$/)).toBe(`${url}/`);
+    const bootstrap = await running.line(/^bootstrap: +(\S+)/);
+
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    await page.text();
+
+    // The demo topic exists with 6 partitions.
+    const metadata = await listMetadata(bootstrap, { topic: 'demo' });
+    expect(metadata.topics[0]?.partitions).toHaveLength(6);
+
+    const result = await running.stop('SIGTERM');
+    expect(result.code).toBe(0);
+  });
+
+  it('ekaf serve --workers 2 shares the port; SIGTERM stops every worker and exits 0', async () => {
+    running = startCli(['serve', '--port', '0', '--workers', '2']);
+    const url = await running.line(/^gateway: +(\S+)$/);
+    await running.line(/^workers: +2 /);
+    for (let i = 0; i < 4; i++) {
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+      await health.text();
+    }
+    const result = await running.stop('SIGTERM');
+    expect(result.stderr.match(/SIGTERM received/g)).toHaveLength(2);
+    expect(result.code).toBe(0);
+  });
+});
