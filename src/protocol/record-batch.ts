@@ -1,6 +1,6 @@
-import crc32c from 'crc-32/crc32c.js';
 import Long from 'long';
 import { DecodeError, EncodeError } from '../errors.js';
+import { crc32c } from './crc32c.js';
 import { Reader } from './reader.js';
 import { Writer } from './writer.js';
 
@@ -199,7 +199,7 @@ export function compressBatch(
 }
 
 function writeCrc(batch: Buffer): void {
-  batch.writeUInt32BE(crc32c.buf(batch.subarray(ATTRIBUTES_OFFSET)) >>> 0, CRC_OFFSET);
+  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
 }
 
 /** Encodes one record (with its length prefix) at the writer's position. */
