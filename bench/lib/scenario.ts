@@ -1,0 +1,83 @@
+// What a scenario is, as the orchestrator (bench/run.ts) sees it.
+import type { DevCluster } from '../../src/dev-cluster.js';
+import type { Metrics } from './proc.js';
+
+export interface RunContext {
+  cluster: DevCluster;
+  quick: boolean;
+  round: number;
+  /** A new topic (6 partitions unless told), created on the cluster, so runs never share data. */
+  freshTopic(label: string, partitions?: number): Promise<string>;
+}
+
+/** One client (or configuration) measured in a case. */
+export interface Contestant {
+  name: string;
+  /** One measured run; every process it needs is started and ended inside. */
+  run(ctx: RunContext): Promise<Metrics>;
+}
+
+export interface MetricSpec {
+  key: string;
+  label: string;
+  /** Throughput: higher is better; latency, memory: lower. */
+  higherIsBetter: boolean;
+}
+
+export interface TargetOutcome {
+  measured: string;
+  pass: boolean;
+}
+
+export interface Target {
+  label: string;
+  /** From the medians of each contestant (by name); undefined when a contestant has no result. */
+  evaluate(medians: Record<string, Metrics>): TargetOutcome | undefined;
+}
+
+export interface Case {
+  id: string;
+  title: string;
+  /** The first is ekaf: the ratio column is ekaf / each contestant, on the first metric. */
+  contestants: Contestant[];
+  metrics: MetricSpec[];
+  targets?: Target[];
+}
+
+export interface Scenario {
+  id: string;
+  name: string;
+  cases(quick: boolean): Case[];
+}
+
+/** records/s and MB/s of payload (keys + values) from a run's count, bytes and milliseconds. */
+export function rates(records: number, payloadBytes: number, ms: number): Metrics {
+  return { recPerSec: records / (ms / 1000), mbPerSec: payloadBytes / 1e6 / (ms / 1000), seconds: ms / 1000 };
+}
+
+export const THROUGHPUT_METRICS: MetricSpec[] = [
+  { key: 'recPerSec', label: 'records/s', higherIsBetter: true },
+  { key: 'mbPerSec', label: 'MB/s', higherIsBetter: true },
+  { key: 'seconds', label: 's', higherIsBetter: false },
+];
+
+/** A target "a's metric ≥ factor × b's metric" (or ≤ for lower-is-better). */
+export function ratioTarget(
+  label: string,
+  a: string,
+  b: string,
+  key: string,
+  factor: number,
+  atLeast: boolean,
+): Target {
+  return {
+    label,
+    evaluate(medians) {
+      const x = medians[a]?.[key];
+      const y = medians[b]?.[key];
+      if (x === undefined || y === undefined) return undefined;
+      const r = x / y;
+      return { measured: `${r.toFixed(2)}× (${a} / ${b})`, pass: atLeast ? r >= factor : r <= factor };
+    },
+  };
+}

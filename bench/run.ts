@@ -1,0 +1,241 @@
+// `npm run bench [-- --quick] [-- --only <scenario>[,<scenario>]] [-- --rounds N]`
+//
+// Benchmarks ekaf side by side with its peers (kafkajs, kcat/librdkafka) on the bundled dev
+// cluster (librdkafka's mock brokers, 3 of them, one cluster per scenario, in memory). For each
+// case, the contestants run alternately (A B C, A B C, ...) for R rounds, each run in its own
+// process and on a fresh topic; the table shows the median of the rounds, the spread of the
+// first metric, and ekaf / contestant on that metric. Targets print PASS or MISS. The table is
+// printed and written to bench/RESULTS.md with the machine, the date and the command.
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startDevCluster } from '../src/dev-cluster.js';
+import { BENCH_DIR, childPids, rssOf, type Metrics } from './lib/proc.js';
+import type { Case, RunContext, Scenario, TargetOutcome } from './lib/scenario.js';
+import { fmt, median, ratio } from './lib/stats.js';
+import { markdownTable } from './lib/table.js';
+import { scenario as throughput } from './scenarios/throughput.js';
+import { scenario as cli } from './scenarios/cli.js';
+import { scenario as concurrent } from './scenarios/concurrent.js';
+import { scenario as latency } from './scenarios/latency.js';
+import { scenario as memory } from './scenarios/memory.js';
+import { scenario as compression } from './scenarios/compression.js';
+import { scenario as gateway } from './scenarios/gateway.js';
+
+const SCENARIOS: Scenario[] = [throughput, cli, concurrent, latency, memory, compression, gateway];
+const ALIASES: Record<string, string> = {
+  throughput: '1',
+  cli: '2',
+  concurrent: '3',
+  latency: '4',
+  memory: '5',
+  compression: '6',
+  gateway: '7',
+};
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    rounds: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  console.log(`Usage: npm run bench [-- --quick] [-- --only <ids>] [-- --rounds N]
+  --quick       fewer records and 1 round: a smoke run
+  --only <ids>  scenarios by number or name, comma-separated: ${SCENARIOS.map((s) => s.id).join(', ')} or ${Object.keys(ALIASES).join(', ')}
+  --rounds N    rounds per case (default 5, quick 1)`);
+  process.exit(0);
+}
+const quick = values.quick;
+const rounds = values.rounds === undefined ? (quick ? 1 : 5) : Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer`);
+const only = values.only?.split(',').map((s) => ALIASES[s.trim()] ?? s.trim());
+const selected = only === undefined ? SCENARIOS : SCENARIOS.filter((s) => only.includes(s.id));
+if (selected.length === 0) throw new Error(`--only ${values.only}: no such scenario`);
+
+const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(
+  ' ',
+);
+const startedAt = new Date();
+
+interface CaseResult {
+  scenario: Scenario;
+  kase: Case;
+  /** Per contestant: the metrics of each successful round, and the errors of failed ones. */
+  runs: Map<string, Metrics[]>;
+  errors: Map<string, string[]>;
+  medians: Record<string, Metrics>;
+  targets: { label: string; outcome: TargetOutcome | undefined }[];
+}
+const results: CaseResult[] = [];
+const mockNotes: string[] = [];
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+for (const scenario of selected) {
+  log(`\n== ${scenario.id}. ${scenario.name}`);
+  const cluster = await startDevCluster({ brokers: 3 });
+  const mockPid = childPids('mock-cluster')[0];
+  let topicSeq = 0;
+  try {
+    for (const kase of scenario.cases(quick)) {
+      const runs = new Map<string, Metrics[]>(kase.contestants.map((c) => [c.name, []]));
+      const errors = new Map<string, string[]>(kase.contestants.map((c) => [c.name, []]));
+      for (let round = 1; round <= rounds; round++) {
+        for (const contestant of kase.contestants) {
+          const ctx: RunContext = {
+            cluster,
+            quick,
+            round,
+            async freshTopic(label, partitions = 6) {
+              const name = `bench-${kase.id}-${label.replace(/[^a-zA-Z0-9]+/g, '_')}-${round}-${topicSeq++}`;
+              await cluster.createTopic(name, partitions);
+              return name;
+            },
+          };
+          const t0 = Date.now();
+          try {
+            const metrics = await contestant.run(ctx);
+            runs.get(contestant.name)?.push(metrics);
+            const first = kase.metrics[0];
+            const shown = first === undefined ? '' : `${fmt(metrics[first.key] ?? NaN)} ${first.label}`;
+            log(
+              `  ${kase.id} round ${round}/${rounds} ${contestant.name}: ${shown} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+            );
+          } catch (error) {
+            const message = (error as Error).message;
+            errors.get(contestant.name)?.push(message);
+            log(`  ${kase.id} round ${round}/${rounds} ${contestant.name}: FAILED: ${message}`);
+          }
+        }
+      }
+      const medians: Record<string, Metrics> = {};
+      for (const [name, list] of runs) {
+        if (list.length === 0) continue;
+        const keys = new Set(list.flatMap((m) => Object.keys(m)));
+        medians[name] = Object.fromEntries([...keys].map((k) => [k, median(list.map((m) => m[k] ?? NaN))]));
+      }
+      const targets = (kase.targets ?? []).map((t) => ({ label: t.label, outcome: t.evaluate(medians) }));
+      for (const t of targets) {
+        log(
+          `  ${t.outcome === undefined ? 'n/a ' : t.outcome.pass ? 'PASS' : 'MISS'} ${t.label}: ${t.outcome?.measured ?? 'no result'}`,
+        );
+      }
+      results.push({ scenario, kase, runs, errors, medians, targets });
+    }
+  } finally {
+    const rss = mockPid === undefined ? 0 : rssOf(mockPid);
+    mockNotes.push(`scenario ${scenario.id}: mock cluster RSS ${fmt(rss / 2 ** 20)} MiB at the end`);
+    log(`  (mock cluster RSS ${fmt(rss / 2 ** 20)} MiB)`);
+    await cluster.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+function resultCell(metrics: Metrics | undefined, kase: Case): string {
+  if (metrics === undefined) return 'failed';
+  return kase.metrics
+    .filter((m) => metrics[m.key] !== undefined && !Number.isNaN(metrics[m.key]))
+    .map((m) => `${fmt(metrics[m.key] as number)} ${m.label}`)
+    .join(' · ');
+}
+
+const rows: string[][] = [];
+for (const r of results) {
+  const first = r.kase.metrics[0];
+  const ekafName = r.kase.contestants[0]?.name ?? 'ekaf';
+  const base = first === undefined ? undefined : r.medians[ekafName]?.[first.key];
+  for (const c of r.kase.contestants) {
+    const list = r.runs.get(c.name) ?? [];
+    const m = r.medians[c.name];
+    const values = first === undefined ? [] : list.map((x) => x[first.key] ?? NaN);
+    const spread = values.length === 0 ? '' : `${fmt(Math.min(...values))} – ${fmt(Math.max(...values))}`;
+    const own = first === undefined ? undefined : m?.[first.key];
+    const errs = r.errors.get(c.name) ?? [];
+    rows.push([
+      `${r.kase.id} ${r.kase.title}`,
+      c.name,
+      m === undefined
+        ? `failed: ${(errs[0] ?? '').split('\n')[0]?.slice(0, 80) ?? ''}`
+        : resultCell(m, r.kase),
+      `${spread}${errs.length > 0 && m !== undefined ? ` (${errs.length} failed)` : ''}`,
+      c.name === ekafName || base === undefined || own === undefined ? '' : ratio(base / own),
+    ]);
+  }
+}
+const table = markdownTable(
+  ['Case', 'Client', `Median of ${rounds} round(s)`, 'Spread (1st metric)', 'ekaf / client'],
+  rows,
+);
+
+const targetRows = results.flatMap((r) =>
+  r.targets.map((t) => [
+    t.outcome === undefined ? 'n/a' : t.outcome.pass ? 'PASS' : 'MISS',
+    t.label,
+    t.outcome?.measured ?? 'no result',
+  ]),
+);
+const targetTable =
+  targetRows.length === 0
+    ? '(no targets in the scenarios run)'
+    : markdownTable(['', 'Target', 'Measured (medians, same run)'], targetRows);
+
+const cpuModel = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+const minutes = ((Date.now() - startedAt.getTime()) / 60000).toFixed(1);
+const report = `# ekaf benchmarks
+
+Latest run of \`${command}\` (${quick ? 'quick smoke run: fewer records' : 'full run'}, ${rounds} round(s) per case, ${minutes} min).
+
+- Date: ${startedAt.toISOString()}
+- Machine: ${cpuModel}, ${cpus().length} cores, Node ${process.version}, ${process.platform} ${process.arch}
+- Cluster: the bundled dev cluster (src/dev-cluster.ts: librdkafka 2.12 mock brokers), 3 brokers,
+  one cluster per scenario, a fresh 6-partition topic (replication factor 3) per run; ${mockNotes.join('; ')}
+- Peers: kafkajs ${kafkajsVersion()}, kcat ${kcatVersion()}
+
+Each client runs in its own process; contestants alternate (A B C, A B C, …), the figures are the
+medians over the rounds. "ekaf / client" is ekaf's median divided by the client's on the first
+metric (throughput: above 1 means ekaf is faster; latency and memory: below 1 means ekaf is lower;
+scenario 7 compares one gateway process with two; scenario 5's "payload" row is the 100 B value).
+Every throughput run is checked afterwards by reading the topic's offsets back with kcat.
+What each scenario measures is described at the top of its module in \`bench/scenarios/\`.
+
+${table}
+
+## Targets
+
+${targetTable}
+`;
+
+process.stdout.write(`\n${table}\n\n${targetTable}\n`);
+writeFileSync(join(BENCH_DIR, 'RESULTS.md'), report);
+log(`\nwritten to bench/RESULTS.md (${minutes} min)`);
+
+function kafkajsVersion(): string {
+  try {
+    return (
+      JSON.parse(readFileSync(join(BENCH_DIR, '..', 'node_modules', 'kafkajs', 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function kcatVersion(): string {
+  try {
+    const text = execFileSync('kcat', ['-V'], { encoding: 'utf8' });
+    const m = /Version (\S+) \(.*?librdkafka (\S+)/.exec(text);
+    return m === null ? 'unknown' : `${m[1]} (librdkafka ${m[2]})`;
+  } catch {
+    return 'unknown';
+  }
+}

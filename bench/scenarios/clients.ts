@@ -1,0 +1,127 @@
+// Child-side helpers: how each client is set up and driven, shared by the scenarios.
+// Imported by worker processes only (each loads just the client it measures).
+import type { Kafka, Producer as KafkaJsProducer, CompressionTypes } from 'kafkajs';
+import type { Producer, ProducerOptions, ProduceRecord } from '../../src/index.js';
+import type { Rec } from '../lib/data.js';
+
+export const PARTITIONS = 6;
+
+/**
+ * An ekaf producer with buffer bounds large enough to hold a whole run (the library scenarios
+ * hand it everything at once); otherwise ekaf's defaults: acks all, idempotent, lingerMs 5.
+ */
+export async function ekafProducer(brokers: string, extra: Partial<ProducerOptions> = {}): Promise<Producer> {
+  const { createProducer } = await import('../../src/index.js');
+  return createProducer({
+    brokers,
+    clientId: 'ekaf-bench',
+    maxBufferedRecords: 4_000_000,
+    maxBufferedBytes: 2 * 1024 * 1024 * 1024,
+    ...extra,
+  });
+}
+
+/** One record to each partition, awaited: metadata fetched and every leader connected. */
+export async function warmEkaf(producer: Producer, topic: string): Promise<void> {
+  const records: ProduceRecord[] = [];
+  for (let p = 0; p < PARTITIONS; p++) records.push({ value: 'warm-up', partition: p });
+  await producer.produceSync(topic, records);
+}
+
+/**
+ * Hands `records` to ekaf in calls of `chunk` records (produceAsync, or produceAsyncBatched)
+ * and resolves when every record is acknowledged. A call refused for a full buffer is retried
+ * after the next completion. Rejects on the first failed record.
+ */
+export function pumpEkaf(
+  producer: Producer,
+  topic: string,
+  records: readonly ProduceRecord[],
+  chunk: number,
+  batched = false,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let next = 0;
+    let outstanding = 0;
+    let failed = false;
+    const done = (error: Error | null): void => {
+      outstanding--;
+      if (error !== null && !failed) {
+        failed = true;
+        reject(error);
+        return;
+      }
+      if (next < records.length) feed();
+      else if (outstanding === 0 && !failed) resolve();
+    };
+    const feed = (): void => {
+      while (next < records.length) {
+        const call = records.slice(next, next + chunk);
+        try {
+          if (batched) producer.produceAsyncBatched(topic, call, done);
+          else producer.produceAsync(topic, call, done);
+        } catch (error) {
+          if ((error as { code?: string }).code === 'ERR_BUFFER_FULL' && outstanding > 0) return;
+          throw error;
+        }
+        outstanding++;
+        next += call.length;
+      }
+    };
+    feed();
+  });
+}
+
+/**
+ * A kafkajs producer as its docs recommend for throughput: the default (Java-compatible)
+ * partitioner, idempotent false (kafkajs's default), logs off.
+ */
+export async function kafkajsProducer(brokers: string): Promise<{ kafka: Kafka; producer: KafkaJsProducer }> {
+  const { Kafka, logLevel, Partitioners } = await import('kafkajs');
+  const kafka = new Kafka({
+    clientId: 'kafkajs-bench',
+    brokers: brokers.split(','),
+    logLevel: logLevel.NOTHING,
+  });
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+    idempotent: false,
+  });
+  await producer.connect();
+  return { kafka, producer };
+}
+
+export async function warmKafkajs(producer: KafkaJsProducer, topic: string): Promise<void> {
+  const messages = [];
+  for (let p = 0; p < PARTITIONS; p++) messages.push({ value: 'warm-up', partition: p });
+  await producer.send({ topic, acks: -1, messages });
+}
+
+/**
+ * kafkajs's best case for bulk: `send()` of `batch`-record batches, `inFlight` sends at a time,
+ * acks -1. Resolves when every send resolved.
+ */
+export async function pumpKafkajs(
+  producer: KafkaJsProducer,
+  topic: string,
+  records: readonly Rec[],
+  batch: number,
+  inFlight: number,
+  compression?: CompressionTypes,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < records.length) {
+      const messages = records.slice(next, next + batch);
+      next += messages.length;
+      await producer.send({
+        topic,
+        acks: -1,
+        messages,
+        ...(compression === undefined ? {} : { compression }),
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+}

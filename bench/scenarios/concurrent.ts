@@ -1,0 +1,92 @@
+// Scenario 3: many concurrent awaited sends. 64 callers, each in a loop awaiting the send of one
+// record (100 B value, 8 B key) before its next, until 100 000 records are acknowledged:
+//   ekaf:    `await producer.produceSync(topic, record)` (acks all; records arriving while a
+//            request is in flight share the next one);
+//   kafkajs: `await producer.send({ topic, acks: -1, messages: [record] })`.
+// Time from the first call to the last acknowledgement, producers already connected.
+import { keyedFile, readRecords, type Rec } from '../lib/data.js';
+import { payloadBytes } from '../lib/kcat.js';
+import { runWorker, type Metrics } from '../lib/proc.js';
+import { rates, ratioTarget, type RunContext, type Scenario } from '../lib/scenario.js';
+import { nowMs } from '../lib/stats.js';
+import { ekafProducer, kafkajsProducer, warmEkaf, warmKafkajs } from './clients.js';
+import { peakRss } from './throughput.js';
+
+interface Params {
+  bootstrap: string;
+  topic: string;
+  file: string;
+  callers: number;
+}
+
+/** Runs `callers` loops that each take the next record and await `send` of it. */
+async function callers(
+  records: readonly Rec[],
+  count: number,
+  send: (r: Rec) => Promise<unknown>,
+): Promise<number> {
+  let next = 0;
+  const t0 = nowMs();
+  await Promise.all(
+    Array.from({ length: count }, async () => {
+      while (next < records.length) {
+        const r = records[next++] as Rec;
+        await send(r);
+      }
+    }),
+  );
+  return nowMs() - t0;
+}
+
+export const workers = {
+  async ekaf(p: Params): Promise<Metrics> {
+    const records = readRecords(p.file);
+    const producer = await ekafProducer(p.bootstrap);
+    await warmEkaf(producer, p.topic);
+    const ms = await callers(records, p.callers, (r) => producer.produceSync(p.topic, r));
+    await producer.close();
+    return { ...rates(records.length, payloadBytes(p.file, records.length), ms), peakRssMB: peakRss() };
+  },
+  async kafkajs(p: Params): Promise<Metrics> {
+    const records = readRecords(p.file);
+    const { producer } = await kafkajsProducer(p.bootstrap);
+    await warmKafkajs(producer, p.topic);
+    const ms = await callers(records, p.callers, (r) =>
+      producer.send({ topic: p.topic, acks: -1, messages: [r] }),
+    );
+    await producer.disconnect();
+    return { ...rates(records.length, payloadBytes(p.file, records.length), ms), peakRssMB: peakRss() };
+  },
+};
+
+export const scenario: Scenario = {
+  id: '3',
+  name: 'Many concurrent awaited sends (64 callers, one record per send)',
+  cases(quick) {
+    const records = quick ? 10_000 : 100_000;
+    const file = keyedFile(records, 100);
+    const lib = (fn: 'ekaf' | 'kafkajs') => ({
+      name: fn,
+      run: async (ctx: RunContext) =>
+        runWorker('concurrent', fn, {
+          bootstrap: ctx.cluster.bootstrap,
+          topic: await ctx.freshTopic(fn),
+          file,
+          callers: 64,
+        }),
+    });
+    return [
+      {
+        id: '3',
+        title: `64 callers × await one send, ${records.toLocaleString('en-US')} records`,
+        contestants: [lib('ekaf'), lib('kafkajs')],
+        metrics: [
+          { key: 'recPerSec', label: 'records/s', higherIsBetter: true },
+          { key: 'seconds', label: 's', higherIsBetter: false },
+          { key: 'peakRssMB', label: 'peak RSS MB', higherIsBetter: false },
+        ],
+        targets: [ratioTarget('3: ekaf ≥ 50× kafkajs', 'ekaf', 'kafkajs', 'recPerSec', 50, true)],
+      },
+    ];
+  },
+};

@@ -1,0 +1,129 @@
+// Scenario 1: library throughput. Every record of a file ("key:value" lines, 8-byte keys) is
+// handed to the client and the time is taken from the first produce call to the last
+// acknowledgement (acks=all), producer already connected (one warm-up record per partition).
+//   ekaf:     produceAsync in calls of 10 000 records (its own batching), all callbacks awaited;
+//   ekaf (batched): the same through produceAsyncBatched (lingerMs 5);
+//   kafkajs:  producer.send() of 1000-record batches, 16 sends in flight, acks -1 (its best case);
+//   kcat:     `kcat -P -l -K:` of the same file (librdkafka, C): the reference, spawn to exit.
+import type { CompressionTypes } from 'kafkajs';
+import { keyedFile, readRecords } from '../lib/data.js';
+import { checkDelivered, kcatProduce, payloadBytes } from '../lib/kcat.js';
+import { runWorker, type Metrics } from '../lib/proc.js';
+import {
+  rates,
+  ratioTarget,
+  THROUGHPUT_METRICS,
+  type Case,
+  type Contestant,
+  type Scenario,
+} from '../lib/scenario.js';
+import { nowMs } from '../lib/stats.js';
+import {
+  ekafProducer,
+  kafkajsProducer,
+  PARTITIONS,
+  pumpEkaf,
+  pumpKafkajs,
+  warmEkaf,
+  warmKafkajs,
+} from './clients.js';
+
+export interface ThroughputParams {
+  bootstrap: string;
+  topic: string;
+  file: string;
+  /** Scenario 6: batch compression (kafkajs: gzip only). */
+  compression?: 'gzip' | 'lz4' | 'zstd';
+}
+
+export const workers = {
+  async ekaf(p: ThroughputParams & { batched: boolean }): Promise<Metrics> {
+    const records = readRecords(p.file);
+    const producer = await ekafProducer(
+      p.bootstrap,
+      p.compression === undefined ? {} : { defaults: { compression: p.compression } },
+    );
+    await warmEkaf(producer, p.topic);
+    const t0 = nowMs();
+    await pumpEkaf(producer, p.topic, records, 10_000, p.batched);
+    const ms = nowMs() - t0;
+    await producer.close();
+    return { ...rates(records.length, payloadBytes(p.file, records.length), ms), peakRssMB: peakRss() };
+  },
+  async kafkajs(p: ThroughputParams): Promise<Metrics> {
+    const records = readRecords(p.file);
+    const { producer } = await kafkajsProducer(p.bootstrap);
+    await warmKafkajs(producer, p.topic);
+    let codec: CompressionTypes | undefined;
+    if (p.compression !== undefined) {
+      if (p.compression !== 'gzip') throw new Error(`kafkajs has no built-in ${p.compression}`);
+      codec = (await import('kafkajs')).CompressionTypes.GZIP;
+    }
+    const t0 = nowMs();
+    await pumpKafkajs(producer, p.topic, records, 1000, 16, codec);
+    const ms = nowMs() - t0;
+    await producer.disconnect();
+    return { ...rates(records.length, payloadBytes(p.file, records.length), ms), peakRssMB: peakRss() };
+  },
+};
+
+/** Peak RSS of this process in MB (includes the records read from the file). */
+export function peakRss(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** ekaf, ekaf batched, kafkajs and kcat over one file; shared with the compression scenario. */
+function contestants(file: string, records: number): Contestant[] {
+  const lib = (fn: 'ekaf' | 'kafkajs', batched = false): Contestant['run'] => {
+    return async (ctx) => {
+      const topic = await ctx.freshTopic(fn);
+      const metrics = await runWorker('throughput', fn, {
+        bootstrap: ctx.cluster.bootstrap,
+        topic,
+        file,
+        batched,
+      });
+      await checkDelivered(ctx.cluster.bootstrap, topic, records, PARTITIONS);
+      return metrics;
+    };
+  };
+  return [
+    { name: 'ekaf', run: lib('ekaf') },
+    { name: 'ekaf (batched)', run: lib('ekaf', true) },
+    { name: 'kafkajs', run: lib('kafkajs') },
+    {
+      name: 'kcat',
+      run: async (ctx) => kcatProduce(ctx.cluster.bootstrap, await ctx.freshTopic('kcat'), file, records),
+    },
+  ];
+}
+
+export const scenario: Scenario = {
+  id: '1',
+  name: 'Throughput, library (acks=all, 6 partitions, 3 brokers)',
+  cases(quick) {
+    const small = quick ? 100_000 : 1_000_000;
+    const large = quick ? 20_000 : 200_000;
+    const targets = (id: string) => [
+      ratioTarget(`${id}: ekaf ≥ 1.0× kcat`, 'ekaf', 'kcat', 'recPerSec', 1.0, true),
+      ratioTarget(`${id}: ekaf ≥ 15× kafkajs`, 'ekaf', 'kafkajs', 'recPerSec', 15, true),
+    ];
+    const cases: Case[] = [
+      {
+        id: '1a',
+        title: `${small.toLocaleString('en-US')} × 100 B values, 8 B keys`,
+        contestants: contestants(keyedFile(small, 100), small),
+        metrics: [...THROUGHPUT_METRICS, { key: 'peakRssMB', label: 'peak RSS MB', higherIsBetter: false }],
+        targets: targets('1a'),
+      },
+      {
+        id: '1b',
+        title: `${large.toLocaleString('en-US')} × 1 KiB values, 8 B keys`,
+        contestants: contestants(keyedFile(large, 1024), large),
+        metrics: [...THROUGHPUT_METRICS, { key: 'peakRssMB', label: 'peak RSS MB', higherIsBetter: false }],
+        targets: targets('1b'),
+      },
+    ];
+    return cases;
+  },
+};
