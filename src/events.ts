@@ -34,7 +34,11 @@ export interface ProducerEvents {
   flush: (event: { pendingCalls: number }) => void;
   'flush.replied': (event: { ms: number }) => void;
 
-  /** A produce call's records were all acknowledged. */
+  /**
+   * A produce call's records were all acknowledged. For a produceAsync call without a callback,
+   * the reports are built only if a `delivery` or `delivery.failed` listener existed when the call
+   * was made (otherwise `reports` is empty: nobody asked, and it saves an object per record).
+   */
   delivery: (event: { topic: string; reports: DeliveryReport[] }) => void;
   /** Some records of a produce call failed for good; `failed` counts them. */
   'delivery.failed': (event: {

@@ -236,17 +236,26 @@ export class Producer extends EventEmitter<ProducerEvents> {
       this.emit('downtime.buffer_full', { topic, records: records.length, bytes });
       throw new BufferFullError(this.runtime.budget.describeNeed(records.length, bytes));
     }
-    const call = new ProduceCall(topic, records.length, (done, outcome) => {
-      this.finish(done, outcome);
-      if (callback !== undefined) {
-        // Never inside produceAsync itself, and never inside the runtime's loops.
-        queueMicrotask(() => {
-          isolated(() => {
-            callback(outcome.ok ? null : outcome.error, outcome.reports);
+    const wantReports =
+      callback !== undefined ||
+      this.listenerCount('delivery') > 0 ||
+      this.listenerCount('delivery.failed') > 0;
+    const call = new ProduceCall(
+      topic,
+      records.length,
+      (done, outcome) => {
+        this.finish(done, outcome);
+        if (callback !== undefined) {
+          // Never inside produceAsync itself, and never inside the runtime's loops.
+          queueMicrotask(() => {
+            isolated(() => {
+              callback(outcome.ok ? null : outcome.error, outcome.reports);
+            });
           });
-        });
-      }
-    });
+        }
+      },
+      wantReports,
+    );
     this.runtime.accept(topic, records, call, urgent);
   }
 

@@ -30,12 +30,17 @@ export class ProduceCall {
   /** Notified once when the call is done (flush() waits on these). */
   private watchers: (() => void)[] | null = null;
 
+  /**
+   * @param wantReports false when nobody will read the reports (produceAsync with no callback and
+   *   no delivery listener): then none are built, which saves an object per record.
+   */
   constructor(
     readonly topic: string,
     readonly count: number,
     private readonly onDone: (call: ProduceCall, outcome: CallOutcome) => void,
+    private readonly wantReports = true,
   ) {
-    this.reports = new Array<DeliveryReport | undefined>(count);
+    this.reports = wantReports ? new Array<DeliveryReport | undefined>(count) : [];
   }
 
   get done(): boolean {
@@ -59,7 +64,7 @@ export class ProduceCall {
     timestamps: (index: number) => number,
     acknowledged: boolean,
   ): void {
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; this.wantReports && i < count; i++) {
       this.reports[start + i] = {
         topic: this.topic,
         partition,

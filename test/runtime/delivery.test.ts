@@ -203,3 +203,12 @@ describe('ProduceCall offsets the broker does not give', () => {
     expect(outcomes[0]?.reports.map((r) => r?.offset)).toEqual([-1, -1, -1]);
   });
 });
+
+describe('ProduceCall without reports', () => {
+  it('settles with no reports when nobody will read them', () => {
+    const outcomes: CallOutcome[] = [];
+    const call = new ProduceCall('t', 2, (_c, outcome) => outcomes.push(outcome), false);
+    call.succeed(0, 2, 0, 10, () => 5, true);
+    expect(outcomes).toEqual([{ ok: true, reports: [] }]);
+  });
+});
