@@ -9,7 +9,13 @@ import {
 } from './errors.js';
 import type { ProducerEvents } from './events.js';
 import { ProduceCall, type CallOutcome, type DeliveryReport } from './runtime/delivery.js';
-import { normalizeRecord, type NormalizedRecord, type ProduceRecord } from './runtime/records.js';
+import {
+  fieldName,
+  normalizeRecord,
+  type NormalizedRecord,
+  type ProduceRecord,
+  type RecordPlace,
+} from './runtime/records.js';
 import { Runtime, type ActorSnapshot } from './runtime/runtime.js';
 
 export type { DeliveryReport } from './runtime/delivery.js';
@@ -185,15 +191,35 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   // ----------------------------------------------------------------------------------------------
 
-  private async sync(
+  private sync(
     topic: string,
     input: ProduceRecord | readonly ProduceRecord[],
     options: ProduceOptions,
     urgent: boolean,
   ): Promise<DeliveryReport | DeliveryReport[]> {
+    let prepared: PreparedCall;
+    try {
+      prepared = this.prepare(topic, input);
+    } catch (error) {
+      // prepare() throws only EkafErrors (typed validation errors), returned as a rejection.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     const single = !Array.isArray(input);
-    const records = this.prepare(topic, input);
-    const bytes = payloadBytes(records);
+    // The common case, room in the buffer, takes no extra turn through the promise machinery.
+    if (this.runtime.budget.tryReserve(prepared.records.length, prepared.bytes)) {
+      return this.submit(topic, prepared.records, urgent, single);
+    }
+    return this.waitForRoom(topic, prepared, options).then(() =>
+      this.submit(topic, prepared.records, urgent, single),
+    );
+  }
+
+  /** produceSync with a full buffer: waits for room (bufferTimeoutMs, or its AbortSignal). */
+  private async waitForRoom(
+    topic: string,
+    { records, bytes }: PreparedCall,
+    options: ProduceOptions,
+  ): Promise<void> {
     try {
       await this.runtime.budget.reserve(
         records.length,
@@ -210,15 +236,23 @@ export class Producer extends EventEmitter<ProducerEvents> {
       this.runtime.budget.release(records.length, bytes);
       throw new ProducerClosedError();
     }
-    const outcome = await new Promise<CallOutcome>((resolve) => {
-      const call = new ProduceCall(topic, records.length, (done, result) => {
-        resolve(result);
-        this.finish(done, result);
+  }
+
+  /** Hands reserved records to the runtime; settles with their reports or the call's first error. */
+  private submit(
+    topic: string,
+    records: NormalizedRecord[],
+    urgent: boolean,
+    single: boolean,
+  ): Promise<DeliveryReport | DeliveryReport[]> {
+    return new Promise((resolve, reject) => {
+      const call = new ProduceCall(topic, records.length, (done, outcome) => {
+        if (outcome.ok) resolve(single ? (outcome.reports[0] as DeliveryReport) : outcome.reports);
+        else reject(outcome.error);
+        this.finish(done, outcome);
       });
       this.runtime.accept(topic, records, call, urgent);
     });
-    if (!outcome.ok) throw outcome.error;
-    return single ? (outcome.reports[0] as DeliveryReport) : outcome.reports;
   }
 
   private async(
@@ -230,8 +264,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     if (callback !== undefined && typeof callback !== 'function') {
       throw new InvalidRecordError('callback', 'must be a function');
     }
-    const records = this.prepare(topic, input);
-    const bytes = payloadBytes(records);
+    const { records, bytes } = this.prepare(topic, input);
     if (!this.runtime.budget.tryReserve(records.length, bytes)) {
       this.emit('downtime.buffer_full', { topic, records: records.length, bytes });
       throw new BufferFullError(this.runtime.budget.describeNeed(records.length, bytes));
@@ -260,28 +293,29 @@ export class Producer extends EventEmitter<ProducerEvents> {
   }
 
   /** Validates a call and converts its records; nothing is accepted if any record is bad. */
-  private prepare(topic: string, input: ProduceRecord | readonly ProduceRecord[]): NormalizedRecord[] {
+  private prepare(topic: string, input: ProduceRecord | readonly ProduceRecord[]): PreparedCall {
     if (this.closing !== null) throw new ProducerClosedError();
     this.assertTopic(topic);
     const now = Date.now();
     // A record must fit in one request together with its batch and request framing.
     const limit = this.runtime.options.maxRequestBytes - REQUEST_FRAMING_BYTES;
-    const list: readonly unknown[] = Array.isArray(input) ? input : [input];
-    if (list.length === 0) throw new InvalidRecordError('records', 'must not be an empty array');
-    const field = (i: number): string => (Array.isArray(input) ? `records[${i}]` : 'record');
-    const records = list.map((record, i) => normalizeRecord(record, field(i), now, limit));
     const partitions = this.runtime.partitionCount(topic);
-    if (partitions !== -1) {
-      records.forEach((record, i) => {
-        if (record.partition >= partitions) {
-          throw new InvalidRecordError(
-            `${field(i)}.partition`,
-            `topic "${topic}" has ${partitions} partitions`,
-          );
-        }
-      });
+    if (!Array.isArray(input)) {
+      const record = normalizeRecord(input, 'record', now, limit);
+      checkPartition(record, 'record', topic, partitions);
+      return { records: [record], bytes: record.size };
     }
-    return records;
+    const list = input as readonly unknown[];
+    if (list.length === 0) throw new InvalidRecordError('records', 'must not be an empty array');
+    const records = new Array<NormalizedRecord>(list.length);
+    let bytes = 0;
+    for (let i = 0; i < list.length; i++) {
+      const record = normalizeRecord(list[i], i, now, limit);
+      checkPartition(record, i, topic, partitions);
+      records[i] = record;
+      bytes += record.size;
+    }
+    return { records, bytes };
   }
 
   private assertTopic(topic: unknown): asserts topic is string {
@@ -346,8 +380,23 @@ function isolated<T>(run: () => T): T | undefined {
   }
 }
 
-function payloadBytes(records: readonly NormalizedRecord[]): number {
-  let bytes = 0;
-  for (const record of records) bytes += record.size;
-  return bytes;
+/** A call's records, validated and converted, and their payload bytes (what the buffer counts). */
+interface PreparedCall {
+  records: NormalizedRecord[];
+  bytes: number;
+}
+
+/** An explicit partition must exist when the partition count is known (-1: not yet). */
+function checkPartition(
+  record: NormalizedRecord,
+  place: RecordPlace,
+  topic: string,
+  partitions: number,
+): void {
+  if (partitions !== -1 && record.partition >= partitions) {
+    throw new InvalidRecordError(
+      fieldName(place, '.partition'),
+      `topic "${topic}" has ${partitions} partitions`,
+    );
+  }
 }

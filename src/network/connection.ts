@@ -167,7 +167,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         }, this.options.requestTimeoutMs),
       };
       this.pending.push(pending);
-      socket.write(frame);
+      writeChunks(socket, frame);
     });
   }
 
@@ -190,7 +190,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const timer = setTimeout(() => {
         this.fail(new RequestTimeoutError(this.address, api.name, this.options.requestTimeoutMs));
       }, this.options.requestTimeoutMs);
-      socket.write(frame, (error) => {
+      writeChunks(socket, frame, (error) => {
         clearTimeout(timer);
         this.unflushedWrites--;
         if (error)
@@ -219,7 +219,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     api: Api<Request, unknown>,
     version: number,
     request: Request,
-  ): { socket: net.Socket; correlationId: number; frame: Buffer } | EkafError {
+  ): { socket: net.Socket; correlationId: number; frame: Uint8Array[] } | EkafError {
     const socket = this.socket;
     if (socket === null || this.closed) return this.closedError();
     if (!this.hasCapacity) {
@@ -230,7 +230,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     const correlationId = this.nextCorrelationId;
     try {
-      const frame = encodeRequestFrame(api, version, correlationId, this.options.clientId, request);
+      const frame = encodeRequestChunks(api, version, correlationId, this.options.clientId, request);
       this.nextCorrelationId = (correlationId + 1) & 0x7fffffff;
       return { socket, correlationId, frame };
     } catch (error) {
@@ -379,6 +379,30 @@ export function encodeRequestFrame<Request>(
   clientId: string,
   request: Request,
 ): Buffer {
+  return frameWriter(api, version, correlationId, clientId, request).contiguous();
+}
+
+/**
+ * The same frame as the chunks to write: record batches are not copied into the request but
+ * written after its framing from their own buffers (one writev through cork/uncork).
+ */
+export function encodeRequestChunks<Request>(
+  api: Api<Request, unknown>,
+  version: number,
+  correlationId: number,
+  clientId: string,
+  request: Request,
+): Uint8Array[] {
+  return frameWriter(api, version, correlationId, clientId, request).chunks();
+}
+
+function frameWriter<Request>(
+  api: Api<Request, unknown>,
+  version: number,
+  correlationId: number,
+  clientId: string,
+  request: Request,
+): Writer {
   const writer = new Writer();
   const sizeAt = writer.reserveInt32();
   writeRequestHeader(writer, requestHeaderVersion(api, version), {
@@ -388,6 +412,19 @@ export function encodeRequestFrame<Request>(
     clientId,
   });
   api.encodeRequest(writer, version, request);
-  writer.int32At(sizeAt, writer.offset - 4);
-  return writer.view();
+  writer.int32At(sizeAt, writer.length - 4);
+  return writer;
+}
+
+/** Writes a frame's chunks as one write (writev), calling `done` when all are flushed. */
+function writeChunks(socket: net.Socket, chunks: Uint8Array[], done?: (error?: Error | null) => void): void {
+  const last = chunks.length - 1;
+  if (last === 0) {
+    socket.write(chunks[0] as Uint8Array, done);
+    return;
+  }
+  socket.cork();
+  for (let i = 0; i < last; i++) socket.write(chunks[i] as Uint8Array);
+  socket.write(chunks[last] as Uint8Array, done);
+  socket.uncork();
 }

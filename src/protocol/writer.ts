@@ -1,6 +1,9 @@
 import Long from 'long';
 import { EncodeError } from '../errors.js';
 
+/** Below this size rawShared copies: a separate chunk costs more than copying a few KiB. */
+const SHARE_FROM_BYTES = 2048;
+
 /**
  * A growable big-endian buffer writer for Kafka's primitive types.
  *
@@ -10,11 +13,29 @@ import { EncodeError } from '../errors.js';
  */
 export class Writer {
   private buf: Buffer;
-  /** Number of bytes written so far; also the position of the next write. */
+  /** Bytes written into the writer's own buffer; also the position of the next write there. */
   offset = 0;
+  /** Buffers appended by reference (rawShared), each with the own-buffer position it follows. */
+  private shared: { at: number; bytes: Uint8Array }[] | null = null;
+  private sharedBytes = 0;
 
-  constructor(initialCapacity = 256) {
-    this.buf = Buffer.allocUnsafe(initialCapacity);
+  /** @param initial a capacity, or a buffer to write into (until it is outgrown). */
+  constructor(initial: number | Buffer = 256) {
+    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
+  }
+
+  /** The buffer written into; it changes when the writer outgrows it. */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /**
+   * Makes room for `bytes` more bytes at `offset` and returns the buffer, for encoders that write
+   * directly (then move `offset` past what they wrote).
+   */
+  reserve(bytes: number): Buffer {
+    this.ensure(bytes);
+    return this.buf;
   }
 
   /** Makes room for `bytes` more bytes, doubling so that appends stay amortised O(1). */
@@ -28,14 +49,42 @@ export class Writer {
     this.buf = grown;
   }
 
+  /** Bytes written so far, those appended by reference included. */
+  get length(): number {
+    return this.offset + this.sharedBytes;
+  }
+
   /** The bytes written so far. The view shares memory with the writer until the next write. */
   view(): Buffer {
+    if (this.shared !== null) throw new EncodeError('the writer holds shared chunks: use chunks()');
     return this.buf.subarray(0, this.offset);
+  }
+
+  /**
+   * The bytes written so far as the chunks to send in order: views of the writer's own buffer
+   * around the buffers appended by reference. One chunk when nothing was shared.
+   */
+  chunks(): Uint8Array[] {
+    if (this.shared === null) return [this.view()];
+    const chunks: Uint8Array[] = [];
+    let from = 0;
+    for (const { at, bytes } of this.shared) {
+      if (at > from) chunks.push(this.buf.subarray(from, at));
+      chunks.push(bytes);
+      from = at;
+    }
+    if (this.offset > from) chunks.push(this.buf.subarray(from, this.offset));
+    return chunks;
+  }
+
+  /** The bytes written so far in one buffer: the view, or a concatenation of the chunks. */
+  contiguous(): Buffer {
+    return this.shared === null ? this.view() : Buffer.concat(this.chunks(), this.length);
   }
 
   /** A copy of the bytes written so far, independent of the writer. */
   toBuffer(): Buffer {
-    return Buffer.from(this.view());
+    return Buffer.from(this.contiguous());
   }
 
   int8(value: number): this {
@@ -141,6 +190,18 @@ export class Writer {
     return this;
   }
 
+  /**
+   * Bytes with no length prefix, appended by reference: not copied, so they must stay unchanged
+   * until the chunks are written (a sealed record batch is never changed). Small ones are copied,
+   * as a separate chunk costs more than the copy.
+   */
+  rawShared(value: Uint8Array): this {
+    if (value.length < SHARE_FROM_BYTES) return this.raw(value);
+    (this.shared ??= []).push({ at: this.offset, bytes: value });
+    this.sharedBytes += value.length;
+    return this;
+  }
+
   string(value: string): this {
     const length = stringLength(value);
     this.int16(length);
@@ -223,6 +284,14 @@ export class Writer {
 
   flexNullableBytes(flexible: boolean, value: Uint8Array | null): this {
     return flexible ? this.compactNullableBytes(value) : this.nullableBytes(value);
+  }
+
+  /** flexNullableBytes with the bytes appended by reference (rawShared): record batches. */
+  flexNullableBytesShared(flexible: boolean, value: Uint8Array | null): this {
+    if (value === null) return flexible ? this.unsignedVarint(0) : this.int32(-1);
+    if (flexible) this.unsignedVarint(value.length + 1);
+    else this.int32(value.length);
+    return this.rawShared(value);
   }
 
   flexArray<T>(

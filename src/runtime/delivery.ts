@@ -17,31 +17,43 @@ export type CallOutcome =
   | { ok: true; reports: DeliveryReport[] }
   | { ok: false; error: EkafError; reports: (DeliveryReport | undefined)[]; failed: number };
 
+/** Acknowledged records [start, start + count) of a call, kept until the call completes. */
+interface AckedRange {
+  start: number;
+  count: number;
+  partition: number;
+  firstOffset: number;
+  timestamp: (index: number) => number;
+  acknowledged: boolean;
+}
+
 /**
  * One `produce*()` call: its records may land in several batches of several partitions, and it
  * completes once every one of them is acknowledged or failed. One object per call, never per
  * record: batches refer to a call with (start, count) segments.
+ *
+ * Delivery reports are built when the call completes, from one entry per acknowledged segment:
+ * built earlier, a large call's reports would outlive several young-generation collections and
+ * be copied into the old generation, only to be dropped by a callback that reads the error alone.
  */
 export class ProduceCall {
   private settled = 0;
   private failedCount = 0;
   private firstError: EkafError | null = null;
-  private readonly reports: (DeliveryReport | undefined)[];
+  private acked: AckedRange[] | null = null;
   /** Notified once when the call is done (flush() waits on these). */
   private watchers: (() => void)[] | null = null;
 
   /**
    * @param wantReports false when nobody will read the reports (produceAsync with no callback and
-   *   no delivery listener): then none are built, which saves an object per record.
+   *   no delivery listener): then none are built.
    */
   constructor(
     readonly topic: string,
     readonly count: number,
     private readonly onDone: (call: ProduceCall, outcome: CallOutcome) => void,
     private readonly wantReports = true,
-  ) {
-    this.reports = wantReports ? new Array<DeliveryReport | undefined>(count) : [];
-  }
+  ) {}
 
   get done(): boolean {
     return this.settled === this.count;
@@ -55,24 +67,20 @@ export class ProduceCall {
     });
   }
 
-  /** Records [start, start + count) are acknowledged at offsets firstOffset, firstOffset + 1, … */
+  /**
+   * Records [start, start + count) are acknowledged at offsets firstOffset, firstOffset + 1, …;
+   * `timestamp(i)` gives the timestamp of the segment's i-th record (asked when the call completes).
+   */
   succeed(
     start: number,
     count: number,
     partition: number,
     firstOffset: number,
-    timestamps: (index: number) => number,
+    timestamp: (index: number) => number,
     acknowledged: boolean,
   ): void {
-    for (let i = 0; this.wantReports && i < count; i++) {
-      this.reports[start + i] = {
-        topic: this.topic,
-        partition,
-        // -1 when the broker does not say: acks=0, or a duplicate it had already stored.
-        offset: acknowledged && firstOffset >= 0 ? firstOffset + i : -1,
-        timestamp: timestamps(i),
-        acknowledged,
-      };
+    if (this.wantReports) {
+      (this.acked ??= []).push({ start, count, partition, firstOffset, timestamp, acknowledged });
     }
     this.settle(count);
   }
@@ -88,15 +96,33 @@ export class ProduceCall {
     if (this.settled !== this.count) return;
     for (const watcher of this.watchers ?? []) watcher();
     this.watchers = null;
+    const reports = this.buildReports();
     if (this.firstError === null) {
-      this.onDone(this, { ok: true, reports: this.reports as DeliveryReport[] });
+      this.onDone(this, { ok: true, reports: reports as DeliveryReport[] });
     } else {
-      this.onDone(this, {
-        ok: false,
-        error: this.firstError,
-        reports: this.reports,
-        failed: this.failedCount,
-      });
+      this.onDone(this, { ok: false, error: this.firstError, reports, failed: this.failedCount });
     }
+  }
+
+  /** Reports in input order; undefined where a record failed (or when nobody reads them). */
+  private buildReports(): (DeliveryReport | undefined)[] {
+    if (!this.wantReports) return [];
+    const reports = new Array<DeliveryReport | undefined>(this.count);
+    for (const range of this.acked ?? []) {
+      const { start, count, partition, firstOffset, timestamp, acknowledged } = range;
+      // -1 when the broker does not say: acks=0, or a duplicate it had already stored.
+      const known = acknowledged && firstOffset >= 0;
+      for (let i = 0; i < count; i++) {
+        reports[start + i] = {
+          topic: this.topic,
+          partition,
+          offset: known ? firstOffset + i : -1,
+          timestamp: timestamp(i),
+          acknowledged,
+        };
+      }
+    }
+    this.acked = null;
+    return reports;
   }
 }

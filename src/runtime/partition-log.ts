@@ -14,6 +14,7 @@ import {
 const BASE_TIMESTAMP_OFFSET = 27;
 import type { ProduceCall } from './delivery.js';
 import type { NormalizedRecord } from './records.js';
+import { TimestampRuns } from './timestamp-runs.js';
 
 /** Records [start, start + count) of `call` are in a batch, consecutively. */
 export interface Segment {
@@ -39,7 +40,7 @@ export interface SealedBatch {
   readonly payloadBytes: number;
   readonly segments: readonly Segment[];
   /** Each record's timestamp, for delivery reports. */
-  readonly timestamps: readonly number[];
+  readonly timestamps: TimestampRuns;
   /** When its oldest record was accepted (delivery timeout). */
   readonly acceptedAt: number;
   attempts: number;
@@ -64,7 +65,7 @@ export interface ProducerStamp {
 interface OpenBatch {
   builder: RecordBatchBuilder;
   segments: Segment[];
-  timestamps: number[];
+  timestamps: TimestampRuns;
   payloadBytes: number;
   acceptedAt: number;
   /** An unbatched call is waiting on it: send it as soon as a request slot is free. */
@@ -93,6 +94,12 @@ export class PartitionLog {
   /** Next sequence number to stamp (idempotence), valid for `sequenceGeneration`. */
   private nextProducerSequence = 0;
   private sequenceGeneration = -1;
+  /**
+   * The buffer the next open batch is written into. A batch that fills most of it takes it over
+   * (no copy); a small one (a lone produceSync) is copied out to its exact size and the scratch is
+   * reused, so that small batches neither hold a batch-sized buffer each nor churn allocations.
+   */
+  private scratch: Buffer | null = null;
 
   // Counters for inspect()/metrics().
   recordsAcked = 0;
@@ -149,9 +156,9 @@ export class PartitionLog {
     }
     if (open === null) {
       open = {
-        builder: new RecordBatchBuilder(Math.min(limits.batchBytes + 1024, 1024 * 1024)),
+        builder: new RecordBatchBuilder((this.scratch ??= scratchBuffer(limits.batchBytes))),
         segments: [],
-        timestamps: [],
+        timestamps: new TimestampRuns(),
         payloadBytes: 0,
         acceptedAt: now,
         urgent: false,
@@ -384,10 +391,15 @@ export class PartitionLog {
     const open = this.open;
     if (open === null) return;
     this.open = null;
+    let bytes = open.builder.seal();
+    if (open.builder.buffer === this.scratch) {
+      if (bytes.length <= this.scratch.length / 2) bytes = Buffer.from(bytes);
+      else this.scratch = null;
+    }
     this.waiting.push({
       sequence: this.nextSequence++,
-      // Sealed without producer identity until idempotence arrives (issue 4).
-      bytes: open.builder.seal(),
+      // Stamped with the producer identity when first sent (takeNext).
+      bytes,
       recordCount: open.timestamps.length,
       payloadBytes: open.payloadBytes,
       segments: open.segments,
@@ -406,6 +418,11 @@ export class PartitionLog {
     const index = this.inFlightBatches.indexOf(batch);
     if (index !== -1) this.inFlightBatches.splice(index, 1);
   }
+}
+
+/** A buffer for open batches: room for a full batch and its last record's overshoot, at most 1 MiB. */
+function scratchBuffer(batchBytes: number): Buffer {
+  return Buffer.allocUnsafe(Math.min(batchBytes + 1024, 1024 * 1024));
 }
 
 /** Settles every call that has records in `batch` with `error`. */

@@ -35,23 +35,34 @@ export interface NormalizedRecord {
 const NO_HEADERS: RecordHeader[] = [];
 
 /**
- * Validates and converts one record. `field` names it in errors (`records[3]`). Records are
+ * Where a record is in its call, for errors: its index in the records array, or a name
+ * ('record' for a call of one bare record). Names are built only when an error needs one.
+ */
+export type RecordPlace = number | string;
+
+/** `records[3]`, or the name as given. */
+export function fieldName(place: RecordPlace, suffix = ''): string {
+  return `${typeof place === 'number' ? `records[${place}]` : place}${suffix}`;
+}
+
+/**
+ * Validates and converts one record. `place` names it in errors (`records[3]`). Records are
  * converted before any is accepted, so a bad record in an array rejects the whole call and
  * nothing of it is half-sent.
  */
 export function normalizeRecord(
   input: unknown,
-  field: string,
+  place: RecordPlace,
   now: number,
   maxRecordBytes: number,
 ): NormalizedRecord {
   let record: NormalizedRecord;
   if (typeof input === 'string' || input instanceof Uint8Array) {
-    const value = toBuffer(input, field);
+    const value = toBuffer(input, place, '');
     record = { key: null, value, headers: NO_HEADERS, partition: -1, timestamp: now, size: value.length };
   } else if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
     if (!('value' in input)) {
-      throw new InvalidRecordError(field, 'a record object needs a value (null for a tombstone)');
+      throw new InvalidRecordError(fieldName(place), 'a record object needs a value (null for a tombstone)');
     }
     const fields = input as {
       key?: unknown;
@@ -60,22 +71,23 @@ export function normalizeRecord(
       partition?: unknown;
       timestamp?: unknown;
     };
-    const key = fields.key == null ? null : toBuffer(fields.key, `${field}.key`);
-    const value = fields.value === null ? null : toBuffer(fields.value, `${field}.value`);
-    const headers = fields.headers === undefined ? NO_HEADERS : toHeaders(fields.headers, `${field}.headers`);
-    let size = (key?.length ?? 0) + (value?.length ?? 0);
+    const key = fields.key == null ? null : toBuffer(fields.key, place, '.key');
+    const value = fields.value === null ? null : toBuffer(fields.value, place, '.value');
+    const headers =
+      fields.headers === undefined ? NO_HEADERS : toHeaders(fields.headers, fieldName(place, '.headers'));
+    let size = (key === null ? 0 : key.length) + (value === null ? 0 : value.length);
     for (const [name, headerValue] of headers) size += Buffer.byteLength(name) + (headerValue?.length ?? 0);
     record = {
       key,
       value,
       headers,
-      partition: fields.partition === undefined ? -1 : toPartition(fields.partition, `${field}.partition`),
-      timestamp: fields.timestamp === undefined ? now : toTimestamp(fields.timestamp, `${field}.timestamp`),
+      partition: fields.partition === undefined ? -1 : toPartition(fields.partition, place),
+      timestamp: fields.timestamp === undefined ? now : toTimestamp(fields.timestamp, place),
       size,
     };
   } else {
     throw new InvalidRecordError(
-      field,
+      fieldName(place),
       `must be a Buffer, a string or { key, value, headers, partition, timestamp } (got ${describe(input)})`,
     );
   }
@@ -83,11 +95,14 @@ export function normalizeRecord(
   return record;
 }
 
-function toBuffer(value: unknown, field: string): Buffer {
+function toBuffer(value: unknown, place: RecordPlace, suffix: string): Buffer {
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  throw new InvalidRecordError(field, `must be a Buffer, Uint8Array or string (got ${describe(value)})`);
+  throw new InvalidRecordError(
+    fieldName(place, suffix),
+    `must be a Buffer, Uint8Array or string (got ${describe(value)})`,
+  );
 }
 
 function toHeaders(input: unknown, field: string): RecordHeader[] {
@@ -107,20 +122,26 @@ function toHeaders(input: unknown, field: string): RecordHeader[] {
       throw new InvalidRecordError(`${field}[${i}]`, 'must be a [string, value] pair');
     }
     const value: unknown = entry[1];
-    return [entry[0], value === null ? null : toBuffer(value, `${field}.${entry[0]}`)];
+    return [entry[0], value === null ? null : toBuffer(value, field, `.${entry[0]}`)];
   });
 }
 
-function toPartition(value: unknown, field: string): number {
+function toPartition(value: unknown, place: RecordPlace): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
-    throw new InvalidRecordError(field, `must be an integer >= 0 (got ${describe(value)})`);
+    throw new InvalidRecordError(
+      fieldName(place, '.partition'),
+      `must be an integer >= 0 (got ${describe(value)})`,
+    );
   }
   return value;
 }
 
-function toTimestamp(value: unknown, field: string): number {
+function toTimestamp(value: unknown, place: RecordPlace): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidRecordError(field, `must be an integer number of ms >= 0 (got ${describe(value)})`);
+    throw new InvalidRecordError(
+      fieldName(place, '.timestamp'),
+      `must be an integer number of ms >= 0 (got ${describe(value)})`,
+    );
   }
   return value;
 }

@@ -5,7 +5,10 @@ import type { BrokerLink } from '../../machines/broker-connection.machine.js';
 import { jitteredBackoff } from '../../machines/backoff.js';
 import { describeError } from '../../machines/describe-error.js';
 import { metadataMachine, type MetadataSummary } from '../../machines/metadata.machine.js';
-import { partitionWorkerMachine } from '../../machines/partition-worker.machine.js';
+import {
+  partitionWorkerMachine,
+  type PartitionWorkerContext,
+} from '../../machines/partition-worker.machine.js';
 import { actorName, registryMachine, type ActorKind } from '../../machines/registry.machine.js';
 import { topicMachine } from '../../machines/topic.machine.js';
 import {
@@ -290,12 +293,20 @@ export class Runtime {
           segment.count,
           node.partition,
           baseOffset + first,
-          (i) => (appendTime >= 0 ? appendTime : (batch.timestamps[first + i] as number)),
+          (i) => (appendTime >= 0 ? appendTime : batch.timestamps.at(first + i)),
           acknowledged,
         );
         delta += segment.count;
       }
-      this.worker(node)?.send({ type: 'produce.acked' });
+      // Only a worker counting failed attempts needs to hear of a success: no xstate event (a
+      // macrostep) per acknowledged batch in the common case.
+      const worker = this.worker(node);
+      if (
+        worker !== undefined &&
+        (worker.getSnapshot() as { context: PartitionWorkerContext }).context.attempts > 0
+      ) {
+        worker.send({ type: 'produce.acked' });
+      }
       this.wakeLeader(node);
     },
     rejected: (node, batch, answer) => {

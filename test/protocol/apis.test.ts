@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UnsupportedVersionError } from '../../src/errors.js';
-import { encodeRequestFrame } from '../../src/network/connection.js';
+import { encodeRequestChunks, encodeRequestFrame } from '../../src/network/connection.js';
 import { ApiKey, requestHeaderVersion, responseHeaderVersion } from '../../src/protocol/api.js';
 import { ApiVersions } from '../../src/protocol/apis/api-versions.js';
 import { InitProducerId } from '../../src/protocol/apis/init-producer-id.js';
@@ -233,6 +233,32 @@ describe('Produce', () => {
         Produce.encodeRequest(w, 9, request);
       }),
     ).toBe(h(`00 | ffff | 00007530 | 02 | 02 74 | 02 | 00000002 | 03 abcd | 00 | 00 | 00`));
+  });
+
+  it('sends a large record batch by reference, framed exactly as a copied one', () => {
+    // Batches of 2 KiB and more are written from their own buffer after the request's framing.
+    const batch = Buffer.alloc(5000, 0xab);
+    const large = { ...request, topics: [{ name: 't', partitions: [{ partition: 2, records: batch }] }] };
+    for (const version of [3, 9]) {
+      const chunks = encodeRequestChunks(Produce, version, 11, 'c', large);
+      // Framing, then the batch itself, then (flexible versions) the tagged-field bytes after it.
+      expect(chunks).toHaveLength(version === 9 ? 3 : 2);
+      expect(chunks[1]).toBe(batch);
+      const frame = Buffer.concat(chunks);
+      expect(frame.readInt32BE(0)).toBe(frame.length - 4);
+      expect(frame.equals(encodeRequestFrame(Produce, version, 11, 'c', large))).toBe(true);
+      const expected = encodeRequestFrame(Produce, version, 11, 'c', request).toString('hex');
+      // The same bytes as the golden small request, with the longer batch in its place.
+      const lengthOf = (n: number): string =>
+        version === 9
+          ? Buffer.from([((n + 1) & 0x7f) | 0x80, (n + 1) >> 7]).toString('hex')
+          : n.toString(16).padStart(8, '0');
+      expect(frame.subarray(4).toString('hex')).toBe(
+        expected
+          .slice(8)
+          .replace(`${version === 9 ? '03' : '00000002'}abcd`, `${lengthOf(5000)}${batch.toString('hex')}`),
+      );
+    }
   });
 
   it('decodes v3: base offset and log append time', () => {

@@ -9,6 +9,7 @@ import {
   sizeOfVarint,
   stampProducerIdentity,
   sizeOfVarlong,
+  writeRecord,
   type EncodableRecord,
 } from '../../src/protocol/record-batch.js';
 import { Writer } from '../../src/protocol/writer.js';
@@ -165,6 +166,26 @@ describe('RecordBatchBuilder', () => {
       expect(record.value).toEqual(original.value);
       expect(record.headers).toEqual(original.headers);
     });
+  });
+
+  it('encodes the common record (no headers) byte for byte as the general encoder does', () => {
+    // The builder has a direct path for records without headers; writeRecord is the reference.
+    const builder = new RecordBatchBuilder(64); // small: forces growth mid-batch
+    const reference = new Writer();
+    const base = 1_700_000_000_000;
+    for (let i = 0; i < 400; i++) {
+      const record: EncodableRecord = {
+        key: i % 7 === 0 ? null : Buffer.alloc(i % 40, i), // lengths around the 16-byte loop limit
+        value: i % 11 === 0 ? null : Buffer.alloc((i * 37) % 300, 255 - (i % 256)),
+        headers: [],
+        // Deltas of every varint size, forwards and backwards.
+        timestamp: base + (i % 2 === 0 ? 1 : -1) * ((i * 1_000_003) % 0x3fffffff),
+      };
+      builder.append(record);
+      writeRecord(reference, record, i, record.timestamp - base);
+    }
+    const batch = builder.seal();
+    expect(batch.subarray(61).equals(reference.view())).toBe(true);
   });
 
   it('keeps an empty value distinct from a null one', () => {

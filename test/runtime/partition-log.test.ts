@@ -233,7 +233,7 @@ describe('PartitionLog: sealing', () => {
     expect(batch.sequence).toBe(0);
     expect(batch.attempts).toBe(0);
     expect(batch.recordCount).toBe(3);
-    expect(batch.timestamps).toEqual([T0, T0 + 20, T0 + 5]);
+    expect(batch.timestamps.toArray()).toEqual([T0, T0 + 20, T0 + 5]);
     expect(batch.payloadBytes).toBe(2 + 2 + 1 + 1 + 0 + 2 + 2 + (3 + 1) + 3);
     expect(batch.acceptedAt).toBe(T0 + 100);
     const decoded = decodeRecordBatch(batch.bytes);
@@ -279,6 +279,35 @@ describe('PartitionLog: sealing', () => {
         ...Array(batch.recordCount).keys(),
       ]);
     }
+  });
+});
+
+describe('PartitionLog: batch buffers', () => {
+  it('gives small batches their own bytes while reusing its scratch buffer', () => {
+    const log = new PartitionLog('orders', 0);
+    // Three one-record batches, each sealed and taken before the next is written.
+    const taken: SealedBatch[] = [];
+    for (const value of ['first', 'second', 'third']) {
+      appendAll(log, [value], { urgent: true });
+      taken.push(batchOf(log.takeNext(T0)));
+    }
+    expect(taken.map(values)).toEqual([['first'], ['second'], ['third']]);
+    // Exact-size copies, not views of one shared buffer.
+    for (const batch of taken) expect(batch.bytes.buffer.byteLength).toBeLessThan(16 * 1024);
+  });
+
+  it('hands a nearly full scratch buffer over to its batch without copying', () => {
+    const log = new PartitionLog('orders', 0);
+    const limits = { batchBytes: 4096, batchRecords: 10_000 };
+    appendAll(
+      log,
+      Array.from({ length: 60 }, (_, i) => `value-${i}-`.padEnd(60, '.')),
+      { limits },
+    );
+    const [full] = takeAll(log, T0 + 10);
+    expect(batchOf(full).bytes.length).toBeGreaterThan(2048);
+    expect(batchOf(full).bytes.buffer.byteLength).toBe(4096 + 1024);
+    expect(values(full)).toHaveLength(batchOf(full).recordCount);
   });
 });
 

@@ -65,7 +65,7 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
       .flexArray(flexible, request.topics, (w, topic) => {
         w.flexString(flexible, topic.name).flexArray(flexible, topic.partitions, (pw, partition) => {
           pw.int32(partition.partition)
-            .flexNullableBytes(flexible, partition.records)
+            .flexNullableBytesShared(flexible, partition.records)
             .flexTaggedFields(flexible);
         });
         w.flexTaggedFields(flexible);
