@@ -1,6 +1,7 @@
 // Scenario 6: throughput with batch compression, on compressible JSON values (~220 B web
 // events, 8 B keys), acks=all, 6 partitions. Same method as scenario 1 (bench/scenarios/
-// throughput.ts: produceAsync in calls of 10 000, all acknowledgements awaited):
+// throughput.ts: produceAsync in calls of 10 000, all acknowledgements awaited, after an
+// unmeasured warm-up run on another topic):
 //   lz4, zstd: ekaf (lz4-napi, @hpcc-js/wasm-zstd) vs kcat -z lz4 / -z zstd (librdkafka, C);
 //              kafkajs has no built-in lz4 or zstd;
 //   gzip:      ekaf (node:zlib) vs kafkajs (its built-in gzip, 1000-record sends, 16 in flight)
@@ -8,6 +9,7 @@
 import { jsonFile } from '../lib/data.js';
 import { checkDelivered, kcatProduce } from '../lib/kcat.js';
 import { PARTITIONS } from './clients.js';
+import { WARM_UP_SHARE } from './throughput.js';
 import { runWorker } from '../lib/proc.js';
 import {
   THROUGHPUT_METRICS,
@@ -26,7 +28,15 @@ function lib(fn: 'ekaf' | 'kafkajs', file: string, records: number, compression:
     name: fn,
     run: async (ctx: RunContext) => {
       const topic = await ctx.freshTopic(`${fn}-${compression}`);
-      const params = { bootstrap: ctx.cluster.bootstrap, topic, file, compression, batched: false };
+      const params = {
+        bootstrap: ctx.cluster.bootstrap,
+        topic,
+        file,
+        compression,
+        batched: false,
+        warmTopic: await ctx.freshTopic(`${fn}-${compression}-warm`),
+        warmRecords: Math.round(records * WARM_UP_SHARE),
+      };
       const metrics = await runWorker('throughput', fn, params);
       await checkDelivered(ctx.cluster.bootstrap, topic, records, PARTITIONS);
       return metrics;

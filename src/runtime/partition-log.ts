@@ -14,6 +14,7 @@ import {
 const BASE_TIMESTAMP_OFFSET = 27;
 import type { ProduceCall } from './delivery.js';
 import type { NormalizedRecord } from './records.js';
+import { BatchBufferPool } from './batch-buffer-pool.js';
 import { TimestampRuns } from './timestamp-runs.js';
 
 /** Records [start, start + count) of `call` are in a batch, consecutively. */
@@ -52,6 +53,8 @@ export interface SealedBatch {
   generation: number;
   /** Its base sequence number when stamped. */
   baseSequence: number;
+  /** The pooled buffer under its (uncompressed) bytes, given back when the batch is settled. */
+  pooled: Buffer | null;
 }
 
 /** The idempotent producer's identity; `generation` changes whenever id or epoch does. */
@@ -113,6 +116,7 @@ export class PartitionLog {
   constructor(
     readonly topic: string,
     readonly partition: number,
+    private readonly pool: BatchBufferPool = new BatchBufferPool(0),
   ) {}
 
   get inFlight(): number {
@@ -156,7 +160,7 @@ export class PartitionLog {
     }
     if (open === null) {
       open = {
-        builder: new RecordBatchBuilder((this.scratch ??= scratchBuffer(limits.batchBytes))),
+        builder: new RecordBatchBuilder((this.scratch ??= this.pool.take(scratchSize(limits.batchBytes)))),
         segments: [],
         timestamps: new TimestampRuns(),
         payloadBytes: 0,
@@ -269,7 +273,7 @@ export class PartitionLog {
     this.removeInFlight(batch);
     if (baseOffset >= 0)
       this.lastAckedOffset = Math.max(this.lastAckedOffset, baseOffset + batch.recordCount - 1);
-    batch.plain = null;
+    this.settled(batch);
     this.recordsAcked += batch.recordCount;
   }
 
@@ -296,6 +300,7 @@ export class PartitionLog {
     let at = 0;
     while (at < this.waiting.length && (this.waiting[at] as SealedBatch).sequence < batch.sequence) at++;
     this.waiting.splice(at, 0, ...halves);
+    this.settled(batch); // the halves hold copies of its records
     this.batchesSplit++;
     return true;
   }
@@ -342,14 +347,24 @@ export class PartitionLog {
       splitWidth,
       generation: -1,
       baseSequence: -1,
+      pooled: null,
     };
   }
 
   /** A batch in flight failed for good. */
   failed(batch: SealedBatch): void {
     this.removeInFlight(batch);
-    batch.plain = null;
+    this.settled(batch);
     this.recordsFailed += batch.recordCount;
+  }
+
+  /** A batch is done with: its bytes are no longer needed, its pooled buffer goes back. */
+  private settled(batch: SealedBatch): void {
+    batch.plain = null;
+    if (batch.pooled !== null) {
+      this.pool.give(batch.pooled);
+      batch.pooled = null;
+    }
   }
 
   /** A batch in flight came back and will be sent again, before every batch sealed after it. */
@@ -375,7 +390,10 @@ export class PartitionLog {
       this.seal();
       expired.push(this.waiting.shift() as SealedBatch);
     }
-    this.recordsFailed += expired.reduce((n, b) => n + b.recordCount, 0);
+    for (const batch of expired) {
+      this.settled(batch);
+      this.recordsFailed += batch.recordCount;
+    }
     return expired;
   }
 
@@ -383,7 +401,10 @@ export class PartitionLog {
   drainAll(): SealedBatch[] {
     if (this.open !== null) this.seal();
     const all = this.waiting.splice(0);
-    this.recordsFailed += all.reduce((n, b) => n + b.recordCount, 0);
+    for (const batch of all) {
+      this.settled(batch);
+      this.recordsFailed += batch.recordCount;
+    }
     return all;
   }
 
@@ -392,9 +413,14 @@ export class PartitionLog {
     if (open === null) return;
     this.open = null;
     let bytes = open.builder.seal();
+    let pooled: Buffer | null = null;
     if (open.builder.buffer === this.scratch) {
-      if (bytes.length <= this.scratch.length / 2) bytes = Buffer.from(bytes);
-      else this.scratch = null;
+      if (bytes.length <= this.scratch.length / 2) {
+        bytes = Buffer.from(bytes);
+      } else {
+        pooled = this.scratch;
+        this.scratch = null;
+      }
     }
     this.waiting.push({
       sequence: this.nextSequence++,
@@ -411,6 +437,7 @@ export class PartitionLog {
       splitWidth: 1,
       generation: -1,
       baseSequence: -1,
+      pooled,
     });
   }
 
@@ -420,9 +447,9 @@ export class PartitionLog {
   }
 }
 
-/** A buffer for open batches: room for a full batch and its last record's overshoot, at most 1 MiB. */
-function scratchBuffer(batchBytes: number): Buffer {
-  return Buffer.allocUnsafe(Math.min(batchBytes + 1024, 1024 * 1024));
+/** The size of a buffer for open batches: a full batch and its last record's overshoot, at most 1 MiB. */
+function scratchSize(batchBytes: number): number {
+  return Math.min(batchBytes + 1024, 1024 * 1024);
 }
 
 /** Settles every call that has records in `batch` with `error`. */

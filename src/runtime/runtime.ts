@@ -34,6 +34,7 @@ import { loadCodec, readyCodec, type Codec } from '../protocol/compression.js';
 import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
 import { brokerConnectionLogic } from './broker-connection.js';
 import { BrokerSender, offsetOf, type SendOutcomes } from './broker-sender.js';
+import { BatchBufferPool } from './batch-buffer-pool.js';
 import { BufferBudget } from './buffer-budget.js';
 import type { ProduceCall } from './delivery.js';
 import { MetadataClient } from './metadata-client.js';
@@ -73,6 +74,8 @@ class PartitionNode {
   everUp = false;
   /** downtime.saved was reported for the current downtime. */
   savedReported = false;
+  /** Set while an accept() call is appending to this partition (each is woken once per call). */
+  touched = false;
   readonly settings: () => TopicSettings;
   readonly isReady: () => boolean;
   readonly stamp: () => ProducerStamp | null;
@@ -85,8 +88,9 @@ class PartitionNode {
     worker: () => AnyActorRef | undefined,
     identity: ProducerIdentity,
     codec: (topic: TopicNode) => Codec | null | undefined,
+    pool: BatchBufferPool,
   ) {
-    this.log = new PartitionLog(topic.name, partition);
+    this.log = new PartitionLog(topic.name, partition, pool);
     this.settings = () => topic.settings;
     this.isReady = () =>
       identity.canSend && (worker()?.getSnapshot() as { value?: unknown } | undefined)?.value === 'ready';
@@ -121,6 +125,8 @@ const RESTART_DELAY_MS = 5000;
  */
 export class Runtime {
   readonly budget: BufferBudget;
+  /** Buffers of settled batches, recycled for new ones. */
+  private readonly batchBuffers = new BatchBufferPool();
   private readonly identity: ProducerIdentity;
   readonly registry: Actor<typeof registryMachine>;
   private readonly index = new Map<string, AnyActorRef>();
@@ -227,18 +233,30 @@ export class Runtime {
       }
       return;
     }
-    for (let i = 0; i < records.length; i++)
-      this.route(topic, records[i] as NormalizedRecord, call, i, urgent, now);
+    const touched: PartitionNode[] = [];
+    for (let i = 0; i < records.length; i++) {
+      touch(touched, this.place(topic, records[i] as NormalizedRecord, call, i, urgent, now));
+    }
+    this.wake(touched);
   }
 
-  private route(
+  /** Wakes each partition an accept touched, once per call rather than once per record. */
+  private wake(touched: readonly PartitionNode[]): void {
+    for (const node of touched) {
+      node.touched = false;
+      this.appended(node);
+    }
+  }
+
+  /** Appends one record to its partition's log; null when the record failed instead. */
+  private place(
     topic: TopicNode,
     record: NormalizedRecord,
     call: ProduceCall,
     index: number,
     urgent: boolean,
     now: number,
-  ): void {
+  ): PartitionNode | null {
     const count = topic.partitions.length;
     let partition = record.partition;
     if (partition === -1) {
@@ -248,7 +266,7 @@ export class Runtime {
         // A custom partitioner threw or returned a bad partition: this record fails, nothing else.
         this.budget.release(1, record.size);
         call.fail(1, partitionerError(topic.name, error));
-        return;
+        return null;
       }
     } else if (partition >= count) {
       this.budget.release(1, record.size);
@@ -259,16 +277,25 @@ export class Runtime {
           `topic "${topic.name}" has ${count} partitions`,
         ),
       );
-      return;
+      return null;
     }
     const node = topic.partitions[partition] as PartitionNode;
     const settings = topic.settings;
     node.log.append(record, call, index, settings, urgent, urgent ? Infinity : now + settings.lingerMs, now);
+    return node;
+  }
+
+  /** Records were appended to `node`: wake its sender, or report them saved during downtime. */
+  private appended(node: PartitionNode): void {
     if (node.isReady()) {
       this.brokers.get(node.leaderId)?.sender.requestDrain();
     } else if (!node.savedReported && node.everUp && this.isDown(node)) {
       node.savedReported = true;
-      this.events.emit('downtime.saved', { topic: topic.name, partition, records: node.log.bufferedRecords });
+      this.events.emit('downtime.saved', {
+        topic: node.topic.name,
+        partition: node.partition,
+        records: node.log.bufferedRecords,
+      });
     }
   }
 
@@ -583,11 +610,13 @@ export class Runtime {
   }
 
   private releaseWaiting(topic: TopicNode): void {
-    // One record at a time, so that a record that cannot be routed never strands the others.
-    while (topic.waiting.length > 0) {
-      const w = topic.waiting.shift() as WaitingRecord;
-      this.route(topic, w.record, w.call, w.index, w.urgent, w.acceptedAt);
-    }
+    // Taken off the list at once (shift() per record is quadratic on a long list); place()
+    // fails a record it cannot route instead of throwing, so none is stranded.
+    const waiting = topic.waiting.splice(0);
+    const touched: PartitionNode[] = [];
+    for (const w of waiting)
+      touch(touched, this.place(topic, w.record, w.call, w.index, w.urgent, w.acceptedAt));
+    this.wake(touched);
   }
 
   refreshMetadata(): void {
@@ -664,6 +693,7 @@ export class Runtime {
       () => this.index.get(name),
       this.identity,
       (t) => this.codecFor(t),
+      this.batchBuffers,
     );
     // Partitions arrive in any order; keep the array dense by index.
     topic.partitions[partition] = node;
@@ -918,4 +948,12 @@ function stateValue(snapshotOrRef: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && value !== null) return Object.keys(value)[0] ?? 'unknown';
   return 'unknown';
+}
+
+/** Adds a partition appended to (if any) to `touched`, once. */
+function touch(touched: PartitionNode[], node: PartitionNode | null): void {
+  if (node !== null && !node.touched) {
+    node.touched = true;
+    touched.push(node);
+  }
 }

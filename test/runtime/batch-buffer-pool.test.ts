@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { BatchBufferPool } from '../../src/runtime/batch-buffer-pool.js';
+import { PartitionLog, type SealedBatch } from '../../src/runtime/partition-log.js';
+import { ProduceCall } from '../../src/runtime/delivery.js';
+import { normalizeRecord } from '../../src/runtime/records.js';
+import { decodeRecordBatch } from '../support/record-batch-decoder.js';
+
+describe('BatchBufferPool', () => {
+  it('recycles a buffer given back, by size', () => {
+    const pool = new BatchBufferPool(1 << 20);
+    const a = pool.take(1000);
+    expect(a.length).toBe(1000);
+    pool.give(a);
+    expect(pool.idleSize).toBe(1000);
+    expect(pool.take(2000)).not.toBe(a);
+    expect(pool.take(1000)).toBe(a);
+    expect(pool.idleSize).toBe(0);
+  });
+
+  it('keeps no more idle bytes than its bound', () => {
+    const pool = new BatchBufferPool(2500);
+    for (let i = 0; i < 5; i++) pool.give(Buffer.alloc(1000));
+    expect(pool.idleSize).toBe(2000);
+  });
+});
+
+describe('PartitionLog with a pool', () => {
+  // 50 records of 60 bytes fill a batch (batchRecords), sealed as they are appended: each fill()
+  // is one full batch, which takes its scratch buffer over.
+  const limits = { batchBytes: 4096, batchRecords: 50 };
+  const fill = (log: PartitionLog, tag: string): SealedBatch => {
+    const call = new ProduceCall('t', 50, () => undefined);
+    for (let i = 0; i < 50; i++) {
+      const record = normalizeRecord(`${tag}-${i}`.padEnd(60, '.'), i, 1, 1 << 20);
+      log.append(record, call, i, limits, true, Infinity, 1);
+    }
+    return log.takeNext(1) as SealedBatch;
+  };
+  const values = (batch: SealedBatch): string[] =>
+    decodeRecordBatch(batch.bytes).records.map((r) => r.value?.toString() ?? '');
+
+  it('reuses the buffer of an acknowledged batch, never one still in flight', () => {
+    const pool = new BatchBufferPool();
+    const log = new PartitionLog('t', 0, pool);
+    const first = fill(log, 'a');
+    const firstValues = values(first);
+    // While `first` is in flight, a new batch gets another buffer: its bytes stay as sent.
+    const second = fill(log, 'b');
+    expect(second.bytes.buffer).not.toBe(first.bytes.buffer);
+    expect(values(first)).toEqual(firstValues);
+    // Acknowledged: its buffer backs the next batch.
+    log.acknowledged(first, 0);
+    expect(pool.idleSize).toBe(4096 + 1024);
+    const third = fill(log, 'c');
+    expect(third.bytes.buffer).toBe(first.bytes.buffer);
+    expect(values(third).every((v) => v.startsWith('c-'))).toBe(true);
+    expect(values(second).every((v) => v.startsWith('b-'))).toBe(true);
+  });
+
+  it('gives back the buffers of failed and drained batches', () => {
+    const pool = new BatchBufferPool();
+    const log = new PartitionLog('t', 0, pool);
+    log.failed(fill(log, 'a'));
+    expect(pool.idleSize).toBe(4096 + 1024);
+    const call = new ProduceCall('t', 50, () => undefined);
+    for (let i = 0; i < 50; i++)
+      log.append(normalizeRecord('x'.repeat(60), i, 1, 1 << 20), call, i, limits, false, 10, 1);
+    expect(pool.idleSize).toBe(0); // the sealed, waiting batch holds it
+    log.drainAll();
+    expect(pool.idleSize).toBe(4096 + 1024);
+  });
+});
