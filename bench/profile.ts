@@ -1,8 +1,9 @@
 // CPU profile of ekaf in scenario 1a (1 000 000 × 100 B keyed records, produceAsync in calls of
 // 10 000, acks all): `npx tsx bench/profile.ts [--records N] [--batched]`. The worker process runs
 // under `node --import tsx --cpu-prof`; the profile (the whole worker process: reading the file,
-// connecting, producing) is written to /tmp/ekaf-bench/profile/ and its top self-time functions
-// are printed (open the .cpuprofile in Chrome DevTools or speedscope for the full picture).
+// connecting, the warm-up run, producing) is written to /tmp/ekaf-bench/profile/ and its top
+// self-time functions are printed (open the .cpuprofile in Chrome DevTools or speedscope for the
+// full picture).
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,6 +11,7 @@ import { startDevCluster } from '../src/dev-cluster.js';
 import { DATA_DIR, keyedFile } from './lib/data.js';
 import { ROOT_DIR, runWorker } from './lib/proc.js';
 import { markdownTable } from './lib/table.js';
+import { WARM_UP_SHARE } from './scenarios/throughput.js';
 
 interface ProfileNode {
   id: number;
@@ -37,10 +39,18 @@ const file = keyedFile(records, 100);
 const cluster = await startDevCluster({ brokers: 3 });
 try {
   await cluster.createTopic('profile', 6);
+  await cluster.createTopic('profile-warm', 6);
   const metrics = await runWorker(
     'throughput',
     'ekaf',
-    { bootstrap: cluster.bootstrap, topic: 'profile', file, batched: values.batched },
+    {
+      bootstrap: cluster.bootstrap,
+      topic: 'profile',
+      file,
+      batched: values.batched,
+      warmTopic: 'profile-warm',
+      warmRecords: Math.round(records * WARM_UP_SHARE),
+    },
     { execArgv: ['--cpu-prof', '--cpu-prof-dir', dir] },
   );
   console.log(

@@ -550,6 +550,12 @@ function unescapeDelimiter(s: Setting): Buffer {
   return Buffer.from(bytes);
 }
 
+/** Position of `byte` in buf[start, end), or -1. */
+function indexOfByte(buf: Buffer, byte: number, start: number, end: number): number {
+  for (let i = start; i < end; i++) if (buf[i] === byte) return i;
+  return -1;
+}
+
 /**
  * One `ekaf produce` run: splits the input into lines, hands them to produceAsyncBatched in
  * calls of up to CALL_RECORDS, and stops reading while the producer's buffer is full.
@@ -630,15 +636,27 @@ class ProduceRun {
   }
 
   private async readLines(input: NodeJS.ReadableStream): Promise<void> {
+    // The start of a line cut by the end of the previous chunk.
     let rest: Buffer | undefined;
     let records: ProduceRecord[] = [];
     for await (const data of input) {
       if (this.interrupted) break;
-      let chunk = typeof data === 'string' ? Buffer.from(data) : data;
-      if (rest !== undefined) chunk = Buffer.concat([rest, chunk]);
+      const chunk = typeof data === 'string' ? Buffer.from(data) : data;
       let start = 0;
-      for (let end = chunk.indexOf(10); end !== -1; end = chunk.indexOf(10, start)) {
-        if (end > start) records.push(this.record(chunk.subarray(start, end)));
+      if (rest !== undefined) {
+        // Only the cut line is joined, not the whole chunk copied.
+        const end = chunk.indexOf(10);
+        if (end === -1) {
+          rest = Buffer.concat([rest, chunk]);
+          continue;
+        }
+        const line = Buffer.concat([rest, chunk.subarray(0, end)]);
+        if (line.length > 0) records.push(this.record(line, 0, line.length));
+        rest = undefined;
+        start = end + 1;
+      }
+      for (let end = chunk.indexOf(10, start); end !== -1; end = chunk.indexOf(10, start)) {
+        if (end > start) records.push(this.record(chunk, start, end));
         start = end + 1;
         if (records.length === CALL_RECORDS) {
           await this.send(records);
@@ -652,19 +670,30 @@ class ProduceRun {
       }
     }
     // The last line needs no newline.
-    if (rest !== undefined && !this.interrupted) await this.send([this.record(rest)]);
+    if (rest !== undefined && !this.interrupted) await this.send([this.record(rest, 0, rest.length)]);
   }
 
-  private record(line: Buffer): ProduceRecord {
+  /** The record of the line chunk[start, end): views of the chunk, no copies. */
+  private record(chunk: Buffer, start: number, end: number): ProduceRecord {
     let key: Buffer | null = null;
-    let value = line;
-    if (this.keyDelimiter !== undefined) {
-      const at = line.indexOf(this.keyDelimiter);
+    let valueStart = start;
+    const delimiter = this.keyDelimiter;
+    if (delimiter !== undefined) {
+      // Searched within the line only: Buffer#indexOf has no end, and would scan on through
+      // every later line when this one has no delimiter.
+      let at: number;
+      if (delimiter.length === 1) {
+        at = indexOfByte(chunk, delimiter[0] as number, start, end);
+      } else {
+        const found = chunk.subarray(start, end).indexOf(delimiter);
+        at = found === -1 ? -1 : start + found;
+      }
       if (at !== -1) {
-        key = line.subarray(0, at);
-        value = line.subarray(at + this.keyDelimiter.length);
+        key = chunk.subarray(start, at);
+        valueStart = at + delimiter.length;
       }
     }
+    const value = chunk.subarray(valueStart, end);
     if (key === null && this.partition === undefined) return value;
     return this.partition === undefined ? { key, value } : { key, value, partition: this.partition };
   }

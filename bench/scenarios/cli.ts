@@ -1,9 +1,9 @@
 // Scenario 2: command-line throughput on the same "key:value" file, one record per line:
-//   ekaf produce: `node --import tsx src/cli.ts produce -b … -t … -K : file` (what
-//                 `npx tsx src/cli.ts produce` runs, without npx's own start-up);
+//   ekaf produce: `node dist/src/cli.js produce -b … -t … -K : file`, the compiled command an
+//                 installed package runs (package.json "bin"; `npm run bench` builds it first);
 //   kcat:         `kcat -P -l -K : -X acks=all file`.
-// Both timed from spawn to exit, start-up and TypeScript loading included (what a user waits
-// for). ekaf's own summary line gives its producing time without start-up ("ekaf s (own)").
+// Both timed from spawn to exit, start-up included (what a user waits for). ekaf's own summary
+// line gives its producing time without start-up ("ekaf s (own)").
 import { keyedFile } from '../lib/data.js';
 import { checkDelivered, kcatProduce, payloadBytes } from '../lib/kcat.js';
 import { timeCommand, type Metrics } from '../lib/proc.js';
@@ -15,7 +15,7 @@ async function ekafProduce(
   file: string,
   records: number,
 ): Promise<Metrics> {
-  const args = ['--import', 'tsx', 'src/cli.ts', 'produce', '-b', bootstrap, '-t', topic, '-K', ':', file];
+  const args = ['dist/src/cli.js', 'produce', '-b', bootstrap, '-t', topic, '-K', ':', file];
   const r = await timeCommand(process.execPath, args);
   // "ekaf produce: N records, B bytes in S s (...); D delivered, F failed"
   const m = /ekaf produce: (\d+) records, \d+ bytes in ([\d.]+) s .*; (\d+) delivered, (\d+) failed/.exec(

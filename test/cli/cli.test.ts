@@ -157,6 +157,26 @@ describe('ekaf produce', () => {
     expect(got).toEqual(want.sort((a, b) => a[1].localeCompare(b[1])));
   });
 
+  it('splits keys at a multi-byte delimiter across chunk boundaries, and lines longer than a chunk', async () => {
+    // A file is read in 64 KiB chunks: lines are cut at every boundary, and one line spans four.
+    const lines = Array.from({ length: 20_000 }, (_, i) => `key-${i}::value:${i}${'.'.repeat(i % 97)}`);
+    lines.splice(7000, 0, `long::${'L'.repeat(200_000)}`, 'no delimiter: here');
+    const file = join(dir, 'keyed.txt');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const result = await runCli(['produce', '-b', cluster.bootstrap, '-t', 'multi', '-K', '::', file], {
+      timeoutMs: 60_000,
+    });
+    expect(result.stderr).toMatch(/20002 delivered, 0 failed/);
+    const records = await readTopic(cluster.bootstrap, 'multi', { timeoutMs: 60_000 });
+    const got = new Map(records.map((r) => [r.value?.toString() ?? '', r.key?.toString() ?? null]));
+    expect(got.size).toBe(20_002);
+    for (const line of lines) {
+      const at = line.indexOf('::');
+      const [key, value] = at === -1 ? [null, line] : [line.slice(0, at), line.slice(at + 2)];
+      expect(got.get(value)).toBe(key);
+    }
+  });
+
   it('with --acks 1 and gzip (idempotence off), from stdin and options from the environment', async () => {
     const lines = Array.from({ length: 1000 }, (_, i) => `v${i}`);
     const result = await runCli(['produce', '-', '--compression', 'gzip'], {
