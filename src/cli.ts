@@ -579,13 +579,13 @@ class ProduceRun {
     private readonly partition: number | undefined,
     private readonly quiet: boolean,
   ) {
-    const wake = (): void => {
-      const waiters = this.roomWaiters;
-      this.roomWaiters = [];
-      for (const resolve of waiters) resolve();
-    };
-    producer.on('delivery', wake);
-    producer.on('delivery.failed', wake);
+    // Failed calls are counted from their event: the callbacks take the error alone, so that
+    // no report object is built for the records that were delivered (see send()).
+    producer.on('delivery.failed', ({ error, failed, reports }) => {
+      this.firstError ??= error;
+      this.failed += failed;
+      this.delivered += reports.length - failed;
+    });
     producer.on('error', (error) => {
       // Problems outside any call (metadata, connections): once each, they may repeat a lot.
       const line = `${error.code}: ${error.message}`;
@@ -704,16 +704,12 @@ class ProduceRun {
     for (const r of records) {
       bytes += Buffer.isBuffer(r) ? r.length : recordBytes(r);
     }
-    const callback: DeliveryCallback = (error, reports) => {
-      if (error === null) {
-        this.delivered += reports.length;
-        return;
-      }
-      this.firstError ??= error;
-      let failed = 0;
-      for (const report of reports) if (report === undefined) failed++;
-      this.failed += failed;
-      this.delivered += reports.length - failed;
+    const count = records.length;
+    // Declared with the error alone: no delivery reports are built (a failed call is counted
+    // by the delivery.failed listener, with its reports).
+    const callback: DeliveryCallback = (error) => {
+      if (error === null) this.delivered += count;
+      this.wake();
     };
     for (;;) {
       try {
@@ -738,6 +734,13 @@ class ProduceRun {
     }
     this.sent += records.length;
     this.bytes += bytes;
+  }
+
+  /** A call completed: room in the buffer, for whoever waits for it. */
+  private wake(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   private roomOrTimeout(): Promise<void> {

@@ -21,7 +21,10 @@ import { Runtime, type ActorSnapshot } from './runtime/runtime.js';
 export type { DeliveryReport } from './runtime/delivery.js';
 export type { ProduceRecord } from './runtime/records.js';
 
-/** Called once per produceAsync call: with the error and what was delivered, or with the reports. */
+/**
+ * Called once per produceAsync call: with the error and what was delivered, or with the reports.
+ * Declared with one parameter (`(error) => …`), it is given no reports (none are built).
+ */
 export type DeliveryCallback = (
   error: EkafError | null,
   reports: readonly (DeliveryReport | undefined)[],
@@ -269,10 +272,14 @@ export class Producer extends EventEmitter<ProducerEvents> {
       this.emit('downtime.buffer_full', { topic, records: records.length, bytes });
       throw new BufferFullError(this.runtime.budget.describeNeed(records.length, bytes));
     }
-    const wantReports =
-      callback !== undefined ||
-      this.listenerCount('delivery') > 0 ||
-      this.listenerCount('delivery.failed') > 0;
+    // One report object per record is the largest cost of a bulk call after encoding: build
+    // them only when something reads them. A callback declared with the error alone,
+    // `(error) => …`, does not (the arity rule of Express's error handlers); `(error, reports)`,
+    // a rest parameter or no declared parameter at all gets them. So do the listeners of the
+    // outcome's event, asked when the call completes.
+    const callbackWantsReports = callback !== undefined && callback.length !== 1;
+    const wantReports = (ok: boolean): boolean =>
+      callbackWantsReports || this.listenerCount(ok ? 'delivery' : 'delivery.failed') > 0;
     const call = new ProduceCall(
       topic,
       records.length,

@@ -45,14 +45,15 @@ export class ProduceCall {
   private watchers: (() => void)[] | null = null;
 
   /**
-   * @param wantReports false when nobody will read the reports (produceAsync with no callback and
-   *   no delivery listener): then none are built.
+   * @param wantReports asked when the call completes, with whether it succeeded: false when
+   *   nobody will read the reports (no callback that takes them, no listener for the outcome's
+   *   event), and then none are built.
    */
   constructor(
     readonly topic: string,
     readonly count: number,
     private readonly onDone: (call: ProduceCall, outcome: CallOutcome) => void,
-    private readonly wantReports = true,
+    private readonly wantReports: (ok: boolean) => boolean = () => true,
   ) {}
 
   get done(): boolean {
@@ -79,9 +80,8 @@ export class ProduceCall {
     timestamp: (index: number) => number,
     acknowledged: boolean,
   ): void {
-    if (this.wantReports) {
-      (this.acked ??= []).push({ start, count, partition, firstOffset, timestamp, acknowledged });
-    }
+    // One entry per segment, cheap; the reports themselves are built (or not) at completion.
+    (this.acked ??= []).push({ start, count, partition, firstOffset, timestamp, acknowledged });
     this.settle(count);
   }
 
@@ -96,7 +96,7 @@ export class ProduceCall {
     if (this.settled !== this.count) return;
     for (const watcher of this.watchers ?? []) watcher();
     this.watchers = null;
-    const reports = this.buildReports();
+    const reports = this.buildReports(this.firstError === null);
     if (this.firstError === null) {
       this.onDone(this, { ok: true, reports: reports as DeliveryReport[] });
     } else {
@@ -105,8 +105,11 @@ export class ProduceCall {
   }
 
   /** Reports in input order; undefined where a record failed (or when nobody reads them). */
-  private buildReports(): (DeliveryReport | undefined)[] {
-    if (!this.wantReports) return [];
+  private buildReports(ok: boolean): (DeliveryReport | undefined)[] {
+    if (!this.wantReports(ok)) {
+      this.acked = null;
+      return [];
+    }
     const reports = new Array<DeliveryReport | undefined>(this.count);
     for (const range of this.acked ?? []) {
       const { start, count, partition, firstOffset, timestamp, acknowledged } = range;

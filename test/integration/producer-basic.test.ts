@@ -43,6 +43,35 @@ describe.each(PEERS)('producer basics against librdkafka %s', (peer) => {
     expect(events).toContain(2);
   });
 
+  it('builds no reports for a callback declared with the error alone; delivers all the same', async () => {
+    const own = createProducer({ brokers: cluster.bootstrap, clientId: 'ekaf-test-arity' });
+    try {
+      const values = Array.from({ length: 50 }, (_, i) => `arity-${i}`);
+      const [errorOnly, withReports] = await Promise.all([
+        new Promise<unknown[]>((resolve) => {
+          // One declared parameter: the callback gets an empty array, no report is built.
+          own.produceAsync('basic', values.slice(0, 25), function (this: unknown, error) {
+            // eslint-disable-next-line prefer-rest-params
+            resolve([error, arguments[1]]);
+          });
+        }),
+        new Promise<unknown[]>((resolve) => {
+          own.produceAsync('basic', values.slice(25), (error, reports) => {
+            resolve([error, reports]);
+          });
+        }),
+      ]);
+      expect(errorOnly).toEqual([null, []]);
+      expect(withReports[0]).toBeNull();
+      expect(withReports[1]).toHaveLength(25);
+      const consumed = await readTopic(cluster.bootstrap, 'basic');
+      const got = new Set(consumed.map((r) => r.value?.toString()));
+      expect(values.every((v) => got.has(v))).toBe(true);
+    } finally {
+      await own.close({ timeoutMs: 5000 });
+    }
+  });
+
   it('inspect() lists the registry, metadata, brokers, topic and partition workers', () => {
     const actors = producer.inspect();
     const names = actors.map((a) => a.name);

@@ -204,11 +204,47 @@ describe('ProduceCall offsets the broker does not give', () => {
   });
 });
 
+const reportIn = (topic: string, partition: number, offset: number, timestamp: number): DeliveryReport => ({
+  topic,
+  partition,
+  offset,
+  timestamp,
+  acknowledged: true,
+});
+
 describe('ProduceCall without reports', () => {
   it('settles with no reports when nobody will read them', () => {
     const outcomes: CallOutcome[] = [];
-    const call = new ProduceCall('t', 2, (_c, outcome) => outcomes.push(outcome), false);
+    const call = new ProduceCall(
+      't',
+      2,
+      (_c, outcome) => outcomes.push(outcome),
+      () => false,
+    );
     call.succeed(0, 2, 0, 10, () => 5, true);
     expect(outcomes).toEqual([{ ok: true, reports: [] }]);
+  });
+
+  it('asks at completion, with the outcome, whether to build them', () => {
+    const asked: boolean[] = [];
+    const outcomes: CallOutcome[] = [];
+    const wanted = (ok: boolean): boolean => {
+      asked.push(ok);
+      return !ok; // reports for failed calls only (a delivery.failed listener alone)
+    };
+    const good = new ProduceCall('t', 1, (_c, outcome) => outcomes.push(outcome), wanted);
+    good.succeed(0, 1, 0, 10, () => 5, true);
+    const bad = new ProduceCall('t', 2, (_c, outcome) => outcomes.push(outcome), wanted);
+    bad.succeed(0, 1, 0, 11, () => 6, true);
+    const error = new EkafError('ERR_KAFKA', 'no');
+    bad.fail(1, error);
+    expect(asked).toEqual([true, false]);
+    expect(outcomes[0]).toEqual({ ok: true, reports: [] });
+    expect(outcomes[1]).toEqual({
+      ok: false,
+      error,
+      failed: 1,
+      reports: [reportIn('t', 0, 11, 6), undefined],
+    });
   });
 });
