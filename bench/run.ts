@@ -205,8 +205,8 @@ medians over the rounds. "ekaf / client" is ekaf's median divided by the client'
 metric (throughput: above 1 means ekaf is faster; latency and memory: below 1 means ekaf is lower;
 scenario 7 compares one gateway process with two; scenario 5's "payload" row is the 100 B value).
 Library clients (ekaf, kafkajs) are measured warm, as in a long-running daemon: in scenarios 1,
-3 and 6 each first runs the same workload, unmeasured, on another topic (20 % of the records in 1
-and 6, 50 % in 3); kcat and the command lines (scenario 2) are timed from spawn to exit.
+3 and 6 each first runs the same workload, unmeasured, on another topic, with half of the
+records; kcat and the command lines (scenario 2) are timed from spawn to exit.
 Every throughput run is checked afterwards by reading the topic's offsets back with kcat.
 What each scenario measures is described at the top of its module in \`bench/scenarios/\`.
 

@@ -12,10 +12,8 @@ import { runWorker, type Metrics } from '../lib/proc.js';
 import { rates, ratioTarget, type RunContext, type Scenario } from '../lib/scenario.js';
 import { nowMs } from '../lib/stats.js';
 import { ekafProducer, kafkajsProducer, warmEkaf, warmKafkajs } from './clients.js';
+import { WARM_UP_SHARE } from './throughput.js';
 import { peakRss } from './throughput.js';
-
-/** Share of the records first sent, unmeasured, to a warm-up topic. */
-const WARM_UP_SHARE = 0.5;
 
 interface Params {
   bootstrap: string;

@@ -32,7 +32,7 @@ import {
 } from './clients.js';
 
 /** Share of a run's records first produced, unmeasured, to a warm-up topic (library clients). */
-export const WARM_UP_SHARE = 0.2;
+export const WARM_UP_SHARE = 0.5;
 
 export interface ThroughputParams {
   bootstrap: string;
