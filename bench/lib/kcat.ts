@@ -2,6 +2,7 @@
 // Timed from spawn to exit, so its startup, metadata fetch and connects are inside the time
 // (a few ms against seconds of producing); it exits once librdkafka flushed every message.
 import { statSync } from 'node:fs';
+import { countRecords } from '../../test/broker/kcat.js';
 import { timeCommand, type Metrics } from './proc.js';
 import { rates } from './scenario.js';
 
@@ -26,31 +27,6 @@ export async function kcatProduce(
   }
   await checkDelivered(bootstrap, topic, records);
   return rates(records, payloadBytes(file, records), r.ms);
-}
-
-/**
- * Records in a topic, read back with kcat (the last message of each partition: its offset + 1),
- * outside the timed part: proof that a run delivered what it claims.
- */
-export async function countRecords(bootstrap: string, topic: string): Promise<number> {
-  const r = await timeCommand('kcat', [
-    '-C',
-    '-b',
-    bootstrap,
-    '-t',
-    topic,
-    '-o',
-    '-1',
-    '-e',
-    '-q',
-    '-f',
-    '%o\n',
-  ]);
-  if (r.code !== 0) throw new Error(`kcat -C exited ${r.code}: ${r.stderr.trim()}`);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l !== '')
-    .reduce((sum, l) => sum + Number(l) + 1, 0);
 }
 
 /** Throws unless `topic` holds `expected` records (plus `warmUp`, for the library runs). */

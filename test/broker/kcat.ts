@@ -81,6 +81,19 @@ function toRecord(j: KcatJson): ConsumedRecord {
   };
 }
 
+/**
+ * Records in a topic from its end offsets, read with kcat (the last record of each partition:
+ * its offset + 1; no records are transferred): a count for runs too large to read back whole.
+ */
+export async function countRecords(bootstrap: string, topic: string, timeoutMs?: number): Promise<number> {
+  const args = ['-C', '-b', bootstrap, '-t', topic, '-o', '-1', '-e', '-q', '-f', '%o\n'];
+  const out = (await runKcat(args, undefined, timeoutMs)).toString();
+  return out
+    .split('\n')
+    .filter((line) => line !== '')
+    .reduce((sum, line) => sum + Number(line) + 1, 0);
+}
+
 export interface KcatProduceOptions {
   /** Default: kcat's partitioner (by key, random without a key). */
   partition?: number;

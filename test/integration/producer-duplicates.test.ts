@@ -3,7 +3,7 @@ import { createProducer, type Producer } from '../../src/producer.js';
 import { ApiKey } from '../../src/protocol/api.js';
 import { startCluster, type MockCluster } from '../broker/cluster.js';
 import { readTopic } from '../broker/kcat.js';
-import { startSequenceProxy, type SequenceProxy } from '../broker/sequence-proxy.js';
+import { startSequenceProxies, type SequenceProxies } from '../broker/sequence-proxy.js';
 
 /**
  * The duplicates scenario: the broker appends a batch but its answer comes after the request
@@ -17,17 +17,17 @@ describe('a Produce answered after the request timeout (librdkafka 2.12 mock)', 
   let cluster: MockCluster;
   let producer: Producer;
 
-  let proxy: SequenceProxy;
+  let proxy: SequenceProxies;
   let bootstrap: string;
 
   beforeEach(async () => {
     cluster = await startCluster({ peer: '2.12', brokers: 1, topics: [{ name: 'd', partitions: 1 }] });
     const broker = cluster.brokers[0];
     if (broker === undefined) throw new Error('no broker');
-    proxy = await startSequenceProxy(broker);
+    proxy = await startSequenceProxies([broker]);
     // Metadata now names the proxy as broker 1: every connection goes through it.
-    await cluster.command(`set_host_port 1 127.0.0.1 ${proxy.port}`);
-    bootstrap = `127.0.0.1:${proxy.port}`;
+    await cluster.command(`set_host_port 1 127.0.0.1 ${String(proxy.ports.get(1))}`);
+    bootstrap = proxy.bootstrap;
   });
   afterEach(async () => {
     await producer.close({ timeoutMs: 5000 });
