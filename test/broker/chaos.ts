@@ -32,7 +32,21 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /** false for a control run without idempotence (retries then do duplicate records). */
   idempotent?: boolean;
+  /** The kinds of fault to draw from; all of them by default. */
+  faults?: readonly FaultKind[];
 }
+
+export const FAULT_KINDS = [
+  'broker-down',
+  'all-down',
+  'leader-move',
+  'produce-errors',
+  'metadata-errors',
+  'rtt-spike',
+  'drop-answers',
+  'corrupt-answers',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface ChaosReport {
   seed: number;
@@ -152,7 +166,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     while (!loadDone()) {
       await sleep(between(options.faultEveryMs / 2, (options.faultEveryMs * 3) / 2));
       if (loadDone()) break;
-      const fault = await injectFault(cluster, proxies, faultNumber++, random, pick, between);
+      const fault = await injectFault(
+        cluster,
+        proxies,
+        options.faults ?? FAULT_KINDS,
+        faultNumber++,
+        random,
+        pick,
+        between,
+      );
       faults.push({ atMs: Date.now() - started, fault });
       log(`${String(Date.now() - started).padStart(7)} ms  ${fault}`);
     }
@@ -213,27 +235,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 async function injectFault(
   cluster: DevCluster,
   proxies: SequenceProxies,
+  kinds: readonly FaultKind[],
   n: number,
   random: () => number,
   pick: <T>(items: readonly T[]) => T,
   between: (low: number, high: number) => number,
 ): Promise<string> {
   const brokers = Array.from({ length: BROKERS }, (_, i) => i + 1);
-  // The first faults take one broker down, then all of them: every run has both.
-  const kind =
-    n === 0
-      ? 'broker-down'
-      : n === 1
-        ? 'all-down'
-        : pick([
-            'broker-down',
-            'all-down',
-            'leader-move',
-            'produce-errors',
-            'metadata-errors',
-            'rtt-spike',
-            'drop-answers',
-          ]);
+  // The first faults take one broker down, then all of them: every full run has both.
+  const first: FaultKind | undefined = n === 0 ? 'broker-down' : n === 1 ? 'all-down' : undefined;
+  const kind = first !== undefined && kinds.includes(first) ? first : pick(kinds);
   switch (kind) {
     case 'broker-down': {
       const broker = pick(brokers);
@@ -274,12 +285,18 @@ async function injectFault(
       await cluster.setRtt(broker, 0);
       return `broker ${broker} answers ${REQUEST_TIMEOUT_MS + 500} ms late for ${ms} ms (request timeout ${REQUEST_TIMEOUT_MS} ms)`;
     }
-    default: {
+    case 'drop-answers': {
       const count = between(1, 3);
       proxies.dropAnswers(count);
       return `next ${count} Produce answers dropped with their connection`;
     }
+    case 'corrupt-answers': {
+      const count = between(1, 3);
+      proxies.corruptAnswers(count);
+      return `next ${count} Produce answers mangled (truncated, impossible size, wrong correlation id)`;
+    }
   }
+  return kind satisfies never;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -23,7 +23,9 @@ import { Writer } from '../../src/protocol/writer.js';
  *   and count which of them were written (the proxy knows the end offset before them).
  *
  * Faults for chaos runs: `dropAnswers(n)` makes the next n Produce answers never reach the client:
- * the client connection is closed instead (the broker did write what it answered).
+ * the client connection is closed instead (the broker did write what it answered);
+ * `corruptAnswers(n)` sends the next n Produce answers mangled instead (truncated, with an
+ * impossible size, or under another correlation id): a hostile broker.
  *
  * Batches without a producer id pass through unchecked (and unserialised).
  */
@@ -40,6 +42,8 @@ export interface SequenceProxies {
   readonly resolved: { written: number; notWritten: number };
   /** The next `count` Produce answers are dropped, their client connections closed. */
   dropAnswers(count: number): void;
+  /** The next `count` Produce answers are sent mangled, their client connections then closed. */
+  corruptAnswers(count: number): void;
   close(): Promise<void>;
 }
 
@@ -85,7 +89,15 @@ export async function startSequenceProxies(brokers: readonly ProxiedBroker[]): P
   const partitions = new Map<string, PartitionState>();
   const servers: net.Server[] = [];
   const sockets = new Set<net.Socket>();
-  const stats = { duplicates: 0, outOfOrder: 0, written: 0, notWritten: 0, dropAnswers: 0 };
+  const stats = {
+    duplicates: 0,
+    outOfOrder: 0,
+    written: 0,
+    notWritten: 0,
+    dropAnswers: 0,
+    corruptAnswers: 0,
+    corrupted: 0,
+  };
   const ports = new Map<number, number>();
   let nextCorrelation = 1;
 
@@ -175,6 +187,21 @@ export async function startSequenceProxies(brokers: readonly ProxiedBroker[]): P
       if (clientGone()) upstream.destroy();
     });
 
+    /** Applies a pending answer fault; true when the answer did not go out as it is. */
+    const sabotaged = (answer: Buffer): boolean => {
+      if (stats.dropAnswers > 0) {
+        stats.dropAnswers--;
+        client.destroy();
+        return true;
+      }
+      if (stats.corruptAnswers > 0) {
+        stats.corruptAnswers--;
+        client.end(mangle(answer, stats.corrupted++));
+        return true;
+      }
+      return false;
+    };
+
     /** The broker's answer, or null when its connection died after the request was sent. */
     const forward = (frame: Buffer): Promise<Buffer | null> =>
       new Promise((resolve) => {
@@ -188,14 +215,10 @@ export async function startSequenceProxies(brokers: readonly ProxiedBroker[]): P
       const request = parseRequest(frame);
       if (request === null) {
         // Not a checked Produce: forwarded as is, answered as the broker answers (unless an
-        // unchecked Produce answer is to be dropped).
+        // unchecked Produce answer is to be sabotaged).
         const answer = await forward(frame);
         if (answer === null || clientGone()) return;
-        if (frame.readInt16BE(0) === API_PRODUCE && stats.dropAnswers > 0) {
-          stats.dropAnswers--;
-          client.destroy();
-          return;
-        }
+        if (frame.readInt16BE(0) === API_PRODUCE && sabotaged(answer)) return;
         client.write(lengthPrefixed(answer));
         return;
       }
@@ -213,6 +236,7 @@ export async function startSequenceProxies(brokers: readonly ProxiedBroker[]): P
       });
       for (const state of states) state.inFlight = claim;
       let reply: Buffer | null = null;
+      let anyForwarded = false;
       try {
         if (eitherGone()) return;
         for (const batch of request.batches) {
@@ -233,6 +257,7 @@ export async function startSequenceProxies(brokers: readonly ProxiedBroker[]): P
         let answers = new Map<string, PartitionAnswer>();
         if (forwarded.length > 0) {
           if (eitherGone()) return;
+          anyForwarded = true;
           const answer = await forward(rewriteRequest(request, forwarded));
           if (answer === null) {
             // Sent, answer lost with the broker connection: settled by the end offset later.
@@ -252,18 +277,14 @@ export async function startSequenceProxies(brokers: readonly ProxiedBroker[]): P
             producerState(producers, batch).nextSequence = batch.baseSequence + batch.count;
             partitionState(batch.topic, batch.partition).logEnd = result.baseOffset + batch.count;
           }
-          if (stats.dropAnswers > 0) {
-            stats.dropAnswers--;
-            client.destroy();
-            return;
-          }
         }
         reply = encodeAnswer(request, answers, local);
       } finally {
         for (const state of states) state.inFlight = null;
         release();
       }
-      if (!clientGone()) client.write(lengthPrefixed(reply));
+      if (clientGone() || (anyForwarded && sabotaged(reply))) return;
+      client.write(lengthPrefixed(reply));
     };
 
     frames(client, (frame) => {
@@ -300,6 +321,9 @@ export async function startSequenceProxies(brokers: readonly ProxiedBroker[]): P
     },
     dropAnswers(count) {
       stats.dropAnswers += count;
+    },
+    corruptAnswers(count) {
+      stats.corruptAnswers += count;
     },
     close: async () => {
       for (const socket of sockets) socket.destroy();
@@ -502,6 +526,26 @@ function listOffset(
     });
     socket.write(lengthPrefixed(w.toBuffer()));
   });
+}
+
+/** An answer frame (without its size) mangled three ways in turn, as a hostile broker might. */
+function mangle(answer: Buffer, n: number): Buffer {
+  switch (n % 3) {
+    case 0: // truncated: the size of the whole answer, half of it, then the connection ends
+      return lengthPrefixed(answer).subarray(0, 4 + Math.floor(answer.length / 2));
+    case 1: {
+      // an impossible size
+      const size = Buffer.alloc(4);
+      size.writeInt32BE(0x7fffffff, 0);
+      return Buffer.concat([size, answer]);
+    }
+    default: {
+      // another request's correlation id
+      const copy = lengthPrefixed(answer);
+      copy.writeInt32BE(copy.readInt32BE(4) + 1000, 4);
+      return copy;
+    }
+  }
 }
 
 /** Calls `onFrame` with each complete frame (without its size) read from `socket`. */
