@@ -9,6 +9,8 @@ export type EkafErrorCode =
   | 'ERR_UNSUPPORTED_VERSION'
   | 'ERR_CONNECTION'
   | 'ERR_CONNECTION_CLOSED'
+  | 'ERR_TLS'
+  | 'ERR_SASL_AUTHENTICATION'
   | 'ERR_REQUEST_TIMEOUT'
   | 'ERR_RESPONSE_TOO_LARGE'
   | 'ERR_TOO_MANY_IN_FLIGHT'
@@ -176,6 +178,33 @@ export class DeliveryTimeoutError extends EkafError {
 export class ProducerClosedError extends EkafError {
   constructor(message = 'the producer is closed') {
     super('ERR_PRODUCER_CLOSED', message);
+  }
+}
+
+/**
+ * The TLS handshake with a broker failed: its certificate is not trusted, does not name the host,
+ * has expired, or the broker does not speak TLS. `reason` is Node's code (e.g.
+ * UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID).
+ */
+export class TlsError extends EkafError {
+  constructor(
+    broker: string,
+    readonly reason: string,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super('ERR_TLS', `${broker}: TLS handshake failed: ${detail} (${reason})`, { cause, retriable: true });
+  }
+}
+
+/**
+ * SASL authentication with a broker failed: wrong credentials, a mechanism the broker does not
+ * enable, or a broker that could not prove it knows the password (SCRAM). Messages never contain
+ * the password.
+ */
+export class SaslAuthenticationError extends EkafError {
+  constructor(message: string) {
+    super('ERR_SASL_AUTHENTICATION', `SASL authentication failed: ${message}`, { retriable: false });
   }
 }
 
