@@ -1,7 +1,14 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { ConfigError } from './errors.js';
 import { assertCodecAvailable, COMPRESSION_NAMES, type CompressionName } from './protocol/compression.js';
+import type { TlsOptions } from './network/connection.js';
 import { PARTITIONER_NAMES, type PartitionerFunction, type PartitionerName } from './runtime/partitioners.js';
+import {
+  credentialsProblem,
+  credentialsSource,
+  type CredentialsSource,
+  type SaslOption,
+} from './security/sasl.js';
 
 /**
  * Every option of ekaf, its default and its validation. Each option's doc comment gives its
@@ -94,6 +101,20 @@ export interface ProducerOptions {
    * maxInFlight <= 5 on every topic. Java `enable.idempotence`.
    */
   idempotent?: boolean;
+  /**
+   * TLS to every broker: `true` (Node's trusted roots) or node:tls options
+   * `{ ca, cert, key, servername, rejectUnauthorized }`. Off by default. Java
+   * `security.protocol=SSL` and the `ssl.*` settings.
+   */
+  tls?: boolean | TlsOptions;
+  /**
+   * SASL authentication on every broker connection: `{ mechanism: 'PLAIN' | 'SCRAM-SHA-256' |
+   * 'SCRAM-SHA-512', username, password }`, or a function returning it (or a promise of it),
+   * called before each connection authenticates (rotated credentials). Off by default. Java
+   * `sasl.mechanism` and `sasl.jaas.config`. Use with `tls` unless the network is trusted: PLAIN
+   * sends the password as is.
+   */
+  sasl?: SaslOption;
   /** Where ekaf logs; silent by default. */
   logger?: Logger;
   /**
@@ -141,9 +162,12 @@ export interface BrokerAddress {
 
 /** Options after validation, with every default applied. */
 export interface ResolvedOptions extends Required<
-  Omit<ProducerOptions, 'brokers' | 'defaults' | 'topics' | 'logger' | 'inspect'>
+  Omit<ProducerOptions, 'brokers' | 'defaults' | 'topics' | 'logger' | 'inspect' | 'tls' | 'sasl'>
 > {
   inspect: InspectionObserver | undefined;
+  tls: TlsOptions | null;
+  /** Credentials for each connection, or null without SASL (a function: never serialised). */
+  sasl: CredentialsSource | null;
   brokers: BrokerAddress[];
   defaults: TopicSettings;
   topics: Record<string, TopicSettings>;
@@ -168,6 +192,8 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
     'topics',
     'logger',
     'inspect',
+    'tls',
+    'sasl',
   ]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new ConfigError(key, 'is not an ekaf option');
@@ -177,6 +203,8 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
     brokers: parseBrokers(options.brokers),
     logger: validateLogger(options.logger),
     inspect: validateInspect(options.inspect),
+    tls: validateTls(options.tls),
+    sasl: validateSasl(options.sasl),
   } as ResolvedOptions;
   for (const [key, fallback] of Object.entries(PRODUCER_DEFAULTS)) {
     const value = (options as unknown as Record<string, unknown>)[key];
@@ -361,4 +389,40 @@ function validateLogger(logger: unknown): Logger {
     }
   }
   return logger as Logger;
+}
+
+const TLS_KEYS = ['ca', 'cert', 'key', 'servername', 'rejectUnauthorized'];
+
+function validateTls(value: unknown): TlsOptions | null {
+  if (value === undefined || value === false) return null;
+  if (value === true) return {};
+  if (!isObject(value))
+    throw new ConfigError('tls', `must be true, false or node:tls options (got ${show(value)})`);
+  for (const [key, option] of Object.entries(value)) {
+    if (!TLS_KEYS.includes(key))
+      throw new ConfigError(`tls.${key}`, `is not a TLS option (${TLS_KEYS.join(', ')})`);
+    if (option === undefined) continue;
+    const pem = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v);
+    if (key === 'rejectUnauthorized' && typeof option !== 'boolean') {
+      throw new ConfigError('tls.rejectUnauthorized', `must be true or false (got ${show(option)})`);
+    }
+    if (key === 'servername' && (typeof option !== 'string' || option.length === 0)) {
+      throw new ConfigError('tls.servername', 'must be a non-empty string');
+    }
+    if ((key === 'cert' || key === 'key') && !pem(option)) {
+      throw new ConfigError(`tls.${key}`, 'must be a PEM string or Buffer');
+    }
+    if (key === 'ca' && !pem(option) && !(Array.isArray(option) && option.every(pem))) {
+      throw new ConfigError('tls.ca', 'must be a PEM string or Buffer, or a list of them');
+    }
+  }
+  return { ...(value as TlsOptions) };
+}
+
+function validateSasl(value: unknown): CredentialsSource | null {
+  if (value === undefined) return null;
+  if (typeof value === 'function') return credentialsSource(value as SaslOption);
+  const problem = credentialsProblem(value);
+  if (problem !== null) throw new ConfigError('sasl', problem);
+  return credentialsSource(value as SaslOption);
 }

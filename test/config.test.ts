@@ -44,9 +44,10 @@ const logger = (): Logger => ({
 describe('resolveOptions: defaults', () => {
   it('applies every producer and topic default', () => {
     const resolved = resolveOptions({ brokers: 'localhost:9092' });
-    const { brokers, defaults, topics, logger: silent, ...rest } = resolved;
+    const { brokers, defaults, topics, logger: silent, tls, sasl, ...rest } = resolved;
     expect(brokers).toEqual([{ host: 'localhost', port: 9092 }]);
     expect(rest).toEqual(PRODUCER_DEFAULTS);
+    expect([tls, sasl]).toEqual([null, null]);
     expect(defaults).toEqual(TOPIC_DEFAULTS);
     expect(topics).toEqual({});
     // The silent logger takes any call and does nothing.
@@ -107,7 +108,8 @@ describe('resolveOptions: defaults', () => {
       logger: custom,
     };
     const resolved = resolveOptions(options);
-    const { brokers, logger: kept, defaults, topics, ...rest } = resolved;
+    const { brokers, logger: kept, defaults, topics, tls, sasl, ...rest } = resolved;
+    expect([tls, sasl]).toEqual([null, null]);
     expect(brokers).toEqual([
       { host: 'a', port: 1 },
       { host: 'b', port: 2 },
@@ -610,5 +612,75 @@ describe('wireAcks', () => {
     expect(wireAcks(-1)).toBe(-1);
     expect(wireAcks(0)).toBe(0);
     expect(wireAcks(1)).toBe(1);
+  });
+});
+
+describe('resolveOptions: tls and sasl', () => {
+  it('takes tls as true, false or node:tls options, naming what is wrong', () => {
+    expect(withBrokers({ tls: true }).tls).toEqual({});
+    expect(withBrokers({ tls: false }).tls).toBeNull();
+    const ca = '-----BEGIN CERTIFICATE-----\n...';
+    expect(withBrokers({ tls: { ca, servername: 'kafka.example', rejectUnauthorized: true } }).tls).toEqual({
+      ca,
+      servername: 'kafka.example',
+      rejectUnauthorized: true,
+    });
+    expectConfigError(
+      () => withBrokers({ tls: 'yes' as never }),
+      'tls',
+      'tls: must be true, false or node:tls options (got "yes")',
+    );
+    expectConfigError(
+      () => withBrokers({ tls: { ciphers: 'x' } as never }),
+      'tls.ciphers',
+      'tls.ciphers: is not a TLS option (ca, cert, key, servername, rejectUnauthorized)',
+    );
+    expectConfigError(
+      () => withBrokers({ tls: { rejectUnauthorized: 'no' } as never }),
+      'tls.rejectUnauthorized',
+      'tls.rejectUnauthorized: must be true or false (got "no")',
+    );
+    expectConfigError(
+      () => withBrokers({ tls: { ca: 5 } as never }),
+      'tls.ca',
+      'tls.ca: must be a PEM string or Buffer, or a list of them',
+    );
+  });
+
+  it('takes sasl credentials or a function, naming what is wrong without echoing the password', async () => {
+    const password = 'p4ss-w0rd-secret';
+    const resolved = withBrokers({ sasl: { mechanism: 'scram-sha-512', username: 'app', password } });
+    expect(await resolved.sasl?.()).toEqual({ mechanism: 'SCRAM-SHA-512', username: 'app', password });
+    // Kept in a function: not in JSON, not in util.inspect.
+    expect(JSON.stringify(resolved)).not.toContain(password);
+    const { inspect } = await import('node:util');
+    expect(inspect(resolved, { depth: 10 })).not.toContain(password);
+
+    expectConfigError(
+      () => withBrokers({ sasl: { mechanism: 'GSSAPI', username: 'app', password } as never }),
+      'sasl',
+      'sasl: mechanism must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512',
+    );
+    expectConfigError(
+      () => withBrokers({ sasl: { mechanism: 'PLAIN', username: '', password } }),
+      'sasl',
+      'sasl: username must be a non-empty string',
+    );
+    expectConfigError(
+      () => withBrokers({ sasl: { mechanism: 'PLAIN', username: 'app', password: 5 } as never }),
+      'sasl',
+      'sasl: password must be a string',
+    );
+    // A function is called for each connection; what it gives is checked then.
+    let calls = 0;
+    const rotating = withBrokers({
+      sasl: () => ({ mechanism: 'PLAIN', username: `app-${++calls}`, password }),
+    });
+    expect((await rotating.sasl?.())?.username).toBe('app-1');
+    expect((await rotating.sasl?.())?.username).toBe('app-2');
+    const broken = withBrokers({ sasl: () => ({ mechanism: 'PLAIN', username: 'app' }) as never });
+    await expect(broken.sasl?.()).rejects.toThrow(
+      "SASL authentication failed: the sasl function's credentials: password must be a string",
+    );
   });
 });

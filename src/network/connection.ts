@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { EventEmitter } from 'eventemitter3';
 import {
   ConnectionError,
@@ -6,6 +7,7 @@ import {
   EkafError,
   RequestTimeoutError,
   ResponseTooLargeError,
+  TlsError,
 } from '../errors.js';
 import { requestHeaderVersion, responseHeaderVersion, type Api } from '../protocol/api.js';
 import { readResponseHeader, writeRequestHeader } from '../protocol/headers.js';
@@ -25,6 +27,23 @@ export interface ConnectionOptions {
   connectTimeoutMs?: number;
   /** Largest response frame accepted; a bigger one closes the connection (a lying or hostile peer). */
   maxResponseBytes?: number;
+  /** TLS (node:tls options); null or absent for plaintext. */
+  tls?: TlsOptions | null;
+}
+
+/**
+ * TLS settings, with node:tls's names. `servername` (SNI) defaults to the broker's host name
+ * (not to an IP address, which SNI does not allow); certificates are verified unless
+ * `rejectUnauthorized` is false.
+ */
+export interface TlsOptions {
+  /** Trusted CA certificates (PEM); Node's bundled roots when absent. */
+  ca?: string | Buffer | readonly (string | Buffer)[];
+  /** Client certificate and key (PEM), for brokers that authenticate clients by certificate. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  servername?: string;
+  rejectUnauthorized?: boolean;
 }
 
 export const CONNECTION_DEFAULTS = {
@@ -32,6 +51,7 @@ export const CONNECTION_DEFAULTS = {
   requestTimeoutMs: 30_000,
   connectTimeoutMs: 10_000,
   maxResponseBytes: 64 * 1024 * 1024,
+  tls: null,
 } as const;
 
 /** Bound of the set of acks=0 correlation ids remembered in case a broker answers them anyway. */
@@ -113,8 +133,26 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       return Promise.reject(new ConnectionError('connect() called twice', this.address));
     }
     return new Promise<void>((resolve, reject) => {
-      const socket = net.connect({ host: this.host, port: this.port, noDelay: true });
+      const secure = this.options.tls;
+      const socket =
+        secure === null
+          ? net.connect({ host: this.host, port: this.port, noDelay: true })
+          : tls.connect({
+              host: this.host,
+              port: this.port,
+              ...secure,
+              ca: secure.ca as tls.ConnectionOptions['ca'],
+              servername: secure.servername ?? (net.isIP(this.host) === 0 ? this.host : undefined),
+            });
       this.socket = socket;
+      socket.setNoDelay(true);
+      // With TLS, a failure after the TCP connect and before the handshake completes is the
+      // handshake's: untrusted or misnamed certificate, or a broker that does not speak TLS.
+      let tcpConnected = false;
+      let established = false;
+      socket.once('connect', () => {
+        tcpConnected = true;
+      });
       const timer = setTimeout(() => {
         this.fail(
           new ConnectionError(`connect timed out after ${this.options.connectTimeoutMs} ms`, this.address),
@@ -126,14 +164,25 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         clearTimeout(timer);
         reject(this.closedError());
       });
-      socket.once('connect', () => {
+      socket.once(secure === null ? 'connect' : 'secureConnect', () => {
+        established = true;
         clearTimeout(timer);
         resolve();
       });
-      socket.on('error', (cause) => {
+      socket.on('error', (cause: NodeJS.ErrnoException) => {
+        if (secure !== null && tcpConnected && !established) {
+          this.fail(new TlsError(this.address, cause.code ?? 'TLS', cause.message, cause));
+          return;
+        }
         this.fail(new ConnectionError(`socket error: ${cause.message}`, this.address, { cause }));
       });
       socket.on('close', () => {
+        if (secure !== null && tcpConnected && !established) {
+          this.fail(
+            new TlsError(this.address, 'ECONNRESET', 'the broker closed the connection during the handshake'),
+          );
+          return;
+        }
         this.fail(
           new ConnectionError(
             this.pending.length > 0

@@ -5,7 +5,10 @@ import { InitProducerId } from '../protocol/apis/init-producer-id.js';
 import { Metadata } from '../protocol/apis/metadata.js';
 import { Produce } from '../protocol/apis/produce.js';
 import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
+import { SaslAuthenticate } from '../protocol/apis/sasl-authenticate.js';
+import { SaslHandshake } from '../protocol/apis/sasl-handshake.js';
 import { pickVersion, SUPPORTED_VERSIONS } from '../protocol/versions.js';
+import { authenticate, type CredentialsSource } from '../security/sasl.js';
 import { EKAF_SOFTWARE_NAME, EKAF_VERSION } from '../version.js';
 import type { Connection } from './connection.js';
 
@@ -62,4 +65,28 @@ export async function negotiateVersions(connection: Connection): Promise<Handsha
     }
   }
   return { brokerRanges: response.apiKeys, versions, apiVersionsVersion: version };
+}
+
+/**
+ * Everything a fresh connection goes through before it carries requests: ApiVersions, then SASL
+ * authentication when `sasl` gives credentials (asked anew for every connection, as they may
+ * rotate). A broker without SaslHandshake v1 and SaslAuthenticate fails with
+ * UnsupportedVersionError.
+ */
+export async function openSession(
+  connection: Connection,
+  sasl: CredentialsSource | null,
+): Promise<HandshakeResult> {
+  const result = await negotiateVersions(connection);
+  if (sasl !== null) {
+    await authenticate(
+      connection,
+      {
+        handshake: pickVersion(SaslHandshake, result.brokerRanges),
+        authenticate: pickVersion(SaslAuthenticate, result.brokerRanges),
+      },
+      await sasl(),
+    );
+  }
+  return result;
 }

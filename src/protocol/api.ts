@@ -5,8 +5,10 @@ import type { Writer } from './writer.js';
 export const ApiKey = {
   Produce: 0,
   Metadata: 3,
+  SaslHandshake: 17,
   ApiVersions: 18,
   InitProducerId: 22,
+  SaslAuthenticate: 36,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 

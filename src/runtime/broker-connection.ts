@@ -7,18 +7,23 @@ import {
 } from '../../machines/broker-connection.machine.js';
 import type { EkafError } from '../errors.js';
 import { Connection, type ConnectionOptions } from '../network/connection.js';
-import { negotiateVersions } from '../network/handshake.js';
+import { openSession } from '../network/handshake.js';
 import { ApiKey } from '../protocol/api.js';
+import type { CredentialsSource } from '../security/sasl.js';
 
 const API_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(ApiKey).map(([name, key]) => [key, name]),
 );
 
 /**
- * The broker-connection machine with its socket work: TCP connect, ApiVersions handshake, and a
- * watcher that turns the socket's close into `conn.down`.
+ * The broker-connection machine with its socket work: TCP (or TLS) connect, the handshake
+ * (ApiVersions, then SASL when configured), and a watcher that turns the socket's close into
+ * `conn.down`. `sasl` is asked for credentials on every connection (they may rotate).
  */
-export function brokerConnectionLogic(options: Omit<ConnectionOptions, 'host' | 'port'>) {
+export function brokerConnectionLogic(
+  options: Omit<ConnectionOptions, 'host' | 'port'>,
+  sasl: CredentialsSource | null = null,
+) {
   return brokerConnectionMachine.provide({
     actors: {
       connect: fromPromise<BrokerLink, { host: string; port: number }>(async ({ input, signal }) => {
@@ -35,7 +40,9 @@ export function brokerConnectionLogic(options: Omit<ConnectionOptions, 'host' | 
         signal.addEventListener('abort', () => {
           connection.close();
         });
-        const result = await negotiateVersions(connection);
+        // A broker that cannot authenticate this client (no SASL APIs) fails with
+        // UnsupportedVersionError, which stops the machine in `failed`.
+        const result = await openSession(connection, sasl);
         const versions: Record<string, number> = {};
         for (const [key, version] of result.versions) versions[API_NAMES[key] ?? `api${key}`] = version;
         return { versions };

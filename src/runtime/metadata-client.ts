@@ -1,10 +1,11 @@
 import type { BrokerAddress } from '../config.js';
 import { ProducerClosedError } from '../errors.js';
 import { Connection, type ConnectionOptions } from '../network/connection.js';
-import { negotiateVersions } from '../network/handshake.js';
+import { openSession } from '../network/handshake.js';
 import { ApiKey } from '../protocol/api.js';
 import { InitProducerId } from '../protocol/apis/init-producer-id.js';
 import { Metadata, type MetadataResponse } from '../protocol/apis/metadata.js';
+import type { CredentialsSource } from '../security/sasl.js';
 
 /**
  * Fetches cluster metadata over a connection of its own, so that metadata keeps flowing while
@@ -26,6 +27,7 @@ export class MetadataClient {
     private readonly bootstrap: readonly BrokerAddress[],
     private readonly knownBrokers: () => BrokerAddress[],
     private readonly options: Omit<ConnectionOptions, 'host' | 'port'>,
+    private readonly sasl: CredentialsSource | null = null,
   ) {}
 
   async fetch(topics: string[]): Promise<MetadataResponse> {
@@ -91,7 +93,7 @@ export class MetadataClient {
     this.connection = connection;
     try {
       await connection.connect();
-      const { versions } = await negotiateVersions(connection);
+      const { versions } = await openSession(connection, this.sasl);
       this.version = versions.get(ApiKey.Metadata) ?? 1;
       this.initProducerIdVersion = versions.get(ApiKey.InitProducerId);
       // close() may have run while we were connecting (TypeScript cannot see that across await).

@@ -34,6 +34,7 @@ import { loadCodec, readyCodec, type Codec } from '../protocol/compression.js';
 import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
 import { brokerConnectionLogic } from './broker-connection.js';
 import { BrokerSender, offsetOf, type SendOutcomes } from './broker-sender.js';
+import type { ConnectionOptions } from '../network/connection.js';
 import { BatchBufferPool } from './batch-buffer-pool.js';
 import { BufferBudget } from './buffer-budget.js';
 import type { ProduceCall } from './delivery.js';
@@ -148,16 +149,11 @@ export class Runtime {
     private readonly events: Pick<EventEmitter<ProducerEvents>, 'emit'>,
   ) {
     this.budget = new BufferBudget(options.maxBufferedRecords, options.maxBufferedBytes);
-    const connectionOptions = {
-      clientId: options.clientId,
-      requestTimeoutMs: options.requestTimeoutMs,
-      connectTimeoutMs: options.connectTimeoutMs,
-      maxResponseBytes: options.maxResponseBytes,
-    };
     this.metadataClient = new MetadataClient(
       options.brokers,
       () => [...this.brokers.values()].map((b) => b.address),
-      connectionOptions,
+      this.connectionOptions(),
+      options.sasl,
     );
     this.identity = new ProducerIdentity(
       options.idempotent,
@@ -204,6 +200,17 @@ export class Runtime {
   /** Settings of a topic as they are (or would be) used. */
   topicSettings(topic: string): TopicSettings {
     return this.topics.get(topic)?.settings ?? this.options.topics[topic] ?? this.options.defaults;
+  }
+
+  /** What every broker connection is opened with, metadata's and the produce connections alike. */
+  private connectionOptions(): Omit<ConnectionOptions, 'host' | 'port'> {
+    return {
+      clientId: this.options.clientId,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      maxResponseBytes: this.options.maxResponseBytes,
+      tls: this.options.tls,
+    };
   }
 
   /** Number of partitions if known (for validating explicit partitions early), else -1. */
@@ -665,12 +672,7 @@ export class Runtime {
     this.register(
       actorName.broker(id),
       'broker',
-      brokerConnectionLogic({
-        clientId: this.options.clientId,
-        requestTimeoutMs: this.options.requestTimeoutMs,
-        connectTimeoutMs: this.options.connectTimeoutMs,
-        maxResponseBytes: this.options.maxResponseBytes,
-      }),
+      brokerConnectionLogic(this.connectionOptions(), this.options.sasl),
       {
         brokerId: id,
         host: address.host,

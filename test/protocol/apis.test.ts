@@ -6,6 +6,8 @@ import { ApiVersions } from '../../src/protocol/apis/api-versions.js';
 import { InitProducerId } from '../../src/protocol/apis/init-producer-id.js';
 import { Metadata } from '../../src/protocol/apis/metadata.js';
 import { Produce } from '../../src/protocol/apis/produce.js';
+import { SaslAuthenticate } from '../../src/protocol/apis/sasl-authenticate.js';
+import { SaslHandshake } from '../../src/protocol/apis/sasl-handshake.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { pickVersion, SUPPORTED_VERSIONS } from '../../src/protocol/versions.js';
 import { Writer } from '../../src/protocol/writer.js';
@@ -363,5 +365,56 @@ describe('version choice', () => {
 
   it('never sends Produce below v3', () => {
     expect(SUPPORTED_VERSIONS[ApiKey.Produce].min).toBe(3);
+  });
+});
+
+describe('SaslHandshake and SaslAuthenticate', () => {
+  it('encodes SaslHandshake v1 and decodes its answer (golden)', () => {
+    expect(
+      body((w) => {
+        SaslHandshake.encodeRequest(w, 1, { mechanism: 'SCRAM-SHA-256' });
+      }),
+    ).toBe(h(`000d ${Buffer.from('SCRAM-SHA-256').toString('hex')}`));
+    const response = decode(
+      (r) => SaslHandshake.decodeResponse(r, 1),
+      `0021 | 00000002 | 0005 ${Buffer.from('PLAIN').toString('hex')} | 000d ${Buffer.from('SCRAM-SHA-512').toString('hex')}`,
+    );
+    expect(response).toEqual({ errorCode: 33, mechanisms: ['PLAIN', 'SCRAM-SHA-512'] });
+  });
+
+  it('encodes SaslAuthenticate v0 and v2 requests (golden)', () => {
+    const authBytes = Buffer.from('n,,n=u,r=x');
+    expect(
+      body((w) => {
+        SaslAuthenticate.encodeRequest(w, 0, { authBytes });
+      }),
+    ).toBe(h(`0000000a ${authBytes.toString('hex')}`));
+    expect(
+      body((w) => {
+        SaslAuthenticate.encodeRequest(w, 2, { authBytes });
+      }),
+    ).toBe(h(`0b ${authBytes.toString('hex')} 00`));
+  });
+
+  it('decodes SaslAuthenticate v0, v1 and v2 answers (golden)', () => {
+    const bytes = Buffer.from('r=xy,s=AA==,i=4096').toString('hex');
+    expect(decode((r) => SaslAuthenticate.decodeResponse(r, 0), `0000 | ffff | 00000012 ${bytes}`)).toEqual({
+      errorCode: 0,
+      errorMessage: null,
+      authBytes: Buffer.from('r=xy,s=AA==,i=4096'),
+      sessionLifetimeMs: null,
+    });
+    const v1 = decode(
+      (r) => SaslAuthenticate.decodeResponse(r, 1),
+      `003a | 0003 626164 | 00000000 | 0000000000000000`,
+    );
+    expect(v1).toMatchObject({ errorCode: 58, errorMessage: 'bad', authBytes: Buffer.alloc(0) });
+    expect(v1.sessionLifetimeMs?.toNumber()).toBe(0);
+    const v2 = decode(
+      (r) => SaslAuthenticate.decodeResponse(r, 2),
+      `0000 | 00 | 13 ${bytes} | 00000000000003e8 | 00`,
+    );
+    expect(v2.authBytes.toString()).toBe('r=xy,s=AA==,i=4096');
+    expect(v2.sessionLifetimeMs?.toNumber()).toBe(1000);
   });
 });
