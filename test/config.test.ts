@@ -626,22 +626,22 @@ describe('resolveOptions: tls and sasl', () => {
       rejectUnauthorized: true,
     });
     expectConfigError(
-      () => withBrokers({ tls: 'yes' as never }),
+      () => withBrokers({ tls: 'yes' }),
       'tls',
       'tls: must be true, false or node:tls options (got "yes")',
     );
     expectConfigError(
-      () => withBrokers({ tls: { ciphers: 'x' } as never }),
+      () => withBrokers({ tls: { ciphers: 'x' } }),
       'tls.ciphers',
       'tls.ciphers: is not a TLS option (ca, cert, key, servername, rejectUnauthorized)',
     );
     expectConfigError(
-      () => withBrokers({ tls: { rejectUnauthorized: 'no' } as never }),
+      () => withBrokers({ tls: { rejectUnauthorized: 'no' } }),
       'tls.rejectUnauthorized',
       'tls.rejectUnauthorized: must be true or false (got "no")',
     );
     expectConfigError(
-      () => withBrokers({ tls: { ca: 5 } as never }),
+      () => withBrokers({ tls: { ca: 5 } }),
       'tls.ca',
       'tls.ca: must be a PEM string or Buffer, or a list of them',
     );
@@ -657,7 +657,7 @@ describe('resolveOptions: tls and sasl', () => {
     expect(inspect(resolved, { depth: 10 })).not.toContain(password);
 
     expectConfigError(
-      () => withBrokers({ sasl: { mechanism: 'GSSAPI', username: 'app', password } as never }),
+      () => withBrokers({ sasl: { mechanism: 'GSSAPI', username: 'app', password } }),
       'sasl',
       'sasl: mechanism must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512',
     );
@@ -667,7 +667,7 @@ describe('resolveOptions: tls and sasl', () => {
       'sasl: username must be a non-empty string',
     );
     expectConfigError(
-      () => withBrokers({ sasl: { mechanism: 'PLAIN', username: 'app', password: 5 } as never }),
+      () => withBrokers({ sasl: { mechanism: 'PLAIN', username: 'app', password: 5 } }),
       'sasl',
       'sasl: password must be a string',
     );
