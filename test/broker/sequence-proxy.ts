@@ -3,6 +3,7 @@ import { isFlexible } from '../../src/protocol/api.js';
 import { Produce } from '../../src/protocol/apis/produce.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';
+import { frames, lengthPrefixed, listenPerBroker, type BrokerProxies } from './framing.js';
 
 /**
  * TCP proxies in front of the brokers of a librdkafka mock cluster that add what the mock leaves
@@ -29,11 +30,7 @@ import { Writer } from '../../src/protocol/writer.js';
  *
  * Batches without a producer id pass through unchecked (and unserialised).
  */
-export interface SequenceProxies {
-  /** "host:port,…" of the proxies. */
-  bootstrap: string;
-  /** Port of the proxy in front of each broker id. */
-  ports: Map<number, number>;
+export interface SequenceProxies extends BrokerProxies {
   /** Batches answered as duplicates without reaching the broker. */
   readonly duplicates: number;
   /** Batches answered OUT_OF_ORDER_SEQUENCE_NUMBER (a gap: an earlier batch was not written). */
@@ -44,7 +41,6 @@ export interface SequenceProxies {
   dropAnswers(count: number): void;
   /** The next `count` Produce answers are sent mangled, their client connections then closed. */
   corruptAnswers(count: number): void;
-  close(): Promise<void>;
 }
 
 export interface ProxiedBroker {
@@ -87,8 +83,6 @@ interface BatchRef {
 export async function startSequenceProxies(brokers: readonly ProxiedBroker[]): Promise<SequenceProxies> {
   const producers = new Map<string, ProducerState>();
   const partitions = new Map<string, PartitionState>();
-  const servers: net.Server[] = [];
-  const sockets = new Set<net.Socket>();
   const stats = {
     duplicates: 0,
     outOfOrder: 0,
@@ -98,7 +92,6 @@ export async function startSequenceProxies(brokers: readonly ProxiedBroker[]): P
     corruptAnswers: 0,
     corrupted: 0,
   };
-  const ports = new Map<number, number>();
   let nextCorrelation = 1;
 
   const partitionState = (topic: string, partition: number): PartitionState => {
@@ -157,7 +150,6 @@ export async function startSequenceProxies(brokers: readonly ProxiedBroker[]): P
 
   const onClient = (brokerPort: number, client: net.Socket): void => {
     const upstream = net.connect(brokerPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
     // The request being handled: its answer from the broker, or the broker connection's end.
     let awaiting: { resolve: (frame: Buffer | null) => void } | null = null;
     // Set from socket events; read through functions (flow analysis cannot see the events).
@@ -298,18 +290,13 @@ export async function startSequenceProxies(brokers: readonly ProxiedBroker[]): P
     });
   };
 
-  for (const broker of brokers) {
-    const server = net.createServer((client) => {
+  const proxies = await listenPerBroker(brokers, (broker) =>
+    net.createServer((client) => {
       onClient(broker.port, client);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    servers.push(server);
-    ports.set(broker.id, (server.address() as net.AddressInfo).port);
-  }
-
+    }),
+  );
   return {
-    bootstrap: [...ports.values()].map((port) => `127.0.0.1:${port}`).join(','),
-    ports,
+    ...proxies,
     get duplicates() {
       return stats.duplicates;
     },
@@ -324,19 +311,6 @@ export async function startSequenceProxies(brokers: readonly ProxiedBroker[]): P
     },
     corruptAnswers(count) {
       stats.corruptAnswers += count;
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await Promise.all(
-        servers.map(
-          (server) =>
-            new Promise<void>((resolve) => {
-              server.close(() => {
-                resolve();
-              });
-            }),
-        ),
-      );
     },
   };
 }
@@ -546,23 +520,4 @@ function mangle(answer: Buffer, n: number): Buffer {
       return copy;
     }
   }
-}
-
-/** Calls `onFrame` with each complete frame (without its size) read from `socket`. */
-function frames(socket: net.Socket, onFrame: (frame: Buffer) => void): void {
-  let buffered = Buffer.alloc(0);
-  socket.on('data', (chunk: Buffer) => {
-    buffered = Buffer.concat([buffered, chunk]);
-    while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
-      const size = buffered.readInt32BE(0);
-      onFrame(buffered.subarray(4, 4 + size));
-      buffered = buffered.subarray(4 + size);
-    }
-  });
-}
-
-function lengthPrefixed(frame: Buffer): Buffer {
-  const size = Buffer.alloc(4);
-  size.writeInt32BE(frame.length, 0);
-  return Buffer.concat([size, frame]);
 }
