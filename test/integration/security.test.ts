@@ -73,6 +73,40 @@ describe('TLS to every broker (librdkafka 2.12 mock behind TLS proxies)', () => 
     expect(await readBack(cluster, 'tls')).toEqual(expected(10_000));
   });
 
+  it('sends the broker host name as SNI (never an IP address), or the servername given', async () => {
+    const { createServer } = await import('node:tls');
+    const names: (string | false)[] = [];
+    const server = createServer({ key: pki.serverKey, cert: pki.serverCert }, (socket) => {
+      names.push((socket as unknown as { servername: string | false }).servername);
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      for (const [host, servername] of [
+        ['localhost', undefined],
+        ['127.0.0.1', undefined],
+        ['127.0.0.1', 'kafka-1.example'],
+      ] as const) {
+        const before = names.length;
+        const connection = new Connection({
+          host,
+          port,
+          clientId: 'x',
+          // Not verified here: the point is what the client says in its hello.
+          tls: { ca: pki.ca, servername, rejectUnauthorized: false },
+        });
+        await connection.connect();
+        // The server sees the finished handshake a moment after the client does.
+        for (let i = 0; i < 100 && names.length === before; i++) await new Promise((r) => setTimeout(r, 10));
+        connection.close();
+      }
+    } finally {
+      server.close();
+    }
+    expect(names).toEqual(['localhost', false, 'kafka-1.example']);
+  });
+
   it('a certificate from another CA is a TlsError that says why, not a timeout', async () => {
     const other = makeTestPki('some other CA');
     const port = proxies.ports.get(1) as number;
@@ -146,6 +180,31 @@ describe('SASL on every broker (librdkafka 2.12 mock behind authenticating proxi
       expect(await readBack(cluster, topic)).toEqual(expected(3000));
     },
   );
+
+  it('asks a credentials function before each connection: rotated credentials are picked up', async () => {
+    await advertise(cluster, proxies.ports);
+    let calls = 0;
+    const producer = createProducer({
+      brokers: proxies.bootstrap,
+      retryBackoffMs: 50,
+      retryBackoffMaxMs: 100,
+      // The first two connections get an outdated password, the next ones the current one.
+      sasl: () => ({
+        mechanism: 'SCRAM-SHA-256',
+        username: 'app',
+        password: ++calls <= 2 ? 'outdated' : password,
+      }),
+    });
+    try {
+      await producer.produceSync('scram-sha-256', 'after rotation');
+    } finally {
+      await producer.close();
+    }
+    expect(calls).toBeGreaterThanOrEqual(4); // metadata + at least one broker, after two refusals
+    await advertise(cluster);
+    const values = (await readTopic(cluster.bootstrap, 'scram-sha-256')).map((r) => r.value?.toString());
+    expect(values).toContain('after rotation');
+  });
 
   it('a wrong password is a typed authentication error; the password is nowhere to be seen', async () => {
     await advertise(cluster, proxies.ports);
