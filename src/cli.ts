@@ -4,7 +4,7 @@
 // Options come from the command line, then from environment variables, then from defaults.
 // Exit codes: 0 done, 1 failed (records not delivered, cluster or gateway failure), 2 usage.
 import cluster from 'node:cluster';
-import { createReadStream, realpathSync, statSync } from 'node:fs';
+import { createReadStream, readFileSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { resolveOptions, type Acks, type Logger, type ProducerOptions } from './config.js';
@@ -14,6 +14,7 @@ import { serve, type ServeOptions, type Served } from './gateway/serve.js';
 import { visualizerRoutes } from './gateway/visualizer.js';
 import { createProducer, type DeliveryCallback, type Producer, type ProduceRecord } from './producer.js';
 import { COMPRESSION_NAMES, type CompressionName } from './protocol/compression.js';
+import { SASL_MECHANISMS, type SaslCredentials, type SaslMechanism } from './security/sasl.js';
 import { EKAF_VERSION } from './version.js';
 
 /** A mistake in how ekaf was called: exit code 2, with a pointer to --help. */
@@ -62,6 +63,12 @@ Options (environment variable in brackets):
       --max-body-bytes <n>        Largest request body accepted [EKAF_MAX_BODY_BYTES]
       --request-timeout-ms <ms>   How long a request may take [EKAF_REQUEST_TIMEOUT_MS]
       --drain-timeout-ms <ms>     How long shutdown waits for deliveries [EKAF_DRAIN_TIMEOUT_MS]
+      --tls                       Connect to the brokers over TLS [KAFKA_TLS=1]
+      --tls-ca <file>             Trust this CA (PEM) instead of Node's roots; implies --tls
+                                  [KAFKA_TLS_CA]
+  SASL (environment only, so that the password is not in the process list):
+    [KAFKA_SASL_MECHANISM]  PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+    [KAFKA_SASL_USERNAME]   [KAFKA_SASL_PASSWORD]
   -h, --help                      Show this help
 
 Examples:
@@ -87,6 +94,12 @@ Options (environment variable in brackets):
       --compression <codec>       none, gzip, snappy, lz4 or zstd [EKAF_COMPRESSION] (default: none)
       --client-id <id>            Client id sent to brokers [KAFKA_CLIENT_ID] (default: ekaf)
       --delivery-timeout-ms <ms>  How long a record may take to be delivered (default: 120000)
+      --tls                       Connect to the brokers over TLS [KAFKA_TLS=1]
+      --tls-ca <file>             Trust this CA (PEM) instead of Node's roots; implies --tls
+                                  [KAFKA_TLS_CA]
+  SASL (environment only, so that the password is not in the process list):
+    [KAFKA_SASL_MECHANISM]  PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+    [KAFKA_SASL_USERNAME]   [KAFKA_SASL_PASSWORD]
   -q, --quiet                     No progress line and no summary
   -h, --help                      Show this help
 
@@ -198,6 +211,61 @@ const err = (line: string): void => {
 };
 
 // ---------------------------------------------------------------------------------------------
+// TLS and SASL settings, shared by serve and produce
+
+/** --tls / --tls-ca (KAFKA_TLS, KAFKA_TLS_CA): whether to use TLS, and the CA file to trust. */
+interface TlsSetting {
+  enabled: boolean;
+  caFile?: string;
+}
+
+function tlsSetting(values: Values): TlsSetting {
+  const caFile = setting(values, 'tls-ca', 'KAFKA_TLS_CA')?.value;
+  const flag = values.tls === true || /^(1|true|yes)$/i.test(process.env.KAFKA_TLS?.trim() ?? '');
+  return { enabled: flag || caFile !== undefined, ...(caFile === undefined ? {} : { caFile }) };
+}
+
+/** SASL from KAFKA_SASL_MECHANISM / _USERNAME / _PASSWORD; all three or none. */
+function saslFromEnv(): SaslCredentials | undefined {
+  const read = (name: string): string | undefined => {
+    const value = process.env[name];
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const mechanism = read('KAFKA_SASL_MECHANISM');
+  const username = read('KAFKA_SASL_USERNAME');
+  const password = read('KAFKA_SASL_PASSWORD');
+  if (mechanism === undefined && username === undefined && password === undefined) return undefined;
+  if (mechanism === undefined || username === undefined || password === undefined) {
+    throw new UsageError('KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD go together');
+  }
+  const upper = mechanism.toUpperCase();
+  if (!(SASL_MECHANISMS as readonly string[]).includes(upper)) {
+    throw new UsageError(
+      `KAFKA_SASL_MECHANISM must be one of ${SASL_MECHANISMS.join(', ')} (got "${mechanism}")`,
+    );
+  }
+  return { mechanism: upper as SaslMechanism, username, password };
+}
+
+function securityOptions(tls: TlsSetting): Pick<ProducerOptions, 'tls' | 'sasl'> {
+  const options: Pick<ProducerOptions, 'tls' | 'sasl'> = {};
+  if (tls.enabled) {
+    let ca: string | undefined;
+    if (tls.caFile !== undefined) {
+      try {
+        ca = readFileSync(tls.caFile, 'utf8');
+      } catch (error) {
+        throw new UsageError(`--tls-ca: cannot read ${tls.caFile}: ${(error as Error).message}`);
+      }
+    }
+    options.tls = ca === undefined ? true : { ca };
+  }
+  const sasl = saslFromEnv();
+  if (sasl !== undefined) options.sasl = sasl;
+  return options;
+}
+
+// ---------------------------------------------------------------------------------------------
 // ekaf serve
 
 /** What a serve worker needs; the primary passes it to workers as JSON in EKAF_SERVE_CONFIG. */
@@ -210,6 +278,8 @@ interface ServeConfig {
   maxBodyBytes?: number;
   requestTimeoutMs?: number;
   drainTimeoutMs?: number;
+  /** TLS settings (the CA file is read by each worker); SASL comes from each worker's env. */
+  tls: TlsSetting;
 }
 
 const SERVE_CONFIG_ENV = 'EKAF_SERVE_CONFIG';
@@ -226,6 +296,8 @@ async function serveCommand(args: string[]): Promise<number> {
     'max-body-bytes': { type: 'string' },
     'request-timeout-ms': { type: 'string' },
     'drain-timeout-ms': { type: 'string' },
+    tls: { type: 'boolean' },
+    'tls-ca': { type: 'string' },
   });
   if (values.help === true) {
     process.stdout.write(SERVE_HELP);
@@ -256,7 +328,10 @@ async function serveCommand(args: string[]): Promise<number> {
       0,
       Number.MAX_SAFE_INTEGER,
     ),
+    tls: tlsSetting(values),
   };
+  // Checked now, so that a bad SASL setting is a usage error before anything starts.
+  saslFromEnv();
   const workers = integer(setting(values, 'workers', 'EKAF_WORKERS'), 1, 1024);
   const brokerList = brokerSetting === undefined ? undefined : brokers(brokerSetting);
 
@@ -307,6 +382,7 @@ function startGateway(config: ServeConfig, warmTopics: string[]): Promise<Served
   const producerOptions: ProducerOptions = {
     brokers: config.brokers,
     ...(config.clientId === undefined ? {} : { clientId: config.clientId }),
+    ...securityOptions(config.tls),
     logger: stderrLogger('warn'),
   };
   const options: ServeOptions = {
@@ -444,6 +520,8 @@ async function produceCommand(args: string[]): Promise<number> {
     compression: { type: 'string' },
     'client-id': { type: 'string' },
     'delivery-timeout-ms': { type: 'string' },
+    tls: { type: 'boolean' },
+    'tls-ca': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   });
   if (values.help === true) {
@@ -488,6 +566,7 @@ async function produceCommand(args: string[]): Promise<number> {
     producer = createProducer({
       brokers: brokerList,
       ...(clientId === undefined ? {} : { clientId }),
+      ...securityOptions(tlsSetting(values)),
       ...(deliveryTimeoutMs === undefined ? {} : { deliveryTimeoutMs }),
       ...PRODUCE_BUFFER,
       idempotent: acks === 'all',

@@ -35,11 +35,24 @@ describe.concurrent('ekaf --help', () => {
       'EKAF_MAX_BODY_BYTES',
       'EKAF_REQUEST_TIMEOUT_MS',
       'EKAF_DRAIN_TIMEOUT_MS',
+      'KAFKA_TLS=1',
+      'KAFKA_TLS_CA',
+      'KAFKA_SASL_MECHANISM',
+      'KAFKA_SASL_USERNAME',
+      'KAFKA_SASL_PASSWORD',
     ]) {
       expect(serve.stdout).toContain(`[${name}]`);
     }
     const produce = await runCli(['produce', '--help']);
-    for (const name of ['KAFKA_BROKERS', 'KAFKA_TOPIC', 'KAFKA_CLIENT_ID', 'EKAF_ACKS', 'EKAF_COMPRESSION']) {
+    for (const name of [
+      'KAFKA_BROKERS',
+      'KAFKA_TOPIC',
+      'KAFKA_CLIENT_ID',
+      'EKAF_ACKS',
+      'EKAF_COMPRESSION',
+      'KAFKA_TLS_CA',
+      'KAFKA_SASL_PASSWORD',
+    ]) {
       expect(produce.stdout).toContain(`[${name}]`);
     }
   });

@@ -24,6 +24,11 @@ const CLI_ENV = [
   'EKAF_COMPRESSION',
   'EKAF_DEV_BROKERS',
   'EKAF_SERVE_CONFIG',
+  'KAFKA_TLS',
+  'KAFKA_TLS_CA',
+  'KAFKA_SASL_MECHANISM',
+  'KAFKA_SASL_USERNAME',
+  'KAFKA_SASL_PASSWORD',
 ];
 
 function environment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

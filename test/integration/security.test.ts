@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TlsError, type EkafError } from '../../src/errors.js';
@@ -7,6 +10,7 @@ import { startCluster, type MockCluster } from '../broker/cluster.js';
 import { readTopic } from '../broker/kcat.js';
 import { startSaslProxies, type SaslProxies } from '../broker/sasl-proxy.js';
 import { makeTestPki, startTlsProxies, type TestPki, type TlsProxies } from '../broker/tls-proxy.js';
+import { runCli } from '../cli/run-cli.js';
 
 /**
  * TLS and SASL end to end against librdkafka's 2.12 mock cluster: proxies in front of every
@@ -250,5 +254,57 @@ describe('SASL on every broker (librdkafka 2.12 mock behind authenticating proxi
     } finally {
       await producer.close({ timeoutMs: 100 });
     }
+  });
+});
+
+describe('ekaf produce over TLS and SASL (settings from the environment)', () => {
+  let cluster: MockCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ peer: '2.12', brokers: 2, topics: [{ name: 'cli', partitions: 2 }] });
+  });
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it('--tls-ca with a TLS proxy, then SCRAM from KAFKA_SASL_* with a SASL proxy', async () => {
+    const pki = makeTestPki();
+    const caFile = join(mkdtempSync(join(tmpdir(), 'ekaf-ca-')), 'ca.pem');
+    writeFileSync(caFile, pki.ca);
+    const tlsProxies = await startTlsProxies(cluster.brokers, pki);
+    try {
+      await advertise(cluster, tlsProxies.ports);
+      const result = await runCli(['produce', '-b', tlsProxies.bootstrap, '-t', 'cli', '--tls-ca', caFile], {
+        stdin: 'tls-1\ntls-2\n',
+      });
+      expect(result.stderr).toMatch(/2 delivered, 0 failed/);
+    } finally {
+      await tlsProxies.close();
+    }
+    const saslProxies = await startSaslProxies(cluster.brokers, { cli: 'pw-from-env' });
+    try {
+      await advertise(cluster, saslProxies.ports);
+      const env = {
+        KAFKA_SASL_MECHANISM: 'scram-sha-256',
+        KAFKA_SASL_USERNAME: 'cli',
+        KAFKA_SASL_PASSWORD: 'pw-from-env',
+      };
+      const result = await runCli(['produce', '-b', saslProxies.bootstrap, '-t', 'cli'], {
+        stdin: 'sasl-1\n',
+        env,
+      });
+      expect(result.stderr).toMatch(/1 delivered, 0 failed/);
+      const missing = await runCli(['produce', '-b', saslProxies.bootstrap, '-t', 'cli'], {
+        stdin: 'x\n',
+        env: { KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'cli' },
+      });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(
+        /KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD go together/,
+      );
+    } finally {
+      await saslProxies.close();
+    }
+    expect(await readBack(cluster, 'cli')).toEqual(['sasl-1', 'tls-1', 'tls-2']);
   });
 });
