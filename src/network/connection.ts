@@ -64,6 +64,8 @@ interface PendingRequest {
   resolve: (response: unknown) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
+  /** A raw exchange (sendRaw): the answer is the next frame as it is, with no header. */
+  raw?: true;
 }
 
 export interface ConnectionEvents {
@@ -253,6 +255,38 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     });
   }
 
+  /**
+   * Sends bytes framed by their size alone and resolves with the next frame as it comes: the
+   * SASL tokens that follow a SaslHandshake v0 (brokers before Kafka 1.0), outside Kafka's
+   * request framing. Only with nothing else in flight. `api` names the exchange in a timeout.
+   */
+  sendRaw(api: Api<unknown, unknown>, bytes: Uint8Array): Promise<Buffer> {
+    const socket = this.socket;
+    if (socket === null || this.closed) return Promise.reject(this.closedError());
+    if (this.inFlight > 0) {
+      return Promise.reject(
+        new EkafError('ERR_TOO_MANY_IN_FLIGHT', `${this.address}: a raw exchange needs an idle connection`),
+      );
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      const pending: PendingRequest = {
+        correlationId: -1,
+        api,
+        version: 0,
+        resolve: resolve as (response: unknown) => void,
+        reject,
+        timer: setTimeout(() => {
+          this.timeOut(pending);
+        }, this.options.requestTimeoutMs),
+        raw: true,
+      };
+      this.pending.push(pending);
+      const size = Buffer.alloc(4);
+      size.writeInt32BE(bytes.length, 0);
+      writeChunks(socket, [size, bytes]);
+    });
+  }
+
   /** Closes the connection; pending requests are rejected. Idempotent. */
   close(): void {
     this.fail(undefined);
@@ -329,8 +363,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           this.fail(new ResponseTooLargeError(this.address, size, this.options.maxResponseBytes));
           return;
         }
-        if (size < 4) {
-          // Every response starts with an int32 correlation id.
+        if (size < 4 && this.pending[0]?.raw !== true) {
+          // Every response starts with an int32 correlation id (a raw token may be empty).
           this.fail(new DecodeError(`${this.address}: response frame of ${size} bytes is too small`, 0));
           return;
         }
@@ -365,6 +399,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       return;
     }
     clearTimeout(request.timer);
+    if (request.raw === true) {
+      request.resolve(Buffer.from(frame));
+      return;
+    }
     let response: unknown;
     try {
       const reader = new Reader(frame);

@@ -70,7 +70,7 @@ export async function negotiateVersions(connection: Connection): Promise<Handsha
 /**
  * Everything a fresh connection goes through before it carries requests: ApiVersions, then SASL
  * authentication when `sasl` gives credentials (asked anew for every connection, as they may
- * rotate). A broker without SaslHandshake v1 and SaslAuthenticate fails with
+ * rotate). A broker without SaslHandshake (or with v1 but no SaslAuthenticate) fails with
  * UnsupportedVersionError.
  */
 export async function openSession(
@@ -79,14 +79,10 @@ export async function openSession(
 ): Promise<HandshakeResult> {
   const result = await negotiateVersions(connection);
   if (sasl !== null) {
-    await authenticate(
-      connection,
-      {
-        handshake: pickVersion(SaslHandshake, result.brokerRanges),
-        authenticate: pickVersion(SaslAuthenticate, result.brokerRanges),
-      },
-      await sasl(),
-    );
+    const handshake = pickVersion(SaslHandshake, result.brokerRanges);
+    // SaslAuthenticate only after a v1 handshake; v0 (before Kafka 1.0) exchanges raw tokens.
+    const version = handshake >= 1 ? pickVersion(SaslAuthenticate, result.brokerRanges) : null;
+    await authenticate(connection, { handshake, authenticate: version }, await sasl());
   }
   return result;
 }

@@ -15,8 +15,8 @@ export const SUPPORTED_VERSIONS: Readonly<Record<ApiKey, { readonly min: number;
   [ApiKey.Metadata]: { min: 1, max: 12 },
   [ApiKey.ApiVersions]: { min: 0, max: 3 },
   [ApiKey.InitProducerId]: { min: 0, max: 4 },
-  // SASL: the handshake's v1 and SaslAuthenticate (Kafka 1.0+); v0's raw tokens are not spoken.
-  [ApiKey.SaslHandshake]: { min: 1, max: 1 },
+  // SASL: v1 hands the exchange to SaslAuthenticate (Kafka 1.0+); after v0 it goes as raw tokens.
+  [ApiKey.SaslHandshake]: { min: 0, max: 1 },
   [ApiKey.SaslAuthenticate]: { min: 0, max: 2 },
 };
 

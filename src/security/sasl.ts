@@ -74,13 +74,15 @@ function normalize(credentials: SaslCredentials): CheckedCredentials {
 }
 
 /**
- * Authenticates a fresh connection (after ApiVersions): SaslHandshake v1 names the mechanism,
- * then SaslAuthenticate carries the exchange: one message for PLAIN, two for SCRAM, whose last
- * answer must prove the broker knows the password too.
+ * Authenticates a fresh connection (after ApiVersions): SaslHandshake names the mechanism, then
+ * the exchange follows: one message for PLAIN, two for SCRAM, whose last answer must prove the
+ * broker knows the password too. After a v1 handshake each message is a SaslAuthenticate request
+ * (`versions.authenticate`); after v0 (brokers before Kafka 1.0) it is a raw token, and a
+ * refusal is the broker closing the connection, with no reason given.
  */
 export async function authenticate(
   connection: Connection,
-  versions: { handshake: number; authenticate: number },
+  versions: { handshake: number; authenticate: number | null },
   credentials: CheckedCredentials,
 ): Promise<void> {
   const { mechanism } = credentials;
@@ -95,14 +97,24 @@ export async function authenticate(
       `${connection.address}: SaslHandshake: ${kafkaError(handshake.errorCode).name}`,
     );
   }
+  const refused = (reason: string): SaslAuthenticationError =>
+    new SaslAuthenticationError(
+      `${connection.address} refused ${mechanism} for user "${credentials.username}": ${reason}`,
+    );
+  const raw = async (token: Buffer): Promise<Buffer> => {
+    try {
+      return await connection.sendRaw(SaslHandshake, token);
+    } catch {
+      throw refused('the broker closed the connection (SaslHandshake v0 gives no reason)');
+    }
+  };
+  const authenticateVersion = versions.authenticate;
   const step = async (authBytes: Buffer): Promise<Buffer> => {
-    const answer = await connection.send(SaslAuthenticate, versions.authenticate, { authBytes });
+    if (authenticateVersion === null) return raw(authBytes);
+    const answer = await connection.send(SaslAuthenticate, authenticateVersion, { authBytes });
     if (answer.errorCode !== ErrorCode.NONE) {
       const name = kafkaError(answer.errorCode).name;
-      throw new SaslAuthenticationError(
-        `${connection.address} refused ${mechanism} for user "${credentials.username}": ${name}` +
-          (answer.errorMessage === null ? '' : ` (${answer.errorMessage})`),
-      );
+      throw refused(answer.errorMessage === null ? name : `${name} (${answer.errorMessage})`);
     }
     return answer.authBytes;
   };

@@ -23,14 +23,84 @@ const API_SASL_AUTHENTICATE = 36;
 const UNSUPPORTED_SASL_MECHANISM = 33;
 const SASL_AUTHENTICATION_FAILED = 58;
 const ITERATIONS = 4096;
-const HASHES: Record<string, 'sha256' | 'sha512'> = { 'SCRAM-SHA-256': 'sha256', 'SCRAM-SHA-512': 'sha512' };
+const HASHES: Partial<Record<string, 'sha256' | 'sha512'>> = {
+  'SCRAM-SHA-256': 'sha256',
+  'SCRAM-SHA-512': 'sha512',
+};
+
+export interface SaslProxyOptions {
+  mechanisms?: readonly string[];
+  /**
+   * Act as a broker before Kafka 1.0: advertise SaslHandshake v0 only and no SaslAuthenticate;
+   * after the handshake the client's tokens come as raw frames, and a refusal closes the
+   * connection.
+   */
+  legacy?: boolean;
+}
+
+type Verdict = { status: 'continue' | 'ok'; reply: Buffer } | { status: 'refused'; reply: Buffer };
 
 export async function startSaslProxies(
   brokers: readonly ProxiedBroker[],
   users: Record<string, string>,
-  mechanisms: readonly string[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'],
+  options: SaslProxyOptions = {},
 ): Promise<SaslProxies> {
+  const mechanisms = options.mechanisms ?? ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
+  const legacy = options.legacy === true;
   const logins = { ok: [] as string[], failed: [] as string[] };
+
+  /** The server side of one exchange: each client message in, a verdict and the reply out. */
+  const exchange = (mechanism: string): ((input: Buffer) => Verdict) => {
+    const hash = HASHES[mechanism];
+    let scram: { user: string; clientFirstBare: string; serverFirst: string; nonce: string } | null = null;
+    const refuse = (who: string): Verdict => {
+      logins.failed.push(`${mechanism}:${who}`);
+      return { status: 'refused', reply: Buffer.alloc(0) };
+    };
+    const accept = (who: string, reply: Buffer): Verdict => {
+      logins.ok.push(`${mechanism}:${who}`);
+      return { status: 'ok', reply };
+    };
+    return (input) => {
+      if (hash === undefined) {
+        // PLAIN: authorization id, user, password, NUL-separated.
+        const [, user = '', password = ''] = input.toString().split('\u0000');
+        return users[user] !== undefined && users[user] === password
+          ? accept(user, Buffer.alloc(0))
+          : refuse(user);
+      }
+      if (scram === null) {
+        // client-first: "n,,n=<user>,r=<nonce>"
+        const message = input.toString();
+        const clientFirstBare = message.slice(message.indexOf(',', message.indexOf(',') + 1) + 1);
+        const fields = parse(clientFirstBare);
+        const user = (fields.get('n') ?? '').replaceAll('=2C', ',').replaceAll('=3D', '=');
+        const nonce = `${fields.get('r') ?? ''}${randomBytes(18).toString('base64')}`;
+        const serverFirst = `r=${nonce},s=${saltOf(user).toString('base64')},i=${ITERATIONS}`;
+        scram = { user, clientFirstBare, serverFirst, nonce };
+        return { status: 'continue', reply: Buffer.from(serverFirst) };
+      }
+      // client-final: "c=biws,r=<nonce>,p=<proof>"
+      const state = scram;
+      scram = null;
+      const message = input.toString();
+      const withoutProof = message.slice(0, message.lastIndexOf(',p='));
+      const fields = parse(message);
+      const password = users[state.user];
+      if (password === undefined || fields.get('r') !== state.nonce) return refuse(state.user);
+      const salted = pbkdf2Sync(password, saltOf(state.user), ITERATIONS, hash === 'sha256' ? 32 : 64, hash);
+      const hmac = (key: Buffer, data: string): Buffer => createHmac(hash, key).update(data).digest();
+      const storedKey = createHash(hash).update(hmac(salted, 'Client Key')).digest();
+      const authMessage = `${state.clientFirstBare},${state.serverFirst},${withoutProof}`;
+      const signature = hmac(storedKey, authMessage);
+      const proof = Buffer.from(fields.get('p') ?? '', 'base64');
+      if (proof.length !== signature.length) return refuse(state.user);
+      const clientKey = Buffer.from(proof.map((byte, i) => byte ^ (signature[i] as number)));
+      if (!timingSafeEqual(createHash(hash).update(clientKey).digest(), storedKey)) return refuse(state.user);
+      const serverSignature = hmac(hmac(salted, 'Server Key'), authMessage);
+      return accept(state.user, Buffer.from(`v=${serverSignature.toString('base64')}`));
+    };
+  };
 
   const onClient = (broker: ProxiedBroker, client: net.Socket): void => {
     const upstream = net.connect(broker.port, broker.host);
@@ -40,21 +110,17 @@ export async function startSaslProxies(
     };
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
-    let mechanism: string | null = null;
+    let evaluate: ((input: Buffer) => Verdict) | null = null;
+    let rawTokens = false;
     let authenticated = false;
-    let scram: {
-      hash: 'sha256' | 'sha512';
-      user: string;
-      clientFirstBare: string;
-      serverFirst: string;
-      nonce: string;
-    } | null = null;
     // Answers to forwarded requests, in order: the ApiVersions ones are rewritten.
     const forwarded: { apiKey: number; version: number }[] = [];
     frames(upstream, (frame) => {
       const request = forwarded.shift();
       client.write(
-        lengthPrefixed(request?.apiKey === API_API_VERSIONS ? withSaslApis(frame, request.version) : frame),
+        lengthPrefixed(
+          request?.apiKey === API_API_VERSIONS ? withSaslApis(frame, request.version, legacy) : frame,
+        ),
       );
     });
     const answer = (correlationId: number, body: (w: Writer) => void): void => {
@@ -64,6 +130,20 @@ export async function startSaslProxies(
       client.write(lengthPrefixed(w.toBuffer()));
     };
     frames(client, (frame) => {
+      if (rawTokens && evaluate !== null) {
+        // After a v0 handshake: a raw token in, a raw token out; a refusal closes.
+        const verdict = evaluate(frame);
+        if (verdict.status === 'refused') {
+          close();
+          return;
+        }
+        if (verdict.status === 'ok') {
+          authenticated = true;
+          rawTokens = false;
+        }
+        client.write(lengthPrefixed(verdict.reply));
+        return;
+      }
       const r = new Reader(frame);
       const apiKey = r.int16();
       const version = r.int16();
@@ -74,96 +154,37 @@ export async function startSaslProxies(
         upstream.write(lengthPrefixed(frame));
         return;
       }
-      if (apiKey === API_SASL_HANDSHAKE) {
+      if (apiKey === API_SASL_HANDSHAKE && (!legacy || version === 0)) {
         const asked = r.string();
         const known = mechanisms.includes(asked);
-        if (known) mechanism = asked;
+        if (known) {
+          evaluate = exchange(asked);
+          rawTokens = version === 0;
+        }
         answer(correlationId, (w) =>
           w.int16(known ? 0 : UNSUPPORTED_SASL_MECHANISM).array([...mechanisms], (aw, m) => aw.string(m)),
         );
         return;
       }
-      if (apiKey !== API_SASL_AUTHENTICATE || mechanism === null) {
+      if (legacy || apiKey !== API_SASL_AUTHENTICATE || evaluate === null) {
         close(); // Kafka closes a connection that skips authentication
         return;
       }
       // SaslAuthenticate v0-v2 (flexible from v2): the client's bytes in, ours out.
       const flexible = version >= 2;
       if (flexible) r.taggedFields();
-      const input = flexible ? r.compactBytes() : r.bytes();
-      const reply = (errorCode: number, message: string | null, bytes: Buffer): void => {
-        answer(correlationId, (w) => {
-          if (flexible) w.taggedFields();
-          w.int16(errorCode);
-          if (flexible) w.compactNullableString(message).compactBytes(bytes);
-          else w.nullableString(message).bytes(bytes);
-          if (version >= 1) w.int64(0); // session lifetime: no limit
-          if (flexible) w.taggedFields();
-        });
-      };
-      const refuse = (who: string): void => {
-        logins.failed.push(`${mechanism ?? '?'}:${who}`);
-        reply(
-          SASL_AUTHENTICATION_FAILED,
-          'Authentication failed: Invalid username or password',
-          Buffer.alloc(0),
-        );
-      };
-      if (mechanism === 'PLAIN') {
-        const [, user = '', password = ''] = input.toString().split('\u0000');
-        if (users[user] !== undefined && users[user] === password) {
-          authenticated = true;
-          logins.ok.push(`PLAIN:${user}`);
-          reply(0, null, Buffer.alloc(0));
-        } else {
-          refuse(user);
-        }
-        return;
-      }
-      const hash = HASHES[mechanism] as 'sha256' | 'sha512';
-      if (scram === null) {
-        // client-first: "n,,n=<user>,r=<nonce>"
-        const message = input.toString();
-        const clientFirstBare = message.slice(message.indexOf(',', message.indexOf(',') + 1) + 1);
-        const fields = parse(clientFirstBare);
-        const user = (fields.get('n') ?? '').replaceAll('=2C', ',').replaceAll('=3D', '=');
-        const nonce = `${fields.get('r') ?? ''}${randomBytes(18).toString('base64')}`;
-        const salt = saltOf(user);
-        const serverFirst = `r=${nonce},s=${salt.toString('base64')},i=${ITERATIONS}`;
-        scram = { hash, user, clientFirstBare, serverFirst, nonce };
-        reply(0, null, Buffer.from(serverFirst));
-        return;
-      }
-      // client-final: "c=biws,r=<nonce>,p=<proof>"
-      const state = scram;
-      scram = null;
-      const message = input.toString();
-      const withoutProof = message.slice(0, message.lastIndexOf(',p='));
-      const fields = parse(message);
-      const password = users[state.user];
-      if (password === undefined || fields.get('r') !== state.nonce) {
-        refuse(state.user);
-        return;
-      }
-      const salted = pbkdf2Sync(password, saltOf(state.user), ITERATIONS, hash === 'sha256' ? 32 : 64, hash);
-      const hmac = (key: Buffer, data: string): Buffer => createHmac(hash, key).update(data).digest();
-      const storedKey = createHash(hash).update(hmac(salted, 'Client Key')).digest();
-      const authMessage = `${state.clientFirstBare},${state.serverFirst},${withoutProof}`;
-      const signature = hmac(storedKey, authMessage);
-      const proof = Buffer.from(fields.get('p') ?? '', 'base64');
-      if (proof.length !== signature.length) {
-        refuse(state.user);
-        return;
-      }
-      const clientKey = Buffer.from(proof.map((byte, i) => byte ^ (signature[i] as number)));
-      if (!timingSafeEqual(createHash(hash).update(clientKey).digest(), storedKey)) {
-        refuse(state.user);
-        return;
-      }
-      authenticated = true;
-      logins.ok.push(`${mechanism}:${state.user}`);
-      const serverSignature = hmac(hmac(salted, 'Server Key'), authMessage);
-      reply(0, null, Buffer.from(`v=${serverSignature.toString('base64')}`));
+      const verdict = evaluate(flexible ? r.compactBytes() : r.bytes());
+      if (verdict.status === 'ok') authenticated = true;
+      const refused = verdict.status === 'refused';
+      answer(correlationId, (w) => {
+        if (flexible) w.taggedFields();
+        w.int16(refused ? SASL_AUTHENTICATION_FAILED : 0);
+        const message = refused ? 'Authentication failed: Invalid username or password' : null;
+        if (flexible) w.compactNullableString(message).compactBytes(verdict.reply);
+        else w.nullableString(message).bytes(verdict.reply);
+        if (version >= 1) w.int64(0); // session lifetime: no limit
+        if (flexible) w.taggedFields();
+      });
     });
   };
 
@@ -188,9 +209,10 @@ function parse(message: string): Map<string, string> {
 
 /**
  * An ApiVersions answer v0-v2 (non-flexible; ekaf ends on v0 with the mock) with SaslHandshake
- * 0-1 and SaslAuthenticate 0-2 added. Other versions pass unchanged.
+ * 0-1 and SaslAuthenticate 0-2 added (SaslHandshake 0 alone for a `legacy` broker). Other
+ * versions pass unchanged.
  */
-function withSaslApis(frame: Buffer, version: number): Buffer {
+function withSaslApis(frame: Buffer, version: number, legacy: boolean): Buffer {
   if (version > 2) return frame;
   const r = new Reader(frame);
   const correlationId = r.int32();
@@ -200,7 +222,8 @@ function withSaslApis(frame: Buffer, version: number): Buffer {
   const keep = ranges.filter(
     (range) => range.key !== API_SASL_HANDSHAKE && range.key !== API_SASL_AUTHENTICATE,
   );
-  keep.push({ key: API_SASL_HANDSHAKE, min: 0, max: 1 }, { key: API_SASL_AUTHENTICATE, min: 0, max: 2 });
+  if (legacy) keep.push({ key: API_SASL_HANDSHAKE, min: 0, max: 0 });
+  else keep.push({ key: API_SASL_HANDSHAKE, min: 0, max: 1 }, { key: API_SASL_AUTHENTICATE, min: 0, max: 2 });
   const w = new Writer();
   w.int32(correlationId).int16(errorCode);
   w.array(keep, (aw, range) => aw.int16(range.key).int16(range.min).int16(range.max));

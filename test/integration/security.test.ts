@@ -257,6 +257,62 @@ describe('SASL on every broker (librdkafka 2.12 mock behind authenticating proxi
   });
 });
 
+describe('SASL with a broker before Kafka 1.0 (SaslHandshake v0, raw tokens)', () => {
+  let cluster: MockCluster;
+  let proxies: SaslProxies;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ peer: '2.12', brokers: 2, topics: [{ name: 'legacy', partitions: 2 }] });
+    proxies = await startSaslProxies(cluster.brokers, { old: 'v0-password' }, { legacy: true });
+    await advertise(cluster, proxies.ports);
+  });
+  afterAll(async () => {
+    await proxies.close();
+    await cluster.stop();
+  });
+
+  it.each(['PLAIN', 'SCRAM-SHA-256'] as const)(
+    '%s: authenticates with raw tokens and delivers',
+    async (mechanism) => {
+      const producer = createProducer({
+        brokers: proxies.bootstrap,
+        sasl: { mechanism, username: 'old', password: 'v0-password' },
+      });
+      try {
+        await producer.produceSync(
+          'legacy',
+          Array.from({ length: 100 }, (_, i) => `${mechanism}-${i}`),
+        );
+      } finally {
+        await producer.close();
+      }
+      expect(proxies.logins.ok.filter((l) => l === `${mechanism}:old`).length).toBeGreaterThanOrEqual(3);
+    },
+  );
+
+  it('a refusal (the broker closes the connection) is an authentication error', async () => {
+    const producer = createProducer({
+      brokers: proxies.bootstrap,
+      sasl: { mechanism: 'PLAIN', username: 'old', password: 'not-it' },
+      retryBackoffMs: 200,
+    });
+    const errors: EkafError[] = [];
+    producer.on('error', (e) => errors.push(e));
+    try {
+      producer.produceAsync('legacy', 'never');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(errors[0]?.code).toBe('ERR_SASL_AUTHENTICATION');
+      expect(errors[0]?.message).toMatch(/refused PLAIN for user "old": the broker closed the connection/);
+    } finally {
+      await producer.close({ timeoutMs: 100 });
+    }
+    await advertise(cluster);
+    const values = (await readTopic(cluster.bootstrap, 'legacy')).map((r) => r.value?.toString());
+    expect(values.length).toBe(200);
+    await advertise(cluster, proxies.ports);
+  });
+});
+
 describe('ekaf produce over TLS and SASL (settings from the environment)', () => {
   let cluster: MockCluster;
 
