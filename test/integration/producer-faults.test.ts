@@ -12,6 +12,9 @@ describe('producer under faults (librdkafka 2.12 mock)', () => {
 
   beforeEach(async () => {
     cluster = await startCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'stream', partitions: 6 }] });
+    // Leaders fixed (the mock may place them otherwise): partitions 0-5 on brokers 1 2 3 1 2 3.
+    for (let partition = 0; partition < 6; partition++)
+      await cluster.setLeader('stream', partition, 1 + (partition % 3));
     producer = createProducer({
       brokers: cluster.bootstrap,
       clientId: 'ekaf-test',
