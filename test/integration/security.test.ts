@@ -19,6 +19,11 @@ import { runCli } from '../cli/run-cli.js';
  * go through them too; every record read back with kcat from the brokers themselves.
  */
 
+/** Spreads the topic's leaders over the brokers (the mock may put several on one broker). */
+async function spreadLeaders(cluster: MockCluster, topic: string, partitions: number): Promise<void> {
+  for (let p = 0; p < partitions; p++) await cluster.setLeader(topic, p, 1 + (p % cluster.brokers.length));
+}
+
 /** Re-advertises each broker at `ports` (or at its own port when omitted). */
 async function advertise(cluster: MockCluster, ports?: Map<number, number>): Promise<void> {
   for (const broker of cluster.brokers) {
@@ -56,6 +61,7 @@ describe('TLS to every broker (librdkafka 2.12 mock behind TLS proxies)', () => 
 
   beforeAll(async () => {
     cluster = await startCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'tls', partitions: 6 }] });
+    await spreadLeaders(cluster, 'tls', 6);
     pki = makeTestPki();
     proxies = await startTlsProxies(cluster.brokers, pki);
   });
@@ -158,6 +164,7 @@ describe('SASL on every broker (librdkafka 2.12 mock behind authenticating proxi
         partitions: 3,
       })),
     });
+    for (const m of ['plain', 'scram-sha-256', 'scram-sha-512']) await spreadLeaders(cluster, m, 3);
     proxies = await startSaslProxies(cluster.brokers, { app: password });
   });
   afterAll(async () => {
@@ -263,6 +270,7 @@ describe('SASL with a broker before Kafka 1.0 (SaslHandshake v0, raw tokens)', (
 
   beforeAll(async () => {
     cluster = await startCluster({ peer: '2.12', brokers: 2, topics: [{ name: 'legacy', partitions: 2 }] });
+    await spreadLeaders(cluster, 'legacy', 2);
     proxies = await startSaslProxies(cluster.brokers, { old: 'v0-password' }, { legacy: true });
     await advertise(cluster, proxies.ports);
   });
