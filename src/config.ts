@@ -2,6 +2,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import { ConfigError } from './errors.js';
 import { assertCodecAvailable, COMPRESSION_NAMES, type CompressionName } from './protocol/compression.js';
 import type { TlsOptions } from './network/connection.js';
+import type { ResolvedSpoolOptions } from './spool/spool.js';
 import { PARTITIONER_NAMES, type PartitionerFunction, type PartitionerName } from './runtime/partitioners.js';
 import {
   credentialsProblem,
@@ -115,6 +116,12 @@ export interface ProducerOptions {
    * sends the password as is.
    */
   sasl?: SaslOption;
+  /**
+   * A durable spool on local disk, so that records survive a process crash or restart during a
+   * Kafka outage (Fluent Bit's filesystem buffering, Vector's disk buffers). Off by default.
+   * See SpoolOption and the README's "Durable spool" section.
+   */
+  spool?: SpoolOption;
   /** Where ekaf logs; silent by default. */
   logger?: Logger;
   /**
@@ -124,6 +131,43 @@ export interface ProducerOptions {
    */
   inspect?: InspectionObserver;
 }
+
+/** The `spool` option. Only `dir` is required. */
+export interface SpoolOption {
+  /** The directory (created if missing). One producer at a time: a second one gets ERR_SPOOL_LOCKED. */
+  dir: string;
+  /**
+   * Disk the spool may use, in bytes. Default 1 GiB. When full, calls are refused with
+   * ERR_BUFFER_FULL, as when memory is full; nothing already spooled is dropped.
+   */
+  maxBytes?: number;
+  /** Size at which a segment file is closed and a new one started, in bytes. Default 16 MiB. */
+  segmentBytes?: number;
+  /**
+   * When written entries are forced to the disk itself. Every entry is written (write(2)) before
+   * the produce call returns, so it survives the process whatever this says; fsync decides what
+   * survives the machine (power loss, kernel crash). 'batch': after every write, before the call
+   * returns (slowest, safest); 'interval' (default): every `fsyncIntervalMs`; 'never': when the
+   * operating system decides.
+   */
+  fsync?: 'batch' | 'interval' | 'never';
+  /** For fsync 'interval', in ms. Default 1000. */
+  fsyncIntervalMs?: number;
+  /**
+   * What goes to disk. 'downtime' (default): records a topic holds while it cannot send (no
+   * metadata yet, a partition without a ready leader), and records that do not fit in memory.
+   * 'always': every accepted record, written ahead before produceAsync returns.
+   */
+  mode?: 'downtime' | 'always';
+}
+
+export const SPOOL_DEFAULTS = Object.freeze({
+  maxBytes: 1024 * 1024 * 1024,
+  segmentBytes: 16 * 1024 * 1024,
+  fsync: 'interval',
+  fsyncIntervalMs: 1000,
+  mode: 'downtime',
+} as const);
 
 /** What xstate's `createActor(..., { inspect })` accepts. */
 export type InspectionObserver = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
@@ -162,8 +206,9 @@ export interface BrokerAddress {
 
 /** Options after validation, with every default applied. */
 export interface ResolvedOptions extends Required<
-  Omit<ProducerOptions, 'brokers' | 'defaults' | 'topics' | 'logger' | 'inspect' | 'tls' | 'sasl'>
+  Omit<ProducerOptions, 'brokers' | 'defaults' | 'topics' | 'logger' | 'inspect' | 'tls' | 'sasl' | 'spool'>
 > {
+  spool: ResolvedSpoolOptions | null;
   inspect: InspectionObserver | undefined;
   tls: TlsOptions | null;
   /** Credentials for each connection, or null without SASL (a function: never serialised). */
@@ -194,6 +239,7 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
     'inspect',
     'tls',
     'sasl',
+    'spool',
   ]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new ConfigError(key, 'is not an ekaf option');
@@ -205,6 +251,7 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
     inspect: validateInspect(options.inspect),
     tls: validateTls(options.tls),
     sasl: validateSasl(options.sasl),
+    spool: validateSpool(options.spool),
   } as ResolvedOptions;
   for (const [key, fallback] of Object.entries(PRODUCER_DEFAULTS)) {
     const value = (options as unknown as Record<string, unknown>)[key];
@@ -425,4 +472,49 @@ function validateSasl(value: unknown): CredentialsSource | null {
   const problem = credentialsProblem(value);
   if (problem !== null) throw new ConfigError('sasl', problem);
   return credentialsSource(value as SaslOption);
+}
+
+function validateSpool(value: unknown): ResolvedSpoolOptions | null {
+  if (value === undefined || value === null) return null;
+  if (!isObject(value)) throw new ConfigError('spool', `must be an object with a dir (got ${show(value)})`);
+  const known = ['dir', ...Object.keys(SPOOL_DEFAULTS)];
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key))
+      throw new ConfigError(`spool.${key}`, `is not a spool option (${known.join(', ')})`);
+  }
+  const option = value as Record<string, unknown>;
+  if (typeof option.dir !== 'string' || option.dir.length === 0) {
+    throw new ConfigError('spool.dir', `must be a non-empty path (got ${show(option.dir)})`);
+  }
+  const integer = (key: 'maxBytes' | 'segmentBytes' | 'fsyncIntervalMs', min: number): number => {
+    const given = option[key];
+    if (given === undefined) return SPOOL_DEFAULTS[key];
+    if (typeof given !== 'number' || !Number.isSafeInteger(given) || given < min) {
+      throw new ConfigError(`spool.${key}`, `must be an integer >= ${min} (got ${show(given)})`);
+    }
+    return given;
+  };
+  const oneOf = <T extends string>(key: 'fsync' | 'mode', choices: readonly T[]): T => {
+    const given = option[key] ?? SPOOL_DEFAULTS[key];
+    if (!choices.includes(given as T)) {
+      throw new ConfigError(
+        `spool.${key}`,
+        `must be one of ${choices.map((c) => `'${c}'`).join(', ')} (got ${show(given)})`,
+      );
+    }
+    return given as T;
+  };
+  const segmentBytes = integer('segmentBytes', 64 * 1024);
+  const maxBytes = integer('maxBytes', 64 * 1024);
+  if (maxBytes < segmentBytes) {
+    throw new ConfigError('spool.maxBytes', `must be at least spool.segmentBytes (${segmentBytes})`);
+  }
+  return {
+    dir: option.dir,
+    maxBytes,
+    segmentBytes,
+    fsync: oneOf('fsync', ['batch', 'interval', 'never'] as const),
+    fsyncIntervalMs: integer('fsyncIntervalMs', 1),
+    mode: oneOf('mode', ['downtime', 'always'] as const),
+  };
 }

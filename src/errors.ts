@@ -21,7 +21,9 @@ export type EkafErrorCode =
   | 'ERR_BUFFER_FULL'
   | 'ERR_DELIVERY_TIMEOUT'
   | 'ERR_PRODUCER_CLOSED'
-  | 'ERR_ABORTED';
+  | 'ERR_ABORTED'
+  | 'ERR_SPOOL'
+  | 'ERR_SPOOL_LOCKED';
 
 export class EkafError extends Error {
   readonly code: EkafErrorCode;
@@ -178,6 +180,29 @@ export class DeliveryTimeoutError extends EkafError {
 export class ProducerClosedError extends EkafError {
   constructor(message = 'the producer is closed') {
     super('ERR_PRODUCER_CLOSED', message);
+  }
+}
+
+/**
+ * The spool directory could not be read or written (`cause` is the file system's error: ENOSPC,
+ * EACCES, EIO…). A produce call refused with it accepted nothing.
+ */
+export class SpoolError extends EkafError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_SPOOL', message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** Another live producer (this process or another) holds the spool directory. */
+export class SpoolLockedError extends EkafError {
+  constructor(
+    readonly dir: string,
+    readonly holderPid: number,
+  ) {
+    super(
+      'ERR_SPOOL_LOCKED',
+      `spool directory ${dir} is in use by process ${holderPid}: one producer per spool directory`,
+    );
   }
 }
 

@@ -47,6 +47,16 @@ export interface ProducerEvents {
     failed: number;
     reports: (DeliveryReport | undefined)[];
   }) => void;
+  /**
+   * A producer opened on a spool directory found records a previous producer left unacknowledged
+   * (a crash, a restart during an outage): they are sent first, before any new record.
+   */
+  'spool.recovered': (event: { dir: string; records: number; segments: number; bytes: number }) => void;
+  /**
+   * The spool held damaged bytes (a torn tail after a crash, a corrupted entry): they were
+   * skipped, and what came before them is delivered. Also logged as a warning.
+   */
+  'spool.damaged': (event: { file: string; offset: number; reason: string; droppedBytes: number }) => void;
   /** An actor changed state. */
   state: (event: { actor: string; from: string; to: string }) => void;
   /** Something went wrong outside any produce call (e.g. metadata cannot be fetched). */

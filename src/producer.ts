@@ -17,6 +17,7 @@ import {
   type RecordPlace,
 } from './runtime/records.js';
 import { Runtime, type ActorSnapshot } from './runtime/runtime.js';
+import type { SpoolStats } from './spool/spool.js';
 
 export type { DeliveryReport } from './runtime/delivery.js';
 export type { ProduceRecord } from './runtime/records.js';
@@ -42,6 +43,8 @@ export interface ProducerMetrics {
   maxBufferedBytes: number;
   pendingCalls: number;
   actors: Record<string, number>;
+  /** The durable spool's state, null without one. */
+  spool: SpoolStats | null;
 }
 
 /** Room kept in a request for the batch header, record framing and request header. */
@@ -72,6 +75,32 @@ export class Producer extends EventEmitter<ProducerEvents> {
       isolated(() => this.emit(...args)) ?? true;
     const events = { emit };
     this.runtime = new Runtime(resolveOptions(options), events);
+    const spooler = this.runtime.spooler;
+    if (spooler !== null) {
+      spooler.recoveredCall = (topic, count) =>
+        new ProduceCall(
+          topic,
+          count,
+          (call, outcome) => {
+            this.finish(call, outcome);
+          },
+          (ok) => this.listenerCount(ok ? 'delivery' : 'delivery.failed') > 0,
+        );
+      // After createProducer() returns, so that listeners attached right after it hear of it.
+      setImmediate(() => {
+        const { recovery } = spooler.spool;
+        for (const damage of recovery.damage) this.runtime.spoolDamaged(damage);
+        if (recovery.records > 0) {
+          this.emit('spool.recovered', {
+            dir: spooler.spool.options.dir,
+            records: recovery.records,
+            segments: recovery.segments,
+            bytes: recovery.bytes,
+          });
+        }
+        spooler.start();
+      });
+    }
   }
 
   /** Sends records and resolves when the broker acknowledged them (per the topic's acks). */
@@ -135,7 +164,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const calls = [...this.runtime.pendingCalls];
     this.emit('flush', { pendingCalls: calls.length });
     this.runtime.flushAll();
-    const settled = Promise.all(calls.map((call) => call.whenDone()));
+    const settled = this.settle(calls);
     const { signal } = options;
     if (signal === undefined) {
       await settled;
@@ -153,6 +182,28 @@ export class Producer extends EventEmitter<ProducerEvents> {
       });
     }
     this.emit('flush.replied', { ms: Date.now() - started });
+  }
+
+  /**
+   * Waits for `calls`; with a spool, also for the records waiting on disk meanwhile (they are read
+   * back as others settle), and for the calls that carry them.
+   */
+  private async settle(calls: ProduceCall[]): Promise<void> {
+    await Promise.all(calls.map((call) => call.whenDone()));
+    const spooler = this.runtime.spooler;
+    if (spooler === null) return;
+    let readBack = false;
+    while (spooler.hasBacklog) {
+      readBack = true;
+      this.runtime.flushAll();
+      const pending = [...this.runtime.pendingCalls];
+      if (pending.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      else await Promise.race(pending.map((call) => call.whenDone()));
+    }
+    if (readBack) {
+      this.runtime.flushAll();
+      await Promise.all([...this.runtime.pendingCalls].map((call) => call.whenDone()));
+    }
   }
 
   /**
@@ -189,6 +240,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       maxBufferedBytes: this.runtime.budget.maxBytes,
       pendingCalls: this.runtime.pendingCalls.size,
       actors,
+      spool: this.runtime.spooler?.spool.stats() ?? null,
     };
   }
 
@@ -208,12 +260,14 @@ export class Producer extends EventEmitter<ProducerEvents> {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     const single = !Array.isArray(input);
+    // With a spool, a call never waits for room in memory: what does not fit goes to disk.
+    if (this.runtime.spooler !== null) return this.submit(topic, prepared, urgent, single, true);
     // The common case, room in the buffer, takes no extra turn through the promise machinery.
     if (this.runtime.budget.tryReserve(prepared.records.length, prepared.bytes)) {
-      return this.submit(topic, prepared.records, urgent, single);
+      return this.submit(topic, prepared, urgent, single, false);
     }
     return this.waitForRoom(topic, prepared, options).then(() =>
-      this.submit(topic, prepared.records, urgent, single),
+      this.submit(topic, prepared, urgent, single, false),
     );
   }
 
@@ -241,21 +295,67 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
   }
 
-  /** Hands reserved records to the runtime; settles with their reports or the call's first error. */
+  /**
+   * Hands records to the runtime (`reserved`: room already taken in the buffer; otherwise the
+   * spool admits them); settles with their reports or the call's first error.
+   */
   private submit(
     topic: string,
-    records: NormalizedRecord[],
+    prepared: PreparedCall,
     urgent: boolean,
     single: boolean,
+    viaSpool: boolean,
   ): Promise<DeliveryReport | DeliveryReport[]> {
     return new Promise((resolve, reject) => {
-      const call = new ProduceCall(topic, records.length, (done, outcome) => {
+      const call = new ProduceCall(topic, prepared.records.length, (done, outcome) => {
         if (outcome.ok) resolve(single ? (outcome.reports[0] as DeliveryReport) : outcome.reports);
         else reject(outcome.error);
         this.finish(done, outcome);
       });
-      this.runtime.accept(topic, records, call, urgent);
+      // A refusal from the spool throws here, and rejects the promise.
+      if (viaSpool) this.admitSpooled(topic, prepared, call, urgent);
+      else this.runtime.accept(topic, prepared.records, call, urgent);
     });
+  }
+
+  /**
+   * With a spool: the call's records go to memory when there is room and nothing waits on disk
+   * before them (written ahead first in 'always' mode, or while the topic is down), else to disk
+   * only. Throws BufferFullError when the spool is full too, SpoolError when its disk fails;
+   * nothing of the call is accepted then.
+   */
+  private admitSpooled(
+    topic: string,
+    { records, bytes }: PreparedCall,
+    call: ProduceCall,
+    urgent: boolean,
+  ): void {
+    const spooler = this.runtime.spooler as NonNullable<Runtime['spooler']>;
+    const { budget } = this.runtime;
+    const acceptedAt = Date.now();
+    try {
+      if (spooler.hasBacklog || !budget.tryReserve(records.length, bytes)) {
+        spooler.spill(topic, records, call, urgent, acceptedAt);
+        return;
+      }
+      if (spooler.mode === 'downtime' && !this.runtime.inDowntime(topic)) {
+        this.runtime.accept(topic, records, call, urgent);
+        return;
+      }
+      let firstSpoolId: number;
+      try {
+        firstSpoolId = spooler.writeAhead(topic, records, acceptedAt);
+      } catch (error) {
+        budget.release(records.length, bytes);
+        throw error;
+      }
+      this.runtime.accept(topic, records, call, urgent, { firstSpoolId, indexBase: 0, acceptedAt });
+    } catch (error) {
+      if (error instanceof BufferFullError) {
+        this.emit('downtime.buffer_full', { topic, records: records.length, bytes });
+      }
+      throw error;
+    }
   }
 
   private async(
@@ -267,8 +367,9 @@ export class Producer extends EventEmitter<ProducerEvents> {
     if (callback !== undefined && typeof callback !== 'function') {
       throw new InvalidRecordError('callback', 'must be a function');
     }
-    const { records, bytes } = this.prepare(topic, input);
-    if (!this.runtime.budget.tryReserve(records.length, bytes)) {
+    const prepared = this.prepare(topic, input);
+    const { records, bytes } = prepared;
+    if (this.runtime.spooler === null && !this.runtime.budget.tryReserve(records.length, bytes)) {
       this.emit('downtime.buffer_full', { topic, records: records.length, bytes });
       throw new BufferFullError(this.runtime.budget.describeNeed(records.length, bytes));
     }
@@ -296,7 +397,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
       },
       wantReports,
     );
-    this.runtime.accept(topic, records, call, urgent);
+    if (this.runtime.spooler !== null) this.admitSpooled(topic, prepared, call, urgent);
+    else this.runtime.accept(topic, records, call, urgent);
   }
 
   /** Validates a call and converts its records; nothing is accepted if any record is bad. */

@@ -46,6 +46,10 @@ const STATUS_BY_CODE: Record<EkafErrorCode, number> = {
   ERR_DECODE: 502,
   ERR_ENCODE: 500,
   ERR_TOO_MANY_IN_FLIGHT: 500,
+  // The spool's disk failed (ENOSPC, EIO): nothing of the request was stored.
+  ERR_SPOOL: 507,
+  // Only at startup (a second producer on one spool directory); never from a request.
+  ERR_SPOOL_LOCKED: 500,
 };
 
 /** How long a client should wait before retrying a 503: the buffer drains in well under a second. */

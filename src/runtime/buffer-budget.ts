@@ -20,6 +20,8 @@ export class BufferBudget {
   records = 0;
   bytes = 0;
   private readonly waiters: Waiter[] = [];
+  /** Told whenever room is given back (the spool reads its backlog into it). */
+  onRoom: (() => void) | null = null;
 
   constructor(
     readonly maxRecords: number,
@@ -82,6 +84,7 @@ export class BufferBudget {
       this.bytes += first.bytes;
       first.resolve();
     }
+    this.onRoom?.();
   }
 
   /** Fails every waiter (close()). */

@@ -55,6 +55,8 @@ export interface SealedBatch {
   baseSequence: number;
   /** The pooled buffer under its (uncompressed) bytes, given back when the batch is settled. */
   pooled: Buffer | null;
+  /** Each record's spool entry id (-1: not in the spool), or null when none of them is. */
+  spoolIds: number[] | null;
 }
 
 /** The idempotent producer's identity; `generation` changes whenever id or epoch does. */
@@ -75,6 +77,7 @@ interface OpenBatch {
   urgent: boolean;
   /** For batched calls: when the linger expires (ms since epoch); Infinity if none. */
   lingerDeadline: number;
+  spoolIds: number[] | null;
 }
 
 /** Limits that decide when the open batch is full. */
@@ -103,6 +106,8 @@ export class PartitionLog {
    * reused, so that small batches neither hold a batch-sized buffer each nor churn allocations.
    */
   private scratch: Buffer | null = null;
+  /** Whether records not in the spool may be held here (false: all known to be spooled). */
+  hasUnspooled = false;
 
   // Counters for inspect()/metrics().
   recordsAcked = 0;
@@ -152,6 +157,7 @@ export class PartitionLog {
     urgent: boolean,
     lingerDeadline: number,
     now: number,
+    spoolId = -1,
   ): void {
     let open = this.open;
     if (open !== null && open.builder.sizeInBytes + record.size + 64 > limits.batchBytes) {
@@ -167,8 +173,15 @@ export class PartitionLog {
         acceptedAt: now,
         urgent: false,
         lingerDeadline: Infinity,
+        spoolIds: null,
       };
       this.open = open;
+    }
+    if (spoolId !== -1) {
+      (open.spoolIds ??= new Array<number>(open.timestamps.length).fill(-1)).push(spoolId);
+    } else {
+      open.spoolIds?.push(-1);
+      this.hasUnspooled = true;
     }
     open.builder.append(record);
     open.timestamps.push(record.timestamp);
@@ -285,12 +298,7 @@ export class PartitionLog {
   split(batch: SealedBatch): boolean {
     if (batch.recordCount < 2) return false;
     this.removeInFlight(batch);
-    const plain = batch.plain ?? batch.bytes;
-    const baseTimestamp = new Long(
-      plain.readInt32BE(BASE_TIMESTAMP_OFFSET + 4),
-      plain.readInt32BE(BASE_TIMESTAMP_OFFSET),
-    ).toNumber();
-    const records = readRecords(plain.subarray(RECORD_BATCH_HEADER_SIZE), batch.recordCount, baseTimestamp);
+    const records = batchRecords(batch);
     const half = Math.ceil(records.length / 2);
     const width = batch.splitWidth / 2;
     const halves = [
@@ -348,6 +356,7 @@ export class PartitionLog {
       generation: -1,
       baseSequence: -1,
       pooled: null,
+      spoolIds: batch.spoolIds?.slice(from, to) ?? null,
     };
   }
 
@@ -408,6 +417,19 @@ export class PartitionLog {
     return all;
   }
 
+  /**
+   * Every unsettled batch holding records that are not in the spool, in the partition's order
+   * (the open one sealed first), for writing them to the spool; their `spoolIds` are to be set.
+   */
+  unspooledBatches(): SealedBatch[] {
+    if (!this.hasUnspooled) return [];
+    this.seal();
+    this.hasUnspooled = false;
+    return [...this.inFlightBatches, ...this.waiting]
+      .filter((b) => b.spoolIds === null || b.spoolIds.includes(-1))
+      .sort((a, b) => a.sequence - b.sequence);
+  }
+
   private seal(): void {
     const open = this.open;
     if (open === null) return;
@@ -438,6 +460,7 @@ export class PartitionLog {
       generation: -1,
       baseSequence: -1,
       pooled,
+      spoolIds: open.spoolIds,
     });
   }
 
@@ -450,6 +473,16 @@ export class PartitionLog {
 /** The size of a buffer for open batches: a full batch and its last record's overshoot, at most 1 MiB. */
 function scratchSize(batchBytes: number): number {
   return Math.min(batchBytes + 1024, 1024 * 1024);
+}
+
+/** The records of a sealed batch, decoded from its uncompressed bytes. */
+export function batchRecords(batch: SealedBatch): DecodedRecord[] {
+  const plain = batch.plain ?? batch.bytes;
+  const baseTimestamp = new Long(
+    plain.readInt32BE(BASE_TIMESTAMP_OFFSET + 4),
+    plain.readInt32BE(BASE_TIMESTAMP_OFFSET),
+  ).toNumber();
+  return readRecords(plain.subarray(RECORD_BATCH_HEADER_SIZE), batch.recordCount, baseTimestamp);
 }
 
 /** Settles every call that has records in `batch` with `error`. */

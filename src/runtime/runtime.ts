@@ -43,6 +43,8 @@ import { failBatch, PartitionLog, type ProducerStamp, type SealedBatch } from '.
 import { ProducerIdentity } from './producer-identity.js';
 import { createPartitioner, type Partitioner } from './partitioners.js';
 import type { NormalizedRecord } from './records.js';
+import { Spooler, type SpoolOrigin } from './spooler.js';
+import type { SpoolDamage } from '../spool/spool.js';
 
 /** A record of a call, waiting for its topic's partitions to be known. */
 interface WaitingRecord {
@@ -51,6 +53,8 @@ interface WaitingRecord {
   index: number;
   urgent: boolean;
   acceptedAt: number;
+  /** Its spool entry, -1 if not spooled. */
+  spoolId: number;
 }
 
 class TopicNode {
@@ -143,12 +147,16 @@ export class Runtime {
   readonly pendingCalls = new Set<ProduceCall>();
   /** Set by close(): nothing is retried any more; what comes back fails with this error. */
   private stoppedWith: EkafError | null = null;
+  /** The durable spool, when the `spool` option is given. */
+  readonly spooler: Spooler | null;
 
   constructor(
     readonly options: ResolvedOptions,
     private readonly events: Pick<EventEmitter<ProducerEvents>, 'emit'>,
   ) {
     this.budget = new BufferBudget(options.maxBufferedRecords, options.maxBufferedBytes);
+    // First: a locked or unreadable spool directory fails createProducer() before anything starts.
+    this.spooler = options.spool === null ? null : new Spooler(options.spool, this.spoolerHost());
     this.metadataClient = new MetadataClient(
       options.brokers,
       () => [...this.brokers.values()].map((b) => b.address),
@@ -224,27 +232,83 @@ export class Runtime {
    * unbatched call, whose records leave as soon as a request slot is free; otherwise they wait
    * for the topic's linger.
    */
-  accept(topicName: string, records: NormalizedRecord[], call: ProduceCall, urgent: boolean): void {
+  accept(
+    topicName: string,
+    records: NormalizedRecord[],
+    call: ProduceCall,
+    urgent: boolean,
+    origin?: SpoolOrigin,
+  ): void {
     const topic = this.topic(topicName);
     this.pendingCalls.add(call);
-    const now = Date.now();
+    const now = origin?.acceptedAt ?? Date.now();
+    const indexBase = origin?.indexBase ?? 0;
+    const firstSpoolId = origin?.firstSpoolId ?? -1;
     if (topic.partitions.length === 0) {
       for (let i = 0; i < records.length; i++) {
         topic.waiting.push({
           record: records[i] as NormalizedRecord,
           call,
-          index: i,
+          index: indexBase + i,
           urgent,
           acceptedAt: now,
+          spoolId: firstSpoolId === -1 ? -1 : firstSpoolId + i,
         });
       }
       return;
     }
     const touched: PartitionNode[] = [];
     for (let i = 0; i < records.length; i++) {
-      touch(touched, this.place(topic, records[i] as NormalizedRecord, call, i, urgent, now));
+      const spoolId = firstSpoolId === -1 ? -1 : firstSpoolId + i;
+      touch(
+        touched,
+        this.place(topic, records[i] as NormalizedRecord, call, indexBase + i, urgent, now, spoolId),
+      );
     }
     this.wake(touched);
+  }
+
+  /**
+   * Whether a topic cannot send right now: its partitions are not known yet, or one of them has
+   * no ready leader. The spool's 'downtime' mode writes what such a topic takes.
+   */
+  inDowntime(topicName: string): boolean {
+    const topic = this.topics.get(topicName);
+    if (topic === undefined || topic.partitions.length === 0) return true;
+    for (const node of topic.partitions) if (!node.isReady()) return true;
+    return false;
+  }
+
+  private spoolerHost() {
+    return {
+      budget: this.budget,
+      pendingCalls: this.pendingCalls,
+      accept: (
+        topic: string,
+        records: NormalizedRecord[],
+        call: ProduceCall,
+        urgent: boolean,
+        origin: SpoolOrigin,
+      ) => {
+        this.accept(topic, records, call, urgent, origin);
+      },
+      logsOf: (topic: string) => this.topics.get(topic)?.partitions.map((node) => node.log) ?? [],
+      warn: (message: string, fields?: object) => {
+        this.options.logger.warn(message, fields);
+      },
+      damaged: (damage: SpoolDamage) => {
+        this.spoolDamaged(damage);
+      },
+    };
+  }
+
+  /** Damage found in the spool: logged, and reported as a `spool.damaged` event. */
+  spoolDamaged(damage: SpoolDamage): void {
+    this.options.logger.warn(
+      `ekaf: spool damage skipped in ${damage.file} at byte ${damage.offset}: ${damage.reason} ` +
+        `(${damage.droppedBytes} bytes dropped)`,
+    );
+    this.events.emit('spool.damaged', damage);
   }
 
   /** Wakes each partition an accept touched, once per call rather than once per record. */
@@ -263,6 +327,7 @@ export class Runtime {
     index: number,
     urgent: boolean,
     now: number,
+    spoolId: number,
   ): PartitionNode | null {
     const count = topic.partitions.length;
     let partition = record.partition;
@@ -271,11 +336,13 @@ export class Runtime {
         partition = topic.partitioner.partition(record.key, record.value, record.size, count);
       } catch (error) {
         // A custom partitioner threw or returned a bad partition: this record fails, nothing else.
+        this.spooler?.release(spoolId);
         this.budget.release(1, record.size);
         call.fail(1, partitionerError(topic.name, error));
         return null;
       }
     } else if (partition >= count) {
+      this.spooler?.release(spoolId);
       this.budget.release(1, record.size);
       call.fail(
         1,
@@ -288,7 +355,16 @@ export class Runtime {
     }
     const node = topic.partitions[partition] as PartitionNode;
     const settings = topic.settings;
-    node.log.append(record, call, index, settings, urgent, urgent ? Infinity : now + settings.lingerMs, now);
+    node.log.append(
+      record,
+      call,
+      index,
+      settings,
+      urgent,
+      urgent ? Infinity : now + settings.lingerMs,
+      now,
+      spoolId,
+    );
     return node;
   }
 
@@ -317,6 +393,7 @@ export class Runtime {
       const acknowledged = answer !== null;
       const baseOffset = answer === null ? -1 : offsetOf(answer.baseOffset);
       node.log.acknowledged(batch, baseOffset);
+      this.spooler?.releaseBatch(batch);
       this.budget.release(batch.recordCount, batch.payloadBytes);
       const appendTime = answer === null ? -1 : offsetOf(answer.logAppendTimeMs);
       let delta = 0;
@@ -479,6 +556,9 @@ export class Runtime {
     // numbers: renew the identity so the batches after it are restamped, not refused.
     if (batch.generation !== -1) this.identity.renew();
     node.log.failed(batch);
+    // Failed for good, it leaves the spool; failed because close() gave up, it stays there for
+    // the next producer.
+    if (error !== this.stoppedWith) this.spooler?.releaseBatch(batch);
     this.budget.release(batch.recordCount, batch.payloadBytes);
     failBatch(batch, error);
   }
@@ -491,17 +571,20 @@ export class Runtime {
     for (const topic of this.topics.values()) {
       while (topic.waiting.length > 0 && (topic.waiting[0] as WaitingRecord).acceptedAt <= deadline) {
         const waiting = topic.waiting.shift() as WaitingRecord;
+        this.spooler?.release(waiting.spoolId);
         this.budget.release(1, waiting.record.size);
         waiting.call.fail(1, timeout);
       }
       for (const node of topic.partitions) {
         for (const batch of node.log.expire(deadline)) {
           if (batch.generation !== -1) this.identity.renew();
+          this.spooler?.releaseBatch(batch);
           this.budget.release(batch.recordCount, batch.payloadBytes);
           failBatch(batch, timeout);
         }
       }
     }
+    this.spooler?.expire(deadline, this.options.deliveryTimeoutMs);
   }
 
   // ---------------------------------------------------------------- actors
@@ -622,7 +705,7 @@ export class Runtime {
     const waiting = topic.waiting.splice(0);
     const touched: PartitionNode[] = [];
     for (const w of waiting)
-      touch(touched, this.place(topic, w.record, w.call, w.index, w.urgent, w.acceptedAt));
+      touch(touched, this.place(topic, w.record, w.call, w.index, w.urgent, w.acceptedAt, w.spoolId));
     this.wake(touched);
   }
 
@@ -732,6 +815,8 @@ export class Runtime {
         },
         reportDown: ({ context }) => {
           if (node.everUp) this.events.emit('worker.down', { ...ref, error: context.lastError });
+          // While a topic is down, everything it holds is on disk.
+          if (this.spooler?.mode === 'downtime') this.spooler.catchUp(node.topic.name);
           if (node.everUp && node.log.hasPending && !node.savedReported) {
             node.savedReported = true;
             this.events.emit('downtime.saved', { ...ref, records: node.log.bufferedRecords });
@@ -805,18 +890,26 @@ export class Runtime {
   /** Fails everything still held with `error` (close() after its timeout). */
   failEverything(error: EkafError): void {
     this.stoppedWith = error;
+    // Spooled records are not lost: say so, and leave them for the next producer on the spool.
+    const dir = this.options.spool?.dir;
+    const kept =
+      dir === undefined
+        ? error
+        : new ProducerClosedError(`${error.message}; it stays in the spool (${dir}) for the next producer`);
+    const errorFor = (spooled: boolean): EkafError => (spooled ? kept : error);
     for (const topic of this.topics.values()) {
       for (const waiting of topic.waiting.splice(0)) {
         this.budget.release(1, waiting.record.size);
-        waiting.call.fail(1, error);
+        waiting.call.fail(1, errorFor(waiting.spoolId !== -1));
       }
       for (const node of topic.partitions) {
         for (const batch of node.log.drainAll()) {
           this.budget.release(batch.recordCount, batch.payloadBytes);
-          failBatch(batch, error);
+          failBatch(batch, errorFor(batch.spoolIds !== null && !batch.spoolIds.includes(-1)));
         }
       }
     }
+    this.spooler?.failSpilled(kept);
     // Closing the connections rejects what is in flight; with `stopped` set it is failed, not retried.
     for (const broker of this.brokers.values()) broker.sender.connection?.close();
   }
@@ -829,6 +922,7 @@ export class Runtime {
     this.registry.stop();
     this.metadataClient.close();
     this.budget.rejectWaiters(new ProducerClosedError());
+    this.spooler?.spool.close();
   }
 
   // ---------------------------------------------------------------- introspection
@@ -847,6 +941,17 @@ export class Runtime {
         },
       },
     ];
+    if (this.spooler !== null) {
+      const stats = this.spooler.spool.stats();
+      // Not an actor: the spool is a file log the runtime drives, shown alongside its actors.
+      actors.push({
+        name: 'spool',
+        kind: 'spool',
+        state: stats.backlogRecords > 0 ? 'replaying' : stats.liveRecords > 0 ? 'holding' : 'idle',
+        lastError: stats.lastError === null ? null : { code: 'ERR_SPOOL', message: stats.lastError },
+        details: { ...stats },
+      });
+    }
     for (const [name, ref] of this.index) {
       const snapshot = ref.getSnapshot() as { value: unknown; context: Record<string, unknown> };
       const kind = this.kinds.get(name) ?? 'metadata';
@@ -911,7 +1016,7 @@ export class Runtime {
 
 export interface ActorSnapshot {
   name: string;
-  kind: ActorKind | 'registry';
+  kind: ActorKind | 'registry' | 'spool';
   state: string;
   lastError: { code: string; message: string } | null;
   details: Record<string, unknown>;

@@ -1,0 +1,300 @@
+import { DeliveryTimeoutError, type EkafError, SpoolError } from '../errors.js';
+import { encodeEntries, type SpooledEntry } from '../spool/spool-format.js';
+import { Spool, type ResolvedSpoolOptions, type SpoolDamage } from '../spool/spool.js';
+import type { BufferBudget } from './buffer-budget.js';
+import type { ProduceCall } from './delivery.js';
+import { batchRecords, type PartitionLog, type SealedBatch } from './partition-log.js';
+import type { NormalizedRecord } from './records.js';
+
+/** Where records handed to the runtime come from in the spool. */
+export interface SpoolOrigin {
+  /** The spool id of the first record; the others follow it. */
+  firstSpoolId: number;
+  /** The first record's index in its call. */
+  indexBase: number;
+  /** When the records were accepted (delivery timeout). */
+  acceptedAt: number;
+}
+
+/** What the spooler needs from the runtime. */
+export interface SpoolerHost {
+  budget: BufferBudget;
+  accept(
+    topic: string,
+    records: NormalizedRecord[],
+    call: ProduceCall,
+    urgent: boolean,
+    origin: SpoolOrigin,
+  ): void;
+  /** The logs of a topic's partitions (empty when they are not known yet). */
+  logsOf(topic: string): readonly PartitionLog[];
+  pendingCalls: Set<ProduceCall>;
+  warn(message: string, fields?: object): void;
+  damaged(damage: SpoolDamage): void;
+}
+
+/** A call whose records went to disk only, in the order they were spooled. */
+interface Spilled {
+  /** null: records a previous producer left (no caller waits on them). */
+  call: ProduceCall | null;
+  topic: string;
+  firstId: number;
+  count: number;
+  /** How many have been read back into memory (or released) so far. */
+  taken: number;
+  urgent: boolean;
+  acceptedAt: number;
+}
+
+/**
+ * The runtime's side of the durable spool: decides what goes to disk, reads the backlog back
+ * into memory as room frees up, and releases entries once Kafka acknowledged them.
+ *
+ * - Write-ahead: a call's records are written before the call returns ('always' mode, or
+ *   'downtime' mode while their topic cannot send). Before that, in 'downtime' mode, records the
+ *   topic already holds in memory are written too, in each partition's order: while a topic is
+ *   down, everything it holds is on disk, and a replay never puts a later record before an
+ *   earlier one.
+ * - Spill: when memory is full, or records already wait on disk (order), a call's records go to
+ *   disk only. The call object stays in memory (one per call, never per record); its records are
+ *   read back in order when the buffer has room, and the call completes as any other.
+ * - Recovery: what a previous producer left is backlog read back first, before anything new
+ *   (new calls spill behind it while it lasts).
+ */
+export class Spooler {
+  readonly spool: Spool;
+  private readonly spilled: Spilled[] = [];
+  private pageInScheduled = false;
+  /** Makes the call that reports on recovered records (the producer's delivery events). */
+  recoveredCall: ((topic: string, count: number) => ProduceCall) | null = null;
+
+  constructor(
+    options: ResolvedSpoolOptions,
+    private readonly host: SpoolerHost,
+  ) {
+    this.spool = Spool.open(options);
+    const { recovery } = this.spool;
+    if (recovery.records > 0) {
+      this.spilled.push({
+        call: null,
+        topic: '',
+        firstId: -1,
+        count: recovery.records,
+        taken: 0,
+        urgent: true,
+        acceptedAt: 0,
+      });
+    }
+    host.budget.onRoom = () => {
+      this.schedulePageIn();
+    };
+  }
+
+  get mode(): ResolvedSpoolOptions['mode'] {
+    return this.spool.mode;
+  }
+
+  /** Records wait on disk: new calls go behind them. */
+  get hasBacklog(): boolean {
+    return this.spilled.length > 0;
+  }
+
+  /** Starts reading recovered records back (once the producer's listeners can hear of them). */
+  start(): void {
+    this.schedulePageIn();
+  }
+
+  /**
+   * Writes `records` ahead and returns the first one's spool id. In 'downtime' mode, first
+   * writes what the topic holds in memory and is not on disk yet. Throws BufferFullError or
+   * SpoolError, having kept nothing of `records`.
+   */
+  writeAhead(topic: string, records: readonly NormalizedRecord[], acceptedAt: number): number {
+    if (this.spool.mode === 'downtime') this.catchUp(topic);
+    return this.spool.append(encodeEntries(topic, records, acceptedAt), records.length, acceptedAt, true);
+  }
+
+  /** Writes `call`'s records to disk only; they are read back in order when memory has room. */
+  spill(
+    topic: string,
+    records: readonly NormalizedRecord[],
+    call: ProduceCall,
+    urgent: boolean,
+    acceptedAt: number,
+  ): void {
+    const firstId = this.spool.append(
+      encodeEntries(topic, records, acceptedAt),
+      records.length,
+      acceptedAt,
+      false,
+    );
+    this.spilled.push({ call, topic, firstId, count: records.length, taken: 0, urgent, acceptedAt });
+    this.host.pendingCalls.add(call);
+    this.schedulePageIn();
+  }
+
+  /**
+   * Writes to disk every record `topic` holds in memory that is not there yet, partition by
+   * partition in order. When the spool is full, what does not fit stays in memory only.
+   */
+  catchUp(topic: string): void {
+    for (const log of this.host.logsOf(topic)) {
+      for (const batch of log.unspooledBatches()) {
+        try {
+          this.spoolBatch(log.partition, topic, batch);
+        } catch (error) {
+          log.hasUnspooled = true;
+          this.host.warn(`ekaf: records of ${topic} stay in memory only: ${(error as Error).message}`);
+          return;
+        }
+      }
+    }
+  }
+
+  private spoolBatch(partition: number, topic: string, batch: SealedBatch): void {
+    const records = batchRecords(batch);
+    const ids = (batch.spoolIds ??= new Array<number>(batch.recordCount).fill(-1));
+    const missing: number[] = [];
+    for (let i = 0; i < ids.length; i++) if (ids[i] === -1) missing.push(i);
+    const chosen = missing.map((i) => records[i] as (typeof records)[number] & { partition: number });
+    const firstId = this.spool.append(
+      encodeEntries(
+        topic,
+        chosen.map((r) => ({ ...r, partition })),
+        batch.acceptedAt,
+      ),
+      chosen.length,
+      batch.acceptedAt,
+      true,
+    );
+    missing.forEach((index, n) => {
+      ids[index] = firstId + n;
+    });
+  }
+
+  /** A batch is acknowledged or failed for good: its records leave the spool. */
+  releaseBatch(batch: SealedBatch): void {
+    const ids = batch.spoolIds;
+    if (ids === null) return;
+    let run = -1;
+    let length = 0;
+    for (const id of ids) {
+      if (id !== -1 && id === run + length) {
+        length++;
+        continue;
+      }
+      if (length > 0) this.spool.release(run, length);
+      run = id;
+      length = id === -1 ? 0 : 1;
+    }
+    if (length > 0) this.spool.release(run, length);
+  }
+
+  release(id: number): void {
+    if (id !== -1) this.spool.release(id);
+  }
+
+  /** Fails spilled calls older than the delivery timeout; their records leave the spool. */
+  expire(deadline: number, timeoutMs: number): void {
+    while (this.spilled.length > 0) {
+      const head = this.spilled[0] as Spilled;
+      if (head.call === null || head.acceptedAt > deadline) return;
+      this.spilled.shift();
+      const left = head.count - head.taken;
+      this.spool.release(head.firstId + head.taken, left);
+      head.call.fail(left, new DeliveryTimeoutError(timeoutMs));
+    }
+  }
+
+  /** close() gave up: spilled calls fail with `error`; their records stay on disk for the next producer. */
+  failSpilled(error: EkafError): void {
+    for (const head of this.spilled.splice(0)) head.call?.fail(head.count - head.taken, error);
+  }
+
+  private schedulePageIn(): void {
+    if (this.pageInScheduled || this.spilled.length === 0) return;
+    this.pageInScheduled = true;
+    setImmediate(() => {
+      this.pageInScheduled = false;
+      this.pageIn();
+    });
+  }
+
+  /** Reads backlog records into memory while the buffer has room, and hands them on in order. */
+  private pageIn(): void {
+    const { budget } = this.host;
+    // Consecutive records of one call (or, recovered, of one topic) are handed on together.
+    let run: Run | null = null;
+    const flush = (): void => {
+      if (run === null) return;
+      const { head, records, firstId, indexBase } = run;
+      run = null;
+      const topic = (records[0] as TopicRecord).topic;
+      const recovered = head.call === null;
+      const call = head.call ?? this.makeRecoveredCall(topic, records.length);
+      this.host.accept(topic, records, call, head.urgent, {
+        firstSpoolId: firstId,
+        indexBase: recovered ? 0 : indexBase,
+        // Nobody waits on recovered records: their delivery timeout starts now.
+        acceptedAt: recovered ? Date.now() : head.acceptedAt,
+      });
+    };
+    const take = (id: number, entry: SpooledEntry): boolean => {
+      const head = this.spilled[0];
+      if (head === undefined) return false;
+      const record = toRecord(entry);
+      if (!budget.tryReserve(1, record.size)) return false;
+      const current: Run | null = run;
+      if (
+        current === null ||
+        current.head !== head ||
+        current.firstId + current.records.length !== id ||
+        (current.records[0] as TopicRecord).topic !== entry.topic
+      ) {
+        flush();
+        run = { head, records: [record], firstId: id, indexBase: head.taken };
+      } else {
+        current.records.push(record);
+      }
+      this.advance(head);
+      return true;
+    };
+    this.spool.readBacklog(take, (damage) => {
+      this.host.damaged(damage);
+      flush();
+      const head = this.spilled[0];
+      if (head !== undefined) {
+        head.call?.fail(1, new SpoolError(`spool entry damaged: ${damage.reason}`));
+        this.advance(head);
+      }
+    });
+    flush();
+  }
+
+  private advance(head: Spilled): void {
+    head.taken++;
+    if (head.taken === head.count) this.spilled.shift();
+  }
+
+  private makeRecoveredCall(topic: string, count: number): ProduceCall {
+    if (this.recoveredCall === null) throw new Error('ekaf: recovered records before the producer was ready');
+    return this.recoveredCall(topic, count);
+  }
+}
+
+interface Run {
+  head: Spilled;
+  records: TopicRecord[];
+  firstId: number;
+  indexBase: number;
+}
+
+/** A record read back, with its topic (recovered runs are cut where the topic changes). */
+type TopicRecord = NormalizedRecord & { topic: string };
+
+function toRecord(entry: SpooledEntry): TopicRecord {
+  const { key, value, headers, partition, timestamp } = entry.record;
+  let size = (key?.length ?? 0) + (value?.length ?? 0);
+  for (const [name, headerValue] of headers) size += Buffer.byteLength(name) + (headerValue?.length ?? 0);
+  return { key, value, headers, partition, timestamp, size, topic: entry.topic };
+}

@@ -1,0 +1,220 @@
+import { crc32c } from '../protocol/crc32c.js';
+import type { RecordHeader } from '../protocol/record-batch.js';
+
+/**
+ * The spool's on-disk format. A segment file is a 24-byte header followed by entries:
+ *
+ *   header   "EKAFSPL1" | version u32 (1) | base entry id f64 | CRC-32C of the 20 bytes before u32
+ *   entry    payload length u32 | CRC-32C of the payload u32 | payload
+ *   payload  kind u8 (1: record) | acceptedAt f64 | timestamp f64 | partition i32 (-1: not chosen)
+ *            | topic: length u16, UTF-8 | key: length i32 (-1: null), bytes | value: likewise
+ *            | header count u32, each: name length u16, UTF-8, value length i32 (-1: null), bytes
+ *
+ * All integers are big-endian. An entry's id is its segment's base id plus its index in the
+ * segment: ids are never written per entry, so an entry cannot claim another's place.
+ */
+
+export const SEGMENT_MAGIC = Buffer.from('EKAFSPL1', 'latin1');
+export const SEGMENT_VERSION = 1;
+export const SEGMENT_HEADER_SIZE = 24;
+/** Length and CRC before each payload. */
+export const ENTRY_FRAMING_SIZE = 8;
+const KIND_RECORD = 1;
+/** An entry larger than this is damage, not data (a record is at most maxRequestBytes). */
+export const MAX_ENTRY_SIZE = 256 * 1024 * 1024;
+
+/** A record as the spool keeps it. */
+export interface SpoolRecord {
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: readonly RecordHeader[];
+  /** The partition it goes to, or -1 to let the topic's partitioner choose when it is replayed. */
+  partition: number;
+  timestamp: number;
+}
+
+/** A record read back from the spool. */
+export interface SpooledEntry {
+  topic: string;
+  acceptedAt: number;
+  record: SpoolRecord & { key: Buffer | null; value: Buffer | null; headers: [string, Buffer | null][] };
+}
+
+export function encodeSegmentHeader(baseId: number): Buffer {
+  const header = Buffer.alloc(SEGMENT_HEADER_SIZE);
+  SEGMENT_MAGIC.copy(header, 0);
+  header.writeUInt32BE(SEGMENT_VERSION, 8);
+  header.writeDoubleBE(baseId, 12);
+  header.writeUInt32BE(crc32c(header.subarray(0, 20)), 20);
+  return header;
+}
+
+/** The base id of a segment header, or a reason why it is not one. */
+export function decodeSegmentHeader(header: Buffer): { baseId: number } | { damage: string } {
+  if (header.length < SEGMENT_HEADER_SIZE) return { damage: 'truncated segment header' };
+  if (!header.subarray(0, 8).equals(SEGMENT_MAGIC)) return { damage: 'not a spool segment (bad magic)' };
+  if (header.readUInt32BE(20) !== crc32c(header.subarray(0, 20)))
+    return { damage: 'segment header CRC mismatch' };
+  const version = header.readUInt32BE(8);
+  if (version !== SEGMENT_VERSION) return { damage: `segment format version ${version} is not supported` };
+  const baseId = header.readDoubleBE(12);
+  if (!Number.isSafeInteger(baseId) || baseId < 0) return { damage: 'segment header has a bad base id' };
+  return { baseId };
+}
+
+/** Payload bytes of one record entry. */
+function payloadSize(topicBytes: number, record: SpoolRecord): number {
+  let size =
+    1 + 8 + 8 + 4 + 2 + topicBytes + 4 + (record.key?.length ?? 0) + 4 + (record.value?.length ?? 0) + 4;
+  for (const [name, value] of record.headers) size += 2 + Buffer.byteLength(name) + 4 + (value?.length ?? 0);
+  return size;
+}
+
+/**
+ * Encodes records as consecutive framed entries, ready to append to a segment. `partitionOf(i)`
+ * gives the partition to store for record i.
+ */
+export function encodeEntries(
+  topic: string,
+  records: readonly SpoolRecord[],
+  acceptedAt: number,
+  partitionOf: (index: number) => number = (i) => (records[i] as SpoolRecord).partition,
+): Buffer {
+  const topicBytes = Buffer.byteLength(topic);
+  let total = 0;
+  for (const record of records) total += ENTRY_FRAMING_SIZE + payloadSize(topicBytes, record);
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i] as SpoolRecord;
+    const start = at + ENTRY_FRAMING_SIZE;
+    let p = start;
+    out[p++] = KIND_RECORD;
+    p = out.writeDoubleBE(acceptedAt, p);
+    p = out.writeDoubleBE(record.timestamp, p);
+    p = out.writeInt32BE(partitionOf(i), p);
+    p = out.writeUInt16BE(topicBytes, p);
+    p += out.write(topic, p, 'utf8');
+    p = writeBytes(out, p, record.key);
+    p = writeBytes(out, p, record.value);
+    p = out.writeUInt32BE(record.headers.length, p);
+    for (const [name, value] of record.headers) {
+      const nameBytes = out.write(name, p + 2, 'utf8');
+      out.writeUInt16BE(nameBytes, p);
+      p = writeBytes(out, p + 2 + nameBytes, value);
+    }
+    out.writeUInt32BE(p - start, at);
+    out.writeUInt32BE(crc32c(out.subarray(start, p)), at + 4);
+    at = p;
+  }
+  return out;
+}
+
+function writeBytes(out: Buffer, at: number, bytes: Uint8Array | null): number {
+  if (bytes === null) return out.writeInt32BE(-1, at);
+  at = out.writeInt32BE(bytes.length, at);
+  out.set(bytes, at);
+  return at + bytes.length;
+}
+
+/**
+ * Decodes one payload (its CRC already checked). Throws a RangeError when it is inconsistent:
+ * a CRC can only say the bytes are the ones written, not that a bug wrote them right.
+ */
+export function decodeEntry(payload: Buffer): SpooledEntry {
+  let p = 0;
+  const need = (n: number): void => {
+    if (p + n > payload.length) throw new RangeError(`spool entry ends early (needs ${n} bytes at ${p})`);
+  };
+  need(21);
+  if (payload[0] !== KIND_RECORD) throw new RangeError(`unknown spool entry kind ${String(payload[0])}`);
+  const acceptedAt = payload.readDoubleBE(1);
+  const timestamp = payload.readDoubleBE(9);
+  const partition = payload.readInt32BE(17);
+  p = 21;
+  need(2);
+  const topicLength = payload.readUInt16BE(p);
+  p += 2;
+  need(topicLength);
+  const topic = payload.toString('utf8', p, p + topicLength);
+  p += topicLength;
+  const readBytes = (): Buffer | null => {
+    need(4);
+    const length = payload.readInt32BE(p);
+    p += 4;
+    if (length === -1) return null;
+    if (length < 0) throw new RangeError(`bad length ${length} in spool entry`);
+    need(length);
+    // A copy: the payload is a view of a read buffer that is reused.
+    const bytes = Buffer.from(payload.subarray(p, p + length));
+    p += length;
+    return bytes;
+  };
+  const key = readBytes();
+  const value = readBytes();
+  need(4);
+  const headerCount = payload.readUInt32BE(p);
+  p += 4;
+  const headers: [string, Buffer | null][] = [];
+  for (let i = 0; i < headerCount; i++) {
+    need(2);
+    const nameLength = payload.readUInt16BE(p);
+    p += 2;
+    need(nameLength);
+    const name = payload.toString('utf8', p, p + nameLength);
+    p += nameLength;
+    headers.push([name, readBytes()]);
+  }
+  if (p !== payload.length) throw new RangeError(`spool entry has ${payload.length - p} bytes left over`);
+  return { topic, acceptedAt, record: { key, value, headers, partition, timestamp } };
+}
+
+/** Where an entry is within a buffer of segment bytes. */
+export interface EntryPosition {
+  /** Offset of its framing. */
+  offset: number;
+  /** Its payload's length. */
+  length: number;
+}
+
+/** The result of checking a run of entries: those intact, then the first damage if any. */
+export interface EntryScan {
+  entries: EntryPosition[];
+  /** Bytes scanned up to the end of the last intact entry. */
+  end: number;
+  /** Why scanning stopped before the end of the bytes, if it did; null at a clean end. */
+  damage: { offset: number; reason: string } | null;
+  /** True when the bytes end in the middle of an entry that may still be complete on disk. */
+  incomplete: boolean;
+}
+
+/**
+ * Checks the framed entries in `bytes` (which start at an entry boundary): each length in range
+ * and each CRC right. A last entry cut short is `incomplete` (a torn tail, or just the end of a
+ * read window); a wrong CRC or an impossible length is damage.
+ */
+export function scanEntries(bytes: Buffer, limit = Infinity): EntryScan {
+  const entries: EntryPosition[] = [];
+  let at = 0;
+  while (at < bytes.length && entries.length < limit) {
+    if (bytes.length - at < ENTRY_FRAMING_SIZE) return { entries, end: at, damage: null, incomplete: true };
+    const length = bytes.readUInt32BE(at);
+    if (length === 0 || length > MAX_ENTRY_SIZE) {
+      return {
+        entries,
+        end: at,
+        damage: { offset: at, reason: `impossible entry length ${length}` },
+        incomplete: false,
+      };
+    }
+    if (bytes.length - at - ENTRY_FRAMING_SIZE < length)
+      return { entries, end: at, damage: null, incomplete: true };
+    const payload = bytes.subarray(at + ENTRY_FRAMING_SIZE, at + ENTRY_FRAMING_SIZE + length);
+    if (crc32c(payload) !== bytes.readUInt32BE(at + 4)) {
+      return { entries, end: at, damage: { offset: at, reason: 'entry CRC mismatch' }, incomplete: false };
+    }
+    entries.push({ offset: at, length });
+    at += ENTRY_FRAMING_SIZE + length;
+  }
+  return { entries, end: at, damage: null, incomplete: false };
+}
