@@ -77,7 +77,8 @@ const RELEASED = 2;
 /** acceptedAt is sampled every this many entries (for the oldest entry's age). */
 const SAMPLE_EVERY = 256;
 const CHECKPOINT_FILE = 'checkpoint.json';
-const CHECKPOINT_INTERVAL_MS = 1000;
+/** Often enough that a crash replays little that was acknowledged; a checkpoint is one small write. */
+const CHECKPOINT_INTERVAL_MS = 200;
 /** How much a backlog read takes from a file at once. */
 const READ_WINDOW = 1024 * 1024;
 
