@@ -5,9 +5,10 @@
 // Exit codes: 0 done, 1 failed (records not delivered, cluster or gateway failure), 2 usage.
 import cluster from 'node:cluster';
 import { createReadStream, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { resolveOptions, type Acks, type Logger, type ProducerOptions } from './config.js';
+import { resolveOptions, type Acks, type Logger, type ProducerOptions, type SpoolOption } from './config.js';
 import { startDevCluster, type DevCluster } from './dev-cluster.js';
 import { BufferFullError, ConfigError, EkafError } from './errors.js';
 import { serve, type ServeOptions, type Served } from './gateway/serve.js';
@@ -64,8 +65,14 @@ Options (environment variable in brackets):
       --request-timeout-ms <ms>   How long a request may take [EKAF_REQUEST_TIMEOUT_MS]
       --drain-timeout-ms <ms>     How long shutdown waits for deliveries [EKAF_DRAIN_TIMEOUT_MS]
       --tls                       Connect to the brokers over TLS [KAFKA_TLS=1]
-      --tls-ca <file>             Trust this CA (PEM) instead of Node's roots; implies --tls
+"      --tls-ca <file>             Trust this CA (PEM) instead of Node's roots; implies --tls
                                   [KAFKA_TLS_CA]
+      --spool-dir <dir>           Durable spool: accepted records survive a crash or restart
+                                  during a Kafka outage [EKAF_SPOOL_DIR] (default: none); with
+                                  --workers, each worker uses <dir>/worker-<n>
+      --spool-mode <mode>         downtime or always [EKAF_SPOOL_MODE] (default: downtime)
+      --spool-max-bytes <n>       Disk the spool may use [EKAF_SPOOL_MAX_BYTES] (default: 1 GiB)
+      --spool-fsync <when>        batch, interval or never [EKAF_SPOOL_FSYNC] (default: interval)
   SASL (environment only, so that the password is not in the process list):
     [KAFKA_SASL_MECHANISM]  PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
     [KAFKA_SASL_USERNAME]   [KAFKA_SASL_PASSWORD]
@@ -280,6 +287,8 @@ interface ServeConfig {
   drainTimeoutMs?: number;
   /** TLS settings (the CA file is read by each worker); SASL comes from each worker's env. */
   tls: TlsSetting;
+  /** The durable spool; with workers, each uses a directory of its own under `dir`. */
+  spool?: SpoolOption;
 }
 
 const SERVE_CONFIG_ENV = 'EKAF_SERVE_CONFIG';
@@ -298,6 +307,10 @@ async function serveCommand(args: string[]): Promise<number> {
     'drain-timeout-ms': { type: 'string' },
     tls: { type: 'boolean' },
     'tls-ca': { type: 'string' },
+    'spool-dir': { type: 'string' },
+    'spool-mode': { type: 'string' },
+    'spool-max-bytes': { type: 'string' },
+    'spool-fsync': { type: 'string' },
   });
   if (values.help === true) {
     process.stdout.write(SERVE_HELP);
@@ -329,6 +342,7 @@ async function serveCommand(args: string[]): Promise<number> {
       Number.MAX_SAFE_INTEGER,
     ),
     tls: tlsSetting(values),
+    ...spoolSetting(values),
   };
   // Checked now, so that a bad SASL setting is a usage error before anything starts.
   saslFromEnv();
@@ -377,12 +391,59 @@ function watchDevCluster(dev: DevCluster): void {
   });
 }
 
+/**
+ * --spool-dir, --spool-mode, --spool-max-bytes, --spool-fsync (EKAF_SPOOL_*). The values are
+ * checked by the producer's own validation (a usage error names the option).
+ */
+function spoolSetting(values: Values): { spool?: SpoolOption } {
+  const dir = setting(values, 'spool-dir', 'EKAF_SPOOL_DIR')?.value;
+  const mode = setting(values, 'spool-mode', 'EKAF_SPOOL_MODE')?.value;
+  const fsync = setting(values, 'spool-fsync', 'EKAF_SPOOL_FSYNC')?.value;
+  const maxBytes = integer(
+    setting(values, 'spool-max-bytes', 'EKAF_SPOOL_MAX_BYTES'),
+    1,
+    Number.MAX_SAFE_INTEGER,
+  );
+  if (dir === undefined) {
+    if (mode !== undefined || fsync !== undefined || maxBytes !== undefined) {
+      throw new UsageError('--spool-mode, --spool-fsync and --spool-max-bytes need --spool-dir');
+    }
+    return {};
+  }
+  const spool: SpoolOption = {
+    dir,
+    ...(mode === undefined ? {} : { mode: mode as SpoolOption['mode'] }),
+    ...(fsync === undefined ? {} : { fsync: fsync as SpoolOption['fsync'] }),
+    ...(maxBytes === undefined ? {} : { maxBytes }),
+  };
+  try {
+    resolveOptions({ brokers: 'localhost:9092', spool });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // "spool.maxBytes: must be …" → "--spool-max-bytes: must be …"
+    const flag = `--${error.field.replace('spool.', 'spool-').replace('maxBytes', 'max-bytes')}`;
+    throw new UsageError(`${flag}: ${error.message.slice(error.field.length + 2)}`);
+  }
+  return { spool };
+}
+
 /** Starts the gateway with its visualizer; `warmTopics` are resolved at once (readiness). */
-function startGateway(config: ServeConfig, warmTopics: string[]): Promise<Served> {
+function startGateway(config: ServeConfig, warmTopics: string[], slot?: number): Promise<Served> {
+  const spool =
+    config.spool === undefined
+      ? {}
+      : // A worker's spool survives it: its replacement (same slot) recovers what it left.
+        {
+          spool:
+            slot === undefined
+              ? config.spool
+              : { ...config.spool, dir: join(config.spool.dir, `worker-${slot}`) },
+        };
   const producerOptions: ProducerOptions = {
     brokers: config.brokers,
     ...(config.clientId === undefined ? {} : { clientId: config.clientId }),
     ...securityOptions(config.tls),
+    ...spool,
     logger: stderrLogger('warn'),
   };
   const options: ServeOptions = {
@@ -407,9 +468,12 @@ function startGateway(config: ServeConfig, warmTopics: string[]): Promise<Served
  * with the primary's SIGTERM, serve() would count it as a second signal and exit 1.
  */
 async function serveWorker(): Promise<number> {
-  const config = JSON.parse(process.env[SERVE_CONFIG_ENV] ?? '{}') as ServeConfig & { warmTopics: string[] };
+  const config = JSON.parse(process.env[SERVE_CONFIG_ENV] ?? '{}') as ServeConfig & {
+    warmTopics: string[];
+    slot: number;
+  };
   const before = new Set(process.listeners('SIGINT'));
-  const running = await startGateway(config, config.warmTopics);
+  const running = await startGateway(config, config.warmTopics, config.slot);
   for (const listener of process.listeners('SIGINT')) {
     if (!before.has(listener)) process.off('SIGINT', listener);
   }
@@ -435,13 +499,17 @@ function runPrimary(
     let shuttingDown = false;
     let failed = false;
 
-    const fork = (): void => {
+    /** Each worker's slot (0..count-1): a replacement takes the slot, and spool, of the one it replaces. */
+    const slots = new Map<number, number>();
+    const fork = (slot: number): void => {
       const worker = cluster.fork({
         [SERVE_CONFIG_ENV]: JSON.stringify({
           ...config,
           warmTopics: devCluster === undefined ? [] : [DEMO_TOPIC.name],
+          slot,
         }),
       });
+      slots.set(worker.id, slot);
       worker.on('message', (message: { ekaf?: string; url?: string }) => {
         if (message.ekaf !== 'listening' || message.url === undefined) return;
         listening.add(worker.id);
@@ -482,7 +550,7 @@ function runPrimary(
         if (started) {
           err(`ekaf: worker ${worker.process.pid} exited (${why}); starting a new one`);
           failed = false;
-          fork();
+          fork(slots.get(worker.id) ?? 0);
         } else {
           err(`ekaf: worker ${worker.process.pid} failed to start (${why}); stopping`);
           failed = true;
@@ -496,7 +564,7 @@ function runPrimary(
       }
     });
 
-    for (let i = 0; i < count; i++) fork();
+    for (let slot = 0; slot < count; slot++) fork(slot);
   });
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   PRODUCER_DEFAULTS,
   resolveOptions,
+  SPOOL_DEFAULTS,
   resolveTopicSettings,
   TOPIC_DEFAULTS,
   wireAcks,
@@ -44,10 +45,10 @@ const logger = (): Logger => ({
 describe('resolveOptions: defaults', () => {
   it('applies every producer and topic default', () => {
     const resolved = resolveOptions({ brokers: 'localhost:9092' });
-    const { brokers, defaults, topics, logger: silent, tls, sasl, ...rest } = resolved;
+    const { brokers, defaults, topics, logger: silent, tls, sasl, spool, ...rest } = resolved;
     expect(brokers).toEqual([{ host: 'localhost', port: 9092 }]);
     expect(rest).toEqual(PRODUCER_DEFAULTS);
-    expect([tls, sasl]).toEqual([null, null]);
+    expect([tls, sasl, spool]).toEqual([null, null, null]);
     expect(defaults).toEqual(TOPIC_DEFAULTS);
     expect(topics).toEqual({});
     // The silent logger takes any call and does nothing.
@@ -108,8 +109,8 @@ describe('resolveOptions: defaults', () => {
       logger: custom,
     };
     const resolved = resolveOptions(options);
-    const { brokers, logger: kept, defaults, topics, tls, sasl, ...rest } = resolved;
-    expect([tls, sasl]).toEqual([null, null]);
+    const { brokers, logger: kept, defaults, topics, tls, sasl, spool, ...rest } = resolved;
+    expect([tls, sasl, spool]).toEqual([null, null, null]);
     expect(brokers).toEqual([
       { host: 'a', port: 1 },
       { host: 'b', port: 2 },
@@ -682,5 +683,77 @@ describe('resolveOptions: tls and sasl', () => {
     await expect(broken.sasl?.()).rejects.toThrow(
       "SASL authentication failed: the sasl function's credentials: password must be a string",
     );
+  });
+});
+
+describe('resolveOptions: spool', () => {
+  it('applies the defaults around a dir, and keeps every valid value given', () => {
+    expect(withBrokers({ spool: { dir: '/var/spool/ekaf' } }).spool).toEqual({
+      dir: '/var/spool/ekaf',
+      ...SPOOL_DEFAULTS,
+    });
+    expect(SPOOL_DEFAULTS).toEqual({
+      maxBytes: 1024 ** 3,
+      segmentBytes: 16 * 1024 ** 2,
+      fsync: 'interval',
+      fsyncIntervalMs: 1000,
+      mode: 'downtime',
+    });
+    const given = {
+      dir: 'd',
+      maxBytes: 1 << 20,
+      segmentBytes: 1 << 16,
+      fsync: 'batch',
+      fsyncIntervalMs: 5,
+      mode: 'always',
+    };
+    expect(withBrokers({ spool: given }).spool).toEqual(given);
+    expect(withBrokers({ spool: undefined }).spool).toBeNull();
+  });
+
+  it('names the field and the rule for each wrong value', () => {
+    const cases: [unknown, string, string][] = [
+      ['/tmp/x', 'spool', 'spool: must be an object with a dir (got "/tmp/x")'],
+      [{}, 'spool.dir', 'spool.dir: must be a non-empty path (got undefined)'],
+      [{ dir: '' }, 'spool.dir', 'spool.dir: must be a non-empty path (got "")'],
+      [
+        { dir: 'd', size: 1 },
+        'spool.size',
+        'spool.size: is not a spool option (dir, maxBytes, segmentBytes, fsync, fsyncIntervalMs, mode)',
+      ],
+      [{ dir: 'd', maxBytes: -1 }, 'spool.maxBytes', 'spool.maxBytes: must be an integer >= 65536 (got -1)'],
+      [
+        { dir: 'd', maxBytes: 1.5e6 + 0.5 },
+        'spool.maxBytes',
+        'spool.maxBytes: must be an integer >= 65536 (got 1500000.5)',
+      ],
+      [
+        { dir: 'd', segmentBytes: '16m' },
+        'spool.segmentBytes',
+        'spool.segmentBytes: must be an integer >= 65536 (got "16m")',
+      ],
+      [
+        { dir: 'd', maxBytes: 1 << 17, segmentBytes: 1 << 18 },
+        'spool.maxBytes',
+        'spool.maxBytes: must be at least spool.segmentBytes (262144)',
+      ],
+      [
+        { dir: 'd', fsync: 'always' },
+        'spool.fsync',
+        "spool.fsync: must be one of 'batch', 'interval', 'never' (got \"always\")",
+      ],
+      [
+        { dir: 'd', fsyncIntervalMs: 0 },
+        'spool.fsyncIntervalMs',
+        'spool.fsyncIntervalMs: must be an integer >= 1 (got 0)',
+      ],
+      [
+        { dir: 'd', mode: 'disk' },
+        'spool.mode',
+        "spool.mode: must be one of 'downtime', 'always' (got \"disk\")",
+      ],
+    ];
+    for (const [spool, field, message] of cases)
+      expectConfigError(() => withBrokers({ spool }), field, message);
   });
 });

@@ -28,6 +28,8 @@ export class GatewayMetrics {
   private readonly pendingCalls: Gauge;
   private readonly inFlight: Gauge<'topic'>;
   private readonly actors: Gauge<'kind' | 'state'>;
+  private readonly spool: Gauge<'measure'>;
+  private readonly spoolAge: Gauge;
   private readonly requestRecords: Histogram<'topic' | 'route'>;
   private readonly latency: Histogram<'topic' | 'route'>;
   private readonly requests: Counter<'route' | 'status'>;
@@ -101,6 +103,19 @@ export class GatewayMetrics {
       name: 'ekaf_actors',
       help: 'Actors by kind and state.',
       labelNames: ['kind', 'state'],
+      registers,
+    });
+    this.spool = new Gauge({
+      name: 'ekaf_spool',
+      help:
+        'The durable spool (absent without one), by measure: segments (files), bytes, max_bytes, ' +
+        'records (not yet acknowledged), backlog_records (on disk only, to be read back).',
+      labelNames: ['measure'],
+      registers,
+    });
+    this.spoolAge = new Gauge({
+      name: 'ekaf_spool_oldest_record_age_seconds',
+      help: 'Age of the oldest record in the spool not yet acknowledged (0 when none; absent without a spool).',
       registers,
     });
     this.requestRecords = new Histogram({
@@ -188,6 +203,14 @@ export class GatewayMetrics {
     this.maxRecords.set(m.maxBufferedRecords);
     this.maxBytes.set(m.maxBufferedBytes);
     this.pendingCalls.set(m.pendingCalls);
+    if (m.spool !== null) {
+      this.spool.set({ measure: 'segments' }, m.spool.segments);
+      this.spool.set({ measure: 'bytes' }, m.spool.bytes);
+      this.spool.set({ measure: 'max_bytes' }, m.spool.maxBytes);
+      this.spool.set({ measure: 'records' }, m.spool.liveRecords);
+      this.spool.set({ measure: 'backlog_records' }, m.spool.backlogRecords);
+      this.spoolAge.set(m.spool.oldestEntryAgeMs / 1000);
+    }
     // Reset first: a state no actor is in any more must disappear, not keep its last count.
     this.actors.reset();
     for (const [key, count] of Object.entries(m.actors)) {

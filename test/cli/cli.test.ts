@@ -40,6 +40,10 @@ describe.concurrent('ekaf --help', () => {
       'KAFKA_SASL_MECHANISM',
       'KAFKA_SASL_USERNAME',
       'KAFKA_SASL_PASSWORD',
+      'EKAF_SPOOL_DIR',
+      'EKAF_SPOOL_MODE',
+      'EKAF_SPOOL_MAX_BYTES',
+      'EKAF_SPOOL_FSYNC',
     ]) {
       expect(serve.stdout).toContain(`[${name}]`);
     }
@@ -283,5 +287,59 @@ describe('long-running commands', () => {
     const result = await running.stop('SIGTERM');
     expect(result.stderr.match(/SIGTERM received/g)).toHaveLength(2);
     expect(result.code).toBe(0);
+  });
+
+  it('ekaf serve --spool-dir: records accepted while every broker is down survive SIGKILL; the next gateway delivers them', async () => {
+    const cluster = await startCluster({
+      peer: '2.12',
+      brokers: 2,
+      topics: [{ name: 'spooled', partitions: 2 }],
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'ekaf-cli-spool-'));
+    try {
+      await cluster.brokerDown(-1);
+      const args = ['serve', '--port', '0', '-b', cluster.bootstrap, '--spool-dir', dir];
+      running = startCli(args);
+      let url = await running.line(/^gateway: +(\S+)$/);
+      for (let i = 0; i < 50; i++) {
+        const res = await fetch(`${url}/async/spooled`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ key: `k${i % 5}`, value: `r${i}` }),
+        });
+        expect(res.status).toBe(202);
+        await res.text();
+      }
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toContain('ekaf_spool{measure="records"} 50');
+      expect(metrics).toMatch(/^ekaf_spool_oldest_record_age_seconds \d/m);
+      running.kill(); // SIGKILL: no drain, no close()
+
+      await cluster.brokerUp(-1);
+      running = startCli(args);
+      url = await running.line(/^gateway: +(\S+)$/);
+      const deadline = Date.now() + 20_000;
+      let values: string[] = [];
+      while (values.length < 50 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        values = (await readTopic(cluster.bootstrap, 'spooled')).map((r) => r.value?.toString() ?? '');
+      }
+      expect(values.sort()).toEqual(Array.from({ length: 50 }, (_, i) => `r${i}`).sort());
+      expect((await running.stop('SIGTERM')).code).toBe(0);
+    } finally {
+      await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('ekaf serve refuses spool settings without --spool-dir, and bad ones by name', async () => {
+    const lonely = await runCli(['serve', '--spool-mode', 'always']);
+    expect(lonely.code).toBe(2);
+    expect(lonely.stderr).toContain('--spool-mode, --spool-fsync and --spool-max-bytes need --spool-dir');
+    const bad = await runCli(['serve', '--spool-dir', tmpdir(), '--spool-fsync', 'sometimes']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(
+      `--spool-fsync: must be one of 'batch', 'interval', 'never' (got "sometimes")`,
+    );
   });
 });

@@ -29,6 +29,10 @@ const CLI_ENV = [
   'KAFKA_SASL_MECHANISM',
   'KAFKA_SASL_USERNAME',
   'KAFKA_SASL_PASSWORD',
+  'EKAF_SPOOL_DIR',
+  'EKAF_SPOOL_MODE',
+  'EKAF_SPOOL_MAX_BYTES',
+  'EKAF_SPOOL_FSYNC',
 ];
 
 function environment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

@@ -176,7 +176,7 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     const bytes = readFileSync(path);
     let at = SEGMENT_HEADER_SIZE;
     for (let i = 0; i < 600; i++) at += ENTRY_FRAMING_SIZE + bytes.readUInt32BE(at);
-    bytes[at + ENTRY_FRAMING_SIZE + 5] ^= 0xff;
+    bytes[at + ENTRY_FRAMING_SIZE + 5] = (bytes[at + ENTRY_FRAMING_SIZE + 5] ?? 0) ^ 0xff;
     writeFileSync(path, bytes);
     appendFileSync(path, bytes.subarray(SEGMENT_HEADER_SIZE, SEGMENT_HEADER_SIZE + 20));
 
