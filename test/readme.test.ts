@@ -63,6 +63,7 @@ describe('README.md', () => {
       ...Object.keys(TOPIC_DEFAULTS),
       ...interfaceKeys(config, 'ProducerOptions'),
       ...interfaceKeys(config, 'TopicSettings'),
+      ...interfaceKeys(config, 'SpoolOption'),
     ];
     expect(options.length).toBeGreaterThan(20);
     expect(
