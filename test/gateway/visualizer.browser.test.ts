@@ -1,7 +1,8 @@
 // The live visualizer in a real browser (Debian's Chromium driven by playwright-core): the
 // actor tree of a producer connected to a 3-broker mock cluster, live state changes when a
 // broker goes down and comes back, and the per-topic settings form.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -36,6 +37,7 @@ describe('visualizer in Chromium', () => {
   let gateway: Gateway;
   let browser: Browser;
   let page: Page;
+  let spoolDir: string | undefined;
 
   const actors = async (): Promise<ActorSnapshot[]> => {
     const response = await fetch(`${gateway.url}/api/actors`);
@@ -62,7 +64,12 @@ describe('visualizer in Chromium', () => {
         { name: WIDE, partitions: WIDE_PARTITIONS },
       ],
     });
-    producer = createProducer({ brokers: cluster.bootstrap, clientId: 'ekaf-visualizer-test' });
+    spoolDir = mkdtempSync(join(tmpdir(), 'ekaf-visualizer-spool-'));
+    producer = createProducer({
+      brokers: cluster.bootstrap,
+      clientId: 'ekaf-visualizer-test',
+      spool: { dir: spoolDir, mode: 'always' },
+    });
     const records = Array.from({ length: PARTITIONS * 3 }, (_, i) => ({
       value: `record ${i}`,
       partition: i % PARTITIONS,
@@ -99,6 +106,7 @@ describe('visualizer in Chromium', () => {
     await (gateway as Gateway | undefined)?.close();
     await (producer as Producer | undefined)?.close({ timeoutMs: 5000 });
     await (cluster as MockCluster | undefined)?.stop();
+    if (typeof spoolDir === 'string') rmSync(spoolDir, { recursive: true, force: true });
   });
 
   it.skipIf(!hasChromium)('shows the actor tree with every actor and its state', async () => {
@@ -116,8 +124,24 @@ describe('visualizer in Chromium', () => {
     await expect
       .poll(() => row(`partition:${TOPIC}:0`).locator('td').nth(4).innerText(), { timeout: 5000 })
       .toBe('3');
-    expect(await page.locator('[data-actor]').count()).toBe(1 + 1 + 3 + 2 + PARTITIONS + WIDE_PARTITIONS);
+    // registry, metadata, the spool, 3 brokers, 2 topics, their partitions
+    expect(await page.locator('[data-actor]').count()).toBe(1 + 1 + 1 + 3 + 2 + PARTITIONS + WIDE_PARTITIONS);
   });
+
+  it.skipIf(!hasChromium)(
+    'shows the durable spool: idle once everything written ahead is acknowledged',
+    async () => {
+      await waitForState('spool', (s) => s === 'idle', 'idle');
+      const card = row('spool');
+      await expect.poll(() => card.innerText()).toMatch(/records\s+0/);
+      expect(await card.innerText()).toMatch(/used\s+0\.\d MiB \/ 1024\.0 MiB/);
+      await card.locator('button.name').click();
+      await expect
+        .poll(() => page.locator('#detail').innerText())
+        .toContain('No machine definition for this actor.');
+      expect(await page.locator('#detail').innerText()).toContain(spoolDir as string);
+    },
+  );
 
   it.skipIf(!hasChromium)('collapses a topic with many partitions, with its state summary', async () => {
     const wide = page.locator(`section[data-topic="${WIDE}"]`);

@@ -44,6 +44,7 @@ export const PAGE_HTML = `<!doctype html>
           <div id="root-slot"></div>
           <ul class="children" id="children" hidden>
             <li class="branch" id="metadata-slot"></li>
+            <li class="branch" id="spool-slot" hidden></li>
             <li class="branch">
               <section aria-labelledby="brokers-title">
                 <h3 id="brokers-title" class="group-title">Broker connections <span id="brokers-count" class="count"></span></h3>

@@ -105,6 +105,8 @@ const TONES = {
   unavailable: 'bad',
   closed: 'off',
   stopped: 'off',
+  holding: 'ok',
+  replaying: 'warn',
 };
 const TONE_ORDER = { bad: 0, warn: 1, busy: 2, ok: 3, off: 4 };
 
@@ -118,6 +120,7 @@ const KIND_LABELS = {
   broker: 'Broker connection',
   topic: 'Topic',
   partition: 'Partition worker',
+  spool: 'Durable spool (files, not an actor)',
 };
 
 function parseName(name) {
@@ -133,7 +136,7 @@ function parseName(name) {
 
 function kindOf(data) {
   if (data.kind) return data.kind;
-  if (data.name === 'registry' || data.name === 'metadata') return data.name;
+  if (data.name === 'registry' || data.name === 'metadata' || data.name === 'spool') return data.name;
   return data.name.split(':')[0];
 }
 
@@ -166,7 +169,18 @@ const STATS = {
     ['partitions', (d) => fmt(d.partitions)],
     ['waiting', (d) => fmt(d.waitingRecords)],
   ],
+  spool: [
+    ['records', (d) => fmt(d.liveRecords)],
+    ['on disk only', (d) => fmt(d.backlogRecords)],
+    ['segments', (d) => fmt(d.segments)],
+    ['used', (d) => mib(d.bytes) + ' / ' + mib(d.maxBytes)],
+    ['oldest', (d) => (d.oldestEntryAgeMs > 0 ? fmt(Math.round(d.oldestEntryAgeMs / 1000)) + ' s' : '—')],
+  ],
 };
+
+function mib(bytes) {
+  return typeof bytes === 'number' ? (bytes / 1048576).toFixed(1) + ' MiB' : '—';
+}
 
 /** The partition table's columns after name and state: [header, value, numeric]. */
 const PARTITION_COLUMNS = [
@@ -234,6 +248,10 @@ function createActor(data) {
   } else if (kind === 'metadata') {
     actor = createNode(data, kind, 'div', 'card');
     $('metadata-slot').replaceChildren(h('h3', { class: 'group-title', text: 'Metadata' }), actor.row);
+  } else if (kind === 'spool') {
+    actor = createNode(data, kind, 'div', 'card');
+    $('spool-slot').hidden = false;
+    $('spool-slot').replaceChildren(h('h3', { class: 'group-title', text: 'Durable spool' }), actor.row);
   } else if (kind === 'broker') {
     actor = createNode(data, kind, 'li', 'card');
     actor.sortKey = parseName(data.name).broker;
