@@ -23,8 +23,9 @@ import { scenario as latency } from './scenarios/latency.js';
 import { scenario as memory } from './scenarios/memory.js';
 import { scenario as compression } from './scenarios/compression.js';
 import { scenario as gateway } from './scenarios/gateway.js';
+import { scenario as spool } from './scenarios/spool.js';
 
-const SCENARIOS: Scenario[] = [throughput, cli, concurrent, latency, memory, compression, gateway];
+const SCENARIOS: Scenario[] = [throughput, cli, concurrent, latency, memory, compression, gateway, spool];
 const ALIASES: Record<string, string> = {
   throughput: '1',
   cli: '2',
@@ -33,6 +34,7 @@ const ALIASES: Record<string, string> = {
   memory: '5',
   compression: '6',
   gateway: '7',
+  spool: '8',
 };
 
 const { values } = parseArgs({
@@ -203,7 +205,8 @@ Latest run of \`${command}\` (${quick ? 'quick smoke run: fewer records' : 'full
 Each client runs in its own process; contestants alternate (A B C, A B C, …), the figures are the
 medians over the rounds. "ekaf / client" is ekaf's median divided by the client's on the first
 metric (throughput: above 1 means ekaf is faster; latency and memory: below 1 means ekaf is lower;
-scenario 7 compares one gateway process with two; scenario 5's "payload" row is the 100 B value).
+scenario 7 compares one gateway process with two; scenario 5's "payload" row is the 100 B value;
+in scenario 8 every contestant is ekaf, and the column is ekaf without a spool / with it).
 Library clients (ekaf, kafkajs) are measured warm, as in a long-running daemon: in scenarios 1,
 3 and 6 each first runs the same workload, unmeasured, on another topic, with half of the
 records; kcat and the command lines (scenario 2) are timed from spawn to exit.
@@ -218,8 +221,10 @@ ${targetTable}
 `;
 
 process.stdout.write(`\n${table}\n\n${targetTable}\n`);
-writeFileSync(join(BENCH_DIR, 'RESULTS.md'), report);
-log(`\nwritten to bench/RESULTS.md (${minutes} min)`);
+// A run of some scenarios does not replace the full table: it is written next to it.
+const resultsFile = only === undefined ? 'RESULTS.md' : `RESULTS-${only.join('-')}.md`;
+writeFileSync(join(BENCH_DIR, resultsFile), report);
+log(`\nwritten to bench/${resultsFile} (${minutes} min)`);
 
 function kafkajsVersion(): string {
   try {

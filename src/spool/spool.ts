@@ -132,6 +132,8 @@ export class Spool {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unlock: () => void;
   private closed = false;
+  /** The bytes last read for the backlog (see payloadAt). */
+  private window: { baseId: number; start: number; bytes: Buffer } | null = null;
   /** The last failure of a background fsync, if any. */
   private lastError: string | null = null;
   readonly recovery: SpoolRecovery;
@@ -298,7 +300,6 @@ export class Spool {
     take: (id: number, entry: SpooledEntry) => boolean,
     damaged: (damage: SpoolDamage) => void,
   ): void {
-    let window: Buffer | null = null;
     while (this.backlog > 0 && this.cursor !== null) {
       const cursor = this.cursor;
       let index = this.segmentIndexOf(cursor.baseId);
@@ -317,47 +318,29 @@ export class Spool {
         this.cursor = { baseId: next.baseId, offset: SEGMENT_HEADER_SIZE, index: 0 };
         continue;
       }
-      // Skip entries that are not backlog without reading them where possible.
-      window ??= Buffer.allocUnsafe(READ_WINDOW);
-      const length = Math.min(window.length, segment.size - cursor.offset);
-      const read = this.readAt(segment, window, length, cursor.offset);
-      const scan = scanEntries(window.subarray(0, read));
-      if (scan.entries.length === 0) {
-        if (scan.damage !== null || !scan.incomplete || read < ENTRY_FRAMING_SIZE) {
-          throw new SpoolError(`spool ${segment.path} changed under the producer at byte ${cursor.offset}`);
+      const payload = this.payloadAt(segment, cursor.offset);
+      const id = segment.baseId + cursor.index;
+      if (segment.states[cursor.index] === BACKLOG) {
+        let entry: SpooledEntry | null = null;
+        try {
+          entry = decodeEntry(payload);
+        } catch (error) {
+          damaged({
+            file: segment.path,
+            offset: cursor.offset,
+            reason: (error as Error).message,
+            droppedBytes: payload.length + ENTRY_FRAMING_SIZE,
+          });
+          this.release(id);
         }
-        // One entry larger than the window: read it whole.
-        window = Buffer.allocUnsafe(ENTRY_FRAMING_SIZE + window.readUInt32BE(0));
-        continue;
-      }
-      for (const position of scan.entries) {
-        const id = segment.baseId + cursor.index;
-        if (segment.states[cursor.index] === BACKLOG) {
-          const payload = window.subarray(
-            position.offset + ENTRY_FRAMING_SIZE,
-            position.offset + ENTRY_FRAMING_SIZE + position.length,
-          );
-          let entry: SpooledEntry | null = null;
-          try {
-            entry = decodeEntry(payload);
-          } catch (error) {
-            damaged({
-              file: segment.path,
-              offset: cursor.offset,
-              reason: (error as Error).message,
-              droppedBytes: position.length + ENTRY_FRAMING_SIZE,
-            });
-            this.release(id);
-          }
-          if (entry !== null) {
-            if (!take(id, entry)) return;
-            segment.states[cursor.index] = RESIDENT;
-            this.backlog--;
-          }
+        if (entry !== null) {
+          if (!take(id, entry)) return;
+          segment.states[cursor.index] = RESIDENT;
+          this.backlog--;
         }
-        cursor.offset += ENTRY_FRAMING_SIZE + position.length;
-        cursor.index++;
       }
+      cursor.offset += ENTRY_FRAMING_SIZE + payload.length;
+      cursor.index++;
     }
     if (this.backlog === 0) this.cursor = null;
   }
@@ -582,6 +565,39 @@ export class Spool {
       else hi = mid - 1;
     }
     return lo;
+  }
+
+  /**
+   * The payload of the entry at `offset` of `segment`, CRC checked. Read through a window that is
+   * kept between calls: a backlog is read a little at a time as memory frees up, and the bytes
+   * of a segment never change once written (appends only add after them).
+   */
+  private payloadAt(segment: Segment, offset: number): Buffer {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const window = this.window;
+      if (window !== null && window.baseId === segment.baseId && offset >= window.start) {
+        const at = offset - window.start;
+        const scan = scanEntries(window.bytes.subarray(at), 1);
+        const position = scan.entries[0];
+        if (position !== undefined) {
+          const from = at + ENTRY_FRAMING_SIZE;
+          return window.bytes.subarray(from, from + position.length);
+        }
+        if (scan.damage !== null) {
+          throw new SpoolError(
+            `spool ${segment.path} changed under the producer at byte ${offset}: ${scan.damage.reason}`,
+          );
+        }
+      }
+      // Not in the window (or cut short at its end): read from `offset`, at least the whole entry.
+      const header = Buffer.allocUnsafe(ENTRY_FRAMING_SIZE);
+      if (this.readAt(segment, header, ENTRY_FRAMING_SIZE, offset) < ENTRY_FRAMING_SIZE) break;
+      const size = Math.max(READ_WINDOW, ENTRY_FRAMING_SIZE + header.readUInt32BE(0));
+      const bytes = Buffer.allocUnsafe(Math.min(size, segment.size - offset));
+      const read = this.readAt(segment, bytes, bytes.length, offset);
+      this.window = { baseId: segment.baseId, start: offset, bytes: bytes.subarray(0, read) };
+    }
+    throw new SpoolError(`spool ${segment.path} ends before its entry at byte ${offset}`);
   }
 
   private readAt(segment: Segment, into: Buffer, length: number, position: number): number {
