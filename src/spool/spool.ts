@@ -372,7 +372,13 @@ export class Spool {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
-    this.sync();
+    try {
+      this.sync();
+    } catch (error) {
+      // close() must release the files and the lock whatever the disk says; what was written
+      // is in the OS's hands, and recovery checks every entry.
+      this.lastError = (error as Error).message;
+    }
     this.writeCheckpoint();
     // A fully released active segment is not worth keeping.
     if (this.active !== null && this.active.live === 0) this.remove(this.active);
