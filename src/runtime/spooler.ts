@@ -4,6 +4,7 @@ import { Spool, type ResolvedSpoolOptions, type SpoolDamage } from '../spool/spo
 import type { BufferBudget } from './buffer-budget.js';
 import type { ProduceCall } from './delivery.js';
 import { batchRecords, type PartitionLog, type SealedBatch } from './partition-log.js';
+import { Fifo } from './fifo.js';
 import type { NormalizedRecord } from './records.js';
 
 /** Where records handed to the runtime come from in the spool. */
@@ -63,7 +64,7 @@ interface Spilled {
  */
 export class Spooler {
   readonly spool: Spool;
-  private readonly spilled: Spilled[] = [];
+  private readonly spilled = new Fifo<Spilled>();
   private pageInScheduled = false;
   /** Makes the call that reports on recovered records (the producer's delivery events). */
   recoveredCall: ((topic: string, count: number) => ProduceCall) | null = null;
@@ -196,8 +197,7 @@ export class Spooler {
 
   /** Fails spilled calls older than the delivery timeout; their records leave the spool. */
   expire(deadline: number, timeoutMs: number): void {
-    while (this.spilled.length > 0) {
-      const head = this.spilled[0] as Spilled;
+    for (let head = this.spilled.peek(); head !== undefined; head = this.spilled.peek()) {
       if (head.call === null || head.acceptedAt > deadline) return;
       this.spilled.shift();
       const left = head.count - head.taken;
@@ -208,7 +208,7 @@ export class Spooler {
 
   /** close() gave up: spilled calls fail with `error`; their records stay on disk for the next producer. */
   failSpilled(error: EkafError): void {
-    for (const head of this.spilled.splice(0)) head.call?.fail(head.count - head.taken, error);
+    for (const head of this.spilled.drain()) head.call?.fail(head.count - head.taken, error);
   }
 
   private schedulePageIn(): void {
@@ -240,7 +240,7 @@ export class Spooler {
       });
     };
     const take = (id: number, entry: SpooledEntry): boolean => {
-      const head = this.spilled[0];
+      const head = this.spilled.peek();
       if (head === undefined) return false;
       const record = toRecord(entry);
       if (!budget.tryReserve(1, record.size)) return false;
@@ -262,7 +262,7 @@ export class Spooler {
     this.spool.readBacklog(take, (damage) => {
       this.host.damaged(damage);
       flush();
-      const head = this.spilled[0];
+      const head = this.spilled.peek();
       if (head !== undefined) {
         head.call?.fail(1, new SpoolError(`spool entry damaged: ${damage.reason}`));
         this.advance(head);
