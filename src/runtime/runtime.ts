@@ -299,6 +299,10 @@ export class Runtime {
       damaged: (damage: SpoolDamage) => {
         this.spoolDamaged(damage);
       },
+      failed: (error: EkafError) => {
+        this.options.logger.error(`ekaf: ${error.message}`);
+        this.events.emit('error', error);
+      },
     };
   }
 

@@ -32,6 +32,8 @@ export interface SpoolerHost {
   pendingCalls: Set<ProduceCall>;
   warn(message: string, fields?: object): void;
   damaged(damage: SpoolDamage): void;
+  /** Reading the backlog failed (the disk): reported as an `error` event; retried on the next room. */
+  failed(error: EkafError): void;
 }
 
 /** A call whose records went to disk only, in the order they were spooled. */
@@ -216,7 +218,15 @@ export class Spooler {
     this.pageInScheduled = true;
     setImmediate(() => {
       this.pageInScheduled = false;
-      this.pageIn();
+      try {
+        this.pageIn();
+      } catch (error) {
+        this.host.failed(
+          error instanceof SpoolError
+            ? error
+            : new SpoolError(`reading the spool failed: ${String(error)}`, error),
+        );
+      }
     });
   }
 

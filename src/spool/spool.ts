@@ -261,12 +261,18 @@ export class Spool {
    * Ids may span segments; releasing an entry twice is harmless.
    */
   release(id: number, count = 1): void {
+    const end = id + count;
     let index = this.segmentIndexOf(id);
-    while (count > 0 && index < this.segments.length) {
+    while (id < end && index < this.segments.length) {
       const segment = this.segments[index] as Segment;
+      // Ids before this segment were in deleted ones: released already.
+      id = Math.max(id, segment.baseId);
       const from = id - segment.baseId;
-      if (from < 0) return;
-      const to = Math.min(segment.count, from + count);
+      const to = Math.min(segment.count, end - segment.baseId);
+      if (from >= to) {
+        index++;
+        continue;
+      }
       for (let i = from; i < to; i++) {
         const state = segment.states[i];
         if (state === RELEASED) continue;
@@ -280,8 +286,7 @@ export class Spool {
           segment.prefix++;
         this.checkpointDirty = true;
       }
-      count -= to - from;
-      id += to - from;
+      id = segment.baseId + to;
       if (segment.live === 0 && segment !== this.active) {
         this.remove(segment);
       } else {

@@ -98,6 +98,21 @@ describe('Spool', () => {
     expect(values.at(-1)).toBe('s9-199');
   });
 
+  it('releases ranges across segments, and ids of deleted segments or released twice harmlessly', () => {
+    const spool = open(options());
+    for (let i = 0; i < 10; i++) append(spool, `r${i}-`, 200, true);
+    const segments = spool.stats().segments;
+    spool.release(0, 700); // the first segment whole, and part of the second
+    spool.release(0, 700); // again: nothing changes
+    spool.release(650, 10); // partly in a deleted range
+    expect(spool.stats().liveRecords).toBe(1300);
+    expect(spool.stats().segments).toBe(segments - 1);
+    spool.release(700, 1300);
+    expect(spool.stats()).toMatchObject({ liveRecords: 0, segments: 1 }); // the active one stays
+    spool.release(5000, 3); // ids not written yet: ignored
+    expect(spool.stats().liveRecords).toBe(0);
+  });
+
   it('checkpoints released leading entries: a reopened spool does not replay them', () => {
     const opts = options({ segmentBytes: 1 << 20 });
     const spool = open(opts);
