@@ -119,54 +119,74 @@ function writeBytes(out: Buffer, at: number, bytes: Uint8Array | null): number {
 
 /**
  * Decodes one payload (its CRC already checked). Throws a RangeError when it is inconsistent:
- * a CRC can only say the bytes are the ones written, not that a bug wrote them right.
+ * a CRC can only say the bytes are the ones written, not that a bug wrote them right. Keys,
+ * values and header values are views of `payload`, not copies: the spool reads into buffers it
+ * never reuses.
  */
 export function decodeEntry(payload: Buffer): SpooledEntry {
-  let p = 0;
-  const need = (n: number): void => {
-    if (p + n > payload.length) throw new RangeError(`spool entry ends early (needs ${n} bytes at ${p})`);
-  };
-  need(21);
-  if (payload[0] !== KIND_RECORD) throw new RangeError(`unknown spool entry kind ${String(payload[0])}`);
-  const acceptedAt = payload.readDoubleBE(1);
-  const timestamp = payload.readDoubleBE(9);
-  const partition = payload.readInt32BE(17);
-  p = 21;
-  need(2);
-  const topicLength = payload.readUInt16BE(p);
-  p += 2;
-  need(topicLength);
-  const topic = payload.toString('utf8', p, p + topicLength);
-  p += topicLength;
-  const readBytes = (): Buffer | null => {
-    need(4);
-    const length = payload.readInt32BE(p);
-    p += 4;
+  const r = new PayloadReader(payload);
+  if (r.u8() !== KIND_RECORD) throw new RangeError(`unknown spool entry kind ${String(payload[0])}`);
+  const acceptedAt = r.f64();
+  const timestamp = r.f64();
+  const partition = r.i32();
+  const topic = r.utf8(r.u16());
+  const key = r.bytes();
+  const value = r.bytes();
+  const headerCount = r.u32();
+  const headers: [string, Buffer | null][] = [];
+  for (let i = 0; i < headerCount; i++) headers.push([r.utf8(r.u16()), r.bytes()]);
+  if (r.at !== payload.length)
+    throw new RangeError(`spool entry has ${payload.length - r.at} bytes left over`);
+  return { topic, acceptedAt, record: { key, value, headers, partition, timestamp } };
+}
+
+/** Bounds-checked big-endian reads from one payload. */
+class PayloadReader {
+  at = 0;
+
+  constructor(private readonly payload: Buffer) {}
+
+  private need(n: number): number {
+    const at = this.at;
+    if (at + n > this.payload.length)
+      throw new RangeError(`spool entry ends early (needs ${n} bytes at ${at})`);
+    this.at = at + n;
+    return at;
+  }
+
+  u8(): number {
+    return this.payload.readUInt8(this.need(1));
+  }
+
+  u16(): number {
+    return this.payload.readUInt16BE(this.need(2));
+  }
+
+  u32(): number {
+    return this.payload.readUInt32BE(this.need(4));
+  }
+
+  i32(): number {
+    return this.payload.readInt32BE(this.need(4));
+  }
+
+  f64(): number {
+    return this.payload.readDoubleBE(this.need(8));
+  }
+
+  utf8(length: number): string {
+    const at = this.need(length);
+    return this.payload.toString('utf8', at, at + length);
+  }
+
+  /** Length-prefixed bytes; -1 is null. */
+  bytes(): Buffer | null {
+    const length = this.i32();
     if (length === -1) return null;
     if (length < 0) throw new RangeError(`bad length ${length} in spool entry`);
-    need(length);
-    // A copy: the payload is a view of a read buffer that is reused.
-    const bytes = Buffer.from(payload.subarray(p, p + length));
-    p += length;
-    return bytes;
-  };
-  const key = readBytes();
-  const value = readBytes();
-  need(4);
-  const headerCount = payload.readUInt32BE(p);
-  p += 4;
-  const headers: [string, Buffer | null][] = [];
-  for (let i = 0; i < headerCount; i++) {
-    need(2);
-    const nameLength = payload.readUInt16BE(p);
-    p += 2;
-    need(nameLength);
-    const name = payload.toString('utf8', p, p + nameLength);
-    p += nameLength;
-    headers.push([name, readBytes()]);
+    const at = this.need(length);
+    return this.payload.subarray(at, at + length);
   }
-  if (p !== payload.length) throw new RangeError(`spool entry has ${payload.length - p} bytes left over`);
-  return { topic, acceptedAt, record: { key, value, headers, partition, timestamp } };
 }
 
 /** Where an entry is within a buffer of segment bytes. */

@@ -581,7 +581,8 @@ export class Spool {
   /**
    * The payload of the entry at `offset` of `segment`, CRC checked. Read through a window that is
    * kept between calls: a backlog is read a little at a time as memory frees up, and the bytes
-   * of a segment never change once written (appends only add after them).
+   * of a segment never change once written (appends only add after them). Each refill reads into
+   * a new buffer, never into one handed out: decoded records are views of it (no copy per record).
    */
   private payloadAt(segment: Segment, offset: number): Buffer {
     for (let attempt = 0; attempt < 2; attempt++) {
