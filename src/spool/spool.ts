@@ -78,7 +78,7 @@ const RELEASED = 2;
 const SAMPLE_EVERY = 256;
 const CHECKPOINT_FILE = 'checkpoint.json';
 /** Often enough that a crash replays little that was acknowledged; a checkpoint is one small write. */
-const CHECKPOINT_INTERVAL_MS = 200;
+const CHECKPOINT_INTERVAL_MS = 50;
 /** How much a backlog read takes from a file at once. */
 const READ_WINDOW = 1024 * 1024;
 
@@ -284,8 +284,8 @@ export class Spool {
       if (from <= segment.prefix) {
         while (segment.prefix < segment.count && segment.states[segment.prefix] === RELEASED)
           segment.prefix++;
-        this.checkpointDirty = true;
       }
+      this.checkpointDirty = true;
       id = segment.baseId + to;
       if (segment.live === 0 && segment !== this.active) {
         this.remove(segment);
@@ -398,7 +398,7 @@ export class Spool {
     const files = readdirSync(this.options.dir)
       .filter((name) => /^segment-\d{16}\.log$/.test(name))
       .sort();
-    const prefixes = this.readCheckpoint();
+    const checkpoint = this.readCheckpoint();
     let records = 0;
     for (const name of files) {
       const path = join(this.options.dir, name);
@@ -422,7 +422,8 @@ export class Spool {
       const fd = openSync(path, 'r+');
       if (size < bytes.length) ftruncateSync(fd, size);
       const count = scan.entries.length;
-      const prefix = Math.min(prefixes.get(header.baseId) ?? 0, count);
+      const known = checkpoint.get(header.baseId);
+      const prefix = Math.min(known?.prefix ?? 0, count);
       const segment: Segment = {
         baseId: header.baseId,
         path,
@@ -435,6 +436,13 @@ export class Spool {
         samples: [],
       };
       segment.states.fill(RELEASED, 0, prefix);
+      const after = known?.after ?? Buffer.alloc(0);
+      for (let bit = 0; bit < after.length * 8 && prefix + bit < count; bit++) {
+        if (((after[bit >> 3] ?? 0) & (1 << (bit & 7))) !== 0) {
+          segment.states[prefix + bit] = RELEASED;
+          segment.live--;
+        }
+      }
       for (let i = 0; i < count; i += SAMPLE_EVERY) {
         // acceptedAt is the f64 after the kind byte.
         segment.samples.push(
@@ -466,33 +474,50 @@ export class Spool {
     return { records, segments: this.segments.length, bytes: this.totalBytes, damage };
   }
 
-  private readCheckpoint(): Map<number, number> {
-    const prefixes = new Map<number, number>();
+  /**
+   * What the last checkpoint says was released, per segment base id: a count of leading entries,
+   * and a bitmap of the released ones after them (bit i of byte i >> 3, lowest first: entry
+   * prefix + i). Entries released after the checkpoint are replayed: at least once, never less.
+   */
+  private readCheckpoint(): Map<number, { prefix: number; after: Buffer }> {
+    const released = new Map<number, { prefix: number; after: Buffer }>();
     try {
       const parsed = JSON.parse(readFileSync(join(this.options.dir, CHECKPOINT_FILE), 'utf8')) as {
         released?: unknown;
       };
       if (Array.isArray(parsed.released)) {
-        for (const pair of parsed.released as unknown[]) {
-          if (Array.isArray(pair) && Number.isSafeInteger(pair[0]) && Number.isSafeInteger(pair[1])) {
-            prefixes.set(pair[0] as number, pair[1] as number);
-          }
+        for (const item of parsed.released as unknown[]) {
+          if (!Array.isArray(item) || !Number.isSafeInteger(item[0]) || !Number.isSafeInteger(item[1]))
+            continue;
+          const after = typeof item[2] === 'string' ? Buffer.from(item[2], 'base64') : Buffer.alloc(0);
+          released.set(item[0] as number, { prefix: item[1] as number, after });
         }
       }
     } catch {
       // None, or unreadable: everything not deleted is replayed (at least once, never less).
     }
-    return prefixes;
+    return released;
   }
 
   private writeCheckpoint(): void {
     if (!this.checkpointDirty) return;
     this.checkpointDirty = false;
-    const released = this.segments.filter((s) => s.prefix > 0).map((s) => [s.baseId, s.prefix]);
+    const released: [number, number, string][] = [];
+    for (const segment of this.segments) {
+      let end = segment.count;
+      while (end > segment.prefix && segment.states[end - 1] !== RELEASED) end--;
+      if (segment.prefix === 0 && end === 0) continue;
+      const after = Buffer.alloc(Math.ceil((end - segment.prefix) / 8));
+      for (let i = segment.prefix; i < end; i++) {
+        const bit = i - segment.prefix;
+        if (segment.states[i] === RELEASED) after[bit >> 3] = (after[bit >> 3] ?? 0) | (1 << (bit & 7));
+      }
+      released.push([segment.baseId, segment.prefix, after.toString('base64')]);
+    }
     const path = join(this.options.dir, CHECKPOINT_FILE);
     try {
       // Replaced whole (rename is atomic): a crash leaves the old checkpoint or the new one.
-      writeFileSync(`${path}.tmp`, JSON.stringify({ version: 1, released }));
+      writeFileSync(`${path}.tmp`, JSON.stringify({ version: 2, released }));
       renameSync(`${path}.tmp`, path);
     } catch {
       // A lost checkpoint means more records replayed after a crash, never fewer.

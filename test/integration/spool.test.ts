@@ -28,7 +28,10 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     cluster = await startCluster({
       peer: '2.12',
       brokers: 3,
-      topics: ['downtime', 'always', 'damaged', 'full', 'inspect'].map((name) => ({ name, partitions: 3 })),
+      topics: ['downtime', 'midstream', 'always', 'damaged', 'full', 'inspect'].map((name) => ({
+        name,
+        partitions: 3,
+      })),
     });
   });
   afterAll(async () => {
@@ -36,6 +39,7 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
   afterEach(async () => {
+    await cluster.setRtt(-1, 0);
     await cluster.brokerUp(-1);
     for (const producer of producers.splice(0)) await producer.close({ timeoutMs: 200 });
   });
@@ -71,12 +75,18 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = once(proc, 'exit');
     let accepted = 0;
+    // Asked on every line, and every 50 ms (a child that printed `done` prints nothing more).
+    const lines = createInterface({ input: proc.stdout });
+    const poll = setInterval(() => {
+      if (stop(accepted, '')) lines.close();
+    }, 50);
     try {
-      for await (const line of createInterface({ input: proc.stdout })) {
+      for await (const line of lines) {
         if (line.startsWith('accepted ')) accepted = Number(line.slice('accepted '.length));
         if (stop(accepted, line)) break;
       }
     } finally {
+      clearInterval(poll);
       proc.kill('SIGKILL');
       await exited;
     }
@@ -127,6 +137,46 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     const { values, outOfOrder } = await readBack('downtime');
     expect(new Set(values).size).toBe(20_000);
     expect(values.length).toBe(20_000); // nothing was acknowledged before the crash: no duplicate
+    expect(outOfOrder).toBe(0);
+  });
+
+  it("mode 'downtime': brokers go down mid-stream, SIGKILL a second later; what was in memory unacknowledged was spooled too", async () => {
+    const dir = spoolDir();
+    let slowed: Promise<void> | null = null;
+    let outage: Promise<void> | null = null;
+    let killAfter = Infinity;
+    const accepted = await runAndKill(
+      { SPOOL_DIR: dir, MODE: 'downtime', TOPIC: 'midstream', COUNT: '150000', PER_CALL: '100' },
+      (n) => {
+        // Everything is up at first: records go to memory only. Slow answers then keep the
+        // last ones unacknowledged when the brokers go: the producer must write them to the
+        // spool when its workers go down, before the records that come after them.
+        if (slowed === null && n >= 5_000) slowed = cluster.setRtt(-1, 400);
+        if (outage === null && n >= 20_000) {
+          outage = (slowed ?? Promise.resolve()).then(() => cluster.brokerDown(-1));
+          killAfter = Date.now() + 1500;
+        }
+        return Date.now() >= killAfter;
+      },
+    );
+    await outage;
+    await cluster.setRtt(-1, 0);
+    await cluster.brokerUp(-1);
+    const producer = open(dir);
+    let recovered = 0;
+    producer.on('spool.recovered', ({ records }) => (recovered = records));
+    await new Promise((resolve) => setImmediate(resolve));
+    await producer.flush();
+
+    const { values, outOfOrder } = await readBack('midstream');
+    const present = new Set(values);
+    const missing = Array.from({ length: accepted }, (_, i) => i).filter((i) => !present.has(i));
+    console.log(
+      `spool 'downtime' mid-stream: ${accepted} accepted, recovered ${recovered}, ` +
+        `${values.length} in Kafka, ${values.length - present.size} duplicates, ${missing.length} missing`,
+    );
+    expect(recovered).toBeGreaterThan(0);
+    expect(missing).toEqual([]);
     expect(outOfOrder).toBe(0);
   });
 

@@ -113,17 +113,32 @@ describe('Spool', () => {
     expect(spool.stats().liveRecords).toBe(0);
   });
 
-  it('checkpoints released leading entries: a reopened spool does not replay them', () => {
+  it('checkpoints what is released (leading entries and those after): a reopened spool replays the rest', () => {
     const opts = options({ segmentBytes: 1 << 20 });
     const spool = open(opts);
     append(spool, 'x', 100, true);
     spool.release(0, 60);
-    spool.release(70, 5); // not leading: replayed after a restart (at least once)
+    spool.release(70, 5);
+    spool.release(99);
     spool.close();
     spools.length = 0;
     const reopened = open(opts);
-    expect(reopened.recovery.records).toBe(40);
-    expect(readAll(reopened).map((e) => e.id)).toEqual(Array.from({ length: 40 }, (_, i) => 60 + i));
+    const expected = Array.from({ length: 40 }, (_, i) => 60 + i).filter(
+      (id) => (id < 70 || id >= 75) && id !== 99,
+    );
+    expect(reopened.recovery.records).toBe(expected.length);
+    expect(readAll(reopened).map((e) => e.id)).toEqual(expected);
+    reopened.close();
+    spools.length = 0;
+
+    // A checkpoint without bitmaps (the first format) still counts its leading entries; one
+    // that is not JSON is ignored: everything is replayed (at least once, never less).
+    writeFileSync(join(opts.dir, 'checkpoint.json'), JSON.stringify({ version: 1, released: [[0, 80]] }));
+    expect(open(opts).recovery.records).toBe(20);
+    spools[0]?.close();
+    spools.length = 0;
+    writeFileSync(join(opts.dir, 'checkpoint.json'), '{"vers');
+    expect(open(opts).recovery.records).toBe(100);
   });
 
   it('refuses an append that would pass maxBytes with ERR_BUFFER_FULL, keeping what it has', () => {
