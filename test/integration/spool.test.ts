@@ -159,7 +159,8 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
         return Date.now() >= killAfter;
       },
     );
-    await outage;
+    // Assigned in the callback above (TypeScript cannot see that).
+    await (outage as Promise<void> | null);
     await cluster.setRtt(-1, 0);
     await cluster.brokerUp(-1);
     const producer = open(dir);
