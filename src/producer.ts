@@ -77,15 +77,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.runtime = new Runtime(resolveOptions(options), events);
     const spooler = this.runtime.spooler;
     if (spooler !== null) {
-      spooler.recoveredCall = (topic, count) =>
-        new ProduceCall(
-          topic,
-          count,
-          (call, outcome) => {
-            this.finish(call, outcome);
-          },
-          (ok) => this.listenerCount(ok ? 'delivery' : 'delivery.failed') > 0,
-        );
+      spooler.anonymousCall = (topic, count) => this.anonymousCall(topic, count);
       // After createProducer() returns, so that listeners attached right after it hear of it.
       setImmediate(() => {
         const { recovery } = spooler.spool;
@@ -197,7 +189,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
       readBack = true;
       this.runtime.flushAll();
       const pending = [...this.runtime.pendingCalls];
-      if (pending.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      // Nothing in memory yet: the next read-back is due (a short sleep, not a busy loop).
+      if (pending.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
       else await Promise.race(pending.map((call) => call.whenDone()));
     }
     if (readBack) {
@@ -307,14 +300,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
     viaSpool: boolean,
   ): Promise<DeliveryReport | DeliveryReport[]> {
     return new Promise((resolve, reject) => {
-      const call = new ProduceCall(topic, prepared.records.length, (done, outcome) => {
-        if (outcome.ok) resolve(single ? (outcome.reports[0] as DeliveryReport) : outcome.reports);
-        else reject(outcome.error);
-        this.finish(done, outcome);
-      });
+      const makeCall = this.syncCallMaker(topic, prepared.records.length, single, resolve, reject);
       // A refusal from the spool throws here, and rejects the promise.
-      if (viaSpool) this.admitSpooled(topic, prepared, call, urgent);
-      else this.runtime.accept(topic, prepared.records, call, urgent);
+      if (viaSpool) this.admitSpooled(topic, prepared, makeCall, urgent);
+      else this.runtime.accept(topic, prepared.records, makeCall(), urgent);
     });
   }
 
@@ -327,7 +316,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private admitSpooled(
     topic: string,
     { records, bytes }: PreparedCall,
-    call: ProduceCall,
+    makeCall: (() => ProduceCall) | null,
     urgent: boolean,
   ): void {
     const spooler = this.runtime.spooler as NonNullable<Runtime['spooler']>;
@@ -335,9 +324,12 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const acceptedAt = Date.now();
     try {
       if (spooler.hasBacklog || !budget.tryReserve(records.length, bytes)) {
-        spooler.spill(topic, records, call, urgent, acceptedAt);
+        // The call itself is made when its records are read back: until then it costs one small
+        // entry in the spooler's queue (none for a call nobody waits on).
+        spooler.spill(topic, records, makeCall, urgent, acceptedAt);
         return;
       }
+      const call = makeCall?.() ?? this.anonymousCall(topic, records.length);
       if (spooler.mode === 'downtime' && !this.runtime.inDowntime(topic)) {
         this.runtime.accept(topic, records, call, urgent);
         return;
@@ -381,24 +373,74 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const callbackWantsReports = callback !== undefined && callback.length !== 1;
     const wantReports = (ok: boolean): boolean =>
       callbackWantsReports || this.listenerCount(ok ? 'delivery' : 'delivery.failed') > 0;
-    const call = new ProduceCall(
-      topic,
-      records.length,
-      (done, outcome) => {
+    const makeCall = this.asyncCallMaker(topic, records.length, callback, wantReports);
+    if (this.runtime.spooler === null) {
+      this.runtime.accept(topic, records, makeCall(), urgent);
+    } else {
+      // Nobody waits on a call without a callback made while no outcome event has a listener.
+      const anonymous =
+        callback === undefined &&
+        this.listenerCount('delivery') + this.listenerCount('delivery.failed') === 0;
+      this.admitSpooled(topic, prepared, anonymous ? null : makeCall, urgent);
+    }
+  }
+
+  // The call makers are methods so that their closures hold what a call needs and nothing else
+  // (a closure made inside produceAsync would keep the call's records alive while it waits on disk).
+
+  private syncCallMaker(
+    topic: string,
+    count: number,
+    single: boolean,
+    resolve: (reports: DeliveryReport | DeliveryReport[]) => void,
+    reject: (error: EkafError) => void,
+  ): () => ProduceCall {
+    return () =>
+      new ProduceCall(topic, count, (done, outcome) => {
+        if (outcome.ok) resolve(single ? (outcome.reports[0] as DeliveryReport) : outcome.reports);
+        else reject(outcome.error);
         this.finish(done, outcome);
-        if (callback !== undefined) {
-          // Never inside produceAsync itself, and never inside the runtime's loops.
-          queueMicrotask(() => {
-            isolated(() => {
-              callback(outcome.ok ? null : outcome.error, outcome.reports);
+      });
+  }
+
+  private asyncCallMaker(
+    topic: string,
+    count: number,
+    callback: DeliveryCallback | undefined,
+    wantReports: (ok: boolean) => boolean,
+  ): () => ProduceCall {
+    return () =>
+      new ProduceCall(
+        topic,
+        count,
+        (done, outcome) => {
+          this.finish(done, outcome);
+          if (callback !== undefined) {
+            // Never inside produceAsync itself, and never inside the runtime's loops.
+            queueMicrotask(() => {
+              isolated(() => {
+                callback(outcome.ok ? null : outcome.error, outcome.reports);
+              });
             });
-          });
-        }
+          }
+        },
+        wantReports,
+      );
+  }
+
+  /**
+   * A call nobody waits on: records read back from the spool (a previous producer's, or calls
+   * without a callback that went to disk); its outcome reaches the `delivery` events only.
+   */
+  private anonymousCall(topic: string, count: number): ProduceCall {
+    return new ProduceCall(
+      topic,
+      count,
+      (call, outcome) => {
+        this.finish(call, outcome);
       },
-      wantReports,
+      (ok) => this.listenerCount(ok ? 'delivery' : 'delivery.failed') > 0,
     );
-    if (this.runtime.spooler !== null) this.admitSpooled(topic, prepared, call, urgent);
-    else this.runtime.accept(topic, records, call, urgent);
   }
 
   /** Validates a call and converts its records; nothing is accepted if any record is bad. */

@@ -17,6 +17,11 @@ export class Fifo<T> {
     return this.items[this.head];
   }
 
+  /** The newest item, or undefined when empty. */
+  last(): T | undefined {
+    return this.length === 0 ? undefined : this.items[this.items.length - 1];
+  }
+
   push(item: T): void {
     this.items.push(item);
   }

@@ -282,7 +282,6 @@ export class Runtime {
   private spoolerHost() {
     return {
       budget: this.budget,
-      pendingCalls: this.pendingCalls,
       accept: (
         topic: string,
         records: NormalizedRecord[],

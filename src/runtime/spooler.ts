@@ -1,4 +1,4 @@
-import { DeliveryTimeoutError, type EkafError, SpoolError } from '../errors.js';
+import { BufferFullError, DeliveryTimeoutError, type EkafError, SpoolError } from '../errors.js';
 import { encodeEntries, type SpooledEntry } from '../spool/spool-format.js';
 import { Spool, type ResolvedSpoolOptions, type SpoolDamage } from '../spool/spool.js';
 import type { BufferBudget } from './buffer-budget.js';
@@ -29,7 +29,6 @@ export interface SpoolerHost {
   ): void;
   /** The logs of a topic's partitions (empty when they are not known yet). */
   logsOf(topic: string): readonly PartitionLog[];
-  pendingCalls: Set<ProduceCall>;
   warn(message: string, fields?: object): void;
   damaged(damage: SpoolDamage): void;
   /** Reading the backlog failed (the disk): reported as an `error` event; retried on the next room. */
@@ -38,7 +37,13 @@ export interface SpoolerHost {
 
 /** A call whose records went to disk only, in the order they were spooled. */
 interface Spilled {
-  /** null: records a previous producer left (no caller waits on them). */
+  /**
+   * Makes the call when its first record is read back (or it expires); null when nobody waits
+   * on the records: a previous producer's, or calls without a callback or listener, which
+   * consecutive spills merge into one entry.
+   */
+  make: (() => ProduceCall) | null;
+  /** The call, once made. */
   call: ProduceCall | null;
   topic: string;
   firstId: number;
@@ -59,8 +64,9 @@ interface Spilled {
  *   down, everything it holds is on disk, and a replay never puts a later record before an
  *   earlier one.
  * - Spill: when memory is full, or records already wait on disk (order), a call's records go to
- *   disk only. The call object stays in memory (one per call, never per record); its records are
- *   read back in order when the buffer has room, and the call completes as any other.
+ *   disk only, and are read back in order when the buffer has room. Until then a call costs a
+ *   small queue entry (its call object is made when its first record is read back), and calls
+ *   nobody waits on cost nothing: consecutive ones share one entry.
  * - Recovery: what a previous producer left is backlog read back first, before anything new
  *   (new calls spill behind it while it lasts).
  */
@@ -68,8 +74,13 @@ export class Spooler {
   readonly spool: Spool;
   private readonly spilled = new Fifo<Spilled>();
   private pageInScheduled = false;
-  /** Makes the call that reports on recovered records (the producer's delivery events). */
-  recoveredCall: ((topic: string, count: number) => ProduceCall) | null = null;
+  /**
+   * Spilled calls someone waits on (a callback, a promise, a listener): each holds a few hundred
+   * bytes of memory until read back, so there are at most maxBufferedRecords of them.
+   */
+  private waitingCalls = 0;
+  /** Makes the call for records nobody waits on (the producer's delivery events only). */
+  anonymousCall: ((topic: string, count: number) => ProduceCall) | null = null;
 
   constructor(
     options: ResolvedSpoolOptions,
@@ -79,6 +90,7 @@ export class Spooler {
     const { recovery } = this.spool;
     if (recovery.records > 0) {
       this.spilled.push({
+        make: null,
         call: null,
         topic: '',
         firstId: -1,
@@ -117,22 +129,42 @@ export class Spooler {
     return this.spool.append(encodeEntries(topic, records, acceptedAt), records.length, acceptedAt, true);
   }
 
-  /** Writes `call`'s records to disk only; they are read back in order when memory has room. */
+  /**
+   * Writes a call's records to disk only; they are read back in order when memory has room.
+   * `make` makes the call then (null: nobody waits on it).
+   */
   spill(
     topic: string,
     records: readonly NormalizedRecord[],
-    call: ProduceCall,
+    make: (() => ProduceCall) | null,
     urgent: boolean,
     acceptedAt: number,
   ): void {
-    const firstId = this.spool.append(
-      encodeEntries(topic, records, acceptedAt),
-      records.length,
-      acceptedAt,
-      false,
-    );
-    this.spilled.push({ call, topic, firstId, count: records.length, taken: 0, urgent, acceptedAt });
-    this.host.pendingCalls.add(call);
+    const count = records.length;
+    const { budget } = this.host;
+    if (make !== null && this.waitingCalls >= budget.maxRecords) {
+      throw new BufferFullError(
+        `${this.waitingCalls} calls wait on their records in the spool, as many as maxBufferedRecords ` +
+          `allows (each keeps its callback or promise in memory)`,
+      );
+    }
+    const firstId = this.spool.append(encodeEntries(topic, records, acceptedAt), count, acceptedAt, false);
+    const last = this.spilled.last();
+    if (
+      make === null &&
+      last !== undefined &&
+      last.make === null &&
+      last.call === null &&
+      last.topic === topic &&
+      last.urgent === urgent &&
+      last.firstId + last.count === firstId
+    ) {
+      // Fire-and-forget calls cost nothing per call while on disk.
+      last.count += count;
+    } else {
+      this.spilled.push({ make, call: null, topic, firstId, count, taken: 0, urgent, acceptedAt });
+      if (make !== null) this.waitingCalls++;
+    }
     this.schedulePageIn();
   }
 
@@ -200,17 +232,27 @@ export class Spooler {
   /** Fails spilled calls older than the delivery timeout; their records leave the spool. */
   expire(deadline: number, timeoutMs: number): void {
     for (let head = this.spilled.peek(); head !== undefined; head = this.spilled.peek()) {
-      if (head.call === null || head.acceptedAt > deadline) return;
-      this.spilled.shift();
+      // Records nobody waits on (recovered, fire-and-forget) count their timeout once read back.
+      if (head.make === null || head.acceptedAt > deadline) return;
+      this.shift();
       const left = head.count - head.taken;
       this.spool.release(head.firstId + head.taken, left);
-      head.call.fail(left, new DeliveryTimeoutError(timeoutMs));
+      this.callOf(head).fail(left, new DeliveryTimeoutError(timeoutMs));
     }
   }
 
   /** close() gave up: spilled calls fail with `error`; their records stay on disk for the next producer. */
   failSpilled(error: EkafError): void {
-    for (const head of this.spilled.drain()) head.call?.fail(head.count - head.taken, error);
+    for (const head of this.spilled.drain()) {
+      if (head.make !== null) this.callOf(head).fail(head.count - head.taken, error);
+    }
+    this.waitingCalls = 0;
+  }
+
+  /** The call of a spilled entry that has one, made on first use. */
+  private callOf(head: Spilled): ProduceCall {
+    head.call ??= (head.make as () => ProduceCall)();
+    return head.call;
   }
 
   private schedulePageIn(): void {
@@ -240,13 +282,13 @@ export class Spooler {
       const { head, records, firstId, indexBase } = run;
       run = null;
       const topic = (records[0] as TopicRecord).topic;
-      const recovered = head.call === null;
-      const call = head.call ?? this.makeRecoveredCall(topic, records.length);
+      const anonymous = head.make === null;
+      const call = anonymous ? this.makeAnonymousCall(topic, records.length) : this.callOf(head);
       this.host.accept(topic, records, call, head.urgent, {
         firstSpoolId: firstId,
-        indexBase: recovered ? 0 : indexBase,
-        // Nobody waits on recovered records: their delivery timeout starts now.
-        acceptedAt: recovered ? Date.now() : head.acceptedAt,
+        indexBase: anonymous ? 0 : indexBase,
+        // Nobody waits on these records: their delivery timeout starts now.
+        acceptedAt: anonymous ? Date.now() : head.acceptedAt,
       });
     };
     const take = (id: number, entry: SpooledEntry): boolean => {
@@ -274,7 +316,8 @@ export class Spooler {
       flush();
       const head = this.spilled.peek();
       if (head !== undefined) {
-        head.call?.fail(1, new SpoolError(`spool entry damaged: ${damage.reason}`));
+        if (head.make !== null)
+          this.callOf(head).fail(1, new SpoolError(`spool entry damaged: ${damage.reason}`));
         this.advance(head);
       }
     });
@@ -283,12 +326,16 @@ export class Spooler {
 
   private advance(head: Spilled): void {
     head.taken++;
-    if (head.taken === head.count) this.spilled.shift();
+    if (head.taken === head.count) this.shift();
   }
 
-  private makeRecoveredCall(topic: string, count: number): ProduceCall {
-    if (this.recoveredCall === null) throw new Error('ekaf: recovered records before the producer was ready');
-    return this.recoveredCall(topic, count);
+  private shift(): void {
+    if (this.spilled.shift()?.make != null) this.waitingCalls--;
+  }
+
+  private makeAnonymousCall(topic: string, count: number): ProduceCall {
+    if (this.anonymousCall === null) throw new Error('ekaf: spooled records before the producer was ready');
+    return this.anonymousCall(topic, count);
   }
 }
 

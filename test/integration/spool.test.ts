@@ -28,7 +28,7 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     cluster = await startCluster({
       peer: '2.12',
       brokers: 3,
-      topics: ['downtime', 'midstream', 'always', 'damaged', 'full', 'inspect'].map((name) => ({
+      topics: ['downtime', 'midstream', 'always', 'damaged', 'full', 'calls', 'inspect'].map((name) => ({
         name,
         partitions: 3,
       })),
@@ -285,6 +285,35 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     await producer.flush();
     const records = await readTopic(cluster.bootstrap, 'full');
     expect(new Set(records.map((r) => r.value?.toString())).size).toBe(accepted);
+  });
+
+  it('bounds the calls waiting on disk with a callback by maxBufferedRecords; fire-and-forget calls are not bounded', async () => {
+    const dir = spoolDir();
+    await cluster.brokerDown(-1);
+    const producer = open(dir, { maxBufferedRecords: 100 });
+    for (let i = 0; i < 100; i++) producer.produceAsync('calls', `memory-${i}`); // fills memory
+    for (let i = 0; i < 5000; i++) producer.produceAsync('calls', `fire-and-forget-${i}`); // on disk
+    const outcomes: (string | null)[] = [];
+    let refusal: unknown = null;
+    for (let i = 0; refusal === null; i++) {
+      try {
+        producer.produceAsync('calls', `callback-${i}`, (error) => outcomes.push(error?.code ?? null));
+      } catch (error) {
+        refusal = error;
+      }
+    }
+    expect(outcomes.length).toBe(0);
+    expect(refusal).toMatchObject({
+      code: 'ERR_BUFFER_FULL',
+      message: expect.stringContaining('100 calls wait on their records in the spool') as string,
+    });
+    expect(producer.metrics().spool).toMatchObject({ backlogRecords: 5100 });
+    await cluster.brokerUp(-1);
+    await producer.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(outcomes).toEqual(Array.from({ length: 100 }, () => null));
+    const records = await readTopic(cluster.bootstrap, 'calls');
+    expect(records.length).toBe(5200);
   });
 
   it('shows the spool in inspect() and metrics()', async () => {
