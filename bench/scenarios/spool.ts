@@ -6,7 +6,8 @@
 // Contestants: no spool; mode 'downtime' (brokers up: almost nothing is written); mode 'always'
 // with fsync 'never', 'interval' (1 s) and 'batch' (fdatasync after every call's write); and
 // 'always' with only 20 000 records in memory, so that most records spill to disk and are read
-// back (the path a long outage takes).
+// back (the path a long outage takes; in 8b, whose calls have callbacks, at most 20 000 calls wait
+// on disk, and a refused call is retried after the next completion).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
