@@ -664,8 +664,10 @@ function flushTotals() {
     .sort((a, b) => b[1] - a[1])
     .map(([state, count]) => count + ' ' + state)
     .join(', ');
+  // The spool is shown among the actors but is files, not an actor.
+  const actorCount = actors.size - (actors.has('spool') ? 1 : 0);
   const parts = [
-    actors.size + ' actors',
+    actorCount + ' actors',
     brokersReady + ' of ' + brokers + ' brokers ready',
     topics.size + (topics.size === 1 ? ' topic' : ' topics'),
     partitions + ' partitions' + (states ? ' (' + states + ')' : ''),
