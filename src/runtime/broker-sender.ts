@@ -2,7 +2,12 @@ import type Long from 'long';
 import { wireAcks, type TopicSettings } from '../config.js';
 import { EkafError } from '../errors.js';
 import type { Connection } from '../network/connection.js';
-import { Produce, type ProducePartitionResponse, type ProduceRequest } from '../protocol/apis/produce.js';
+import {
+  Produce,
+  type ProducePartitionResponse,
+  type ProduceRequest,
+  type ProduceResponse,
+} from '../protocol/apis/produce.js';
 import type { Codec } from '../protocol/compression.js';
 import type { PartitionLog, ProducerStamp, SealedBatch } from './partition-log.js';
 
@@ -21,8 +26,16 @@ export interface SendablePartition {
 /** Where the outcome of each batch goes (the runtime). */
 export interface SendOutcomes<P extends SendablePartition> {
   acknowledged(partition: P, batch: SealedBatch, response: ProducePartitionResponse | null): void;
-  /** The broker answered with an error for this partition. */
-  rejected(partition: P, batch: SealedBatch, response: ProducePartitionResponse): void;
+  /**
+   * The broker answered with an error for this partition. `endpoints`: the response's
+   * addresses of the leaders its current-leader hints name (KIP-951, Produce v10+).
+   */
+  rejected(
+    partition: P,
+    batch: SealedBatch,
+    response: ProducePartitionResponse,
+    endpoints: ProduceResponse['nodeEndpoints'],
+  ): void;
   /** No answer: the request failed as a whole (connection lost, timeout). */
   lost(partition: P, batch: SealedBatch, error: EkafError): void;
 }
@@ -177,7 +190,7 @@ export class BrokerSender<P extends SendablePartition> {
           } else if (answer.errorCode === 0) {
             this.outcomes.acknowledged(partition, batch, answer);
           } else {
-            this.outcomes.rejected(partition, batch, answer);
+            this.outcomes.rejected(partition, batch, answer, response.nodeEndpoints);
           }
         }
         this.requestDrain();

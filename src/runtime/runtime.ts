@@ -29,7 +29,7 @@ import {
 import type { ProducerEvents } from '../events.js';
 import { Connection } from '../network/connection.js';
 import type { MetadataResponse } from '../protocol/apis/metadata.js';
-import type { ProducePartitionResponse } from '../protocol/apis/produce.js';
+import type { ProducePartitionResponse, ProduceResponse } from '../protocol/apis/produce.js';
 import { loadCodec, readyCodec, type Codec } from '../protocol/compression.js';
 import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
 import { brokerConnectionLogic } from './broker-connection.js';
@@ -45,6 +45,7 @@ import { createPartitioner, type Partitioner } from './partitioners.js';
 import type { NormalizedRecord } from './records.js';
 import { Spooler, type SpoolOrigin } from './spooler.js';
 import type { SpoolDamage } from '../spool/spool.js';
+import { isNewerEpoch, isRecreated, isStaleEpoch, knownTopicId } from './topology.js';
 
 /** A record of a call, waiting for its topic's partitions to be known. */
 interface WaitingRecord {
@@ -62,6 +63,8 @@ class TopicNode {
   partitioner: Partitioner;
   readonly partitions: PartitionNode[] = [];
   waiting: WaitingRecord[] = [];
+  /** The topic's id as metadata last gave it (v10+), null while unknown. */
+  topicId: Buffer | null = null;
 
   constructor(
     readonly name: string,
@@ -75,6 +78,11 @@ class TopicNode {
 class PartitionNode {
   readonly log: PartitionLog;
   leaderId = -1;
+  /**
+   * The newest leader epoch heard of for this partition (metadata or a current-leader hint),
+   * -1 while none is known. A leader named with an older one is stale and not followed (KIP-320).
+   */
+  leaderEpoch = -1;
   /** Has this worker ever been up (for time_to_connect, and to report worker.down only after up). */
   everUp = false;
   /** downtime.saved was reported for the current downtime. */
@@ -423,7 +431,8 @@ export class Runtime {
       }
       this.wakeLeader(node);
     },
-    rejected: (node, batch, answer) => {
+    rejected: (node, batch, answer, endpoints) => {
+      this.followLeaderHint(node, answer, endpoints);
       const info = kafkaError(answer.errorCode);
       const detail = answer.errorMessage ?? info.description;
       const error = new KafkaProtocolError(info.code, info.name, detail, info.retriable);
@@ -733,6 +742,7 @@ export class Runtime {
     this.identity.start();
     for (const broker of response.brokers)
       this.ensureBroker(broker.nodeId, { host: broker.host, port: broker.port });
+    let stale = false;
     for (const meta of response.topics) {
       const topic = meta.name === null ? undefined : this.topics.get(meta.name);
       if (topic === undefined) continue;
@@ -742,12 +752,59 @@ export class Runtime {
         topicActor?.send({ type: 'topic.error', error: { code: info.name, message: info.description } });
         continue;
       }
+      const topicId = knownTopicId(meta.topicId);
+      if (isRecreated(topic.topicId, topicId)) {
+        // Another topic under the same name: its leader epochs start again from 0.
+        for (const node of topic.partitions) node.leaderEpoch = -1;
+      }
+      topic.topicId = topicId ?? topic.topicId;
       for (const p of meta.partitions) {
         const node = this.ensurePartition(topic, p.partition);
+        if (isStaleEpoch(node.leaderEpoch, p.leaderEpoch)) {
+          // This broker's metadata lags behind what we heard (KIP-320): keep the newer leader
+          // for this partition, and ask again (the next answer may come from a fresher broker).
+          stale = true;
+          continue;
+        }
+        if (p.leaderEpoch >= 0) node.leaderEpoch = p.leaderEpoch;
         this.updateLeader(node, p.leaderId);
       }
       topicActor?.send({ type: 'partitions', count: topic.partitions.length });
     }
+    if (stale) this.refreshMetadata();
+  }
+
+  /**
+   * A Produce answer refused a batch because its broker is not the partition's leader (any
+   * more), and may say who is (KIP-951's current-leader hint, Produce v10+). A hint newer than
+   * the leadership we follow moves the partition at once, so that its retry goes to the new
+   * leader instead of waiting for a metadata refresh (which is still asked for: the hint covers
+   * one partition, and an answer without one says nothing). A broker the hint names that we do
+   * not know yet is added from the answer's endpoints.
+   */
+  private followLeaderHint(
+    node: PartitionNode,
+    answer: ProducePartitionResponse,
+    endpoints: ProduceResponse['nodeEndpoints'],
+  ): void {
+    if (
+      answer.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER &&
+      answer.errorCode !== ErrorCode.FENCED_LEADER_EPOCH
+    ) {
+      return;
+    }
+    this.refreshMetadata();
+    const hint = answer.currentLeader;
+    // A partition that left its topic (or a topic evicted) is not followed any more.
+    if (hint === null || hint.leaderId < 0 || node.topic.partitions[node.partition] !== node) return;
+    if (!isNewerEpoch(node.leaderEpoch, hint.leaderEpoch)) return;
+    const endpoint = endpoints.find((e) => e.nodeId === hint.leaderId);
+    if (endpoint !== undefined)
+      this.ensureBroker(hint.leaderId, { host: endpoint.host, port: endpoint.port });
+    // A leader we cannot reach (unknown, no endpoint given) is left to the metadata refresh.
+    if (!this.brokers.has(hint.leaderId)) return;
+    node.leaderEpoch = hint.leaderEpoch;
+    this.updateLeader(node, hint.leaderId);
   }
 
   private ensureBroker(id: number, address: BrokerAddress): BrokerNode {

@@ -1,0 +1,41 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createProducer, type Producer } from '../../src/producer.js';
+import { startCluster, type MockCluster } from '../broker/cluster.js';
+
+/**
+ * The cluster's shape changing under a running producer, against librdkafka 2.12's mock: a
+ * partition's leader moving while Metadata cannot say so (KIP-951's current-leader hint must),
+ * and a broker advertising a new address.
+ */
+describe('the cluster changes shape (librdkafka 2.12 mock)', () => {
+  let cluster: MockCluster | null = null;
+  let producer: Producer | null = null;
+
+  afterEach(async () => {
+    await producer?.close({ timeoutMs: 2000 });
+    producer = null;
+    await cluster?.stop();
+    cluster = null;
+  });
+
+  it('NOT_LEADER_OR_FOLLOWER with a current-leader hint moves the partition at once (KIP-951)', async () => {
+    cluster = await startCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'hint', partitions: 1 }] });
+    await cluster.setLeader('hint', 0, 1);
+    producer = createProducer({
+      brokers: cluster.bootstrap,
+      idempotent: false,
+      retryBackoffMs: 50,
+      retryBackoffMaxMs: 200,
+      deliveryTimeoutMs: 4000,
+    });
+    await producer.produceSync('hint', 'before');
+    // From now on every Metadata answer has an error for the topic (and so no partitions): only
+    // the Produce answer's hint can say where the leader went.
+    await cluster.setTopicError('hint', 5); // LEADER_NOT_AVAILABLE
+    await cluster.setLeader('hint', 0, 2);
+    const report = await producer.produceSync('hint', 'after');
+    expect(report.partition).toBe(0);
+    const worker = producer.inspect().find((a) => a.name === 'partition:hint:0');
+    expect(worker?.details.leaderId).toBe(2);
+  });
+});
