@@ -1,4 +1,4 @@
-import { assign, enqueueActions, raise, setup, stopChild, type AnyActorLogic } from 'xstate';
+import { assign, cancel, enqueueActions, setup, stopChild, type AnyActorLogic } from 'xstate';
 
 /**
  * The registry: gproc's role. It names every actor of the producer (`metadata`, `broker:<id>`,
@@ -58,6 +58,13 @@ function spawnNamed(spawnChild: unknown, name: string, spec: ChildSpec): void {
 
 const ERROR_PREFIX = 'xstate.error.actor.';
 
+/**
+ * The id of a child's pending restart, so that unregistering the child cancels it: otherwise a
+ * child registered again under the same name (a broker restarted at a new address) would be
+ * started a second time when its failed predecessor's restart fell due.
+ */
+const restartId = (name: string): string => `restart:${name}`;
+
 /** The child named by an `xstate.error.actor.<name>` event. */
 function failedChild(event: { type: string }): string {
   return event.type.startsWith(ERROR_PREFIX) ? event.type.slice(ERROR_PREFIX.length) : '';
@@ -81,8 +88,9 @@ export const registryMachine = setup({
       failures: ({ context, event }) => ({ ...context.failures, [failedChild(event)]: failureOf(event) }),
     }),
     stopFailedChild: stopChild(({ event }) => failedChild(event)),
-    scheduleRestart: raise(({ event }) => ({ type: 'restart' as const, name: failedChild(event) }), {
-      delay: ({ context }) => context.restartDelayMs,
+    scheduleRestart: enqueueActions(({ context, event, enqueue }) => {
+      const name = failedChild(event);
+      enqueue.raise({ type: 'restart', name }, { delay: context.restartDelayMs, id: restartId(name) });
     }),
   },
   guards: {
@@ -104,6 +112,7 @@ export const registryMachine = setup({
     },
     unregister: {
       actions: [
+        cancel(({ event }) => restartId(event.name)),
         stopChild(({ event }) => event.name),
         assign({
           specs: ({ context, event }) =>

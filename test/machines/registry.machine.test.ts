@@ -49,3 +49,30 @@ describe('registry machine', () => {
     expect(changes).toBe(4); // register, failure, restart, unregister
   });
 });
+
+describe('registry machine: a child registered again under its name', () => {
+  it('is not restarted a second time by the restart its failed predecessor had scheduled', () => {
+    const clock = new SimulatedClock();
+    let starts = 0;
+    const flaky = fromCallback<{ type: 'boom' }>(({ receive }) => {
+      starts++;
+      receive(() => {
+        throw new Error('child crashed');
+      });
+    });
+    const registry = createActor(registryMachine, { clock, input: { restartDelayMs: 5000 } });
+    registry.start();
+    const name = actorName.broker(3);
+    const spec = { kind: 'broker' as const, logic: flaky, input: {} };
+    registry.send({ type: 'register', name, spec });
+    (registry.getSnapshot().children as Record<string, AnyActorRef>)[name]?.send({ type: 'boom' });
+    // The broker moved while its restart was pending: stopped, and started again at once.
+    registry.send({ type: 'unregister', name });
+    registry.send({ type: 'register', name, spec });
+    expect(starts).toBe(2);
+    clock.increment(5000);
+    expect(starts).toBe(2);
+    expect(registry.getSnapshot().context.restarts[name]).toBeUndefined();
+    expect(Object.keys(registry.getSnapshot().children)).toEqual([name]);
+  });
+});
