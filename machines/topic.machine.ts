@@ -7,8 +7,11 @@ import type { ErrorSummary } from './describe-error.js';
  * - `resolving`: partitions not known yet; records wait (within the producer's bounds) and a
  *   metadata refresh is asked for.
  * - `active`: partitions known; records are partitioned and appended to their workers.
- * - `unavailable`: the cluster reports an error for the topic (unknown topic, authorization…);
- *   records keep waiting until the error clears or their delivery timeout fails them.
+ * - `unavailable`: the cluster reports an error for the topic (unknown topic, authorization…),
+ *   while resolving or once active (a topic deleted, an ACL revoked); metadata is asked for again
+ *   every `retryMs` until the error clears. The runtime decides what the error does to records:
+ *   a retriable one (a deleted topic may come back) leaves them to their delivery timeout, a
+ *   non-retriable one (authorization) fails them at once.
  */
 
 export interface TopicInput {
@@ -65,6 +68,9 @@ export const topicMachine = setup({
     },
     active: {
       entry: 'releaseWaiting',
+      on: {
+        'topic.error': { target: 'unavailable', actions: assign({ lastError: ({ event }) => event.error }) },
+      },
     },
     unavailable: {
       // Keep asking: the topic may be created, or the error may clear.

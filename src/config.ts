@@ -92,6 +92,13 @@ export interface ProducerOptions {
   retryBackoffMaxMs?: number;
   /** Metadata is refreshed at least this often, in ms. Default 300000. Java `metadata.max.age.ms`. */
   metadataMaxAgeMs?: number;
+  /**
+   * A topic nothing was produced to for this long, in ms, with nothing buffered or in flight, is
+   * evicted: its partition workers and topic actor are stopped, and the next produce to it
+   * starts them again. Bounds the actors of a producer that sees many topic names (a gateway).
+   * Default 300000, between 1000 and 86400000. Java `metadata.max.idle.ms`.
+   */
+  topicIdleEvictionMs?: number;
   /** Largest Produce request, in bytes; also the largest record accepted. Default 1 MiB. Java `max.request.size`. */
   maxRequestBytes?: number;
   /** Largest response accepted from a broker, in bytes. Default 64 MiB. */
@@ -183,6 +190,13 @@ export const TOPIC_DEFAULTS: Readonly<TopicSettings> = Object.freeze({
   compression: 'none',
 });
 
+/**
+ * Bounds of `topicIdleEvictionMs`. Below a second a topic produced to now and then would be torn
+ * down and rebuilt between calls; above a day an abandoned topic's actors are as good as leaked.
+ */
+export const TOPIC_IDLE_EVICTION_MIN_MS = 1000;
+export const TOPIC_IDLE_EVICTION_MAX_MS = 86_400_000;
+
 export const PRODUCER_DEFAULTS = Object.freeze({
   clientId: 'ekaf',
   idempotent: true,
@@ -195,6 +209,7 @@ export const PRODUCER_DEFAULTS = Object.freeze({
   retryBackoffMs: 100,
   retryBackoffMaxMs: 1_000,
   metadataMaxAgeMs: 300_000,
+  topicIdleEvictionMs: 300_000,
   maxRequestBytes: 1024 * 1024,
   maxResponseBytes: 64 * 1024 * 1024,
 });
@@ -266,7 +281,11 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
       requireInteger(
         key,
         value,
-        key === 'deliveryTimeoutMs' || key.endsWith('Bytes') || key.endsWith('Records') ? 1 : 0,
+        key === 'topicIdleEvictionMs'
+          ? TOPIC_IDLE_EVICTION_MIN_MS
+          : key === 'deliveryTimeoutMs' || key.endsWith('Bytes') || key.endsWith('Records')
+            ? 1
+            : 0,
       );
     }
     (resolved as unknown as Record<string, unknown>)[key] = value;
@@ -283,6 +302,9 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
   checkIdempotence('defaults', resolved.defaults, resolved.idempotent);
   for (const [topic, settings] of Object.entries(resolved.topics)) {
     checkIdempotence(`topics.${topic}`, settings, resolved.idempotent);
+  }
+  if (resolved.topicIdleEvictionMs > TOPIC_IDLE_EVICTION_MAX_MS) {
+    throw new ConfigError('topicIdleEvictionMs', `must be <= ${TOPIC_IDLE_EVICTION_MAX_MS} (one day)`);
   }
   if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) {
     throw new ConfigError('retryBackoffMaxMs', `must be >= retryBackoffMs (${resolved.retryBackoffMs})`);

@@ -72,6 +72,7 @@ describe('resolveOptions: defaults', () => {
       retryBackoffMs: 100,
       retryBackoffMaxMs: 1_000,
       metadataMaxAgeMs: 300_000,
+      topicIdleEvictionMs: 300_000,
       maxRequestBytes: 1024 * 1024,
       maxResponseBytes: 64 * 1024 * 1024,
     });
@@ -104,6 +105,7 @@ describe('resolveOptions: defaults', () => {
       retryBackoffMs: 0,
       retryBackoffMaxMs: 0,
       metadataMaxAgeMs: 60_000,
+      topicIdleEvictionMs: 60_000,
       maxRequestBytes: 4096,
       maxResponseBytes: 8192,
       logger: custom,
@@ -130,6 +132,7 @@ describe('resolveOptions: defaults', () => {
       retryBackoffMs: 0,
       retryBackoffMaxMs: 0,
       metadataMaxAgeMs: 60_000,
+      topicIdleEvictionMs: 60_000,
       maxRequestBytes: 4096,
       maxResponseBytes: 8192,
     });
@@ -232,6 +235,7 @@ describe('resolveOptions: rejections', () => {
     ['retryBackoffMs', 0],
     ['retryBackoffMaxMs', 0],
     ['metadataMaxAgeMs', 0],
+    ['topicIdleEvictionMs', 1000],
     ['maxRequestBytes', 1],
     ['maxResponseBytes', 1],
   ];
@@ -267,6 +271,15 @@ describe('resolveOptions: rejections', () => {
         'clientId: must be a non-empty string',
       );
     }
+  });
+
+  it('topicIdleEvictionMs is at most one day', () => {
+    expect(withBrokers({ topicIdleEvictionMs: 86_400_000 }).topicIdleEvictionMs).toBe(86_400_000);
+    expectConfigError(
+      () => withBrokers({ topicIdleEvictionMs: 86_400_001 }),
+      'topicIdleEvictionMs',
+      'topicIdleEvictionMs: must be <= 86400000 (one day)',
+    );
   });
 
   it('retryBackoffMaxMs must not be below retryBackoffMs', () => {

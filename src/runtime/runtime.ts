@@ -28,7 +28,7 @@ import {
 } from '../errors.js';
 import type { ProducerEvents } from '../events.js';
 import { Connection } from '../network/connection.js';
-import type { MetadataResponse } from '../protocol/apis/metadata.js';
+import type { BrokerMetadata, MetadataResponse, TopicMetadata } from '../protocol/apis/metadata.js';
 import type { ProducePartitionResponse, ProduceResponse } from '../protocol/apis/produce.js';
 import { loadCodec, readyCodec, type Codec } from '../protocol/compression.js';
 import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
@@ -45,7 +45,14 @@ import { createPartitioner, type Partitioner } from './partitioners.js';
 import type { NormalizedRecord } from './records.js';
 import { Spooler, type SpoolOrigin } from './spooler.js';
 import type { SpoolDamage } from '../spool/spool.js';
-import { isNewerEpoch, isRecreated, isStaleEpoch, knownTopicId } from './topology.js';
+import {
+  BROKER_ABSENCE_LIMIT,
+  isNewerEpoch,
+  isRecreated,
+  isStaleEpoch,
+  knownTopicId,
+  SHRINK_CONFIRMATIONS,
+} from './topology.js';
 
 /** A record of a call, waiting for its topic's partitions to be known. */
 interface WaitingRecord {
@@ -65,6 +72,15 @@ class TopicNode {
   waiting: WaitingRecord[] = [];
   /** The topic's id as metadata last gave it (v10+), null while unknown. */
   topicId: Buffer | null = null;
+  /** Consecutive metadata answers with fewer partitions than we have (see SHRINK_CONFIRMATIONS). */
+  shrinkSeen = 0;
+  /**
+   * A non-retriable error metadata reports for the topic (TOPIC_AUTHORIZATION_FAILED…): while
+   * set, what is produced to the topic fails at once with it, as the Java client's send() does.
+   */
+  refusedWith: EkafError | null = null;
+  /** When the topic was last produced to (idle topics are evicted, see topicIdleEvictionMs). */
+  lastUsedAt = Date.now();
 
   constructor(
     readonly name: string,
@@ -116,6 +132,8 @@ interface BrokerNode {
   id: number;
   address: BrokerAddress;
   sender: BrokerSender<PartitionNode>;
+  /** Consecutive metadata answers that did not list this broker (see BROKER_ABSENCE_LIMIT). */
+  absences: number;
 }
 
 function makePartitioner(topic: string, settings: TopicSettings): Partitioner {
@@ -150,6 +168,14 @@ export class Runtime {
   private readonly brokers = new Map<number, BrokerNode>();
   private readonly metadataClient: MetadataClient;
   private readonly sweepTimer: NodeJS.Timeout;
+  /** Evicts idle topics and settles what comes back to vanished partitions (see tidy()). */
+  private readonly tidyTimer: NodeJS.Timeout;
+  /**
+   * Partitions that left their topic while batches of theirs were in flight, with the error
+   * those fail with when they come back to be retried. Bounded by the partitions removed; each
+   * leaves once nothing of it is in flight (within a request timeout).
+   */
+  private readonly retired = new Map<PartitionNode, EkafError>();
   private readonly startedAt = Date.now();
   /** Calls accepted and not yet done (flush waits on them). */
   readonly pendingCalls = new Set<ProduceCall>();
@@ -209,6 +235,10 @@ export class Runtime {
       this.sweep();
     }, SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
+    this.tidyTimer = setInterval(() => {
+      this.tidy(Date.now());
+    }, SWEEP_INTERVAL_MS);
+    this.tidyTimer.unref();
   }
 
   // ---------------------------------------------------------------- the data path
@@ -248,8 +278,13 @@ export class Runtime {
     origin?: SpoolOrigin,
   ): void {
     const topic = this.topic(topicName);
+    if (topic.refusedWith !== null) {
+      this.refuse(topic.refusedWith, records, call, origin);
+      return;
+    }
     this.pendingCalls.add(call);
     const now = origin?.acceptedAt ?? Date.now();
+    topic.lastUsedAt = origin === undefined ? now : Date.now();
     const indexBase = origin?.indexBase ?? 0;
     const firstSpoolId = origin?.firstSpoolId ?? -1;
     if (topic.partitions.length === 0) {
@@ -607,6 +642,14 @@ export class Runtime {
     this.reindex();
   }
 
+  /** Stops and forgets an actor through the registry; the index drops it at once. */
+  private deregister(name: string): void {
+    this.kinds.delete(name);
+    this.restarting.delete(name);
+    this.registry.send({ type: 'unregister', name });
+    this.reindex();
+  }
+
   private reindex(): void {
     const children = this.registry.getSnapshot().children as Record<string, AnyActorRef | undefined>;
     for (const name of this.index.keys()) if (children[name] === undefined) this.index.delete(name);
@@ -746,32 +789,229 @@ export class Runtime {
     for (const meta of response.topics) {
       const topic = meta.name === null ? undefined : this.topics.get(meta.name);
       if (topic === undefined) continue;
-      const topicActor = this.index.get(actorName.topic(topic.name));
       if (meta.errorCode !== 0 || meta.partitions.length === 0) {
-        const info = kafkaError(meta.errorCode);
-        topicActor?.send({ type: 'topic.error', error: { code: info.name, message: info.description } });
+        this.topicError(topic, meta.errorCode);
         continue;
       }
-      const topicId = knownTopicId(meta.topicId);
-      if (isRecreated(topic.topicId, topicId)) {
-        // Another topic under the same name: its leader epochs start again from 0.
-        for (const node of topic.partitions) node.leaderEpoch = -1;
-      }
-      topic.topicId = topicId ?? topic.topicId;
-      for (const p of meta.partitions) {
-        const node = this.ensurePartition(topic, p.partition);
-        if (isStaleEpoch(node.leaderEpoch, p.leaderEpoch)) {
-          // This broker's metadata lags behind what we heard (KIP-320): keep the newer leader
-          // for this partition, and ask again (the next answer may come from a fresher broker).
-          stale = true;
-          continue;
-        }
-        if (p.leaderEpoch >= 0) node.leaderEpoch = p.leaderEpoch;
-        this.updateLeader(node, p.leaderId);
-      }
-      topicActor?.send({ type: 'partitions', count: topic.partitions.length });
+      if (!this.applyTopic(topic, meta)) stale = true;
     }
+    // After the topics: a partition that moved off a departing broker has its new leader by now.
+    this.forgetAbsentBrokers(response.brokers);
     if (stale) this.refreshMetadata();
+  }
+
+  /** Follows one topic's partitions and leaders; false when part of the answer was stale. */
+  private applyTopic(topic: TopicNode, meta: TopicMetadata): boolean {
+    let fresh = true;
+    const topicId = knownTopicId(meta.topicId);
+    const recreated = isRecreated(topic.topicId, topicId);
+    if (recreated) {
+      // Another topic under the same name: its leader epochs start again from 0.
+      for (const node of topic.partitions) node.leaderEpoch = -1;
+    }
+    const knewId = topic.topicId !== null;
+    topic.topicId = topicId ?? topic.topicId;
+    topic.refusedWith = null;
+    const count = meta.partitions.length;
+    if (count < topic.partitions.length) {
+      // Kafka cannot take partitions away from a topic: fewer means the topic was deleted and
+      // created again, or a broker whose metadata lags behind partitions just added.
+      topic.shrinkSeen++;
+      const confirmed =
+        recreated || (!(topicId !== null && knewId) && topic.shrinkSeen >= SHRINK_CONFIRMATIONS);
+      if (confirmed) {
+        topic.shrinkSeen = 0;
+        this.shrink(topic, count);
+      } else {
+        fresh = false;
+      }
+    } else {
+      topic.shrinkSeen = 0;
+    }
+    for (const p of meta.partitions) {
+      const node = this.ensurePartition(topic, p.partition);
+      if (isStaleEpoch(node.leaderEpoch, p.leaderEpoch)) {
+        // This broker's metadata lags behind what we heard (KIP-320): keep the newer leader
+        // for this partition, and ask again (the next answer may come from a fresher broker).
+        fresh = false;
+        continue;
+      }
+      if (p.leaderEpoch >= 0) node.leaderEpoch = p.leaderEpoch;
+      this.updateLeader(node, p.leaderId);
+    }
+    this.index.get(actorName.topic(topic.name))?.send({ type: 'partitions', count: topic.partitions.length });
+    return fresh;
+  }
+
+  /**
+   * The topic now has `count` partitions, fewer than we had. New records are partitioned over
+   * `count` (place() reads the array's length). What was buffered for a vanished partition fails
+   * at once with UNKNOWN_TOPIC_OR_PARTITION, not retriable: its partition will not come back, and
+   * moving it to another partition would break the order and the key placement its caller
+   * chose (the Java producer does not move a batch either; it lets it expire). What is in flight
+   * fails the same way when it comes back, unless the broker acknowledged it. The partitions'
+   * workers are stopped through the registry.
+   */
+  private shrink(topic: TopicNode, count: number): void {
+    for (const node of topic.partitions.splice(count)) {
+      const error = new KafkaProtocolError(
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        'UNKNOWN_TOPIC_OR_PARTITION',
+        `partition ${node.partition} of topic "${topic.name}" no longer exists (it has ${count} partitions now)`,
+        false,
+      );
+      this.stopWorker(node);
+      // Its sequence numbers die with it: no identity renewal for this partition's batches.
+      this.failHeld(node.log.drainAll(), error, false);
+      if (!node.log.isEmpty) this.retired.set(node, error);
+    }
+  }
+
+  /**
+   * Metadata reports an error for the whole topic, in whichever state it is. A retriable one
+   * (UNKNOWN_TOPIC_OR_PARTITION: deleted, or not created yet; LEADER_NOT_AVAILABLE) leaves its
+   * records to be retried until their delivery timeout, as the Java producer does: the topic may
+   * come back. A non-retriable one (TOPIC_AUTHORIZATION_FAILED, INVALID_TOPIC_EXCEPTION) fails
+   * what is buffered at once, and what is produced to it while the error lasts; batches in
+   * flight come back with the same error from the broker. The topic actor keeps asking for
+   * metadata, so that the topic recovers when the error clears.
+   */
+  private topicError(topic: TopicNode, code: number): void {
+    const info = kafkaError(code);
+    this.index
+      .get(actorName.topic(topic.name))
+      ?.send({ type: 'topic.error', error: { code: info.name, message: info.description } });
+    // No error code (a topic without partitions) or one not in our table: not a verdict.
+    if (code === 0 || info.retriable || info.name.startsWith('UNKNOWN_ERROR_CODE')) {
+      topic.refusedWith = null;
+      return;
+    }
+    const error = new KafkaProtocolError(
+      code,
+      info.name,
+      `topic "${topic.name}": ${info.description}`,
+      false,
+    );
+    topic.refusedWith = error;
+    for (const waiting of topic.waiting.splice(0)) {
+      this.spooler?.release(waiting.spoolId);
+      this.budget.release(1, waiting.record.size);
+      waiting.call.fail(1, error);
+    }
+    for (const node of topic.partitions) this.failHeld(node.log.drainAll(), error, true);
+  }
+
+  /** A call to a topic that metadata refuses (see topicError()): every record fails at once. */
+  private refuse(
+    error: EkafError,
+    records: NormalizedRecord[],
+    call: ProduceCall,
+    origin?: SpoolOrigin,
+  ): void {
+    let bytes = 0;
+    for (let i = 0; i < records.length; i++) {
+      bytes += (records[i] as NormalizedRecord).size;
+      if (origin !== undefined && origin.firstSpoolId !== -1) this.spooler?.release(origin.firstSpoolId + i);
+    }
+    this.budget.release(records.length, bytes);
+    call.fail(records.length, error);
+  }
+
+  /**
+   * Fails batches taken out of a log for good (not in flight). `renew`: the partition lives on,
+   * so a stamped batch that will never be written leaves a gap in its sequence numbers, and the
+   * identity is renewed as for an expired batch.
+   */
+  private failHeld(batches: readonly SealedBatch[], error: EkafError, renew: boolean): void {
+    for (const batch of batches) {
+      if (renew && batch.generation !== -1) this.identity.renew();
+      this.spooler?.releaseBatch(batch);
+      this.budget.release(batch.recordCount, batch.payloadBytes);
+      failBatch(batch, error);
+    }
+  }
+
+  /** A partition worker leaves: no leader sends for it any more, and the registry stops it. */
+  private stopWorker(node: PartitionNode): void {
+    this.brokers.get(node.leaderId)?.sender.unlead(node);
+    node.leaderId = -1;
+    this.deregister(node.name);
+  }
+
+  /**
+   * Brokers missing from BROKER_ABSENCE_LIMIT consecutive answers have left the cluster: their
+   * actor is stopped (closing its connection) and they are no longer dialled. One that comes
+   * back is named by metadata again and gets a new actor.
+   */
+  private forgetAbsentBrokers(listed: readonly BrokerMetadata[]): void {
+    // An answer naming no broker at all says nothing about who left.
+    if (listed.length === 0) return;
+    const ids = new Set(listed.map((b) => b.nodeId));
+    for (const broker of [...this.brokers.values()]) {
+      if (ids.has(broker.id)) {
+        broker.absences = 0;
+        continue;
+      }
+      broker.absences++;
+      if (broker.absences < BROKER_ABSENCE_LIMIT) continue;
+      this.options.logger.info(`ekaf: broker ${broker.id} left the cluster; its connection is closed`, {
+        address: `${broker.address.host}:${broker.address.port}`,
+      });
+      // Partitions metadata still names it for (their topic's answer had an error) lose it.
+      for (const node of [...broker.sender.led]) {
+        broker.sender.unlead(node);
+        node.leaderId = -1;
+        this.worker(node)?.send({ type: 'leader.lost' });
+      }
+      this.stopBrokerActor(broker);
+      broker.sender.stop();
+      this.brokers.delete(broker.id);
+    }
+  }
+
+  /**
+   * Stops a broker's actor through the registry. Its cleanup closes the connection, so what was
+   * in flight on it comes back lost and is retried; the workers it led hear `conn.down` now,
+   * since a stopped actor reports no transition out of `ready`.
+   */
+  private stopBrokerActor(broker: BrokerNode): void {
+    this.deregister(actorName.broker(broker.id));
+    this.connectionLost(broker, { code: 'ERR_CONNECTION_CLOSED', message: 'broker connection stopped' });
+  }
+
+  /** The broker's connection is gone: its partitions stop sending until it is back. */
+  private connectionLost(broker: BrokerNode, error: { code: string; message: string }): void {
+    if (broker.sender.connection === null) return;
+    broker.sender.connection = null;
+    for (const node of broker.sender.led) this.worker(node)?.send({ type: 'conn.down', error });
+  }
+
+  /**
+   * Evicts topics idle for `topicIdleEvictionMs` (nothing waiting, buffered or in flight, nothing
+   * produced), with their partition workers and topic actor: a gateway producing to many topic
+   * names would otherwise keep an actor per partition of every name it ever saw. A later produce
+   * recreates the topic lazily. A topic whose settings were changed with setTopicConfig is kept,
+   * as its settings would be lost. Also settles what came back to retired partitions.
+   */
+  private tidy(now: number): void {
+    for (const [node, error] of this.retired) {
+      this.failHeld(node.log.drainAll(), error, false);
+      if (node.log.isEmpty) this.retired.delete(node);
+    }
+    for (const topic of this.topics.values()) {
+      if (now - topic.lastUsedAt < this.options.topicIdleEvictionMs || !this.isIdle(topic)) continue;
+      this.options.logger.debug(`ekaf: topic ${topic.name} idle, evicted`);
+      for (const node of topic.partitions.splice(0)) this.stopWorker(node);
+      this.deregister(actorName.topic(topic.name));
+      this.topics.delete(topic.name);
+    }
+  }
+
+  private isIdle(topic: TopicNode): boolean {
+    if (topic.waiting.length > 0) return false;
+    if (topic.settings !== (this.options.topics[topic.name] ?? this.options.defaults)) return false;
+    for (const node of topic.partitions) if (!node.log.isEmpty) return false;
+    return true;
   }
 
   /**
@@ -809,22 +1049,41 @@ export class Runtime {
 
   private ensureBroker(id: number, address: BrokerAddress): BrokerNode {
     let broker = this.brokers.get(id);
-    if (broker !== undefined) return broker;
-    broker = { id, address, sender: new BrokerSender(id, this.options.maxRequestBytes, this.outcomes) };
+    if (broker !== undefined) {
+      if (broker.address.host === address.host && broker.address.port === address.port) return broker;
+      // The broker moved (a new advertised listener): its actor is restarted with the new
+      // address. It keeps its node, so the partitions it leads stay with it and resume when
+      // the new connection is ready.
+      this.options.logger.info(`ekaf: broker ${id} moved to ${address.host}:${address.port}`);
+      broker.address = address;
+      this.stopBrokerActor(broker);
+      this.registerBroker(broker);
+      return broker;
+    }
+    broker = {
+      id,
+      address,
+      sender: new BrokerSender(id, this.options.maxRequestBytes, this.outcomes),
+      absences: 0,
+    };
     this.brokers.set(id, broker);
+    this.registerBroker(broker);
+    return broker;
+  }
+
+  private registerBroker(broker: BrokerNode): void {
     this.register(
-      actorName.broker(id),
+      actorName.broker(broker.id),
       'broker',
       brokerConnectionLogic(this.connectionOptions(), this.options.sasl),
       {
-        brokerId: id,
-        host: address.host,
-        port: address.port,
+        brokerId: broker.id,
+        host: broker.address.host,
+        port: broker.address.port,
         reconnectBackoffMs: this.options.retryBackoffMs,
         reconnectBackoffMaxMs: this.options.retryBackoffMaxMs,
       },
     );
-    return broker;
   }
 
   private ensurePartition(topic: TopicNode, partition: number): PartitionNode {
@@ -977,6 +1236,7 @@ export class Runtime {
   stop(): void {
     this.stoppedWith ??= new ProducerClosedError();
     clearInterval(this.sweepTimer);
+    clearInterval(this.tidyTimer);
     this.identity.stop();
     for (const broker of this.brokers.values()) broker.sender.stop();
     this.registry.stop();

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProducer, type Producer } from '../../src/producer.js';
 import { startCluster, type MockCluster } from '../broker/cluster.js';
@@ -10,10 +11,14 @@ import { startCluster, type MockCluster } from '../broker/cluster.js';
 describe('the cluster changes shape (librdkafka 2.12 mock)', () => {
   let cluster: MockCluster | null = null;
   let producer: Producer | null = null;
+  let proxy: net.Server | null = null;
 
   afterEach(async () => {
     await producer?.close({ timeoutMs: 2000 });
     producer = null;
+    const relay = proxy;
+    if (relay !== null) await new Promise((resolve) => relay.close(resolve));
+    proxy = null;
     await cluster?.stop();
     cluster = null;
   });
@@ -38,4 +43,32 @@ describe('the cluster changes shape (librdkafka 2.12 mock)', () => {
     const worker = producer.inspect().find((a) => a.name === 'partition:hint:0');
     expect(worker?.details.leaderId).toBe(2);
   });
+
+  it('a broker advertising a new host:port is redialled there', async () => {
+    cluster = await startCluster({ peer: '2.12', brokers: 2, topics: [{ name: 'moved', partitions: 1 }] });
+    await cluster.setLeader('moved', 0, 2);
+    const target = cluster.brokers[1];
+    if (target === undefined) throw new Error('no broker 2');
+    // A plain TCP relay to broker 2: its new advertised address.
+    let dialled!: () => void;
+    const dialledThroughProxy = new Promise<void>((resolve) => (dialled = resolve));
+    const relay = net.createServer((client) => {
+      dialled();
+      const upstream = net.connect(target.port, target.host);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    proxy = relay;
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const port = (relay.address() as net.AddressInfo).port;
+
+    producer = createProducer({ brokers: cluster.bootstrap, metadataMaxAgeMs: 200, retryBackoffMs: 50 });
+    await producer.produceSync('moved', 'before');
+    await cluster.command(`set_host_port 2 127.0.0.1 ${String(port)}`);
+    await dialledThroughProxy; // the next metadata refresh (≤ 200 ms) sees the new address
+    await producer.produceSync('moved', 'after');
+    const broker = producer.inspect().find((a) => a.name === 'broker:2');
+    expect(broker?.details.address).toBe(`127.0.0.1:${String(port)}`);
+  }, 10_000);
 });

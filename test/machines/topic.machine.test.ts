@@ -63,12 +63,18 @@ describe('topic machine', () => {
     expect(t.count('refreshMetadata')).toBe(1);
   });
 
-  it('stays active on a topic error (its partitions are still known)', () => {
+  it('an active topic becomes unavailable on a topic error, keeps its partitions, and asks again', () => {
     const t = start();
     t.actor.send({ type: 'partitions', count: 3 });
-    t.actor.send({ type: 'topic.error', error: UNKNOWN });
+    t.actor.send({ type: 'topic.error', error: DENIED });
+    expect(t.state()).toBe('unavailable');
+    expect(t.context()).toMatchObject({ partitionCount: 3, lastError: DENIED });
+    t.clock.increment(1000);
+    expect(t.count('refreshMetadata')).toBe(2);
+    // The error clears (an ACL granted, the topic created again): active, with the new count.
+    t.actor.send({ type: 'partitions', count: 2 });
     expect(t.state()).toBe('active');
-    expect(t.context()).toMatchObject({ partitionCount: 3, lastError: null });
+    expect(t.context()).toMatchObject({ partitionCount: 2, lastError: null });
   });
 
   it('becomes unavailable on a topic error while resolving, keeping the error', () => {

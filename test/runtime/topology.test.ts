@@ -3,7 +3,7 @@ import { createProducer, type Producer } from '../../src/producer.js';
 import type { MetadataResponse } from '../../src/protocol/apis/metadata.js';
 import type { ProducePartitionResponse, ProduceResponse } from '../../src/protocol/apis/produce.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import type { EkafError } from '../../src/errors.js';
+import { KafkaProtocolError, type EkafError } from '../../src/errors.js';
 
 /**
  * The runtime's handling of what metadata says about the cluster's shape (leader epochs,
@@ -224,3 +224,270 @@ describe('current-leader hints (KIP-951)', () => {
     expect(leaderOf(runtime, 't', 0)).toBe(2);
   });
 });
+
+describe('partition count follows metadata', () => {
+  it('a recreated topic with fewer partitions: buffered records of vanished ones fail at once, typed', async () => {
+    const { producer: p, runtime, internals } = start();
+    produce(p, 't', 1, 0); // the topic exists (metadata is applied to known topics only)
+    internals.applyMetadata(
+      metadata(
+        [1],
+        [
+          {
+            name: 't',
+            id: 1,
+            partitions: [
+              [1, 0],
+              [1, 0],
+              [1, 0],
+              [1, 0],
+            ],
+          },
+        ],
+      ),
+    );
+    const vanished = produce(p, 't', 2, 3);
+    const kept = produce(p, 't', 1, 1);
+    internals.applyMetadata(
+      metadata(
+        [1],
+        [
+          {
+            name: 't',
+            id: 2,
+            partitions: [
+              [1, 0],
+              [1, 0],
+            ],
+          },
+        ],
+      ),
+    );
+    await vanished.done;
+    const error = vanished.errors[0];
+    expect(error).toBeInstanceOf(KafkaProtocolError);
+    expect(error).toMatchObject({ code: 'ERR_KAFKA', errorCode: 3, retriable: false });
+    expect(error?.message).toContain('partition 3 of topic "t" no longer exists');
+    expect(kept.errors).toEqual([]); // partition 1 still exists: still buffered
+    // New records are partitioned over the new count; the vanished workers are gone.
+    expect(runtime.partitionCount('t')).toBe(2);
+    expect(runtime.actor('partition:t:3')).toBeUndefined();
+    expect(runtime.actor('partition:t:2')).toBeUndefined();
+    expect(
+      runtime
+        .inspect()
+        .filter((a) => a.kind === 'partition')
+        .map((a) => a.name),
+    ).toEqual(['partition:t:0', 'partition:t:1']);
+    expect(() => {
+      p.produceAsync('t', { value: 'x', partition: 3 });
+    }).toThrow(/has 2 partitions/);
+  });
+
+  it('fewer partitions under the same topic id is a stale answer: ignored, and asked again', () => {
+    const { producer: p, runtime, internals } = start();
+    produce(p, 't', 1, 3);
+    internals.applyMetadata(
+      metadata(
+        [1],
+        [
+          {
+            name: 't',
+            id: 1,
+            partitions: [
+              [1, 0],
+              [1, 0],
+              [1, 0],
+              [1, 0],
+            ],
+          },
+        ],
+      ),
+    );
+    const refresh = vi.spyOn(runtime, 'refreshMetadata');
+    internals.applyMetadata(
+      metadata(
+        [1],
+        [
+          {
+            name: 't',
+            id: 1,
+            partitions: [
+              [1, 0],
+              [1, 0],
+            ],
+          },
+        ],
+      ),
+    );
+    expect(runtime.partitionCount('t')).toBe(4);
+    expect(runtime.actor('partition:t:3')).toBeDefined();
+    expect(refresh).toHaveBeenCalled();
+  });
+
+  it('without topic ids (Kafka < 2.8), a shrink is followed once two answers in a row say so', () => {
+    const { producer: p, runtime, internals } = start();
+    produce(p, 't', 1);
+    const four: TopicSpec = {
+      name: 't',
+      partitions: [
+        [1, 0],
+        [1, 0],
+        [1, 0],
+        [1, 0],
+      ],
+    };
+    const two: TopicSpec = {
+      name: 't',
+      partitions: [
+        [1, 0],
+        [1, 0],
+      ],
+    };
+    internals.applyMetadata(metadata([1], [four]));
+    internals.applyMetadata(metadata([1], [two]));
+    internals.applyMetadata(metadata([1], [four])); // the streak is broken
+    internals.applyMetadata(metadata([1], [two]));
+    expect(runtime.partitionCount('t')).toBe(4);
+    internals.applyMetadata(metadata([1], [two]));
+    expect(runtime.partitionCount('t')).toBe(2);
+  });
+});
+
+describe('topic-level errors, in every topic state', () => {
+  const UNKNOWN_TOPIC_OR_PARTITION = 3;
+  const TOPIC_AUTHORIZATION_FAILED = 29;
+
+  it('an authorization error fails what the active topic holds at once, and what is produced while it lasts', async () => {
+    const { producer: p, runtime, internals } = start();
+    const held = produce(p, 't', 3);
+    internals.applyMetadata(metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]));
+    internals.applyMetadata(metadata([1], [{ name: 't', errorCode: TOPIC_AUTHORIZATION_FAILED }]));
+    await held.done;
+    expect(held.errors[0]).toMatchObject({ errorCode: TOPIC_AUTHORIZATION_FAILED, retriable: false });
+    expect(stateOf(runtime, 'topic:t')).toBe('unavailable');
+    const later = produce(p, 't', 1);
+    await later.done;
+    expect(later.errors[0]).toMatchObject({ errorCode: TOPIC_AUTHORIZATION_FAILED });
+    expect(runtime.budget.records).toBe(0); // their room in the buffer is given back
+    // Access granted again: the topic takes records.
+    internals.applyMetadata(metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]));
+    expect(stateOf(runtime, 'topic:t')).toBe('active');
+    const again = produce(p, 't', 1);
+    expect(again.errors).toEqual([]);
+  });
+
+  it('an authorization error while resolving fails the records that waited', async () => {
+    const { producer: p, internals } = start();
+    const waiting = produce(p, 't', 2);
+    internals.applyMetadata(metadata([1], [{ name: 't', errorCode: TOPIC_AUTHORIZATION_FAILED }]));
+    await waiting.done;
+    expect(waiting.errors[0]).toMatchObject({ errorCode: TOPIC_AUTHORIZATION_FAILED });
+  });
+
+  it('a deleted topic (UNKNOWN_TOPIC_OR_PARTITION) keeps its records for their delivery timeout', () => {
+    const { producer: p, runtime, internals } = start();
+    const held = produce(p, 't', 3);
+    internals.applyMetadata(metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]));
+    internals.applyMetadata(metadata([1], [{ name: 't', errorCode: UNKNOWN_TOPIC_OR_PARTITION }]));
+    expect(stateOf(runtime, 'topic:t')).toBe('unavailable');
+    expect(held.errors).toEqual([]);
+    expect(runtime.budget.records).toBe(3);
+  });
+});
+
+describe('brokers that leave or move', () => {
+  it('a broker missing from 3 answers in a row is stopped and forgotten; one that returns is dialled again', () => {
+    const { producer: p, runtime, internals } = start();
+    produce(p, 't', 1);
+    const topic: TopicSpec = { name: 't', id: 1, partitions: [[1, 0]] };
+    internals.applyMetadata(metadata([1, 2, 3], [topic]));
+    expect(runtime.actor('broker:3')).toBeDefined();
+    internals.applyMetadata(metadata([1, 2], [topic]));
+    internals.applyMetadata(metadata([1, 2], [topic]));
+    expect(runtime.actor('broker:3')).toBeDefined(); // a restart is absent for a while
+    internals.applyMetadata(metadata([1, 2], [topic]));
+    expect(runtime.actor('broker:3')).toBeUndefined();
+    expect(internals.brokers.has(3)).toBe(false);
+    expect(runtime.inspect().some((a) => a.name === 'broker:3')).toBe(false);
+    internals.applyMetadata(metadata([1, 2, 3], [topic]));
+    expect(runtime.actor('broker:3')).toBeDefined();
+  });
+
+  it('a broker that left while leading a partition leaves it without a leader', () => {
+    const { producer: p, runtime, internals } = start();
+    produce(p, 't', 1);
+    internals.applyMetadata(metadata([1, 2], [{ name: 't', id: 1, partitions: [[2, 0]] }]));
+    // The topic's answers carry an error from now on: nothing names a new leader.
+    for (let i = 0; i < 3; i++) internals.applyMetadata(metadata([1], [{ name: 't', errorCode: 5 }]));
+    expect(runtime.actor('broker:2')).toBeUndefined();
+    expect(leaderOf(runtime, 't', 0)).toBe(-1);
+  });
+
+  it('a broker with a new host:port gets a new actor dialling the new address', () => {
+    const { producer: p, runtime, internals } = start();
+    produce(p, 't', 1);
+    internals.applyMetadata(metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]));
+    const before = runtime.actor('broker:1');
+    const moved = metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]);
+    moved.brokers[0] = { nodeId: 1, host: '127.0.0.2', port: 2, rack: null };
+    internals.applyMetadata(moved);
+    const after = runtime.actor('broker:1');
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+    expect(internals.brokers.get(1)?.address).toEqual({ host: '127.0.0.2', port: 2 });
+    const details = runtime.inspect().find((a) => a.name === 'broker:1')?.details;
+    expect(details?.address).toBe('127.0.0.2:2');
+    expect(details?.partitionsLed).toBe(1); // the partition stays with it
+  });
+});
+
+describe('idle topics are evicted (topicIdleEvictionMs)', () => {
+  it('an idle topic loses its actors; a later produce brings them back', async () => {
+    const { producer: p, runtime, internals } = start({ topicIdleEvictionMs: 1000 });
+    produce(p, 't', 1); // the topic exists (metadata is applied to known topics only)
+    internals.applyMetadata(
+      metadata(
+        [1],
+        [
+          {
+            name: 't',
+            id: 1,
+            partitions: [
+              [1, 0],
+              [1, 0],
+            ],
+          },
+        ],
+      ),
+    );
+    const sent = produce(p, 't', 1);
+    const producedAt = Date.now();
+    // Held records keep it, however long ago it was produced to.
+    internals.tidy(producedAt + 60_000);
+    expect(runtime.actor('topic:t')).toBeDefined();
+    internals.applyMetadata(metadata([1], [{ name: 't', errorCode: 29 }])); // fails them
+    await sent.done;
+    internals.tidy(producedAt + 500);
+    expect(runtime.actor('topic:t')).toBeDefined();
+    internals.tidy(producedAt + 60_000);
+    expect(runtime.actor('topic:t')).toBeUndefined();
+    expect(runtime.actor('partition:t:0')).toBeUndefined();
+    expect(internals.topics.has('t')).toBe(false);
+    expect(runtime.inspect().map((a) => a.name)).not.toContain('partition:t:1');
+    produce(p, 't', 1);
+    expect(runtime.actor('topic:t')).toBeDefined();
+    expect(stateOf(runtime, 'topic:t')).toBe('resolving');
+  });
+
+  it('a topic configured with setTopicConfig is kept', () => {
+    const { producer: p, runtime, internals } = start({ topicIdleEvictionMs: 1000 });
+    p.setTopicConfig('t', { lingerMs: 50 });
+    internals.tidy(Date.now() + 60_000);
+    expect(runtime.actor('topic:t')).toBeDefined();
+  });
+});
+
+function stateOf(runtime: Runtime, name: string): unknown {
+  return (runtime.actor(name)?.getSnapshot() as { value: unknown } | undefined)?.value;
+}
