@@ -71,4 +71,37 @@ describe('the cluster changes shape (librdkafka 2.12 mock)', () => {
     const broker = producer.inspect().find((a) => a.name === 'broker:2');
     expect(broker?.details.address).toBe(`127.0.0.1:${String(port)}`);
   }, 10_000);
+
+  it('an authorization error reported for an active topic fails its buffered records at once', async () => {
+    cluster = await startCluster({ peer: '2.12', brokers: 2, topics: [{ name: 'acl', partitions: 1 }] });
+    await cluster.setLeader('acl', 0, 2);
+    producer = createProducer({
+      brokers: cluster.bootstrap,
+      metadataMaxAgeMs: 300,
+      retryBackoffMs: 50,
+      deliveryTimeoutMs: 60_000,
+    });
+    await producer.produceSync('acl', 'before');
+    // The leader goes away, so what follows stays buffered; then the topic's ACL is revoked.
+    await cluster.brokerDown(2);
+    const failed = new Promise<unknown>((resolve) => {
+      producer?.produceAsync('acl', ['a', 'b'], (error) => {
+        resolve(error);
+      });
+    });
+    await cluster.setTopicError('acl', 29); // TOPIC_AUTHORIZATION_FAILED
+    // Failed at the next metadata refresh, not after the 60 s delivery timeout.
+    expect(await failed).toMatchObject({ code: 'ERR_KAFKA', errorCode: 29, retriable: false });
+    await expect(producer.produceSync('acl', 'while-denied')).rejects.toMatchObject({ errorCode: 29 });
+    // Granted again: once metadata says so (the topic actor is active again), records are taken.
+    const active = new Promise<void>((resolve) => {
+      producer?.on('state', (event) => {
+        if (event.actor === 'topic:acl' && event.to === 'active') resolve();
+      });
+    });
+    await cluster.setTopicError('acl', 0);
+    await cluster.brokerUp(2);
+    await active;
+    await expect(producer.produceSync('acl', 'after')).resolves.toMatchObject({ partition: 0 });
+  }, 15_000);
 });
