@@ -46,7 +46,7 @@ import type { NormalizedRecord } from './records.js';
 import { Spooler, type SpoolOrigin } from './spooler.js';
 import type { SpoolDamage } from '../spool/spool.js';
 import {
-  BROKER_ABSENCE_LIMIT,
+  hasLeft,
   isNewerEpoch,
   isRecreated,
   isStaleEpoch,
@@ -132,8 +132,10 @@ interface BrokerNode {
   id: number;
   address: BrokerAddress;
   sender: BrokerSender<PartitionNode>;
-  /** Consecutive metadata answers that did not list this broker (see BROKER_ABSENCE_LIMIT). */
+  /** Consecutive metadata answers that did not list this broker (see hasLeft()). */
   absences: number;
+  /** Since when metadata has not listed it (ms since epoch), meaningful while absences > 0. */
+  absentSince: number;
 }
 
 function makePartitioner(topic: string, settings: TopicSettings): Partitioner {
@@ -796,7 +798,7 @@ export class Runtime {
       if (!this.applyTopic(topic, meta)) stale = true;
     }
     // After the topics: a partition that moved off a departing broker has its new leader by now.
-    this.forgetAbsentBrokers(response.brokers);
+    this.forgetAbsentBrokers(response.brokers, Date.now());
     if (stale) this.refreshMetadata();
   }
 
@@ -939,11 +941,11 @@ export class Runtime {
   }
 
   /**
-   * Brokers missing from BROKER_ABSENCE_LIMIT consecutive answers have left the cluster: their
+   * Brokers missing from metadata for long enough (see hasLeft()) have left the cluster: their
    * actor is stopped (closing its connection) and they are no longer dialled. One that comes
    * back is named by metadata again and gets a new actor.
    */
-  private forgetAbsentBrokers(listed: readonly BrokerMetadata[]): void {
+  private forgetAbsentBrokers(listed: readonly BrokerMetadata[], now: number): void {
     // An answer naming no broker at all says nothing about who left.
     if (listed.length === 0) return;
     const ids = new Set(listed.map((b) => b.nodeId));
@@ -952,8 +954,8 @@ export class Runtime {
         broker.absences = 0;
         continue;
       }
-      broker.absences++;
-      if (broker.absences < BROKER_ABSENCE_LIMIT) continue;
+      if (broker.absences++ === 0) broker.absentSince = now;
+      if (!hasLeft(broker.absences, broker.absentSince, now)) continue;
       this.options.logger.info(`ekaf: broker ${broker.id} left the cluster; its connection is closed`, {
         address: `${broker.address.host}:${broker.address.port}`,
       });
@@ -1065,6 +1067,7 @@ export class Runtime {
       address,
       sender: new BrokerSender(id, this.options.maxRequestBytes, this.outcomes),
       absences: 0,
+      absentSince: 0,
     };
     this.brokers.set(id, broker);
     this.registerBroker(broker);

@@ -48,11 +48,19 @@ export function isRecreated(known: Buffer | null, answered: Buffer | null): bool
 export const SHRINK_CONFIRMATIONS = 2;
 
 /**
- * How many consecutive metadata answers a broker must be missing from before its actor is
- * stopped and it is no longer dialled. One missing answer is not enough: a broker that restarts
- * is absent while it is down and comes back under the same id (and is then dialled again). The
- * Java client forgets a node as soon as metadata stops naming it; librdkafka decommissions it.
- * Metadata is fetched at least every `metadataMaxAgeMs`, and sooner whenever a connection is
- * lost, so a broker that left is let go within a few refreshes.
+ * When a broker missing from metadata is taken to have left the cluster: missing from at least
+ * BROKER_ABSENCE_LIMIT consecutive answers, over at least BROKER_ABSENCE_MS. Its actor is then
+ * stopped and it is no longer dialled. A broker that restarts is missing while it is down (Kafka
+ * lists live brokers only) and comes back under the same id; while it is still dialled its
+ * partitions resume as soon as it accepts connections, whereas once forgotten they wait for a
+ * metadata refresh to name it again (at most a few seconds while they are down). A minute
+ * covers most restarts; the count guards against a clock jump. The Java client forgets a node
+ * as soon as metadata stops naming it.
  */
 export const BROKER_ABSENCE_LIMIT = 3;
+export const BROKER_ABSENCE_MS = 60_000;
+
+/** Whether a broker missing from `absences` consecutive answers since `absentSince` has left. */
+export function hasLeft(absences: number, absentSince: number, now: number): boolean {
+  return absences >= BROKER_ABSENCE_LIMIT && now - absentSince >= BROKER_ABSENCE_MS;
+}

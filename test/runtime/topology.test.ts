@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createProducer, type Producer } from '../../src/producer.js';
 import type { MetadataResponse } from '../../src/protocol/apis/metadata.js';
 import type { ProducePartitionResponse, ProduceResponse } from '../../src/protocol/apis/produce.js';
@@ -397,15 +397,28 @@ describe('topic-level errors, in every topic state', () => {
 });
 
 describe('brokers that leave or move', () => {
-  it('a broker missing from 3 answers in a row is stopped and forgotten; one that returns is dialled again', () => {
+  // Only Date is faked: the broker actors' timers run as they are (nothing answers them anyway).
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const later = (ms: number): void => {
+    vi.setSystemTime(Date.now() + ms);
+  };
+
+  it('a broker missing from metadata for a minute (3 answers or more) is stopped and forgotten; one that returns is dialled again', () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1);
     const topic: TopicSpec = { name: 't', id: 1, partitions: [[1, 0]] };
     internals.applyMetadata(metadata([1, 2, 3], [topic]));
     expect(runtime.actor('broker:3')).toBeDefined();
+    for (let i = 0; i < 10; i++) internals.applyMetadata(metadata([1, 2], [topic]));
+    later(59_999);
     internals.applyMetadata(metadata([1, 2], [topic]));
-    internals.applyMetadata(metadata([1, 2], [topic]));
-    expect(runtime.actor('broker:3')).toBeDefined(); // a restart is absent for a while
+    expect(runtime.actor('broker:3')).toBeDefined(); // many answers, but a restart takes a while
+    later(1);
     internals.applyMetadata(metadata([1, 2], [topic]));
     expect(runtime.actor('broker:3')).toBeUndefined();
     expect(internals.brokers.has(3)).toBe(false);
@@ -414,12 +427,32 @@ describe('brokers that leave or move', () => {
     expect(runtime.actor('broker:3')).toBeDefined();
   });
 
+  it('a minute is not enough without 3 answers, and an answer listing the broker starts over', () => {
+    const { producer: p, runtime, internals } = start();
+    produce(p, 't', 1);
+    const topic: TopicSpec = { name: 't', id: 1, partitions: [[1, 0]] };
+    internals.applyMetadata(metadata([1, 2], [topic]));
+    internals.applyMetadata(metadata([1], [topic]));
+    later(120_000);
+    internals.applyMetadata(metadata([1], [topic]));
+    expect(runtime.actor('broker:2')).toBeDefined();
+    internals.applyMetadata(metadata([1, 2], [topic]));
+    internals.applyMetadata(metadata([1], [topic]));
+    internals.applyMetadata(metadata([1], [topic]));
+    later(60_000);
+    internals.applyMetadata(metadata([1], [topic]));
+    expect(runtime.actor('broker:2')).toBeUndefined();
+  });
+
   it('a broker that left while leading a partition leaves it without a leader', () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1);
     internals.applyMetadata(metadata([1, 2], [{ name: 't', id: 1, partitions: [[2, 0]] }]));
     // The topic's answers carry an error from now on: nothing names a new leader.
-    for (let i = 0; i < 3; i++) internals.applyMetadata(metadata([1], [{ name: 't', errorCode: 5 }]));
+    for (let i = 0; i < 3; i++) {
+      internals.applyMetadata(metadata([1], [{ name: 't', errorCode: 5 }]));
+      later(30_000);
+    }
     expect(runtime.actor('broker:2')).toBeUndefined();
     expect(leaderOf(runtime, 't', 0)).toBe(-1);
   });
