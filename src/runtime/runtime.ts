@@ -808,8 +808,10 @@ export class Runtime {
     const topicId = knownTopicId(meta.topicId);
     const recreated = isRecreated(topic.topicId, topicId);
     if (recreated) {
-      // Another topic under the same name: its leader epochs start again from 0.
+      // Another topic under the same name: its leader epochs start again from 0, and its
+      // partitions hold no producer state of ours, so sequence numbers must start again too.
       for (const node of topic.partitions) node.leaderEpoch = -1;
+      this.identity.renew();
     }
     const knewId = topic.topicId !== null;
     topic.topicId = topicId ?? topic.topicId;
@@ -819,8 +821,10 @@ export class Runtime {
       // Kafka cannot take partitions away from a topic: fewer means the topic was deleted and
       // created again, or a broker whose metadata lags behind partitions just added.
       topic.shrinkSeen++;
-      const confirmed =
-        recreated || (!(topicId !== null && knewId) && topic.shrinkSeen >= SHRINK_CONFIRMATIONS);
+      // With both ids known the id decides (a new one: recreated; the same one: a stale
+      // answer); without, a streak of answers does.
+      const idsDecide = topicId !== null && knewId;
+      const confirmed = idsDecide ? recreated : topic.shrinkSeen >= SHRINK_CONFIRMATIONS;
       if (confirmed) {
         topic.shrinkSeen = 0;
         this.shrink(topic, count);
