@@ -112,7 +112,7 @@ export class BrokerSender<P extends SendablePartition> {
       if (!partition.isReady() || partition.log.inFlight >= settings.maxInFlight) continue;
       const partitionAcks = wireAcks(settings.acks);
       if (acks !== null && partitionAcks !== acks) continue;
-      const next = partition.log.nextSize(now);
+      const next = partition.log.nextSize(now, partition.stamp());
       if (next === 0 || (entries.length > 0 && size + next > this.maxRequestBytes)) continue;
       const codec = partition.codec();
       if (codec === undefined) continue; // woken when the codec has loaded
