@@ -455,6 +455,12 @@ export class Runtime {
       this.worker(node)?.send({ type: 'produce.retriable', error: describeError(error) });
       this.wakeLeader(node);
     },
+    unsendable: (node, batch, error) => {
+      // Never sent and never sendable as it is (ERR_ENCODE): failed for good, as a
+      // non-retriable broker error would fail it; the partition goes on with its next batch.
+      this.settleFailed(node, batch, error);
+      this.wakeLeader(node);
+    },
   };
 
   /**
