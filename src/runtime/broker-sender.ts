@@ -4,7 +4,7 @@ import { EkafError, EncodeError } from '../errors.js';
 import type { Connection } from '../network/connection.js';
 import { Produce, type ProducePartitionResponse, type ProduceRequest } from '../protocol/apis/produce.js';
 import type { Codec } from '../protocol/compression.js';
-import type { PartitionLog, ProducerStamp, SealedBatch } from './partition-log.js';
+import { UnsendableBatch, type PartitionLog, type ProducerStamp, type SealedBatch } from './partition-log.js';
 
 /** What the sender needs of a partition: its log, its settings, and whether it may send. */
 export interface SendablePartition {
@@ -121,7 +121,14 @@ export class BrokerSender<P extends SendablePartition> {
       if (next === 0 || (entries.length > 0 && size + next > this.maxRequestBytes)) continue;
       const codec = partition.codec();
       if (codec === undefined) continue; // woken when the codec has loaded
-      const batch = partition.log.takeNext(now, partition.stamp(), codec);
+      let batch: SealedBatch | undefined;
+      try {
+        batch = partition.log.takeNext(now, partition.stamp(), codec);
+      } catch (error) {
+        if (!(error instanceof UnsendableBatch)) throw error;
+        this.outcomes.unsendable(partition, error.batch, error.error);
+        continue;
+      }
       if (batch === undefined) continue;
       acks = partitionAcks;
       size += batch.bytes.length;

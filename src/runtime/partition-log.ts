@@ -1,4 +1,4 @@
-import type { EkafError } from '../errors.js';
+import { EncodeError, type EkafError } from '../errors.js';
 import type { Codec } from '../protocol/compression.js';
 import Long from 'long';
 import {
@@ -25,6 +25,22 @@ export interface Segment {
   call: ProduceCall;
   start: number;
   count: number;
+}
+
+/**
+ * Thrown by PartitionLog.takeNext when a batch cannot be compressed or stamped (a codec that
+ * throws): the batch is in flight, to be failed for good with `error`, never sent.
+ */
+export class UnsendableBatch extends Error {
+  readonly error: EncodeError;
+  constructor(
+    readonly batch: SealedBatch,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`cannot compress or stamp a batch of ${batch.recordCount} records: ${reason}`);
+    this.error = new EncodeError(this.message, cause);
+  }
 }
 
 /** A batch that is sealed: its bytes are final and are resent unchanged on retry. */
@@ -229,28 +245,36 @@ export class PartitionLog {
     const index = this.nextIndex(now, producer);
     if (index === -1) return undefined;
     const batch = this.waiting.splice(index, 1)[0] as SealedBatch;
-    if (!batch.finalized) {
-      this.bytesBeforeCompression += batch.bytes.length;
-      if (codec !== null) {
-        batch.plain = batch.bytes;
-        batch.bytes = compressBatch(batch.bytes, codec.id, (records) => codec.compress(records));
-      }
-      this.bytesSent += batch.bytes.length;
-      batch.finalized = true;
-    }
-    if (producer !== null) {
-      if (batch.baseSequence === -1) {
-        batch.producerId = this.sequence.producerId;
-        batch.producerEpoch = this.sequence.producerEpoch;
-        batch.baseSequence = this.sequence.take(batch.recordCount);
-      }
-      if (!batch.stampWritten) {
-        stampProducerIdentity(batch.bytes, batch);
-        batch.stampWritten = true;
-      }
-      batch.maybeWritten = true;
-    }
+    // In flight first: should compressing or stamping throw, the batch is still accounted for,
+    // and the sender fails it for good (UnsendableBatch) rather than losing it.
     this.inFlightBatches.push(batch);
+    try {
+      if (!batch.finalized) {
+        const plainLength = batch.bytes.length;
+        if (codec !== null) {
+          const compressed = compressBatch(batch.bytes, codec.id, (records) => codec.compress(records));
+          batch.plain = batch.bytes;
+          batch.bytes = compressed;
+        }
+        this.bytesBeforeCompression += plainLength;
+        this.bytesSent += batch.bytes.length;
+        batch.finalized = true;
+      }
+      if (producer !== null) {
+        if (batch.baseSequence === -1) {
+          batch.producerId = this.sequence.producerId;
+          batch.producerEpoch = this.sequence.producerEpoch;
+          batch.baseSequence = this.sequence.take(batch.recordCount);
+        }
+        if (!batch.stampWritten) {
+          stampProducerIdentity(batch.bytes, batch);
+          batch.stampWritten = true;
+        }
+        batch.maybeWritten = true;
+      }
+    } catch (error) {
+      throw new UnsendableBatch(batch, error);
+    }
     return batch;
   }
 

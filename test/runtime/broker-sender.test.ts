@@ -103,4 +103,31 @@ describe('BrokerSender: a request that cannot be built or encoded', () => {
     await lost.first;
     expect(lost.outcomes.map((o) => [o.kind, o.error.code])).toEqual([['lost', 'ERR_CONNECTION']]);
   });
+
+  it('a codec that throws fails the batch for good with ERR_ENCODE instead of throwing out of drain', async () => {
+    let sends = 0;
+    const { sender, outcomes, first } = senderWith(
+      connection(() => {
+        sends++;
+        return new Promise(() => undefined);
+      }),
+    );
+    const p = partition();
+    const codec = {
+      id: 1,
+      compress: () => {
+        throw new Error('codec crashed');
+      },
+    };
+    const throwing = { ...p, codec: () => codec } as unknown as SendablePartition;
+    sender.lead(throwing);
+    expect(() => {
+      sender.drain();
+    }).not.toThrow();
+    await first;
+    expect(outcomes.map((o) => [o.kind, o.error.code])).toEqual([['unsendable', 'ERR_ENCODE']]);
+    expect(outcomes[0]?.error.message).toMatch(/codec crashed/);
+    expect(p.log.inFlight).toBe(1); // in flight until the runtime settles it as failed
+    expect(sends).toBe(0);
+  });
 });
