@@ -30,13 +30,13 @@ import { join } from 'node:path';
 import type { MetadataResponse } from '../../src/protocol/apis/metadata.js';
 import { createTopics, fetchMetadata, type TopicSpec } from './kafka-admin.js';
 import {
-  KAFKA_CACHE,
   kafkaClasses,
   runKafkaTool,
   spawnServerJvm,
   type KafkaVersion,
   type ToolResult,
 } from './kafka-jvm.js';
+import { KAFKA_CACHE } from './kafka-paths.js';
 import { makeSecurityMaterial, type SecurityMaterial } from './kafka-security.js';
 import { reapOrphans, registerPid, unregisterPid } from './pid-registry.js';
 

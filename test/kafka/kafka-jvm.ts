@@ -7,18 +7,13 @@
 // crashed test run can be recognised as ours and killed by the next run.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { HARNESS_MARK, KAFKA_CACHE } from './kafka-paths.js';
+import { registerPid, unregisterPid } from './pid-registry.js';
 
 /** The pinned versions (test/kafka/maven/<version>/pom.xml). */
 export type KafkaVersion = '4.4.0' | '3.9.2' | '2.8.2';
 export const KAFKA_VERSIONS: readonly KafkaVersion[] = ['4.4.0', '3.9.2', '2.8.2'];
-
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const KAFKA_CACHE = join(REPO_ROOT, '.cache', 'kafka');
-
-/** The system property that marks a JVM as started by this harness; its value is the owner's pid. */
-export const HARNESS_MARK = '-Dekaf.kafka.harness=';
 
 /** Brokers: a fixed heap (no resizing pauses), G1 with short pauses, as Kafka's own scripts do. */
 const BROKER_JVM_FLAGS = ['-Xms512m', '-Xmx512m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20'];
@@ -125,14 +120,12 @@ function javaArgs(
   role: 'server' | 'tool',
   mainClass: string,
   args: readonly string[],
-  extraJvmFlags: readonly string[] = [],
 ): string[] {
   return [
     ...(role === 'server' ? BROKER_JVM_FLAGS : TOOL_JVM_FLAGS),
     '-Djava.awt.headless=true',
     `${HARNESS_MARK}${process.pid}`,
     ...loggingFlags(version, role),
-    ...extraJvmFlags,
     '-cp',
     kafkaClasspath(version),
     mainClass,
@@ -172,42 +165,69 @@ export interface ToolResult {
  * Runs a Kafka command-line tool to completion; rejects with its stderr when it exits non-zero
  * or outlives timeoutMs (then it is SIGKILLed). stdout is collected as bytes.
  */
-export function runKafkaTool(
+export async function runKafkaTool(
   version: KafkaVersion,
   mainClass: string,
   args: readonly string[],
-  opts: { input?: Buffer | string; timeoutMs?: number; jvmFlags?: readonly string[] } = {},
+  opts: { input?: Buffer | string; timeoutMs?: number } = {},
 ): Promise<ToolResult> {
+  const stdout: Buffer[] = [];
+  const { stderr, ms } = await runKafkaToolStreaming(version, mainClass, args, {
+    ...opts,
+    onStdout: (chunk) => stdout.push(chunk),
+  });
+  return { stdout: Buffer.concat(stdout), stderr, ms };
+}
+
+/**
+ * runKafkaTool, with stdout handed over chunk by chunk, or written to a file by the kernel.
+ * The file is for the console consumer: it flushes after every record, and a million small
+ * pipe reads cost Node ~40 s where the file costs nothing.
+ */
+export function runKafkaToolStreaming(
+  version: KafkaVersion,
+  mainClass: string,
+  args: readonly string[],
+  opts: {
+    input?: Buffer | string;
+    timeoutMs?: number;
+    onStdout?: (chunk: Buffer) => void;
+    stdoutFile?: string;
+  },
+): Promise<{ stderr: string; ms: number }> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('java', javaArgs(version, 'tool', mainClass, args, opts.jvmFlags), {
-      stdio: ['pipe', 'pipe', 'pipe'],
+    const outFd = opts.stdoutFile === undefined ? undefined : openSync(opts.stdoutFile, 'w');
+    const child = spawn('java', javaArgs(version, 'tool', mainClass, args), {
+      stdio: ['pipe', outFd ?? 'pipe', 'pipe'],
     });
-    const stdout: Buffer[] = [];
+    if (outFd !== undefined) closeSync(outFd); // the child has its own copy
+    if (child.pid !== undefined) registerPid(child.pid, `${mainClass} (kafka ${version})`);
     let stderr = '';
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdin.on('error', () => undefined); // EPIPE when the tool fails early; reported below
+    if (opts.onStdout) child.stdout?.on('data', opts.onStdout);
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin?.on('error', () => undefined); // EPIPE when the tool fails early; reported below
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(new Error(`cannot run java (run \`bash scripts/kafka-jars.sh\`): ${err.message}`));
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      if (child.pid !== undefined) unregisterPid(child.pid);
       const ms = Date.now() - started;
       if (code === 0) {
-        resolve({ stdout: Buffer.concat(stdout), stderr, ms });
+        resolve({ stderr, ms });
         return;
       }
       const why = timedOut ? `timed out after ${timeoutMs} ms` : `failed (${signal ?? `exit code ${code}`})`;
       reject(new Error(`${mainClass} ${args.join(' ')} ${why}${stderr.trim() ? `:\n${stderr.trim()}` : ''}`));
     });
-    child.stdin.end(opts.input);
+    child.stdin?.end(opts.input);
   });
 }

@@ -7,7 +7,7 @@
 // still is a java process carrying our mark (a pid can be reused by an unrelated process).
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HARNESS_MARK, KAFKA_CACHE } from './kafka-jvm.js';
+import { HARNESS_MARK, KAFKA_CACHE } from './kafka-paths.js';
 
 const PID_DIR = join(KAFKA_CACHE, 'pids');
 
