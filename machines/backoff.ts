@@ -7,6 +7,9 @@ export function backoffDelay(attempts: number, baseMs: number, maxMs: number): n
   return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
 }
 
+/** The longest delay Node's setTimeout honours (config's MAX_DURATION_MS; machines import no src/). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export function jitteredBackoff(
   attempts: number,
   baseMs: number,
@@ -14,5 +17,8 @@ export function jitteredBackoff(
   random: () => number,
   jitter = 0.2,
 ): number {
-  return Math.round(backoffDelay(attempts, baseMs, maxMs) * (1 + jitter * (2 * random() - 1)));
+  const delay = Math.round(backoffDelay(attempts, baseMs, maxMs) * (1 + jitter * (2 * random() - 1)));
+  // Options allow a cap up to setTimeout's limit (2^31 - 1 ms); +20% past it would make Node
+  // fire after 1 ms instead, so the jitter is cut there.
+  return Math.min(delay, MAX_TIMER_MS);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone on a fresh Debian machine:
 #   1. installs what it needs (Debian packages through build-harness.sh, npm packages with npm ci),
-#   2. builds the real-peer harness (librdkafka mock cluster, two versions),
+#   2. builds the real-peer harness (librdkafka mock cluster, two versions) and fetches Apache
+#      Kafka's jars from Maven Central (scripts/kafka-jars.sh),
 #   3. runs typecheck, lint and every vitest test,
 #   4. ends with one line "N passed, N failed" (typecheck and lint count as one check each)
 #      and exits non-zero if anything failed.
@@ -16,6 +17,9 @@ npm ci --no-audit --no-fund || { echo "0 passed, 1 failed"; exit 1; }
 
 say "building the mock-cluster harness"
 bash scripts/build-harness.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+say "fetching Apache Kafka's jars for the real-Kafka harness"
+bash scripts/kafka-jars.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 # The visualizer's browser test drives Debian's Chromium (playwright-core never downloads one).
 if ! command -v chromium >/dev/null; then

@@ -8,7 +8,14 @@ import { createReadStream, readFileSync, realpathSync, statSync } from 'node:fs'
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { resolveOptions, type Acks, type Logger, type ProducerOptions, type SpoolOption } from './config.js';
+import {
+  MAX_DURATION_MS,
+  resolveOptions,
+  type Acks,
+  type Logger,
+  type ProducerOptions,
+  type SpoolOption,
+} from './config.js';
 import { startDevCluster, type DevCluster } from './dev-cluster.js';
 import { BufferFullError, ConfigError, EkafError } from './errors.js';
 import { serve, type ServeOptions, type Served } from './gateway/serve.js';
@@ -334,13 +341,9 @@ async function serveCommand(args: string[]): Promise<number> {
     requestTimeoutMs: integer(
       setting(values, 'request-timeout-ms', 'EKAF_REQUEST_TIMEOUT_MS'),
       1,
-      Number.MAX_SAFE_INTEGER,
+      MAX_DURATION_MS,
     ),
-    drainTimeoutMs: integer(
-      setting(values, 'drain-timeout-ms', 'EKAF_DRAIN_TIMEOUT_MS'),
-      0,
-      Number.MAX_SAFE_INTEGER,
-    ),
+    drainTimeoutMs: integer(setting(values, 'drain-timeout-ms', 'EKAF_DRAIN_TIMEOUT_MS'), 0, MAX_DURATION_MS),
     tls: tlsSetting(values),
     ...spoolSetting(values),
   };
@@ -616,7 +619,7 @@ async function produceCommand(args: string[]): Promise<number> {
   const acks = parseAcks(setting(values, 'acks', 'EKAF_ACKS'));
   const compression = parseCompression(setting(values, 'compression', 'EKAF_COMPRESSION'));
   const clientId = setting(values, 'client-id', 'KAFKA_CLIENT_ID')?.value;
-  const deliveryTimeoutMs = integer(setting(values, 'delivery-timeout-ms'), 1, Number.MAX_SAFE_INTEGER);
+  const deliveryTimeoutMs = integer(setting(values, 'delivery-timeout-ms'), 1, MAX_DURATION_MS);
   const quiet = values.quiet === true;
 
   const file = positionals[0] === undefined || positionals[0] === '-' ? undefined : positionals[0];

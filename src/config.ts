@@ -13,8 +13,18 @@ import {
 
 /**
  * Every option of ekaf, its default and its validation. Each option's doc comment gives its
- * ekaf (Erlang) and Java client equivalents where there is one.
+ * ekaf (Erlang) and Java client equivalents where there is one. Every duration (`*Ms`) is an
+ * integer number of ms, at most MAX_DURATION_MS.
  */
+
+/**
+ * The longest duration any `*Ms` option takes: 2 147 483 647 ms (2^31 - 1, about 24.8 days).
+ * `produceTimeoutMs` goes on the wire as a Kafka int32, which cannot hold more: a larger value
+ * made the Produce request unencodable. Every other duration drives a local setTimeout or
+ * setInterval, which Node caps at the same value: past it Node warns and fires after 1 ms, so a
+ * huge timeout would become an immediate one.
+ */
+export const MAX_DURATION_MS = 2_147_483_647;
 
 /** Anything with these four methods: console, pino, winston… ekaf is silent without one. */
 export interface Logger {
@@ -50,7 +60,10 @@ export interface TopicSettings {
   maxInFlight: number;
   /** How records are spread over partitions. Default 'default' (murmur2 for keys, sticky otherwise). */
   partitioner: PartitionerName | PartitionerFunction;
-  /** How long the broker may wait for replicas before answering a Produce, in ms. Default 30000. */
+  /**
+   * How long the broker may wait for replicas before answering a Produce, in ms. Default 30000.
+   * Sent as the request's int32 timeout field: at most MAX_DURATION_MS.
+   */
   produceTimeoutMs: number;
   /**
    * Batch compression: 'none', 'gzip', 'snappy', 'lz4' or 'zstd'. Default 'none'. Java
@@ -286,6 +299,11 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
           : key === 'deliveryTimeoutMs' || key.endsWith('Bytes') || key.endsWith('Records')
             ? 1
             : 0,
+        key === 'topicIdleEvictionMs'
+          ? TOPIC_IDLE_EVICTION_MAX_MS
+          : key.endsWith('Ms')
+            ? MAX_DURATION_MS
+            : Number.MAX_SAFE_INTEGER,
       );
     }
     (resolved as unknown as Record<string, unknown>)[key] = value;
@@ -302,9 +320,6 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
   checkIdempotence('defaults', resolved.defaults, resolved.idempotent);
   for (const [topic, settings] of Object.entries(resolved.topics)) {
     checkIdempotence(`topics.${topic}`, settings, resolved.idempotent);
-  }
-  if (resolved.topicIdleEvictionMs > TOPIC_IDLE_EVICTION_MAX_MS) {
-    throw new ConfigError('topicIdleEvictionMs', `must be <= ${TOPIC_IDLE_EVICTION_MAX_MS} (one day)`);
   }
   if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) {
     throw new ConfigError('retryBackoffMaxMs', `must be >= retryBackoffMs (${resolved.retryBackoffMs})`);
@@ -331,7 +346,7 @@ export function resolveTopicSettings(
         settings.acks = value;
         break;
       case 'lingerMs':
-        settings.lingerMs = requireInteger(field, value, 0);
+        settings.lingerMs = requireInteger(field, value, 0, MAX_DURATION_MS);
         break;
       case 'batchBytes':
         settings.batchBytes = requireInteger(field, value, 1);
@@ -343,7 +358,7 @@ export function resolveTopicSettings(
         settings.maxInFlight = requireInteger(field, value, 1);
         break;
       case 'produceTimeoutMs':
-        settings.produceTimeoutMs = requireInteger(field, value, 1);
+        settings.produceTimeoutMs = requireInteger(field, value, 1, MAX_DURATION_MS);
         break;
       case 'compression':
         if (!COMPRESSION_NAMES.includes(value as CompressionName)) {
@@ -400,11 +415,16 @@ export function wireAcks(acks: Acks): -1 | 0 | 1 {
   return acks === 'all' ? -1 : acks;
 }
 
-function requireInteger(field: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new ConfigError(field, `must be an integer >= ${min} (got ${show(value)})`);
+/** `value` as an integer in [min, max]; the message names the bound when there is one below 2^53. */
+function requireInteger(field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(field, `must be ${integerRange(min, max)} (got ${show(value)})`);
   }
   return value;
+}
+
+function integerRange(min: number, max: number): string {
+  return max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer >= ${min} and <= ${max}`;
 }
 
 function isObject(value: unknown): value is object {
@@ -508,13 +528,14 @@ function validateSpool(value: unknown): ResolvedSpoolOptions | null {
   if (typeof option.dir !== 'string' || option.dir.length === 0) {
     throw new ConfigError('spool.dir', `must be a non-empty path (got ${show(option.dir)})`);
   }
-  const integer = (key: 'maxBytes' | 'segmentBytes' | 'fsyncIntervalMs', min: number): number => {
+  const integer = (
+    key: 'maxBytes' | 'segmentBytes' | 'fsyncIntervalMs',
+    min: number,
+    max = Number.MAX_SAFE_INTEGER,
+  ): number => {
     const given = option[key];
     if (given === undefined) return SPOOL_DEFAULTS[key];
-    if (typeof given !== 'number' || !Number.isSafeInteger(given) || given < min) {
-      throw new ConfigError(`spool.${key}`, `must be an integer >= ${min} (got ${show(given)})`);
-    }
-    return given;
+    return requireInteger(`spool.${key}`, given, min, max);
   };
   const oneOf = <T extends string>(key: 'fsync' | 'mode', choices: readonly T[]): T => {
     const given = option[key] ?? SPOOL_DEFAULTS[key];
@@ -536,7 +557,7 @@ function validateSpool(value: unknown): ResolvedSpoolOptions | null {
     maxBytes,
     segmentBytes,
     fsync: oneOf('fsync', ['batch', 'interval', 'never'] as const),
-    fsyncIntervalMs: integer('fsyncIntervalMs', 1),
+    fsyncIntervalMs: integer('fsyncIntervalMs', 1, MAX_DURATION_MS),
     mode: oneOf('mode', ['downtime', 'always'] as const),
   };
 }

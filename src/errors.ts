@@ -49,10 +49,13 @@ export class DecodeError extends EkafError {
   }
 }
 
-/** A value could not be encoded (e.g. a string longer than the protocol's int16 length allows). */
+/**
+ * A value could not be encoded (e.g. a string longer than the protocol's int16 length allows, a
+ * number out of its int32 field's range). Not retriable: the same request would fail again.
+ */
 export class EncodeError extends EkafError {
-  constructor(message: string) {
-    super('ERR_ENCODE', message);
+  constructor(message: string, cause?: unknown) {
+    super('ERR_ENCODE', message, cause === undefined ? undefined : { cause });
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  MAX_DURATION_MS,
   PRODUCER_DEFAULTS,
   resolveOptions,
   SPOOL_DEFAULTS,
@@ -12,6 +13,15 @@ import {
 } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { PARTITIONER_NAMES, type PartitionerFunction } from '../src/runtime/partitioners.js';
+
+/** Per-topic integer settings, their least and greatest values (durations: 2^31 - 1 ms). */
+const integerSettings: [key: keyof TopicSettings, min: number, max: number][] = [
+  ['lingerMs', 0, 2_147_483_647],
+  ['batchBytes', 1, Number.MAX_SAFE_INTEGER],
+  ['batchRecords', 1, Number.MAX_SAFE_INTEGER],
+  ['maxInFlight', 1, Number.MAX_SAFE_INTEGER],
+  ['produceTimeoutMs', 1, 2_147_483_647],
+];
 
 /** Options typed loosely: most tests feed values a TypeScript caller could not write. */
 const resolve = (options: Record<string, unknown>) => resolveOptions(options as unknown as ProducerOptions);
@@ -225,20 +235,24 @@ describe('resolveOptions: rejections', () => {
     expect(error.name).toBe('ConfigError');
   });
 
-  const integerOptions: [key: string, min: number][] = [
-    ['maxBufferedRecords', 1],
-    ['maxBufferedBytes', 1],
-    ['bufferTimeoutMs', 0],
-    ['deliveryTimeoutMs', 1],
-    ['requestTimeoutMs', 0],
-    ['connectTimeoutMs', 0],
-    ['retryBackoffMs', 0],
-    ['retryBackoffMaxMs', 0],
-    ['metadataMaxAgeMs', 0],
-    ['topicIdleEvictionMs', 1000],
-    ['maxRequestBytes', 1],
-    ['maxResponseBytes', 1],
+  /** Sizes have no bound below 2^53; every duration is at most 2^31 - 1 ms (timers, int32 fields). */
+  const NO_MAX = Number.MAX_SAFE_INTEGER;
+  const integerOptions: [key: string, min: number, max: number][] = [
+    ['maxBufferedRecords', 1, NO_MAX],
+    ['maxBufferedBytes', 1, NO_MAX],
+    ['bufferTimeoutMs', 0, 2_147_483_647],
+    ['deliveryTimeoutMs', 1, 2_147_483_647],
+    ['requestTimeoutMs', 0, 2_147_483_647],
+    ['connectTimeoutMs', 0, 2_147_483_647],
+    ['retryBackoffMs', 0, 2_147_483_647],
+    ['retryBackoffMaxMs', 0, 2_147_483_647],
+    ['metadataMaxAgeMs', 0, 2_147_483_647],
+    ['topicIdleEvictionMs', 1000, 86_400_000],
+    ['maxRequestBytes', 1, NO_MAX],
+    ['maxResponseBytes', 1, NO_MAX],
   ];
+  const rule = (min: number, max: number): string =>
+    max === NO_MAX ? `an integer >= ${min}` : `an integer >= ${min} and <= ${max}`;
 
   it('lists every integer option in this test', () => {
     const numeric = Object.entries(PRODUCER_DEFAULTS)
@@ -247,15 +261,18 @@ describe('resolveOptions: rejections', () => {
     expect(integerOptions.map(([key]) => key).sort()).toEqual(numeric.sort());
   });
 
-  it.each(integerOptions)('%s must be an integer >= %i', (key, min) => {
-    // The smallest valid value is accepted (retryBackoffMaxMs must also be >= retryBackoffMs).
+  it.each(integerOptions)('%s must be an integer >= %i and <= %i', (key, min, max) => {
+    // The smallest and largest valid values are accepted (retryBackoffMaxMs must also be >= retryBackoffMs).
     const extra = key === 'retryBackoffMaxMs' ? { retryBackoffMs: 0 } : {};
     expect((withBrokers({ [key]: min, ...extra }) as unknown as Record<string, unknown>)[key]).toBe(min);
-    for (const bad of [min - 1, -5, 1.5, '100', null, true, [], {}, 2 ** 53]) {
+    const top = key === 'retryBackoffMs' ? { retryBackoffMaxMs: max } : {};
+    expect((withBrokers({ [key]: max, ...top }) as unknown as Record<string, unknown>)[key]).toBe(max);
+    const tooLarge = max === NO_MAX ? [] : [max + 1, 3_000_000_000];
+    for (const bad of [min - 1, -5, 1.5, '100', null, true, [], {}, 2 ** 53, ...tooLarge]) {
       expectConfigError(
         () => withBrokers({ [key]: bad }),
         key,
-        `${key}: must be an integer >= ${min} (got ${JSON.stringify(bad)})`,
+        `${key}: must be ${rule(min, max)} (got ${JSON.stringify(bad)})`,
       );
     }
     // NaN and ±Infinity are rejected too (their message is checked in a test of its own below).
@@ -271,15 +288,6 @@ describe('resolveOptions: rejections', () => {
         'clientId: must be a non-empty string',
       );
     }
-  });
-
-  it('topicIdleEvictionMs is at most one day', () => {
-    expect(withBrokers({ topicIdleEvictionMs: 86_400_000 }).topicIdleEvictionMs).toBe(86_400_000);
-    expectConfigError(
-      () => withBrokers({ topicIdleEvictionMs: 86_400_001 }),
-      'topicIdleEvictionMs',
-      'topicIdleEvictionMs: must be <= 86400000 (one day)',
-    );
   });
 
   it('retryBackoffMaxMs must not be below retryBackoffMs', () => {
@@ -312,7 +320,7 @@ describe('resolveOptions: rejections', () => {
     expectConfigError(
       () => withBrokers({ defaults: { lingerMs: -1 } }),
       'defaults.lingerMs',
-      'defaults.lingerMs: must be an integer >= 0 (got -1)',
+      'defaults.lingerMs: must be an integer >= 0 and <= 2147483647 (got -1)',
     );
     expectConfigError(
       () => withBrokers({ topics: { 'a.b': { color: 'red' } } }),
@@ -358,10 +366,28 @@ describe('resolveOptions: rejections', () => {
 
   it('names NaN and Infinity as such in the message', () => {
     expect(configError(() => withBrokers({ requestTimeoutMs: NaN })).message).toBe(
-      'requestTimeoutMs: must be an integer >= 0 (got NaN)',
+      'requestTimeoutMs: must be an integer >= 0 and <= 2147483647 (got NaN)',
     );
     expect(configError(() => withBrokers({ defaults: { lingerMs: Infinity } })).message).toBe(
-      'defaults.lingerMs: must be an integer >= 0 (got Infinity)',
+      'defaults.lingerMs: must be an integer >= 0 and <= 2147483647 (got Infinity)',
+    );
+  });
+
+  it('bounds every duration at 2^31 - 1 ms, the int32 of the wire and the limit of Node timers', () => {
+    expect(MAX_DURATION_MS).toBe(2 ** 31 - 1);
+    // Every *Ms option, producer-wide, per topic and of the spool, is in a table of this file.
+    const durations = [
+      ...Object.keys(PRODUCER_DEFAULTS),
+      ...Object.keys(TOPIC_DEFAULTS),
+      ...Object.keys(SPOOL_DEFAULTS),
+    ].filter((key) => key.endsWith('Ms'));
+    expect(durations.sort()).toEqual(
+      [
+        // topicIdleEvictionMs has a bound of its own, below this one (one day).
+        ...integerOptions.filter(([, , max]) => max <= MAX_DURATION_MS).map(([key]) => key),
+        ...integerSettings.filter(([, , max]) => max === MAX_DURATION_MS).map(([key]) => key),
+        'fsyncIntervalMs',
+      ].sort(),
     );
   });
 });
@@ -537,22 +563,19 @@ describe('resolveTopicSettings', () => {
     expect(settings({})).not.toBe(base);
   });
 
-  const integerSettings: [key: keyof TopicSettings, min: number][] = [
-    ['lingerMs', 0],
-    ['batchBytes', 1],
-    ['batchRecords', 1],
-    ['maxInFlight', 1],
-    ['produceTimeoutMs', 1],
-  ];
-
-  it.each(integerSettings)('%s must be an integer >= %i', (key, min) => {
+  it.each(integerSettings)('%s must be an integer >= %i and <= %i', (key, min, max) => {
     expect(settings({ [key]: min })[key]).toBe(min);
     expect(settings({ [key]: 123_456 })[key]).toBe(123_456);
-    for (const bad of [min - 1, 2.5, '10', null, false, 2 ** 53, [1]]) {
+    expect(settings({ [key]: max })[key]).toBe(max);
+    // 3 000 000 000 ms as produceTimeoutMs once reached the wire and crashed the process.
+    const tooLarge = max === Number.MAX_SAFE_INTEGER ? [] : [max + 1, 3_000_000_000];
+    const rule =
+      max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer >= ${min} and <= ${max}`;
+    for (const bad of [min - 1, 2.5, '10', null, false, 2 ** 53, [1], ...tooLarge]) {
       expectConfigError(
         () => settings({ [key]: bad }),
         `topics.orders.${key}`,
-        `topics.orders.${key}: must be an integer >= ${min} (got ${JSON.stringify(bad)})`,
+        `topics.orders.${key}: must be ${rule} (got ${JSON.stringify(bad)})`,
       );
     }
     for (const bad of [NaN, Infinity])
@@ -758,7 +781,12 @@ describe('resolveOptions: spool', () => {
       [
         { dir: 'd', fsyncIntervalMs: 0 },
         'spool.fsyncIntervalMs',
-        'spool.fsyncIntervalMs: must be an integer >= 1 (got 0)',
+        'spool.fsyncIntervalMs: must be an integer >= 1 and <= 2147483647 (got 0)',
+      ],
+      [
+        { dir: 'd', fsyncIntervalMs: 2 ** 31 },
+        'spool.fsyncIntervalMs',
+        'spool.fsyncIntervalMs: must be an integer >= 1 and <= 2147483647 (got 2147483648)',
       ],
       [
         { dir: 'd', mode: 'disk' },

@@ -5,6 +5,7 @@ import {
   ConnectionError,
   DecodeError,
   EkafError,
+  EncodeError,
   RequestTimeoutError,
   ResponseTooLargeError,
   TlsError,
@@ -297,7 +298,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return { address: this.address, open: this.isOpen, inFlight: this.inFlight };
   }
 
-  /** Checks that a request may be sent now and encodes it; returns the error otherwise. */
+  /**
+   * Checks that a request may be sent now and encodes it; returns the error otherwise, never
+   * throws. A value the encoder cannot write (Buffer's RangeError for an int32 out of range, a
+   * string too long for its length field) is an EncodeError: the request is not sent, nothing
+   * is written, and the connection stays usable, since the failure is the request's, not the
+   * stream's. Rethrown, it escaped the senders' promise chains and ended the process.
+   */
   private prepare<Request>(
     api: Api<Request, unknown>,
     version: number,
@@ -318,7 +325,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       return { socket, correlationId, frame };
     } catch (error) {
       if (error instanceof EkafError) return error;
-      throw error;
+      return new EncodeError(
+        `${this.address}: cannot encode ${api.name} v${version} request: ${error instanceof Error ? error.message : String(error)}`,
+        error,
+      );
     }
   }
 

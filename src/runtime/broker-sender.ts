@@ -1,6 +1,6 @@
 import type Long from 'long';
 import { wireAcks, type TopicSettings } from '../config.js';
-import { EkafError } from '../errors.js';
+import { EkafError, EncodeError } from '../errors.js';
 import type { Connection } from '../network/connection.js';
 import {
   Produce,
@@ -9,7 +9,7 @@ import {
   type ProduceResponse,
 } from '../protocol/apis/produce.js';
 import type { Codec } from '../protocol/compression.js';
-import type { PartitionLog, ProducerStamp, SealedBatch } from './partition-log.js';
+import { UnsendableBatch, type PartitionLog, type ProducerStamp, type SealedBatch } from './partition-log.js';
 
 /** What the sender needs of a partition: its log, its settings, and whether it may send. */
 export interface SendablePartition {
@@ -38,6 +38,11 @@ export interface SendOutcomes<P extends SendablePartition> {
   ): void;
   /** No answer: the request failed as a whole (connection lost, timeout). */
   lost(partition: P, batch: SealedBatch, error: EkafError): void;
+  /**
+   * The request could not be built or encoded (ERR_ENCODE): it was never sent, and resending
+   * the same batch would fail the same way, so the batch fails for good.
+   */
+  unsendable(partition: P, batch: SealedBatch, error: EkafError): void;
 }
 
 interface Entry<P> {
@@ -125,11 +130,18 @@ export class BrokerSender<P extends SendablePartition> {
       if (!partition.isReady() || partition.log.inFlight >= settings.maxInFlight) continue;
       const partitionAcks = wireAcks(settings.acks);
       if (acks !== null && partitionAcks !== acks) continue;
-      const next = partition.log.nextSize(now);
+      const next = partition.log.nextSize(now, partition.stamp());
       if (next === 0 || (entries.length > 0 && size + next > this.maxRequestBytes)) continue;
       const codec = partition.codec();
       if (codec === undefined) continue; // woken when the codec has loaded
-      const batch = partition.log.takeNext(now, partition.stamp(), codec);
+      let batch: SealedBatch | undefined;
+      try {
+        batch = partition.log.takeNext(now, partition.stamp(), codec);
+      } catch (error) {
+        if (!(error instanceof UnsendableBatch)) throw error;
+        this.outcomes.unsendable(partition, error.batch, error.error);
+        continue;
+      }
       if (batch === undefined) continue;
       acks = partitionAcks;
       size += batch.bytes.length;
@@ -160,18 +172,18 @@ export class BrokerSender<P extends SendablePartition> {
       topics: [...byTopic.values()],
     };
     if (acks === 0) {
-      connection.sendWithoutResponse(Produce, this.produceVersion, request).then(
+      rejecting(() => connection.sendWithoutResponse(Produce, this.produceVersion, request)).then(
         () => {
           for (const { partition, batch } of entries) this.outcomes.acknowledged(partition, batch, null);
           this.requestDrain();
         },
         (error: unknown) => {
-          this.lose(entries, error);
+          this.fail(entries, error);
         },
       );
       return;
     }
-    connection.send(Produce, this.produceVersion, request).then(
+    rejecting(() => connection.send(Produce, this.produceVersion, request)).then(
       (response) => {
         const answers = new Map<string, ProducePartitionResponse>();
         for (const topic of response.topics) {
@@ -196,9 +208,20 @@ export class BrokerSender<P extends SendablePartition> {
         this.requestDrain();
       },
       (error: unknown) => {
-        this.lose(entries, error);
+        this.fail(entries, error);
       },
     );
+  }
+
+  /** The request failed as a whole: an unencodable one for good, any other is retried. */
+  private fail(entries: Entry<P>[], error: unknown): void {
+    if (!(error instanceof EkafError) || error.code !== 'ERR_ENCODE') {
+      this.lose(entries, error);
+      return;
+    }
+    for (const { partition, batch } of entries) this.outcomes.unsendable(partition, batch, error);
+    // Nothing went out: the slot is free again for what follows.
+    this.requestDrain();
   }
 
   private lose(entries: Entry<P>[], error: unknown): void {
@@ -231,6 +254,27 @@ export class BrokerSender<P extends SendablePartition> {
         this.drain();
       },
       Math.max(0, earliest - now),
+    );
+  }
+}
+
+/**
+ * Calls `send`, turning anything it throws into a rejection. Connection.send reports an encoding
+ * failure as a rejection already; should anything still throw while the request is built, it
+ * must not escape drain() (run from setImmediate or a timer, the process would exit) and leave
+ * the batches just taken in flight forever.
+ */
+function rejecting<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return send();
+  } catch (error) {
+    return Promise.reject(
+      error instanceof EkafError
+        ? error
+        : new EncodeError(
+            `cannot build the request: ${error instanceof Error ? error.message : String(error)}`,
+            error,
+          ),
     );
   }
 }

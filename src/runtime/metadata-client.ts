@@ -41,22 +41,21 @@ export class MetadataClient {
   }
 
   /**
-   * Asks for a producer id (idempotence). With `current` and a v3+ broker, asks to bump its
-   * epoch instead (KIP-360). Resolves null when the broker has no InitProducerId at all.
+   * Asks for a new producer id (idempotence). Without a transactional id the broker hands out a
+   * new id at epoch 0 whatever id and epoch the request names, so none is named (epoch bumps
+   * are the partitions' own, see PartitionSequence). Resolves null when the broker has no
+   * InitProducerId at all.
    */
-  async initProducerId(
-    current: { producerId: number; producerEpoch: number } | null,
-  ): Promise<{ producerId: number; producerEpoch: number; errorCode: number } | null> {
+  async initProducerId(): Promise<{ producerId: number; producerEpoch: number; errorCode: number } | null> {
     const connection = await this.connect();
     const version = this.initProducerIdVersion;
     if (version === undefined) return null;
-    const bump = current !== null && version >= 3;
     try {
       const response = await connection.send(InitProducerId, version, {
         transactionalId: null,
         transactionTimeoutMs: 60_000,
-        producerId: bump ? current.producerId : -1,
-        producerEpoch: bump ? current.producerEpoch : -1,
+        producerId: -1,
+        producerEpoch: -1,
       });
       return {
         producerId: response.producerId.toNumber(),

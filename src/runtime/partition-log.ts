@@ -1,4 +1,4 @@
-import type { EkafError } from '../errors.js';
+import { EncodeError, type EkafError } from '../errors.js';
 import type { Codec } from '../protocol/compression.js';
 import Long from 'long';
 import {
@@ -16,12 +16,31 @@ import type { ProduceCall } from './delivery.js';
 import type { NormalizedRecord } from './records.js';
 import { BatchBufferPool } from './batch-buffer-pool.js';
 import { TimestampRuns } from './timestamp-runs.js';
+import { PartitionSequence, type ProducerStamp } from './partition-sequence.js';
+
+export type { ProducerStamp } from './partition-sequence.js';
 
 /** Records [start, start + count) of `call` are in a batch, consecutively. */
 export interface Segment {
   call: ProduceCall;
   start: number;
   count: number;
+}
+
+/**
+ * Thrown by PartitionLog.takeNext when a batch cannot be compressed or stamped (a codec that
+ * throws): the batch is in flight, to be failed for good with `error`, never sent.
+ */
+export class UnsendableBatch extends Error {
+  readonly error: EncodeError;
+  constructor(
+    readonly batch: SealedBatch,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`cannot compress or stamp a batch of ${batch.recordCount} records: ${reason}`);
+    this.error = new EncodeError(this.message, cause);
+  }
 }
 
 /** A batch that is sealed: its bytes are final and are resent unchanged on retry. */
@@ -46,24 +65,24 @@ export interface SealedBatch {
   readonly acceptedAt: number;
   attempts: number;
   /**
-   * The producer identity generation the batch was stamped with (idempotence), or -1 when not
-   * stamped. A batch is stamped once, when first sent, and keeps its bytes on every retry; only a
-   * new identity (epoch bump, new producer id) restamps it.
+   * The producer id, epoch and base sequence the batch carries (idempotence); -1 when not
+   * stamped. Given once, when first sent, and kept on every resend while the broker may hold
+   * the batch (see PartitionSequence).
    */
-  generation: number;
-  /** Its base sequence number when stamped. */
+  producerId: number;
+  producerEpoch: number;
   baseSequence: number;
+  /** Whether `bytes` carry the stamp yet (a split half is stamped before it is compressed). */
+  stampWritten: boolean;
+  /**
+   * Sent under its stamp, and not proven unwritten since: the broker may hold it. Such a batch
+   * is never stamped again.
+   */
+  maybeWritten: boolean;
   /** The pooled buffer under its (uncompressed) bytes, given back when the batch is settled. */
   pooled: Buffer | null;
   /** Each record's spool entry id (-1: not in the spool), or null when none of them is. */
   spoolIds: number[] | null;
-}
-
-/** The idempotent producer's identity; `generation` changes whenever id or epoch does. */
-export interface ProducerStamp {
-  producerId: number;
-  producerEpoch: number;
-  generation: number;
 }
 
 /** The batch being filled. */
@@ -97,9 +116,8 @@ export class PartitionLog {
   private readonly waiting: SealedBatch[] = [];
   private readonly inFlightBatches: SealedBatch[] = [];
   private nextSequence = 0;
-  /** Next sequence number to stamp (idempotence), valid for `sequenceGeneration`. */
-  private nextProducerSequence = 0;
-  private sequenceGeneration = -1;
+  /** The idempotence state: producer id and epoch, next sequence number, pending reset. */
+  readonly sequence = new PartitionSequence();
   /**
    * The buffer the next open batch is written into. A batch that fills most of it takes it over
    * (no copy); a small one (a lone produceSync) is copied out to its exact size and the scratch is
@@ -122,6 +140,8 @@ export class PartitionLog {
     readonly topic: string,
     readonly partition: number,
     private readonly pool: BatchBufferPool = new BatchBufferPool(0),
+    /** Asked for when this partition has used up its producer id's epochs. */
+    private readonly needNewProducerId: (stale: number) => void = () => undefined,
   ) {}
 
   get inFlight(): number {
@@ -213,37 +233,87 @@ export class PartitionLog {
 
   /**
    * The next batch to send, or undefined. The open batch is sealed when nothing sealed is
-   * waiting and it is urgent or its linger has expired (`now`). With a producer `stamp`
-   * (idempotence), a batch not yet stamped with it gets the partition's next sequence numbers.
+   * waiting and it is urgent or its linger has expired (`now`). With a `producer` stamp
+   * (idempotence), a batch not stamped yet takes the partition's id, epoch and next sequence
+   * numbers; a stamped one is resent as it is.
    */
   takeNext(
     now: number,
-    stamp: ProducerStamp | null = null,
+    producer: ProducerStamp | null = null,
     codec: Codec | null = null,
   ): SealedBatch | undefined {
+    const index = this.nextIndex(now, producer);
+    if (index === -1) return undefined;
+    const batch = this.waiting.splice(index, 1)[0] as SealedBatch;
+    // In flight first: should compressing or stamping throw, the batch is still accounted for,
+    // and the sender fails it for good (UnsendableBatch) rather than losing it.
+    this.inFlightBatches.push(batch);
+    try {
+      if (!batch.finalized) {
+        const plainLength = batch.bytes.length;
+        if (codec !== null) {
+          const compressed = compressBatch(batch.bytes, codec.id, (records) => codec.compress(records));
+          batch.plain = batch.bytes;
+          batch.bytes = compressed;
+        }
+        this.bytesBeforeCompression += plainLength;
+        this.bytesSent += batch.bytes.length;
+        batch.finalized = true;
+      }
+      if (producer !== null) {
+        if (batch.baseSequence === -1) {
+          batch.producerId = this.sequence.producerId;
+          batch.producerEpoch = this.sequence.producerEpoch;
+          batch.baseSequence = this.sequence.take(batch.recordCount);
+        }
+        if (!batch.stampWritten) {
+          stampProducerIdentity(batch.bytes, batch);
+          batch.stampWritten = true;
+        }
+        batch.maybeWritten = true;
+      }
+    } catch (error) {
+      throw new UnsendableBatch(batch, error);
+    }
+    return batch;
+  }
+
+  /**
+   * Where in `waiting` the next batch to send is, -1 for none. Without idempotence, or with the
+   * sequence in order, it is the oldest. While the sequence waits to start again, only batches
+   * the broker may hold are resent (under their own stamp, until their fate is known); once none
+   * is left and nothing is in flight, the partition bumps its epoch and every waiting batch, all
+   * known not to be written, is stamped again in order.
+   */
+  private nextIndex(now: number, producer: ProducerStamp | null): number {
     if (this.waiting.length === 0 && this.open !== null) {
       const open = this.open;
       if (open.urgent || open.lingerDeadline <= now) this.seal();
     }
-    if (this.waiting.length === 0) return undefined;
-    if (stamp !== null && this.inFlightBatches.some((b) => b.generation !== stamp.generation)) {
-      // The identity changed under batches still in flight: wait until they are all back, so
-      // that the new sequence numbers are stamped in the partition's order.
-      return undefined;
+    if (this.waiting.length === 0) return -1;
+    if (producer === null) return 0;
+    const sequence = this.sequence;
+    if (!sequence.resetPending) {
+      sequence.adopt(producer);
+      return 0;
     }
-    const batch = this.waiting.shift() as SealedBatch;
-    if (!batch.finalized) {
-      this.bytesBeforeCompression += batch.bytes.length;
-      if (codec !== null) {
-        batch.plain = batch.bytes;
-        batch.bytes = compressBatch(batch.bytes, codec.id, (records) => codec.compress(records));
-      }
-      this.bytesSent += batch.bytes.length;
-      batch.finalized = true;
+    const inDoubt = this.waiting.findIndex((b) => b.maybeWritten);
+    if (inDoubt !== -1) return inDoubt;
+    if (this.inFlightBatches.length > 0) return -1;
+    if (!sequence.bump(producer)) {
+      this.needNewProducerId(sequence.producerId);
+      return -1;
     }
-    if (stamp !== null && batch.generation !== stamp.generation) this.stamp(batch, stamp);
-    this.inFlightBatches.push(batch);
-    return batch;
+    for (const batch of this.waiting) unstamp(batch);
+    return 0;
+  }
+
+  /**
+   * This partition's sequence must start again (the broker refused a batch for a gap, or lost
+   * our producer state): stamp nothing new until it has, under a new epoch.
+   */
+  resetSequence(): void {
+    this.sequence.resetPending = true;
   }
 
   /** Whether a batch sealed before `batch` is still unacknowledged (in flight or waiting). */
@@ -252,30 +322,18 @@ export class PartitionLog {
     return this.inFlightBatches.some(earlier) || this.waiting.some(earlier);
   }
 
-  private stamp(batch: SealedBatch, stamp: ProducerStamp): void {
-    if (this.sequenceGeneration !== stamp.generation) {
-      // A new producer id or epoch: the broker expects this partition's sequences from 0.
-      this.sequenceGeneration = stamp.generation;
-      this.nextProducerSequence = 0;
-    }
-    stampProducerIdentity(batch.bytes, {
-      producerId: stamp.producerId,
-      producerEpoch: stamp.producerEpoch,
-      baseSequence: this.nextProducerSequence,
-    });
-    batch.generation = stamp.generation;
-    batch.baseSequence = this.nextProducerSequence;
-    // Sequence numbers wrap to 0 after 2^31 - 1, as the broker expects.
-    this.nextProducerSequence = (this.nextProducerSequence + batch.recordCount) % 0x80000000;
-  }
-
   /** The size of the batch `takeNext` would return, 0 if none (for request size limits). */
-  nextSize(now: number): number {
-    const first = this.waiting[0];
-    if (first !== undefined) return first.bytes.length;
-    const open = this.open;
-    if (open !== null && (open.urgent || open.lingerDeadline <= now)) return open.builder.sizeInBytes;
-    return 0;
+  nextSize(now: number, producer: ProducerStamp | null = null): number {
+    if (this.waiting.length === 0) {
+      const open = this.open;
+      if (open !== null && (open.urgent || open.lingerDeadline <= now)) return open.builder.sizeInBytes;
+      return 0;
+    }
+    if (producer === null || !this.sequence.resetPending)
+      return (this.waiting[0] as SealedBatch).bytes.length;
+    const inDoubt = this.waiting.find((b) => b.maybeWritten);
+    if (inDoubt !== undefined) return inDoubt.bytes.length;
+    return this.inFlightBatches.length > 0 ? 0 : (this.waiting[0] as SealedBatch).bytes.length;
   }
 
   /** Highest offset acknowledged in this partition, -1 before any (idempotence's safety rule). */
@@ -305,6 +363,15 @@ export class PartitionLog {
       this.rebuild(batch, records, 0, half, batch.sequence, width),
       this.rebuild(batch, records, half, records.length, batch.sequence + width, width),
     ];
+    if (batch.baseSequence !== -1) {
+      // The broker refused the whole batch, so its sequence numbers were not used: the halves
+      // take them over, in order, under the same id and epoch. No new identity is needed.
+      for (const [i, part] of halves.entries()) {
+        part.producerId = batch.producerId;
+        part.producerEpoch = batch.producerEpoch;
+        part.baseSequence = (batch.baseSequence + (i === 0 ? 0 : half)) % 0x80000000;
+      }
+    }
     let at = 0;
     while (at < this.waiting.length && (this.waiting[at] as SealedBatch).sequence < batch.sequence) at++;
     this.waiting.splice(at, 0, ...halves);
@@ -353,16 +420,23 @@ export class PartitionLog {
       finalized: false,
       plain: null,
       splitWidth,
-      generation: -1,
+      producerId: -1,
+      producerEpoch: -1,
       baseSequence: -1,
+      stampWritten: false,
+      maybeWritten: false,
       pooled: null,
       spoolIds: batch.spoolIds?.slice(from, to) ?? null,
     };
   }
 
-  /** A batch in flight failed for good. */
+  /**
+   * A batch in flight failed for good. A stamped one leaves a gap in the sequence (or a write
+   * that cannot be proven): the partition starts again under a new epoch.
+   */
   failed(batch: SealedBatch): void {
     this.removeInFlight(batch);
+    if (batch.baseSequence !== -1) this.sequence.resetPending = true;
     this.settled(batch);
     this.recordsFailed += batch.recordCount;
   }
@@ -376,9 +450,15 @@ export class PartitionLog {
     }
   }
 
-  /** A batch in flight came back and will be sent again, before every batch sealed after it. */
-  requeue(batch: SealedBatch): void {
+  /**
+   * A batch in flight came back and will be sent again, before every batch sealed after it.
+   * `notAppended`: the broker's answer proves it was not written (see provesNotAppended), so it
+   * may be stamped again if the sequence starts over; otherwise it keeps its stamp until its fate
+   * is known.
+   */
+  requeue(batch: SealedBatch, notAppended = false): void {
     this.removeInFlight(batch);
+    if (notAppended) batch.maybeWritten = false;
     batch.attempts++;
     this.batchesRetried++;
     let at = 0;
@@ -400,6 +480,7 @@ export class PartitionLog {
       expired.push(this.waiting.shift() as SealedBatch);
     }
     for (const batch of expired) {
+      if (batch.baseSequence !== -1) this.sequence.resetPending = true;
       this.settled(batch);
       this.recordsFailed += batch.recordCount;
     }
@@ -457,8 +538,11 @@ export class PartitionLog {
       finalized: false,
       plain: null,
       splitWidth: 1,
-      generation: -1,
+      producerId: -1,
+      producerEpoch: -1,
       baseSequence: -1,
+      stampWritten: false,
+      maybeWritten: false,
       pooled,
       spoolIds: open.spoolIds,
     });
@@ -488,4 +572,13 @@ export function batchRecords(batch: SealedBatch): DecodedRecord[] {
 /** Settles every call that has records in `batch` with `error`. */
 export function failBatch(batch: SealedBatch, error: EkafError): void {
   for (const segment of batch.segments) segment.call.fail(segment.count, error);
+}
+
+/** Forgets a batch's stamp: it was never written under it, and will be stamped again. */
+function unstamp(batch: SealedBatch): void {
+  batch.producerId = -1;
+  batch.producerEpoch = -1;
+  batch.baseSequence = -1;
+  batch.stampWritten = false;
+  batch.maybeWritten = false;
 }

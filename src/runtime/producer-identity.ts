@@ -1,33 +1,34 @@
 import { EkafError } from '../errors.js';
 import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
 import type { MetadataClient } from './metadata-client.js';
-import type { ProducerStamp } from './partition-log.js';
+import type { ProducerStamp } from './partition-sequence.js';
 
 export type IdentityState = 'off' | 'pending' | 'ready' | 'unsupported';
 
 /**
- * The idempotent producer's identity: a producer id and epoch from InitProducerId. Batches are
- * stamped with it (and per-partition sequence numbers) when first sent, so the broker can drop
- * duplicates and refuse gaps. While the identity is being obtained or renewed, nothing is sent.
+ * The idempotent producer's id and first epoch, from InitProducerId. Partitions stamp their
+ * batches with it and keep their own epoch and sequence numbers from then on (see
+ * PartitionSequence): a partition whose sequence must start again bumps its own epoch, without
+ * asking the broker, as the Java producer does. Nothing is sent before the first id arrives.
  *
- * Renewal (`renew`) follows the Java client: first ask the broker to bump the epoch of the
- * current id (KIP-360, InitProducerId v3+), which keeps the id; if the broker cannot, take a new
- * id. Either way every partition's sequence numbers start again from 0 (a new `generation`).
+ * A new id is asked for only when a partition has used up the epochs of the current one
+ * (`renewFor`). For a producer without a transactional id the broker answers every
+ * InitProducerId with a new id at epoch 0; there is no epoch to bump on the broker's side.
  */
 export class ProducerIdentity {
   state: IdentityState;
-  private stampValue: ProducerStamp | null = null;
+  private current: ProducerStamp | null = null;
   private attempts = 0;
   private inFlight = false;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  /** Generations at or below this one were given up (a renewal was asked for under them). */
-  private staleUpTo = -1;
+  /** How many producer ids were obtained (inspect()). */
+  idsObtained = 0;
   lastError: EkafError | null = null;
 
   constructor(
     enabled: boolean,
-    private readonly client: MetadataClient,
+    private readonly client: Pick<MetadataClient, 'initProducerId'>,
     private readonly backoff: (attempts: number) => number,
     private readonly onReady: () => void,
     private readonly onUnsupported: () => void,
@@ -35,32 +36,28 @@ export class ProducerIdentity {
     this.state = enabled ? 'pending' : 'off';
   }
 
-  /** What to stamp batches with now; null when idempotence is off or unsupported. */
+  /** What partitions stamp with; null when idempotence is off, unsupported, or not ready yet. */
   get stamp(): ProducerStamp | null {
-    return this.state === 'ready' ? this.stampValue : null;
+    return this.state === 'ready' ? this.current : null;
   }
 
-  /** Whether batches may be sent: not while an identity is being obtained. */
+  /** Whether batches may be sent: not before the first id. */
   get canSend(): boolean {
     return this.state !== 'pending';
   }
 
-  /** Obtains the first identity (once brokers are known). */
+  /** Obtains the first id (once brokers are known). */
   start(): void {
-    if (this.state === 'pending' && this.stampValue === null && this.timer === null) this.request();
+    if (this.state === 'pending' && this.current === null && this.timer === null) this.request();
   }
 
-  /** Gets a new epoch (or id) after the broker lost or refused our sequence state. */
-  renew(): void {
-    if (this.state !== 'ready' || this.stampValue === null) return;
-    this.staleUpTo = this.stampValue.generation;
-    this.state = 'pending';
+  /**
+   * A partition used up the epochs of `producerId`: obtain a new id, unless that was done
+   * already. The other partitions keep the id they have.
+   */
+  renewFor(producerId: number): void {
+    if (this.state !== 'ready' || this.current?.producerId !== producerId || this.timer !== null) return;
     this.request();
-  }
-
-  /** Whether batches stamped under `generation` are to be restamped (a renewal was asked for). */
-  isStale(generation: number): boolean {
-    return generation <= this.staleUpTo;
   }
 
   stop(): void {
@@ -72,24 +69,28 @@ export class ProducerIdentity {
   private request(): void {
     if (this.inFlight || this.stopped) return;
     this.inFlight = true;
-    void this.obtain().finally(() => {
-      this.inFlight = false;
-    });
+    void this.obtain();
   }
 
   private async obtain(): Promise<void> {
-    const current = this.stampValue;
     try {
-      let answer = await this.client.initProducerId(current);
+      const answer = await this.client.initProducerId().finally(() => {
+        // Over before anyone hears of the answer: a renewal asked for in onReady is not lost.
+        this.inFlight = false;
+      });
+      if (this.stopped) return;
       if (answer === null) {
-        this.state = 'unsupported';
-        this.onUnsupported();
-        return;
-      }
-      if (answer.errorCode !== ErrorCode.NONE && current !== null) {
-        // The broker would not bump this id's epoch: take a new id instead.
-        answer = await this.client.initProducerId(null);
-        if (answer === null) return;
+        if (this.current === null) {
+          // The broker has no InitProducerId (before Kafka 0.11): idempotence cannot work.
+          this.state = 'unsupported';
+          this.onUnsupported();
+          return;
+        }
+        // We had an id from this cluster, so a broker of it has the API: the connection moved to
+        // one that does not (a rolling upgrade). Ask again, elsewhere, after a backoff.
+        throw new EkafError('ERR_KAFKA', 'InitProducerId: the broker did not offer the API', {
+          retriable: true,
+        });
       }
       if (answer.errorCode !== ErrorCode.NONE) {
         const info = kafkaError(answer.errorCode);
@@ -97,15 +98,17 @@ export class ProducerIdentity {
           retriable: true,
         });
       }
-      if (this.stopped) return;
-      if (this.timer !== null) clearTimeout(this.timer);
-      this.timer = null;
-      this.stampValue = {
-        producerId: answer.producerId,
-        producerEpoch: answer.producerEpoch,
-        generation: (current?.generation ?? -1) + 1,
-      };
+      if (answer.producerId < 0 || answer.producerEpoch < 0) {
+        throw new EkafError(
+          'ERR_KAFKA',
+          `InitProducerId answered without an id (${answer.producerId}, epoch ${answer.producerEpoch})`,
+          { retriable: true },
+        );
+      }
+      this.current = { producerId: answer.producerId, producerEpoch: answer.producerEpoch };
+      this.idsObtained++;
       this.attempts = 0;
+      this.lastError = null;
       this.state = 'ready';
       this.onReady();
     } catch (error) {
@@ -124,8 +127,9 @@ export class ProducerIdentity {
   describe(): Record<string, unknown> {
     return {
       idempotence: this.state,
-      producerId: this.stampValue?.producerId ?? null,
-      producerEpoch: this.stampValue?.producerEpoch ?? null,
+      producerId: this.current?.producerId ?? null,
+      producerEpoch: this.current?.producerEpoch ?? null,
+      producerIdsObtained: this.idsObtained,
     };
   }
 }

@@ -40,6 +40,7 @@ import { BufferBudget } from './buffer-budget.js';
 import type { ProduceCall } from './delivery.js';
 import { MetadataClient } from './metadata-client.js';
 import { failBatch, PartitionLog, type ProducerStamp, type SealedBatch } from './partition-log.js';
+import { provesNotAppended } from './partition-sequence.js';
 import { ProducerIdentity } from './producer-identity.js';
 import { createPartitioner, type Partitioner } from './partitioners.js';
 import type { NormalizedRecord } from './records.js';
@@ -119,7 +120,9 @@ class PartitionNode {
     codec: (topic: TopicNode) => Codec | null | undefined,
     pool: BatchBufferPool,
   ) {
-    this.log = new PartitionLog(topic.name, partition, pool);
+    this.log = new PartitionLog(topic.name, partition, pool, (stale) => {
+      identity.renewFor(stale);
+    });
     this.settings = () => topic.settings;
     this.isReady = () =>
       identity.canSend && (worker()?.getSnapshot() as { value?: unknown } | undefined)?.value === 'ready';
@@ -451,7 +454,8 @@ export class Runtime {
           segment.start,
           segment.count,
           node.partition,
-          baseOffset + first,
+          // Unknown offsets (DUPLICATE_SEQUENCE_NUMBER, acks 0) stay -1 for every call in the batch.
+          baseOffset < 0 ? -1 : baseOffset + first,
           (i) => (appendTime >= 0 ? appendTime : batch.timestamps.at(first + i)),
           acknowledged,
         );
@@ -474,19 +478,17 @@ export class Runtime {
       const detail = answer.errorMessage ?? info.description;
       const error = new KafkaProtocolError(info.code, info.name, detail, info.retriable);
       if (answer.errorCode === ErrorCode.MESSAGE_TOO_LARGE && node.log.split(batch)) {
-        // The halves are sent in its place; under idempotence its sequence numbers are now a
-        // gap, so the identity is renewed and everything unacknowledged is restamped in order.
-        if (batch.generation !== -1) this.identity.renew();
+        // The halves are sent in its place, under its sequence numbers (PartitionLog.split).
         this.wakeLeader(node);
         return;
       }
-      if (batch.generation !== -1 && this.idempotenceError(node, batch, answer, error)) {
+      if (batch.baseSequence !== -1 && this.idempotenceError(node, batch, answer, error)) {
         this.wakeLeader(node);
         return;
       }
       this.wakeLeader(node);
       if (info.retriable) {
-        this.retryOrExpire(node, batch, error);
+        this.retryOrExpire(node, batch, error, provesNotAppended(answer.errorCode));
         this.worker(node)?.send({ type: 'produce.retriable', error: describeError(error) });
       } else {
         this.settleFailed(node, batch, error);
@@ -497,6 +499,12 @@ export class Runtime {
       // A lost connection already moved the worker out of ready (conn.down comes first); a
       // request answered without this partition makes it back off before resending.
       this.worker(node)?.send({ type: 'produce.retriable', error: describeError(error) });
+      this.wakeLeader(node);
+    },
+    unsendable: (node, batch, error) => {
+      // Never sent and never sendable as it is (ERR_ENCODE): failed for good, as a
+      // non-retriable broker error would fail it; the partition goes on with its next batch.
+      this.settleFailed(node, batch, error);
       this.wakeLeader(node);
     },
   };
@@ -533,8 +541,9 @@ export class Runtime {
   }
 
   /**
-   * The sequence and epoch errors of an idempotent producer (the Java client's rules,
-   * simplified). Returns false when `answer` is not one of them.
+   * The sequence and epoch errors of an idempotent producer, handled as the Java producer does
+   * for a producer without a transactional id; the partition's epoch bump is its own
+   * (PartitionLog.resetSequence, PartitionSequence). Returns false when `answer` is not one of them.
    */
   private idempotenceError(
     node: PartitionNode,
@@ -553,57 +562,56 @@ export class Runtime {
         });
         return true;
       case ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
-        if (node.log.hasEarlierUnacknowledged(batch) || this.identity.isStale(batch.generation)) {
-          // An earlier batch failed and will be resent first (this one follows it, after a
-          // backoff), or failed for good and the identity is being renewed (this one is
-          // restamped under the new one).
-          this.retryOrExpire(node, batch, error);
-          this.worker(node)?.send({ type: 'produce.retriable', error: describeError(error) });
-        } else {
-          // A gap the broker will not accept: fail this batch, and start sequences again.
-          this.settleFailed(node, batch, error);
-          this.identity.renew();
-        }
+        // Not written. If an earlier batch is still unacknowledged, its fate decides: written,
+        // this one follows it under its stamp; failed for good, the sequence starts again. If
+        // none is, the broker lacks sequence numbers we cannot resend: a gap, so the sequence
+        // starts again under a new epoch, this batch first.
+        if (!node.log.hasEarlierUnacknowledged(batch)) node.log.resetSequence();
+        this.retryOrExpire(node, batch, error, true);
+        this.worker(node)?.send({ type: 'produce.retriable', error: describeError(error) });
         return true;
       case ErrorCode.UNKNOWN_PRODUCER_ID:
+        // Not written; the broker lost our producer state (a broker before 2.5).
+        node.log.resetSequence();
         if (producerStateExpired(answer.logStartOffset, node.log.lastAckedOffset)) {
-          // The broker dropped our producer state with the log segments that held it
-          // (retention): nothing of ours can be there twice, so a new epoch restarts the
-          // sequences and the batch is resent under it.
-          this.retryOrExpire(node, batch, error);
-          this.identity.renew();
+          // Retention removed our records and the state with them: nothing of ours can be there
+          // twice, so the batch is resent under the new epoch.
+          this.retryOrExpire(node, batch, error, true);
         } else {
           // The state vanished while our records are still in the log (e.g. a leader without
-          // it): resending could duplicate them. Fail this batch; renew for the next ones.
+          // it): resending what was in doubt could duplicate it. Fail this batch by name.
           this.settleFailed(node, batch, error);
         }
         return true;
       case ErrorCode.INVALID_PRODUCER_EPOCH:
       case ErrorCode.PRODUCER_FENCED:
-        // Our epoch is stale: this batch cannot be written safely under it; later ones will be,
-        // under the renewed identity.
+        // Our epoch is older than the broker's for this partition: this batch cannot be written
+        // under it; later ones are, under the partition's next epoch.
         this.settleFailed(node, batch, error);
-        this.identity.renew();
         return true;
       default:
         return false;
     }
   }
 
-  private retryOrExpire(node: PartitionNode, batch: SealedBatch, cause: EkafError): void {
+  /** `notAppended`: the answer proves the batch was not written (see PartitionLog.requeue). */
+  private retryOrExpire(
+    node: PartitionNode,
+    batch: SealedBatch,
+    cause: EkafError,
+    notAppended = false,
+  ): void {
     if (this.stoppedWith !== null) {
       this.settleFailed(node, batch, this.stoppedWith);
     } else if (batch.acceptedAt + this.options.deliveryTimeoutMs <= Date.now()) {
       this.settleFailed(node, batch, new DeliveryTimeoutError(this.options.deliveryTimeoutMs, cause));
     } else {
-      node.log.requeue(batch);
+      node.log.requeue(batch, notAppended);
     }
   }
 
   private settleFailed(node: PartitionNode, batch: SealedBatch, error: EkafError): void {
-    // A stamped batch that will never be written leaves a gap in the partition's sequence
-    // numbers: renew the identity so the batches after it are restamped, not refused.
-    if (batch.generation !== -1) this.identity.renew();
+    // A stamped batch failed for good starts the partition's sequence again (PartitionLog.failed).
     node.log.failed(batch);
     // Failed for good, it leaves the spool; failed because close() gave up, it stays there for
     // the next producer.
@@ -625,8 +633,8 @@ export class Runtime {
         waiting.call.fail(1, timeout);
       }
       for (const node of topic.partitions) {
+        // A stamped batch that expires starts the partition's sequence again (PartitionLog.expire).
         for (const batch of node.log.expire(deadline)) {
-          if (batch.generation !== -1) this.identity.renew();
           this.spooler?.releaseBatch(batch);
           this.budget.release(batch.recordCount, batch.payloadBytes);
           failBatch(batch, timeout);
@@ -809,9 +817,12 @@ export class Runtime {
     const recreated = isRecreated(topic.topicId, topicId);
     if (recreated) {
       // Another topic under the same name: its leader epochs start again from 0, and its
-      // partitions hold no producer state of ours, so sequence numbers must start again too.
-      for (const node of topic.partitions) node.leaderEpoch = -1;
-      this.identity.renew();
+      // partitions hold no producer state of ours, so their sequences start again too (under a
+      // new epoch, once what is in flight to the old topic has come back).
+      for (const node of topic.partitions) {
+        node.leaderEpoch = -1;
+        node.log.resetSequence();
+      }
     }
     const knewId = topic.topicId !== null;
     topic.topicId = topicId ?? topic.topicId;
@@ -867,8 +878,8 @@ export class Runtime {
         false,
       );
       this.stopWorker(node);
-      // Its sequence numbers die with it: no identity renewal for this partition's batches.
-      this.failHeld(node.log.drainAll(), error, false);
+      // Its sequence dies with it: nothing to start again.
+      this.failHeld(node, node.log.drainAll(), error, false);
       if (!node.log.isEmpty) this.retired.set(node, error);
     }
   }
@@ -904,7 +915,7 @@ export class Runtime {
       this.budget.release(1, waiting.record.size);
       waiting.call.fail(1, error);
     }
-    for (const node of topic.partitions) this.failHeld(node.log.drainAll(), error, true);
+    for (const node of topic.partitions) this.failHeld(node, node.log.drainAll(), error, true);
   }
 
   /** A call to a topic that metadata refuses (see topicError()): every record fails at once. */
@@ -924,13 +935,18 @@ export class Runtime {
   }
 
   /**
-   * Fails batches taken out of a log for good (not in flight). `renew`: the partition lives on,
-   * so a stamped batch that will never be written leaves a gap in its sequence numbers, and the
-   * identity is renewed as for an expired batch.
+   * Fails batches taken out of `node`'s log for good (not in flight). `restart`: the partition
+   * lives on, so a stamped batch that will never be written leaves a gap in its sequence, which
+   * starts again as after an expired batch (PartitionLog.expire).
    */
-  private failHeld(batches: readonly SealedBatch[], error: EkafError, renew: boolean): void {
+  private failHeld(
+    node: PartitionNode,
+    batches: readonly SealedBatch[],
+    error: EkafError,
+    restart: boolean,
+  ): void {
     for (const batch of batches) {
-      if (renew && batch.generation !== -1) this.identity.renew();
+      if (restart && batch.baseSequence !== -1) node.log.resetSequence();
       this.spooler?.releaseBatch(batch);
       this.budget.release(batch.recordCount, batch.payloadBytes);
       failBatch(batch, error);
@@ -1001,7 +1017,7 @@ export class Runtime {
    */
   private tidy(now: number): void {
     for (const [node, error] of this.retired) {
-      this.failHeld(node.log.drainAll(), error, false);
+      this.failHeld(node, node.log.drainAll(), error, false);
       if (node.log.isEmpty) this.retired.delete(node);
     }
     for (const topic of this.topics.values()) {
@@ -1333,6 +1349,15 @@ export class Runtime {
           batchesSplit: node?.log.batchesSplit ?? 0,
           bytesBeforeCompression: node?.log.bytesBeforeCompression ?? 0,
           bytesSent: node?.log.bytesSent ?? 0,
+          // Idempotence: this partition's own producer id, epoch and next sequence number.
+          producerId:
+            node === undefined || node.log.sequence.producerId === -1 ? null : node.log.sequence.producerId,
+          producerEpoch:
+            node === undefined || node.log.sequence.producerEpoch === -1
+              ? null
+              : node.log.sequence.producerEpoch,
+          nextSequence: node?.log.sequence.nextSequence ?? 0,
+          epochBumps: node?.log.sequence.epochBumps ?? 0,
           maxInFlight: node?.topic.settings.maxInFlight,
           lingerMs: node?.topic.settings.lingerMs,
         };

@@ -52,6 +52,11 @@ interface Spilled {
   taken: number;
   urgent: boolean;
   acceptedAt: number;
+  /**
+   * Failed by its delivery timeout while entries before it were still on disk: its records were
+   * released (the backlog read skips them), and it leaves the queue when it reaches the head.
+   */
+  expired: boolean;
 }
 
 /**
@@ -73,6 +78,12 @@ interface Spilled {
 export class Spooler {
   readonly spool: Spool;
   private readonly spilled = new Fifo<Spilled>();
+  /**
+   * The entries of `spilled` someone waits on, in the same order: the delivery timeout walks
+   * these, so that a call behind records nobody waits on (which have no deadline on disk) still
+   * fails on time, at a cost of one step per call it fails.
+   */
+  private readonly waited = new Fifo<Spilled>();
   private pageInScheduled = false;
   /**
    * Spilled calls someone waits on (a callback, a promise, a listener): each holds a few hundred
@@ -98,6 +109,7 @@ export class Spooler {
         taken: 0,
         urgent: true,
         acceptedAt: 0,
+        expired: false,
       });
     }
     host.budget.onRoom = () => {
@@ -162,8 +174,22 @@ export class Spooler {
       // Fire-and-forget calls cost nothing per call while on disk.
       last.count += count;
     } else {
-      this.spilled.push({ make, call: null, topic, firstId, count, taken: 0, urgent, acceptedAt });
-      if (make !== null) this.waitingCalls++;
+      const entry: Spilled = {
+        make,
+        call: null,
+        topic,
+        firstId,
+        count,
+        taken: 0,
+        urgent,
+        acceptedAt,
+        expired: false,
+      };
+      this.spilled.push(entry);
+      if (make !== null) {
+        this.waited.push(entry);
+        this.waitingCalls++;
+      }
     }
     this.schedulePageIn();
   }
@@ -229,22 +255,34 @@ export class Spooler {
     if (id !== -1) this.spool.release(id);
   }
 
-  /** Fails spilled calls older than the delivery timeout; their records leave the spool. */
+  /**
+   * Fails spilled calls someone waits on that are older than the delivery timeout, wherever they
+   * are in the queue; their records leave the spool. Records nobody waits on (recovered,
+   * fire-and-forget) stay on disk to be delivered: they count their timeout once read back, as
+   * the README documents, since failing them would only drop them with nobody told but a
+   * `delivery.failed` listener that does not exist.
+   */
   expire(deadline: number, timeoutMs: number): void {
-    for (let head = this.spilled.peek(); head !== undefined; head = this.spilled.peek()) {
-      // Records nobody waits on (recovered, fire-and-forget) count their timeout once read back.
-      if (head.make === null || head.acceptedAt > deadline) return;
-      this.shift();
-      const left = head.count - head.taken;
-      this.spool.release(head.firstId + head.taken, left);
-      this.callOf(head).fail(left, new DeliveryTimeoutError(timeoutMs));
+    for (let entry = this.waited.peek(); entry !== undefined; entry = this.waited.peek()) {
+      // Calls are spilled in acceptance order: the first one not due ends the walk.
+      if (entry.acceptedAt > deadline) break;
+      this.waited.shift();
+      this.waitingCalls--;
+      const left = entry.count - entry.taken;
+      this.spool.release(entry.firstId + entry.taken, left);
+      // Marked before the call is told, so that whatever its callback does sees it gone.
+      entry.taken = entry.count;
+      entry.expired = true;
+      this.callOf(entry).fail(left, new DeliveryTimeoutError(timeoutMs));
     }
+    this.dropExpiredHead();
   }
 
   /** close() gave up: spilled calls fail with `error`; their records stay on disk for the next producer. */
   failSpilled(error: EkafError): void {
+    this.waited.drain();
     for (const head of this.spilled.drain()) {
-      if (head.make !== null) this.callOf(head).fail(head.count - head.taken, error);
+      if (head.make !== null && !head.expired) this.callOf(head).fail(head.count - head.taken, error);
     }
     this.waitingCalls = 0;
   }
@@ -330,7 +368,21 @@ export class Spooler {
   }
 
   private shift(): void {
-    if (this.spilled.shift()?.make != null) this.waitingCalls--;
+    const head = this.spilled.shift();
+    if (head?.make != null && !head.expired) {
+      // Entries leave both queues in the same order: it is the head of `waited` too.
+      this.waited.shift();
+      this.waitingCalls--;
+    }
+    this.dropExpiredHead();
+  }
+
+  /**
+   * Removes expired entries from the head of the queue, so that the head is always an entry
+   * whose records are still on disk (pageIn pairs the next backlog record with the head).
+   */
+  private dropExpiredHead(): void {
+    while (this.spilled.peek()?.expired === true) this.spilled.shift();
   }
 
   private makeAnonymousCall(topic: string, count: number): ProduceCall {

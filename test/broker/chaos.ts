@@ -1,7 +1,7 @@
 import { startDevCluster, type DevCluster } from '../../src/dev-cluster.js';
-import { BufferFullError, type EkafError } from '../../src/errors.js';
-import { createProducer, type DeliveryReport, type Producer } from '../../src/producer.js';
+import { createProducer, type Producer } from '../../src/producer.js';
 import { ApiKey } from '../../src/protocol/api.js';
+import { accountChaos, startChaosLoad, type ChaosAccount } from '../support/chaos-load.js';
 import { seeded } from '../support/seeded.js';
 import { readTopic } from './kcat.js';
 import { startSequenceProxies, type SequenceProxies } from './sequence-proxy.js';
@@ -48,20 +48,13 @@ export const FAULT_KINDS = [
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export interface ChaosReport {
+export interface ChaosReport extends ChaosAccount {
   seed: number;
   seconds: number;
   accepted: number;
   acknowledged: number;
   /** Records whose call reported them failed, by error code. */
   failed: Record<string, number>;
-  /** Accepted, not failed, not in Kafka. Must be 0. */
-  lost: number;
-  /** Extra copies in Kafka of a record. Must be 0 with idempotence. */
-  duplicated: number;
-  /** Records of a key that Kafka holds before one produced earlier. Must be 0. */
-  outOfOrder: number;
-  inKafka: number;
   faults: { atMs: number; fault: string }[];
   /** What the sequence proxies recognised: retried batches already written, and the like. */
   proxies: { duplicates: number; outOfOrder: number; written: number; notWritten: number };
@@ -71,7 +64,6 @@ const TOPIC = 'chaos';
 const PARTITIONS = 6;
 const BROKERS = 3;
 const KEYS = 600;
-const TICK_MS = 10;
 const REQUEST_TIMEOUT_MS = 1500;
 
 const RETRIABLE_PRODUCE_ERRORS = [
@@ -108,59 +100,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     });
     const started = Date.now();
     const faults: ChaosReport['faults'] = [];
-    const state = new Uint8Array(options.records); // 0 pending, 1 acknowledged, 2 failed
-    const failed: Record<string, number> = {};
-    const keyOf = (n: number): string => `k${n % KEYS}`;
-    const valueOf = (n: number): string => `${keyOf(n)}:${Math.floor(n / KEYS)}`;
-
-    // The load: records 0..records-1 in calls every tick; a call refused for a full buffer is
-    // tried again on the next tick.
-    let next = 0;
-    const perTick = Math.max(1, Math.round((options.rate * TICK_MS) / 1000));
-    const loaded = new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        const from = next;
-        const count = Math.min(perTick, options.records - from);
-        const records = Array.from({ length: count }, (_, i) => ({
-          key: keyOf(from + i),
-          value: valueOf(from + i),
-        }));
-        try {
-          (producer as Producer).produceAsync(TOPIC, records, (error: EkafError | null, reports) => {
-            settle(from, count, error, reports);
-          });
-          next += count;
-        } catch (error) {
-          if (!(error instanceof BufferFullError)) throw error;
-        }
-        if (next >= options.records) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, TICK_MS);
+    const load = startChaosLoad(producer, {
+      topic: TOPIC,
+      records: options.records,
+      rate: options.rate,
+      keys: KEYS,
     });
-    const settle = (
-      from: number,
-      count: number,
-      error: EkafError | null,
-      reports: readonly (DeliveryReport | undefined)[],
-    ): void => {
-      for (let i = 0; i < count; i++) {
-        if (reports[i] !== undefined) {
-          state[from + i] = 1;
-        } else {
-          state[from + i] = 2;
-          const code = error?.code ?? 'unknown';
-          failed[code] = (failed[code] ?? 0) + 1;
-        }
-      }
-    };
+    const { loaded } = load;
 
     // The faults, one after another until the load is done; each undone before the next.
-    const load = { done: false };
-    const loadDone = (): boolean => load.done;
+    const progress = { done: false };
+    const loadDone = (): boolean => progress.done;
     void loaded.then(() => {
-      load.done = true;
+      progress.done = true;
     });
     let faultNumber = 0;
     while (!loadDone()) {
@@ -186,41 +138,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     // Read back and account for every record.
     const consumed = await readTopic(cluster.bootstrap, TOPIC, { timeoutMs: 120_000 });
-    const copies = new Uint16Array(options.records);
-    const lastSeq = new Map<string, number>();
-    let outOfOrder = 0;
-    consumed.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
-    for (const record of consumed) {
-      const [key, seqText] = (record.value?.toString() ?? '').split(':');
-      const seq = Number(seqText);
-      const n = seq * KEYS + Number(key?.slice(1));
-      if (!(n >= 0 && n < options.records))
-        throw new Error(`chaos: unexpected record ${record.value?.toString()}`);
-      copies[n] = (copies[n] as number) + 1;
-      const last = lastSeq.get(key as string) ?? -1;
-      if (seq < last) outOfOrder++;
-      else lastSeq.set(key as string, seq);
-    }
-    let lost = 0;
-    let duplicated = 0;
-    let acknowledged = 0;
-    for (let n = 0; n < options.records; n++) {
-      const c = copies[n] as number;
-      if (state[n] === 1) acknowledged++;
-      if (c === 0 && state[n] !== 2) lost++;
-      if (c > 1) duplicated += c - 1;
-    }
+    const account = accountChaos(consumed, load, KEYS);
     const { duplicates, outOfOrder: proxyOutOfOrder, resolved } = proxies;
     return {
       seed: options.seed,
       seconds,
-      accepted: next,
-      acknowledged,
-      failed,
-      lost,
-      duplicated,
-      outOfOrder,
-      inKafka: consumed.length,
+      accepted: load.accepted(),
+      ...account,
+      failed: load.failed,
       faults,
       proxies: { duplicates, outOfOrder: proxyOutOfOrder, ...resolved },
     };

@@ -15,8 +15,8 @@ export interface ConsumedRecord {
   headers: [string, Buffer | null][];
 }
 
-/** kcat -J's line, with strings decoded as latin1 (see readTopic). */
-interface KcatJson {
+/** kcat -J's line, with strings decoded as latin1 (see readTopic). Also parsed by test/kafka/read-back.ts. */
+export interface KcatJson {
   topic: string;
   partition: number;
   offset: number;
@@ -62,7 +62,7 @@ export async function readTopic(
   return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
 
-function toRecord(j: KcatJson): ConsumedRecord {
+export function toRecord(j: KcatJson): ConsumedRecord {
   const bytes = (s: string | null | undefined) =>
     s === null || s === undefined ? null : Buffer.from(s, 'latin1');
   const headers: [string, Buffer | null][] = [];

@@ -76,6 +76,22 @@ describe.concurrent('ekaf usage errors exit 2 and name the option', () => {
     [['serve'], { EKAF_PORT: '70000' }, /EKAF_PORT must be an integer from 0 to 65535/],
     [['serve', '--workers', '0'], {}, /--workers must be an integer from 1/],
     [['serve', '--brokers', 'nohost'], {}, /--brokers: "nohost" is not "host:port"/],
+    // Durations past 2^31 - 1 ms would overflow Node's timers (and Kafka's int32 fields).
+    [
+      ['serve', '--request-timeout-ms', '2147483648'],
+      {},
+      /--request-timeout-ms must be an integer from 1 to 2147483647 \(got "2147483648"\)/,
+    ],
+    [
+      ['serve'],
+      { EKAF_DRAIN_TIMEOUT_MS: '3000000000' },
+      /EKAF_DRAIN_TIMEOUT_MS must be an integer from 0 to 2147483647/,
+    ],
+    [
+      ['produce', '-b', '127.0.0.1:9092', '-t', 'x', '--delivery-timeout-ms', '3000000000'],
+      {},
+      /--delivery-timeout-ms must be an integer from 1 to 2147483647/,
+    ],
     [['serve', 'extra'], {}, /takes no arguments/],
     [['produce', '-t', 'x'], {}, /missing --brokers/],
     [['produce', '-b', '127.0.0.1:9092'], {}, /missing --topic/],

@@ -232,6 +232,13 @@ describe('kafboy health, metrics, actors, live stream, topic config', () => {
       code: 'ERR_CONFIG',
       message: expect.stringMatching(/^topics\.cfg\.lingerMs: /) as string,
     });
+    // Past the int32 of the Produce request's timeout field: refused here, not at the next produce.
+    const huge = await put(JSON.stringify({ produceTimeoutMs: 3_000_000_000 }));
+    expect(huge.status).toBe(400);
+    expect(errorOf(huge)).toEqual({
+      code: 'ERR_CONFIG',
+      message: 'topics.cfg.produceTimeoutMs: must be an integer >= 1 and <= 2147483647 (got 3000000000)',
+    });
     const unknown = await put(JSON.stringify({ linger: 5 }));
     expect(errorOf(unknown).message).toBe('topics.cfg.linger: is not a topic setting');
     expect((await put('[1]')).status).toBe(400);

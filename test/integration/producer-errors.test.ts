@@ -153,6 +153,57 @@ describe('producer errors, bounds and runtime settings (librdkafka 2.12 mock)', 
     for (const id of [1, 2, 3]) await cluster.brokerUp(id);
   });
 
+  it('a request that cannot be encoded fails its calls with ERR_ENCODE for good; the process lives on, nothing stays pending', async () => {
+    producer = make();
+    await producer.produceSync('t', 'warm-up');
+    // The validator refuses produceTimeoutMs above 2^31 - 1 since issue 13; bypass it through
+    // the live settings object setTopicConfig returns, to reach the sender's encoding failure.
+    const live = producer.setTopicConfig('t', {});
+    live.produceTimeoutMs = 3_000_000_000;
+    expect(producer.inspect().find((a) => a.name === 'topic:t')?.details.settings).toMatchObject({
+      produceTimeoutMs: 3_000_000_000,
+    });
+    // What would have ended the process ends the test instead, at once, naming the exception.
+    let onUncaught: (error: unknown) => void = () => undefined;
+    const crashed = new Promise<never>((_, reject) => {
+      onUncaught = (error) => {
+        reject(new Error(`uncaught exception: ${String(error)}`));
+      };
+    });
+    void crashed.catch(() => undefined); // reported through orCrash, when awaited
+    process.on('uncaughtException', onUncaught);
+    const orCrash = <T>(promise: Promise<T>): Promise<T> => Promise.race([promise, crashed]);
+    try {
+      const viaCallback = new Promise<unknown>((resolve) => {
+        producer.produceAsync('t', { value: 'callback', partition: 1 }, (error) => {
+          resolve(error);
+        });
+      });
+      const error = await orCrash(
+        producer.produceSync('t', [
+          { value: 'a', partition: 0 },
+          { value: 'b', partition: 2 },
+        ]),
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EkafError);
+      expect(error).toMatchObject({ code: 'ERR_ENCODE', retriable: false });
+      expect((error as Error).message).toMatch(/cannot encode Produce v\d+ request: .*out of range/);
+      expect(await orCrash(viaCallback)).toMatchObject({ code: 'ERR_ENCODE' });
+      await orCrash(producer.flush());
+      expect(producer.metrics()).toMatchObject({ bufferedRecords: 0, bufferedBytes: 0, pendingCalls: 0 });
+      for (const actor of producer.inspect().filter((a) => a.kind === 'partition')) {
+        expect(actor.details).toMatchObject({ bufferedRecords: 0, inFlightBatches: 0 });
+      }
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    // Not retried: once the setting is sane again, new records go through and nothing old comes back.
+    producer.setTopicConfig('t', { produceTimeoutMs: 30_000 });
+    await producer.produceSync('t', { value: 'after', partition: 0 });
+    const consumed = await readTopic(cluster.bootstrap, 't');
+    expect(consumed.map((r) => r.value?.toString()).sort()).toEqual(['after', 'warm-up']);
+  });
+
   it('a topic the cluster does not know yet is created on first use (auto-create) and delivered to', async () => {
     producer = make();
     const report = await producer.produceSync('brand-new-topic', 'hello');

@@ -38,40 +38,60 @@ describe('idempotence errors (librdkafka 2.12 mock)', () => {
     expect(producerId).toEqual(expect.any(Number));
   });
 
+  /** The producer id and epoch partition t/0 stamps its batches with, and its bumps. */
+  const partitionStamp = (): unknown => {
+    const details = producer.inspect().find((a) => a.name === 'partition:t:0')?.details ?? {};
+    return [details.producerId, details.producerEpoch, details.epochBumps];
+  };
+
   it('DUPLICATE_SEQUENCE_NUMBER is a success (the broker already has the batch)', async () => {
     await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.DUPLICATE_SEQUENCE_NUMBER]);
     const report = await producer.produceSync('t', 'dup');
     expect(report).toMatchObject({ acknowledged: true, offset: -1 });
   });
 
-  it('OUT_OF_ORDER_SEQUENCE_NUMBER on the oldest batch fails it by name, renews the identity, and later records flow', async () => {
+  it('DUPLICATE_SEQUENCE_NUMBER reports offset -1 to every call sharing the batch, not made-up offsets', async () => {
+    await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.DUPLICATE_SEQUENCE_NUMBER]);
+    // Three calls in one turn of the event loop share one batch (the sender drains once a turn).
+    const reports = await Promise.all([
+      producer.produceSync('t', 'd1'),
+      producer.produceSync('t', 'd2'),
+      producer.produceSyncBatched('t', ['d3', 'd4']),
+    ]);
+    expect(producer.inspect().find((a) => a.name === 'partition:t:0')?.details.recordsAcked).toBe(5);
+    expect(reports.flat().map((r) => r.offset)).toEqual([-1, -1, -1, -1]);
+  });
+
+  it('OUT_OF_ORDER_SEQUENCE_NUMBER on the oldest batch: the partition bumps its own epoch and the batch is resent from sequence 0', async () => {
     const before = identity();
+    const [producerId, epoch] = partitionStamp() as [number, number];
     await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
-    await expect(producer.produceSync('t', 'gap')).rejects.toThrow(/^OUT_OF_ORDER_SEQUENCE_NUMBER \(45\)/);
+    await producer.produceSync('t', 'gap');
     await producer.produceSync('t', 'after');
-    expect(identity()).not.toEqual(before);
+    expect(partitionStamp()).toEqual([producerId, epoch + 1, 1]);
+    expect(identity()).toEqual(before); // no InitProducerId: the bump is the partition's own
     const values = (await readTopic(cluster.bootstrap, 't')).map((r) => r.value?.toString());
-    expect(values).toEqual(['first', 'after']);
+    expect(values).toEqual(['first', 'gap', 'after']);
   });
 
   it('UNKNOWN_PRODUCER_ID while our records are still in the log fails the batch by name (a resend could duplicate)', async () => {
     // The mock's log still starts at offset 0, below our acknowledged 'first': not the
     // retention case where resetting is safe (that rule is unit-tested in test/runtime).
-    const before = identity();
+    const [producerId, epoch] = partitionStamp() as [number, number];
     await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.UNKNOWN_PRODUCER_ID]);
     await expect(producer.produceSync('t', 'unsure')).rejects.toThrow(/^UNKNOWN_PRODUCER_ID \(59\)/);
     await producer.produceSync('t', 'after');
-    expect(identity()).not.toEqual(before);
+    expect(partitionStamp()).toEqual([producerId, epoch + 1, 1]);
     const values = (await readTopic(cluster.bootstrap, 't')).map((r) => r.value?.toString());
     expect(values).toEqual(['first', 'after']);
   });
 
-  it('INVALID_PRODUCER_EPOCH fails the batch by name; the next records go under a new identity', async () => {
-    const before = identity();
+  it('INVALID_PRODUCER_EPOCH fails the batch by name; the next records go under the partition’s next epoch', async () => {
+    const [producerId, epoch] = partitionStamp() as [number, number];
     await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.INVALID_PRODUCER_EPOCH]);
     await expect(producer.produceSync('t', 'fenced')).rejects.toThrow(/^INVALID_PRODUCER_EPOCH \(47\)/);
     await producer.produceSync('t', 'after');
-    expect(identity()).not.toEqual(before);
+    expect(partitionStamp()).toEqual([producerId, epoch + 1, 1]);
     const values = (await readTopic(cluster.bootstrap, 't')).map((r) => r.value?.toString());
     expect(values).toEqual(['first', 'after']);
   });

@@ -28,10 +28,12 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     cluster = await startCluster({
       peer: '2.12',
       brokers: 3,
-      topics: ['downtime', 'midstream', 'always', 'damaged', 'full', 'calls', 'inspect'].map((name) => ({
-        name,
-        partitions: 3,
-      })),
+      topics: ['downtime', 'midstream', 'always', 'damaged', 'full', 'calls', 'inspect', 'expiry'].map(
+        (name) => ({
+          name,
+          partitions: 3,
+        }),
+      ),
     });
   });
   afterAll(async () => {
@@ -339,5 +341,45 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     await cluster.brokerUp(-1);
     await producer.flush();
     expect(producer.metrics().spool).toMatchObject({ liveRecords: 0, backlogRecords: 0 });
+  });
+
+  it('fails a call someone waits on at its delivery timeout even behind records nobody waits on, which are still delivered', async () => {
+    const dir = spoolDir();
+    await cluster.brokerDown(-1);
+    const deliveryTimeoutMs = 1500;
+    const producer = open(dir, { maxBufferedRecords: 100, deliveryTimeoutMs });
+    for (let i = 0; i < 100; i++) producer.produceAsync('expiry', `memory-${i}`); // fills memory
+    for (let i = 0; i < 5000; i++) producer.produceAsync('expiry', `disk-${i}`); // fire-and-forget, on disk
+    const started = Date.now();
+    const outcome = new Promise<{ code: string | null; after: number }>((resolve) => {
+      producer.produceAsync('expiry', 'waited', (error) => {
+        resolve({ code: error?.code ?? null, after: Date.now() - started });
+      });
+    });
+    expect(producer.metrics().spool).toMatchObject({ backlogRecords: 5001 });
+    // Before the fix it waited until the 5 000 records ahead had been read back and had timed
+    // out 100 at a time (about 75 s); the sweep runs every second.
+    let bound: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      outcome,
+      new Promise<null>((resolve) => {
+        bound = setTimeout(() => {
+          resolve(null);
+        }, deliveryTimeoutMs + 5000);
+      }),
+    ]);
+    clearTimeout(bound);
+    expect(settled, 'the waited call is still pending').not.toBeNull();
+    expect(settled?.code).toBe('ERR_DELIVERY_TIMEOUT');
+    expect(settled?.after).toBeLessThan(deliveryTimeoutMs + 2500);
+    // The records nobody waits on stay on disk to be delivered (only those read back into memory
+    // and timed out there are gone, as documented).
+    expect(producer.metrics().spool?.backlogRecords).toBeGreaterThanOrEqual(4800);
+    await cluster.brokerUp(-1);
+    await producer.flush();
+    expect(producer.metrics().spool).toMatchObject({ liveRecords: 0, backlogRecords: 0 });
+    const values = (await readTopic(cluster.bootstrap, 'expiry')).map((r) => r.value?.toString() ?? '');
+    expect(values).not.toContain('waited');
+    expect(values.filter((v) => v.startsWith('disk-')).length).toBeGreaterThanOrEqual(4800);
   });
 });

@@ -4,12 +4,14 @@ import {
   ConnectionError,
   DecodeError,
   EkafError,
+  EncodeError,
   RequestTimeoutError,
   ResponseTooLargeError,
 } from '../../src/errors.js';
 import { Connection } from '../../src/network/connection.js';
 import { negotiateVersions } from '../../src/network/handshake.js';
 import { ApiVersions } from '../../src/protocol/apis/api-versions.js';
+import { Produce, type ProduceRequest } from '../../src/protocol/apis/produce.js';
 import type { RequestHeader } from '../../src/protocol/headers.js';
 import {
   apiVersionsV0Body,
@@ -198,6 +200,33 @@ describe('Connection failures', () => {
     });
     await expect(result).rejects.toMatchObject({ code: 'ERR_ENCODE' });
     expect(conn.isOpen).toBe(true);
+  });
+
+  it('rejects (never throws) a request with a number out of its field range: ERR_ENCODE, nothing sent', async () => {
+    const conn = await connectTo((header, socket) => {
+      socket.write(responseFrame(header.correlationId, OK_BODY));
+    });
+    // Produce's timeout is an int32: Buffer's writeInt32BE throws a RangeError for 3e9, which
+    // prepare() used to rethrow out of send(), and from there out of the sender's drain.
+    const request: ProduceRequest = { transactionalId: null, acks: -1, timeoutMs: 3_000_000_000, topics: [] };
+    let sent: Promise<unknown> | undefined;
+    let sentWithoutResponse: Promise<unknown> | undefined;
+    expect(() => {
+      sent = conn.send(Produce, 3, request);
+      sentWithoutResponse = conn.sendWithoutResponse(Produce, 3, { ...request, acks: 0 });
+    }).not.toThrow();
+    for (const result of [sent, sentWithoutResponse]) {
+      const error = await (result as Promise<unknown>).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EncodeError);
+      expect(error).toMatchObject({ code: 'ERR_ENCODE', retriable: false });
+      expect((error as Error).message).toMatch(/cannot encode Produce v3 request: .*out of range/);
+      expect((error as Error).cause).toBeInstanceOf(RangeError);
+    }
+    expect(conn.inFlight).toBe(0);
+    // The failure was the request's, not the stream's: the connection goes on, in sync.
+    const response = await conn.send(ApiVersions, 0, REQUEST);
+    expect(response.apiKeys).toHaveLength(3);
+    expect(broker?.requests.map((r) => r.header.apiKey)).toEqual([18]);
   });
 
   it('a timeout fails the timed-out request with the timeout and the others with a connection error', async () => {

@@ -578,13 +578,9 @@ describe('failBatch', () => {
 });
 
 describe('PartitionLog: producer identity stamps (idempotence)', () => {
-  const stamp = (generation: number, producerEpoch = generation) => ({
-    producerId: 77,
-    producerEpoch,
-    generation,
-  });
-  const three = (): PartitionLog => {
-    const log = new PartitionLog('orders', 0);
+  const producer = { producerId: 77, producerEpoch: 0 };
+  const three = (needNewProducerId?: (stale: number) => void): PartitionLog => {
+    const log = new PartitionLog('orders', 0, undefined, needNewProducerId);
     const limits = { batchBytes: 1 << 20, batchRecords: 2 };
     appendAll(log, ['a1', 'a2', 'b1', 'b2', 'c1', 'c2'], { limits, urgent: true });
     return log;
@@ -596,47 +592,137 @@ describe('PartitionLog: producer identity stamps (idempotence)', () => {
 
   it('stamps batches when first sent, sequences advancing by their record counts', () => {
     const log = three();
-    const a = log.takeNext(T0, stamp(0));
-    const b = log.takeNext(T0, stamp(0));
+    const a = log.takeNext(T0, producer);
+    const b = log.takeNext(T0, producer);
     expect(header(a)).toEqual([77, 0, 0]);
     expect(header(b)).toEqual([77, 0, 2]);
     expect(batchOf(b).baseSequence).toBe(2);
+    expect(log.sequence.nextSequence).toBe(4);
   });
 
   it('resends a retried batch with the same bytes', () => {
     const log = three();
-    const a = batchOf(log.takeNext(T0, stamp(0)));
+    const a = batchOf(log.takeNext(T0, producer));
     const bytes = Buffer.from(a.bytes);
     log.requeue(a);
-    const again = log.takeNext(T0, stamp(0));
+    const again = log.takeNext(T0, producer);
     expect(again).toBe(a);
     expect(batchOf(again).bytes.equals(bytes)).toBe(true);
   });
 
-  it('under a new identity, waits for batches still in flight, then restamps from 0 in order', () => {
+  it('after a stamped batch fails for good, stamps nothing new until the partition bumps its epoch, then starts from 0', () => {
     const log = three();
-    const a = batchOf(log.takeNext(T0, stamp(0)));
-    const b = batchOf(log.takeNext(T0, stamp(0)));
-    // The identity changes (epoch bump) while a and b are in flight.
-    expect(log.takeNext(T0, stamp(1))).toBeUndefined();
-    log.acknowledged(a); // a was written under the old identity
-    expect(log.takeNext(T0, stamp(1))).toBeUndefined(); // b is still out
-    log.requeue(b); // b came back (e.g. UNKNOWN_PRODUCER_ID)
-    const resent = log.takeNext(T0, stamp(1));
+    const a = batchOf(log.takeNext(T0, producer));
+    log.failed(a); // e.g. a non-retriable error: sequences 0-1 are a gap now
+    const b = log.takeNext(T0, producer);
+    expect(header(b)).toEqual([77, 1, 0]); // nothing was in doubt: bumped at once
+    expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 2]);
+    expect(log.sequence.epochBumps).toBe(1);
+  });
+
+  it('never restamps a batch the broker may hold: it is resent under its own stamp until its fate is known', () => {
+    // Issue 13 (a): a batch whose request timed out was restamped after an identity renewal and
+    // written twice. Here b times out (in doubt) and a fails for good, which asks for a new epoch.
+    const log = three();
+    const a = batchOf(log.takeNext(T0, producer));
+    const b = batchOf(log.takeNext(T0, producer));
+    log.requeue(b); // lost connection: b may have been written
+    log.failed(a); // delivery timeout or a refusal: the sequence must start again
+    const resent = log.takeNext(T0, producer);
     expect(resent).toBe(b);
-    expect(header(resent)).toEqual([77, 1, 0]);
-    expect(header(log.takeNext(T0, stamp(1)))).toEqual([77, 1, 2]);
-    expect(values(resent)).toEqual(['b1', 'b2']);
+    expect(header(resent)).toEqual([77, 0, 2]); // its own stamp, not a new one
+    expect(log.takeNext(T0, producer)).toBeUndefined(); // c waits: b is still in doubt
+    // The broker refuses b as out of order (a was never written): b is known unwritten now.
+    log.requeue(b, true);
+    const restamped = log.takeNext(T0, producer);
+    expect(restamped).toBe(b);
+    expect(header(restamped)).toEqual([77, 1, 0]);
+    expect(values(restamped)).toEqual(['b1', 'b2']);
+    expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 2]);
+  });
+
+  it('a batch in doubt that is acknowledged ends the wait; the epoch is bumped before anything new', () => {
+    const log = three();
+    const a = batchOf(log.takeNext(T0, producer));
+    const b = batchOf(log.takeNext(T0, producer));
+    log.failed(a);
+    log.requeue(b); // in doubt
+    expect(log.takeNext(T0, producer)).toBe(b);
+    log.acknowledged(b); // DUPLICATE_SEQUENCE_NUMBER or a success: b (and so a) was written
+    expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 0]);
+  });
+
+  it('waits for batches still in flight before bumping', () => {
+    const log = three();
+    const a = batchOf(log.takeNext(T0, producer));
+    const b = batchOf(log.takeNext(T0, producer));
+    log.resetSequence(); // OUT_OF_ORDER_SEQUENCE_NUMBER on a with nothing before it
+    log.requeue(a, true);
+    expect(log.nextSize(T0, producer)).toBe(0);
+    expect(log.takeNext(T0, producer)).toBeUndefined(); // b is still out
+    log.requeue(b, true); // refused too
+    expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 0]);
+    expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 2]);
+    expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 4]);
+    expect(log.sequence.epochBumps).toBe(1);
+  });
+
+  it('many failures of one partition make one bump, not one each', () => {
+    const log = three();
+    const a = batchOf(log.takeNext(T0, producer));
+    const b = batchOf(log.takeNext(T0, producer));
+    log.failed(a);
+    log.failed(b);
+    expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 0]);
+    expect(log.sequence.epochBumps).toBe(1);
+  });
+
+  it('a stamped batch that expires starts the sequence again', () => {
+    const log = three();
+    const a = batchOf(log.takeNext(T0, producer));
+    log.requeue(a);
+    expect(log.expire(T0).length).toBe(3);
+    appendAll(log, ['d1'], { urgent: true });
+    expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 0]);
+  });
+
+  it('asks for a new producer id when the epochs are used up, and waits for it', () => {
+    const asked: number[] = [];
+    const log = three((stale) => asked.push(stale));
+    const old = { producerId: 77, producerEpoch: 32767 };
+    const a = batchOf(log.takeNext(T0, old));
+    log.failed(a);
+    expect(log.takeNext(T0, old)).toBeUndefined();
+    expect(asked).toEqual([77]);
+    const next = { producerId: 78, producerEpoch: 0 };
+    expect(header(log.takeNext(T0, next))).toEqual([78, 0, 0]);
   });
 
   it('reports whether an earlier batch is still unacknowledged', () => {
     const log = three();
-    const a = batchOf(log.takeNext(T0, stamp(0)));
-    const b = batchOf(log.takeNext(T0, stamp(0)));
+    const a = batchOf(log.takeNext(T0, producer));
+    const b = batchOf(log.takeNext(T0, producer));
     expect(log.hasEarlierUnacknowledged(b)).toBe(true);
     expect(log.hasEarlierUnacknowledged(a)).toBe(false);
     log.acknowledged(a);
     expect(log.hasEarlierUnacknowledged(b)).toBe(false);
+  });
+
+  it('split halves take over the refused batch’s sequence numbers, under the same epoch', () => {
+    const log = new PartitionLog('orders', 0);
+    appendAll(log, ['x0', 'x1', 'x2', 'x3', 'x4'], { urgent: true });
+    const big = batchOf(log.takeNext(T0, producer));
+    appendAll(log, ['y0'], { urgent: true });
+    const after = batchOf(log.takeNext(T0, producer));
+    expect(header(big)).toEqual([77, 0, 0]);
+    expect(header(after)).toEqual([77, 0, 5]);
+    expect(log.split(big)).toBe(true); // MESSAGE_TOO_LARGE
+    const left = log.takeNext(T0, producer);
+    const right = log.takeNext(T0, producer);
+    expect(header(left)).toEqual([77, 0, 0]);
+    expect(header(right)).toEqual([77, 0, 3]);
+    expect(values(right)).toEqual(['x3', 'x4']);
+    expect(log.sequence.epochBumps).toBe(0);
   });
 });
 
