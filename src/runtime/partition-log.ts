@@ -295,7 +295,7 @@ export class PartitionLog {
     const sequence = this.sequence;
     if (!sequence.resetPending) {
       sequence.adopt(producer);
-      return 0;
+      return sequence.confirmed || this.inFlightBatches.length === 0 ? 0 : -1;
     }
     const inDoubt = this.waiting.findIndex((b) => b.maybeWritten);
     if (inDoubt !== -1) return inDoubt;
@@ -329,8 +329,11 @@ export class PartitionLog {
       if (open !== null && (open.urgent || open.lingerDeadline <= now)) return open.builder.sizeInBytes;
       return 0;
     }
-    if (producer === null || !this.sequence.resetPending)
-      return (this.waiting[0] as SealedBatch).bytes.length;
+    if (producer === null) return (this.waiting[0] as SealedBatch).bytes.length;
+    if (!this.sequence.resetPending) {
+      const alone = !this.sequence.confirmed && this.inFlightBatches.length > 0;
+      return alone ? 0 : (this.waiting[0] as SealedBatch).bytes.length;
+    }
     const inDoubt = this.waiting.find((b) => b.maybeWritten);
     if (inDoubt !== undefined) return inDoubt.bytes.length;
     return this.inFlightBatches.length > 0 ? 0 : (this.waiting[0] as SealedBatch).bytes.length;
@@ -338,12 +341,16 @@ export class PartitionLog {
 
   /** Highest offset acknowledged in this partition, -1 before any (idempotence's safety rule). */
   lastAckedOffset = -1;
+  /** The latest position in the partition's order (SealedBatch.sequence) acknowledged, -1 before any. */
+  lastAckedPosition = -1;
 
   /** A batch in flight was acknowledged, at `baseOffset` when the broker said (else -1). */
   acknowledged(batch: SealedBatch, baseOffset = -1): void {
     this.removeInFlight(batch);
     if (baseOffset >= 0)
       this.lastAckedOffset = Math.max(this.lastAckedOffset, baseOffset + batch.recordCount - 1);
+    if (batch.baseSequence !== -1) this.sequence.acknowledged(batch.producerId, batch.producerEpoch);
+    if (batch.sequence > this.lastAckedPosition) this.lastAckedPosition = batch.sequence;
     this.settled(batch);
     this.recordsAcked += batch.recordCount;
   }

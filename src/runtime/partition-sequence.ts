@@ -51,6 +51,10 @@ export function provesNotAppended(errorCode: number): boolean {
  * - The bump waits until no batch the broker may hold is still unresolved: those are resent
  *   under their own stamp until they are acknowledged (DUPLICATE_SEQUENCE_NUMBER included) or
  *   refused. Only then are the batches known not to be written stamped again, in order.
+ * - A broker that has no state for our producer id on a partition (nothing of ours written yet,
+ *   or a new epoch) takes a batch of any sequence number. So the first batch under an id and
+ *   epoch goes alone; pipelining starts once it is acknowledged, when the broker checks the
+ *   order (`confirmed`).
  * - It is local and per partition: for a producer without a transactional id the broker answers
  *   every InitProducerId with a new id, so asking it would stall every partition for nothing;
  *   one partition's trouble stops only that partition. A new id is asked for only when the
@@ -64,6 +68,13 @@ export class PartitionSequence {
   nextSequence = 0;
   /** A stamped batch failed for good: start again under a new epoch before stamping more. */
   resetPending = false;
+  /**
+   * The broker acknowledged a batch under the current id and epoch, so it keeps our sequence
+   * state for this partition. Until then a broker with no state for us takes any sequence
+   * number: a later batch could be written before an earlier one that it refused (say with
+   * NOT_ENOUGH_REPLICAS), so the first batch goes alone.
+   */
+  confirmed = false;
   /** How many times this partition started again under a new epoch (inspect()). */
   epochBumps = 0;
 
@@ -73,6 +84,7 @@ export class PartitionSequence {
       this.producerId = producer.producerId;
       this.producerEpoch = producer.producerEpoch;
       this.nextSequence = 0;
+      this.confirmed = false;
     }
   }
 
@@ -92,8 +104,14 @@ export class PartitionSequence {
     }
     this.nextSequence = 0;
     this.resetPending = false;
+    this.confirmed = false;
     this.epochBumps++;
     return true;
+  }
+
+  /** The broker acknowledged a batch stamped with `producerId` and `producerEpoch`. */
+  acknowledged(producerId: number, producerEpoch: number): void {
+    if (producerId === this.producerId && producerEpoch === this.producerEpoch) this.confirmed = true;
   }
 
   /** The base sequence for a batch of `count` records, advancing the next one past it. */

@@ -565,7 +565,22 @@ export class Runtime {
         // Not written. If an earlier batch is still unacknowledged, its fate decides: written,
         // this one follows it under its stamp; failed for good, the sequence starts again. If
         // none is, the broker lacks sequence numbers we cannot resend: a gap, so the sequence
-        // starts again under a new epoch, this batch first.
+        // starts again under a new epoch, this batch first. But if a later batch of the
+        // partition is written already (a broker with no state for us takes any sequence),
+        // resending this one would put its records after later ones: it fails by name instead.
+        if (batch.sequence < node.log.lastAckedPosition) {
+          this.settleFailed(
+            node,
+            batch,
+            new KafkaProtocolError(
+              error.errorCode,
+              error.errorName,
+              'a later batch of this partition was written first; resending this one would reorder them',
+              false,
+            ),
+          );
+          return true;
+        }
         if (!node.log.hasEarlierUnacknowledged(batch)) node.log.resetSequence();
         this.retryOrExpire(node, batch, error, true);
         this.worker(node)?.send({ type: 'produce.retriable', error: describeError(error) });

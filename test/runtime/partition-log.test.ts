@@ -579,10 +579,16 @@ describe('failBatch', () => {
 
 describe('PartitionLog: producer identity stamps (idempotence)', () => {
   const producer = { producerId: 77, producerEpoch: 0 };
-  const three = (needNewProducerId?: (stale: number) => void): PartitionLog => {
+  /**
+   * Three batches of two records, in a partition where the broker has acknowledged a batch of
+   * ours before (so it checks sequence numbers and batches may be pipelined).
+   */
+  const three = (needNewProducerId?: (stale: number) => void, first = producer): PartitionLog => {
     const log = new PartitionLog('orders', 0, undefined, needNewProducerId);
     const limits = { batchBytes: 1 << 20, batchRecords: 2 };
     appendAll(log, ['a1', 'a2', 'b1', 'b2', 'c1', 'c2'], { limits, urgent: true });
+    log.sequence.adopt(first);
+    log.sequence.acknowledged(first.producerId, first.producerEpoch);
     return log;
   };
   const header = (batch: SealedBatch | undefined) => {
@@ -616,6 +622,7 @@ describe('PartitionLog: producer identity stamps (idempotence)', () => {
     log.failed(a); // e.g. a non-retriable error: sequences 0-1 are a gap now
     const b = log.takeNext(T0, producer);
     expect(header(b)).toEqual([77, 1, 0]); // nothing was in doubt: bumped at once
+    log.acknowledged(batchOf(b)); // the first batch of an epoch goes alone
     expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 2]);
     expect(log.sequence.epochBumps).toBe(1);
   });
@@ -638,6 +645,7 @@ describe('PartitionLog: producer identity stamps (idempotence)', () => {
     expect(restamped).toBe(b);
     expect(header(restamped)).toEqual([77, 1, 0]);
     expect(values(restamped)).toEqual(['b1', 'b2']);
+    log.acknowledged(batchOf(restamped));
     expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 2]);
   });
 
@@ -661,7 +669,9 @@ describe('PartitionLog: producer identity stamps (idempotence)', () => {
     expect(log.nextSize(T0, producer)).toBe(0);
     expect(log.takeNext(T0, producer)).toBeUndefined(); // b is still out
     log.requeue(b, true); // refused too
-    expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 0]);
+    const first = log.takeNext(T0, producer);
+    expect(header(first)).toEqual([77, 1, 0]);
+    log.acknowledged(batchOf(first));
     expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 2]);
     expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 4]);
     expect(log.sequence.epochBumps).toBe(1);
@@ -688,14 +698,41 @@ describe('PartitionLog: producer identity stamps (idempotence)', () => {
 
   it('asks for a new producer id when the epochs are used up, and waits for it', () => {
     const asked: number[] = [];
-    const log = three((stale) => asked.push(stale));
     const old = { producerId: 77, producerEpoch: 32767 };
+    const log = three((stale) => asked.push(stale), old);
     const a = batchOf(log.takeNext(T0, old));
     log.failed(a);
     expect(log.takeNext(T0, old)).toBeUndefined();
     expect(asked).toEqual([77]);
     const next = { producerId: 78, producerEpoch: 0 };
     expect(header(log.takeNext(T0, next))).toEqual([78, 0, 0]);
+  });
+
+  it('sends the first batch under an id and epoch alone: a broker with no state for us takes any sequence', () => {
+    // Seen on Kafka 4.4: the first four batches of a partition were refused (NOT_ENOUGH_REPLICAS)
+    // while the fifth, pipelined behind them, was written as the producer's first; the four
+    // were then written after it, out of order.
+    const log = new PartitionLog('orders', 0);
+    appendAll(log, ['a1', 'a2', 'b1', 'b2'], {
+      limits: { batchBytes: 1 << 20, batchRecords: 2 },
+      urgent: true,
+    });
+    const a = batchOf(log.takeNext(T0, producer));
+    expect(log.nextSize(T0, producer)).toBe(0);
+    expect(log.takeNext(T0, producer)).toBeUndefined();
+    log.requeue(a, true); // refused: still nothing acknowledged, still alone
+    expect(log.takeNext(T0, producer)).toBe(a);
+    expect(log.takeNext(T0, producer)).toBeUndefined();
+    log.acknowledged(a, 0);
+    expect(header(log.takeNext(T0, producer))).toEqual([77, 0, 2]);
+  });
+
+  it('after an epoch bump, the first batch goes alone again', () => {
+    const log = three();
+    const a = batchOf(log.takeNext(T0, producer));
+    log.failed(a);
+    expect(header(log.takeNext(T0, producer))).toEqual([77, 1, 0]);
+    expect(log.takeNext(T0, producer)).toBeUndefined();
   });
 
   it('reports whether an earlier batch is still unacknowledged', () => {
@@ -710,6 +747,8 @@ describe('PartitionLog: producer identity stamps (idempotence)', () => {
 
   it('split halves take over the refused batch’s sequence numbers, under the same epoch', () => {
     const log = new PartitionLog('orders', 0);
+    log.sequence.adopt(producer);
+    log.sequence.acknowledged(77, 0);
     appendAll(log, ['x0', 'x1', 'x2', 'x3', 'x4'], { urgent: true });
     const big = batchOf(log.takeNext(T0, producer));
     appendAll(log, ['y0'], { urgent: true });

@@ -41,6 +41,8 @@ export interface ChaosAccount {
   duplicated: number;
   /** Records of a key that Kafka holds after one produced later. Must be 0. */
   outOfOrder: number;
+  /** The first few of them: which record after which, where. */
+  outOfOrderExamples: string[];
   /** Records reported failed that are in Kafka anyway (a failure whose write could not be known). */
   failedButWritten: number;
   inKafka: number;
@@ -130,6 +132,7 @@ export function accountChaos(
   const copies = new Uint16Array(records);
   const lastSeq = new Map<string, number>();
   let outOfOrder = 0;
+  const examples: string[] = [];
   const ordered = [...consumed].sort((a, b) => a.partition - b.partition || a.offset - b.offset);
   for (const record of ordered) {
     const text = record.value?.toString() ?? '';
@@ -139,8 +142,13 @@ export function accountChaos(
     if (!(Number.isInteger(n) && n >= 0 && n < records)) throw new Error(`chaos: unexpected record ${text}`);
     copies[n] = (copies[n] as number) + 1;
     const last = lastSeq.get(key as string) ?? -1;
-    if (seq < last) outOfOrder++;
-    else lastSeq.set(key as string, seq);
+    if (seq < last) {
+      outOfOrder++;
+      if (examples.length < 10)
+        examples.push(
+          `${text} after ${key}:${last} at partition ${record.partition} offset ${record.offset}`,
+        );
+    } else lastSeq.set(key as string, seq);
   }
   let lost = 0;
   let duplicated = 0;
@@ -157,5 +165,13 @@ export function accountChaos(
     if (c > 0 && load.state[n] === 2) failedButWritten++;
     if (c > 1) duplicated += c - 1;
   }
-  return { acknowledged, lost, duplicated, outOfOrder, failedButWritten, inKafka: consumed.length };
+  return {
+    acknowledged,
+    lost,
+    duplicated,
+    outOfOrder,
+    outOfOrderExamples: examples,
+    failedButWritten,
+    inKafka: consumed.length,
+  };
 }
