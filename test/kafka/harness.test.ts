@@ -7,6 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProducerOptions } from '../../src/config.js';
 import { createProducer } from '../../src/index.js';
+import { ApiVersions } from '../../src/protocol/apis/api-versions.js';
+import { withConnection } from './kafka-admin.js';
 import { startKafkaCluster, type KafkaCluster } from './kafka-cluster.js';
 import { isOurJvm, liveJvmsOwnedHere } from './pid-registry.js';
 import { readWithJavaConsumer, readWithKcat, type ReadBackRecord } from './read-back.js';
@@ -166,6 +168,12 @@ describe('Kafka 2.8.2, one broker with ZooKeeper', () => {
 
   it('takes what ekaf produces (Produce v9 at most) and kcat reads it back exactly once', async () => {
     if (cluster === undefined) throw new Error('the cluster did not start');
+    // The point of this peer: it tops out at Produce v9, below what ekaf would pick with 4.x.
+    const versions = await withConnection(cluster.bootstrap, (conn) =>
+      conn.send(ApiVersions, 3, { clientSoftwareName: 'ekaf-harness', clientSoftwareVersion: '0' }),
+    );
+    expect(versions.apiKeys.find((k) => k.apiKey === 0)?.maxVersion).toBe(9);
+
     const producer = createProducer({ brokers: cluster.bootstrap, clientId: 'harness-test' });
     try {
       await producer.produceSync(
