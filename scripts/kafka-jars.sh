@@ -49,7 +49,7 @@ for version in "${versions[@]}"; do
   # Into a fresh directory, swapped in whole: a jar left from an older pom would stay on the
   # classpath, and an interrupted copy must not look complete.
   rm -rf "$libs.tmp" "$stamp"
-  mvn -B -q -f "$pom" "$copy_plugin" -DincludeScope=runtime -DoutputDirectory="$libs.tmp" ||
+  mvn -B -q -Dstyle.color=never -f "$pom" "$copy_plugin" -DincludeScope=runtime -DoutputDirectory="$libs.tmp" ||
     die "maven could not resolve kafka $version (see the output above)"
   rm -rf "$libs"
   mv "$libs.tmp" "$libs"
