@@ -49,8 +49,13 @@ for version in "${versions[@]}"; do
   # Into a fresh directory, swapped in whole: a jar left from an older pom would stay on the
   # classpath, and an interrupted copy must not look complete.
   rm -rf "$libs.tmp" "$stamp"
-  mvn -B -q -Dstyle.color=never -f "$pom" "$copy_plugin" -DincludeScope=runtime -DoutputDirectory="$libs.tmp" ||
-    die "maven could not resolve kafka $version (see the output above)"
+  mkdir -p "$cache/$version"
+  # Maven's output goes to a log (with -q it is only colour resets), shown when it fails.
+  mvn -B -q -f "$pom" "$copy_plugin" -DincludeScope=runtime -DoutputDirectory="$libs.tmp" \
+    >"$cache/$version/mvn.log" 2>&1 || {
+    cat "$cache/$version/mvn.log" >&2
+    die "maven could not resolve kafka $version (see its output above)"
+  }
   rm -rf "$libs"
   mv "$libs.tmp" "$libs"
   touch "$stamp"
