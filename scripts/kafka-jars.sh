@@ -22,18 +22,17 @@ die() {
   exit 1
 }
 
-tools_present() { command -v java >/dev/null && command -v javac >/dev/null && command -v mvn >/dev/null; }
+tools_present() { command -v java >/dev/null && command -v mvn >/dev/null; }
 if tools_present; then
   step "java and maven present ($(java -version 2>&1 | head -n 1))"
 elif [[ $(id -u) -eq 0 ]]; then
-  step "installing openjdk-17-jdk-headless and maven with apt-get"
-  # The JDK, not only the JRE: the interop tests compile a small Java producer with javac.
+  step "installing openjdk-17-jre-headless and maven with apt-get"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null
-  tools_present || die "apt-get install did not provide java, javac and mvn"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null
+  tools_present || die "apt-get install did not provide java and mvn"
 else
-  die "java, javac or mvn is missing; run as root, or:
-  sudo apt-get update && sudo apt-get install -y openjdk-17-jdk-headless maven"
+  die "java or mvn is missing; run as root, or:
+  sudo apt-get update && sudo apt-get install -y openjdk-17-jre-headless maven"
 fi
 
 for version in "${versions[@]}"; do
