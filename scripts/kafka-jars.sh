@@ -22,18 +22,17 @@ die() {
   exit 1
 }
 
-tools_present() { command -v java >/dev/null && command -v javac >/dev/null && command -v mvn >/dev/null; }
+tools_present() { command -v java >/dev/null && command -v mvn >/dev/null; }
 if tools_present; then
   step "java and maven present ($(java -version 2>&1 | head -n 1))"
 elif [[ $(id -u) -eq 0 ]]; then
-  step "installing openjdk-17-jdk-headless and maven with apt-get"
-  # The JDK, not only the JRE: the interop tests compile a small Java producer with javac.
+  step "installing openjdk-17-jre-headless and maven with apt-get"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null
-  tools_present || die "apt-get install did not provide java, javac and mvn"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null
+  tools_present || die "apt-get install did not provide java and mvn"
 else
-  die "java, javac or mvn is missing; run as root, or:
-  sudo apt-get update && sudo apt-get install -y openjdk-17-jdk-headless maven"
+  die "java or mvn is missing; run as root, or:
+  sudo apt-get update && sudo apt-get install -y openjdk-17-jre-headless maven"
 fi
 
 for version in "${versions[@]}"; do
@@ -49,8 +48,13 @@ for version in "${versions[@]}"; do
   # Into a fresh directory, swapped in whole: a jar left from an older pom would stay on the
   # classpath, and an interrupted copy must not look complete.
   rm -rf "$libs.tmp" "$stamp"
-  mvn -B -q -f "$pom" "$copy_plugin" -DincludeScope=runtime -DoutputDirectory="$libs.tmp" ||
-    die "maven could not resolve kafka $version (see the output above)"
+  mkdir -p "$cache/$version"
+  # Maven's output goes to a log (with -q it is only colour resets), shown when it fails.
+  mvn -B -q -f "$pom" "$copy_plugin" -DincludeScope=runtime -DoutputDirectory="$libs.tmp" \
+    >"$cache/$version/mvn.log" 2>&1 || {
+    cat "$cache/$version/mvn.log" >&2
+    die "maven could not resolve kafka $version (see its output above)"
+  }
   rm -rf "$libs"
   mv "$libs.tmp" "$libs"
   touch "$stamp"

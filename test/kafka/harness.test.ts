@@ -5,7 +5,10 @@
 //
 // Starts JVMs: on a shared machine run it under `flock /tmp/ekaf-kafka.lock`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProducerOptions } from '../../src/config.js';
 import { createProducer } from '../../src/index.js';
+import { ApiVersions } from '../../src/protocol/apis/api-versions.js';
+import { withConnection } from './kafka-admin.js';
 import { startKafkaCluster, type KafkaCluster } from './kafka-cluster.js';
 import { isOurJvm, liveJvmsOwnedHere } from './pid-registry.js';
 import { readWithJavaConsumer, readWithKcat, type ReadBackRecord } from './read-back.js';
@@ -165,6 +168,12 @@ describe('Kafka 2.8.2, one broker with ZooKeeper', () => {
 
   it('takes what ekaf produces (Produce v9 at most) and kcat reads it back exactly once', async () => {
     if (cluster === undefined) throw new Error('the cluster did not start');
+    // The point of this peer: it tops out at Produce v9, below what ekaf would pick with 4.x.
+    const versions = await withConnection(cluster.bootstrap, (conn) =>
+      conn.send(ApiVersions, 3, { clientSoftwareName: 'ekaf-harness', clientSoftwareVersion: '0' }),
+    );
+    expect(versions.apiKeys.find((k) => k.apiKey === 0)?.maxVersion).toBe(9);
+
     const producer = createProducer({ brokers: cluster.bootstrap, clientId: 'harness-test' });
     try {
       await producer.produceSync(
@@ -182,5 +191,54 @@ describe('Kafka 2.8.2, one broker with ZooKeeper', () => {
     await cluster.stop();
     for (const pid of pids) expect(pid !== undefined && isOurJvm(pid)).toBe(false);
     expect(liveJvmsOwnedHere()).toEqual([]);
+  }, 60_000);
+});
+
+describe('Kafka 4.4.0, TLS and SASL listeners', () => {
+  let cluster: KafkaCluster | undefined;
+
+  beforeAll(async () => {
+    cluster = await startKafkaCluster({
+      version: '4.4.0',
+      listeners: ['SSL', 'SASL_PLAINTEXT', 'SASL_SSL'],
+      topics: [{ name: 'secure', partitions: 1, replicationFactor: 1 }],
+    });
+    console.log(`[harness] 1 node with TLS/SASL listeners up in ${cluster.startup.ms} ms`);
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  }, 60_000);
+
+  it('takes ekaf over SSL, SASL_PLAINTEXT (PLAIN) and SASL_SSL (SCRAM-SHA-256 and -512)', async () => {
+    const c = cluster;
+    if (c === undefined || c.security === undefined) throw new Error('the cluster did not start');
+    const tls = { ca: c.security.caPem };
+    const alice = { username: 'alice', password: 'alice-secret' };
+    const ways: [string, string, Partial<ProducerOptions>][] = [
+      ['SSL', c.bootstraps.SSL ?? '', { tls }],
+      ['SASL_PLAINTEXT PLAIN', c.bootstraps.SASL_PLAINTEXT ?? '', { sasl: { mechanism: 'PLAIN', ...alice } }],
+      [
+        'SASL_SSL SCRAM-SHA-256',
+        c.bootstraps.SASL_SSL ?? '',
+        { tls, sasl: { mechanism: 'SCRAM-SHA-256', ...alice } },
+      ],
+      [
+        'SASL_SSL SCRAM-SHA-512',
+        c.bootstraps.SASL_SSL ?? '',
+        { tls, sasl: { mechanism: 'SCRAM-SHA-512', ...alice } },
+      ],
+    ];
+    for (const [i, [what, brokers, security]] of ways.entries()) {
+      const producer = createProducer({ brokers, clientId: 'harness-test', ...security });
+      try {
+        const report = await producer.produceSync('secure', { key: what, value: `via ${what}` });
+        expect(report.offset, what).toBe(i);
+      } finally {
+        await producer.close();
+      }
+    }
+    const records = await readWithKcat(c.bootstrap, 'secure');
+    expect(records.map((r) => r.value?.toString())).toEqual(ways.map(([what]) => `via ${what}`));
   }, 60_000);
 });

@@ -430,14 +430,14 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
   const waitForMetadata = async (
     what: string,
     fn: (m: MetadataResponse) => boolean,
-    o: { topics?: string[] | null; timeoutMs?: number; failFast?: () => void } = {},
+    o: { topics?: string[] | null; timeoutMs?: number; failFast?: () => void; askOnly?: string[] } = {},
   ): Promise<MetadataResponse> => {
     const deadline = Date.now() + (o.timeoutMs ?? 60_000);
     let last: unknown;
     for (;;) {
       o.failFast?.();
       try {
-        const m = await fetchMetadata(liveAddresses(), o.topics ?? null);
+        const m = await fetchMetadata(o.askOnly ?? liveAddresses(), o.topics ?? null);
         if (fn(m)) return m;
         last = `last Metadata: brokers ${m.brokers.map((b) => b.nodeId).join(',')}; ${JSON.stringify(
           m.topics.map((t) => ({
@@ -456,21 +456,31 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   };
-  const waitForBrokers = (want: number[], timeoutMs: number): Promise<MetadataResponse> =>
-    waitForMetadata(
-      `brokers ${want.join(', ')} in Metadata`,
-      (m) => want.every((id) => m.brokers.some((b) => b.nodeId === id)),
-      {
-        timeoutMs,
-        // A JVM that exits while starting (bad config, port taken) fails the wait at once.
-        failFast: () => {
-          for (const node of [...want.map(byId), ...(zookeeper ? [zookeeper] : [])]) {
-            if (node.state === 'stopped')
-              throw new Error(`${node.what} exited while starting:\n${node.tail()}`);
-          }
+  /**
+   * Every wanted node answers Metadata on its own listener and lists all of them. Asking the
+   * node itself matters for a restart: the others keep listing a killed broker until its
+   * session times out (6 s), and a broker serves requests only once it is unfenced.
+   */
+  const waitForBrokers = async (want: number[], timeoutMs: number): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    for (const id of want) {
+      const node = byId(id);
+      await waitForMetadata(
+        `broker ${id} up, listing ${want.join(', ')}`,
+        (m) => want.every((w) => m.brokers.some((b) => b.nodeId === w)),
+        {
+          timeoutMs: Math.max(0, deadline - Date.now()),
+          askOnly: [node.listeners.PLAINTEXT ?? ''],
+          // A JVM that exits while starting (bad config, port taken) fails the wait at once.
+          failFast: () => {
+            for (const n of [...want.map(byId), ...(zookeeper ? [zookeeper] : [])]) {
+              if (n.state === 'stopped') throw new Error(`${n.what} exited while starting:\n${n.tail()}`);
+            }
+          },
         },
-      },
-    );
+      );
+    }
+  };
 
   const waitForLeaders = async (
     topics: string[],

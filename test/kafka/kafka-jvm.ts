@@ -120,9 +120,10 @@ function javaArgs(
   role: 'server' | 'tool',
   mainClass: string,
   args: readonly string[],
+  jvmFlags: readonly string[] = role === 'server' ? BROKER_JVM_FLAGS : TOOL_JVM_FLAGS,
 ): string[] {
   return [
-    ...(role === 'server' ? BROKER_JVM_FLAGS : TOOL_JVM_FLAGS),
+    ...jvmFlags,
     '-Djava.awt.headless=true',
     `${HARNESS_MARK}${process.pid}`,
     ...loggingFlags(version, role),
@@ -142,13 +143,13 @@ export function spawnServerJvm(opts: {
   mainClass: string;
   args: readonly string[];
   logFile: string;
-  /** 'server' (default): broker heap and INFO logs; 'light': tool flags (ZooKeeper). */
+  /** 'server' (default): the broker heap; 'light': the tools' flags (ZooKeeper). INFO logs either way. */
   weight?: 'server' | 'light';
 }): ChildProcess {
   const fd = openSync(opts.logFile, 'a');
   try {
-    const argv = javaArgs(opts.version, 'server', opts.mainClass, opts.args);
-    if (opts.weight === 'light') argv.splice(0, BROKER_JVM_FLAGS.length, ...TOOL_JVM_FLAGS);
+    const flags = opts.weight === 'light' ? TOOL_JVM_FLAGS : BROKER_JVM_FLAGS;
+    const argv = javaArgs(opts.version, 'server', opts.mainClass, opts.args, flags);
     return spawn('java', argv, { stdio: ['ignore', fd, fd] });
   } finally {
     closeSync(fd); // the child holds its own copy
