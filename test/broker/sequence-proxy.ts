@@ -29,6 +29,10 @@ import { frames, lengthPrefixed, listenPerBroker, type BrokerProxies } from './f
  * impossible size, or under another correlation id): a hostile broker.
  *
  * Batches without a producer id pass through unchecked (and unserialised).
+ *
+ * This is our reading of the broker, not evidence of idempotence: where a test needs Kafka's
+ * sequence check it runs on Apache Kafka (test/kafka/). It keeps the mock's chaos faults (answers
+ * dropped or mangled on cue, which Kafka cannot be steered into) honest about duplicates.
  */
 export interface SequenceProxies extends BrokerProxies {
   /** Batches answered as duplicates without reaching the broker. */
