@@ -368,8 +368,21 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (this.frameSize === -1) {
         if (this.buffered < 4) return;
         if ((this.chunks[0] as Buffer).length < 4) this.joinChunks();
-        const size = (this.chunks[0] as Buffer).readInt32BE(0);
+        const head = this.chunks[0] as Buffer;
+        const size = head.readInt32BE(0);
         if (size > this.options.maxResponseBytes) {
+          // A TLS listener answers a plaintext client's request with a TLS alert record
+          // (15 03 03 …), which read as a frame size is ~352 MB: say what is really wrong.
+          // Only on this path, which fails anyway: a real frame is never mistaken for it.
+          if (this.options.tls === null && looksLikeTlsRecord(head)) {
+            this.fail(
+              new ConnectionError(
+                'the broker answered with a TLS record, not a Kafka response: this listener expects TLS (set the `tls` option)',
+                this.address,
+              ),
+            );
+            return;
+          }
           this.fail(new ResponseTooLargeError(this.address, size, this.options.maxResponseBytes));
           return;
         }
@@ -524,4 +537,10 @@ function writeChunks(socket: net.Socket, chunks: Uint8Array[], done?: (error?: E
   for (let i = 0; i < last; i++) socket.write(chunks[i] as Uint8Array);
   socket.write(chunks[last] as Uint8Array, done);
   socket.uncork();
+}
+
+/** A TLS record header: content type 20–23 (alert is 21), then protocol version 3.0–3.4. */
+function looksLikeTlsRecord(head: Buffer): boolean {
+  const type = head[0] as number;
+  return type >= 0x14 && type <= 0x17 && head[1] === 0x03 && (head[2] as number) <= 0x04;
 }
