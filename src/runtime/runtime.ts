@@ -95,6 +95,8 @@ class TopicNode {
 class PartitionNode {
   readonly log: PartitionLog;
   leaderId = -1;
+  /** Why its latest batch came back to be resent: the cause of a later delivery timeout. */
+  lastError: EkafError | null = null;
   /**
    * The newest leader epoch heard of for this partition (metadata or a current-leader hint),
    * -1 while none is known. A leader named with an older one is stale and not followed (KIP-320).
@@ -172,6 +174,8 @@ export class Runtime {
   private readonly topics = new Map<string, TopicNode>();
   private readonly brokers = new Map<number, BrokerNode>();
   private readonly metadataClient: MetadataClient;
+  /** Why the latest metadata request failed; null once one succeeds. */
+  private lastMetadataError: EkafError | null = null;
   private readonly sweepTimer: NodeJS.Timeout;
   /** Evicts idle topics and settles what comes back to vanished partitions (see tidy()). */
   private readonly tidyTimer: NodeJS.Timeout;
@@ -444,6 +448,7 @@ export class Runtime {
       const acknowledged = answer !== null;
       const baseOffset = answer === null ? -1 : offsetOf(answer.baseOffset);
       node.log.acknowledged(batch, baseOffset);
+      node.lastError = null;
       this.spooler?.releaseBatch(batch);
       this.budget.release(batch.recordCount, batch.payloadBytes);
       const appendTime = answer === null ? -1 : offsetOf(answer.logAppendTimeMs);
@@ -621,6 +626,7 @@ export class Runtime {
     } else if (batch.acceptedAt + this.options.deliveryTimeoutMs <= Date.now()) {
       this.settleFailed(node, batch, new DeliveryTimeoutError(this.options.deliveryTimeoutMs, cause));
     } else {
+      node.lastError = cause;
       node.log.requeue(batch, notAppended);
     }
   }
@@ -639,7 +645,10 @@ export class Runtime {
   private sweep(): void {
     const now = Date.now();
     const deadline = now - this.options.deliveryTimeoutMs;
-    const timeout = new DeliveryTimeoutError(this.options.deliveryTimeoutMs);
+    const timeoutMs = this.options.deliveryTimeoutMs;
+    // The cause is the last error seen on the way: metadata's for records that never had a
+    // partition (a refused login, say), the partition's last failure for its batches.
+    const timeout = new DeliveryTimeoutError(timeoutMs, this.lastMetadataError ?? undefined);
     for (const topic of this.topics.values()) {
       while (topic.waiting.length > 0 && (topic.waiting[0] as WaitingRecord).acceptedAt <= deadline) {
         const waiting = topic.waiting.shift() as WaitingRecord;
@@ -649,10 +658,15 @@ export class Runtime {
       }
       for (const node of topic.partitions) {
         // A stamped batch that expires starts the partition's sequence again (PartitionLog.expire).
-        for (const batch of node.log.expire(deadline)) {
+        const expired = node.log.expire(deadline);
+        const batchTimeout =
+          expired.length === 0 || node.lastError === null
+            ? timeout
+            : new DeliveryTimeoutError(timeoutMs, node.lastError);
+        for (const batch of expired) {
           this.spooler?.releaseBatch(batch);
           this.budget.release(batch.recordCount, batch.payloadBytes);
-          failBatch(batch, timeout);
+          failBatch(batch, batchTimeout);
         }
       }
     }
@@ -797,7 +811,18 @@ export class Runtime {
     return metadataMachine.provide({
       actors: {
         fetch: fromPromise<MetadataSummary>(async () => {
-          const response = await this.metadataClient.fetch([...this.topics.keys()]);
+          let response: MetadataResponse;
+          try {
+            response = await this.metadataClient.fetch([...this.topics.keys()]);
+          } catch (error) {
+            // Kept as the cause of the delivery timeout of records that waited for metadata.
+            this.lastMetadataError =
+              error instanceof EkafError
+                ? error
+                : new EkafError('ERR_KAFKA', String(error), { cause: error });
+            throw error;
+          }
+          this.lastMetadataError = null;
           this.applyMetadata(response);
           return { brokers: response.brokers.length, topics: response.topics.length };
         }),
