@@ -618,7 +618,10 @@ async function prepareStorage(
     return false;
   }
   // A cluster id is 16 bytes in URL-safe base64 without padding (what `random-uuid` prints).
-  const clusterId = randomBytes(16).toString('base64url');
+  // One in 64 starts with '-', which StorageTool's argument parser takes for an option (a
+  // fresh-clone CI run failed so): draw again until it does not.
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   const scram = scramUsers.flatMap((u) =>
     ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mech) => [
       '--add-scram',
