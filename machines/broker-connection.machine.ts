@@ -1,4 +1,4 @@
-import { assign, fromCallback, fromPromise, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, setup, type AnyActorRef } from 'xstate';
 import { jitteredBackoff } from './backoff.js';
 import { describeError } from './describe-error.js';
 
@@ -7,9 +7,15 @@ import { describeError } from './describe-error.js';
  * exponential backoff after any failure, `closed` when told to close, `failed` when the broker
  * cannot serve us at all (no common API versions).
  *
- * This is a pure definition: the socket work (`connect`, `handshake`, `watch`) is provided by
- * `src/runtime/broker-connection.ts` with `machine.provide()`. The machine only sees the link
- * as an opaque object it can close.
+ * This is a pure definition: the socket work (`connect`, `handshake`, `watch`) and what the
+ * runtime does with a ready link (`linkUp`, `linkDown`: hand it to the broker's sender) are
+ * provided by `src/runtime/broker-connection.ts` with `machine.provide()`. The machine only sees
+ * the link as an opaque object it can close.
+ *
+ * Partition workers whose leader this broker is `follow` it (and `unfollow` it when the leader
+ * moves); the machine itself tells its followers `conn.up` when it becomes ready (and at once
+ * when one follows a ready connection) and `conn.down` when it leaves `ready`. No one else
+ * relays its transitions.
  */
 
 /** What the machine needs of a live connection. */
@@ -31,8 +37,14 @@ export interface BrokerConnectionInput {
   random?: () => number;
 }
 
+/** What a follower is told. */
+export type ConnectionNews =
+  { type: 'conn.up' } | { type: 'conn.down'; error: { code: string; message: string } };
+
 export interface BrokerConnectionContext {
   brokerId: number;
+  /** The workers this broker leads, by name, told of every change of the connection. */
+  followers: ReadonlyMap<string, AnyActorRef>;
   host: string;
   port: number;
   link: BrokerLink | null;
@@ -48,7 +60,11 @@ export interface BrokerConnectionContext {
 }
 
 export type BrokerConnectionEvent =
-  { type: 'conn.down'; error: { code: string; message: string } } | { type: 'close' };
+  | { type: 'conn.down'; error: { code: string; message: string } }
+  | { type: 'close' }
+  /** A partition worker whose leader this broker is. */
+  | { type: 'follow'; worker: AnyActorRef }
+  | { type: 'unfollow'; worker: AnyActorRef };
 
 export interface HandshakeOutput {
   versions: Record<string, number>;
@@ -80,6 +96,23 @@ const notProvided = (name: string) => (): never => {
   throw new Error(`broker-connection machine: actor "${name}" was not provided`);
 };
 
+const actionNotProvided = (name: string) => (): never => {
+  throw new Error(`broker-connection machine: action "${name}" was not provided`);
+};
+
+const CLOSED = { code: 'ERR_CONNECTION_CLOSED', message: 'broker connection stopped' };
+
+/** Tells every live follower `news` (a stopped worker, left behind by its partition, is skipped). */
+function tellFollowers(
+  followers: ReadonlyMap<string, AnyActorRef>,
+  news: ConnectionNews,
+  sendTo: (ref: AnyActorRef, event: ConnectionNews) => void,
+): void {
+  for (const ref of followers.values()) {
+    if ((ref.getSnapshot() as { status: string }).status === 'active') sendTo(ref, news);
+  }
+}
+
 export const brokerConnectionMachine = setup({
   types: {
     context: {} as BrokerConnectionContext,
@@ -101,6 +134,42 @@ export const brokerConnectionMachine = setup({
     closeLink: ({ context }) => {
       context.link?.close();
     },
+    /** The link is ready: the runtime's sender may send on it (provided by the runtime). */
+    linkUp: actionNotProvided('linkUp'),
+    /** The link is gone: the sender stops using it (provided by the runtime). */
+    linkDown: actionNotProvided('linkDown'),
+    follow: assign({
+      followers: ({ context, event }) =>
+        event.type === 'follow'
+          ? new Map(context.followers).set(event.worker.id, event.worker)
+          : context.followers,
+    }),
+    unfollow: assign({
+      followers: ({ context, event }) => {
+        // Only the actor that followed: a restarted worker under the same name may follow already.
+        if (event.type !== 'unfollow' || context.followers.get(event.worker.id) !== event.worker)
+          return context.followers;
+        const followers = new Map(context.followers);
+        followers.delete(event.worker.id);
+        return followers;
+      },
+    }),
+    announceUp: enqueueActions(({ context, enqueue }) => {
+      tellFollowers(context.followers, { type: 'conn.up' }, (ref, news) => {
+        enqueue.sendTo(ref, news);
+      });
+    }),
+    /** A follower joined a ready connection: it may send at once. */
+    welcome: enqueueActions(({ event, enqueue }) => {
+      if (event.type === 'follow') enqueue.sendTo(event.worker, { type: 'conn.up' });
+    }),
+    /** Leaving `ready`: the reason is the lost connection's error, or a close. */
+    announceDown: enqueueActions(({ context, event, enqueue }) => {
+      const error = event.type === 'conn.down' ? event.error : CLOSED;
+      tellFollowers(context.followers, { type: 'conn.down', error }, (ref, news) => {
+        enqueue.sendTo(ref, news);
+      });
+    }),
   },
   delays: {
     backoff: ({ context }) =>
@@ -118,6 +187,7 @@ export const brokerConnectionMachine = setup({
     brokerId: input.brokerId,
     host: input.host,
     port: input.port,
+    followers: new Map(),
     link: null,
     versions: {},
     attempts: 0,
@@ -130,6 +200,8 @@ export const brokerConnectionMachine = setup({
   initial: 'connecting',
   on: {
     close: { target: '.closed' },
+    follow: { actions: 'follow' },
+    unfollow: { actions: 'unfollow' },
   },
   states: {
     connecting: {
@@ -168,12 +240,14 @@ export const brokerConnectionMachine = setup({
       },
     },
     ready: {
-      entry: assign({ attempts: 0 }),
+      entry: [assign({ attempts: 0 }), 'linkUp', 'announceUp'],
+      exit: ['linkDown', 'announceDown'],
       invoke: {
         src: 'watch',
         input: ({ context }) => ({ link: context.link as BrokerLink }),
       },
       on: {
+        follow: { actions: ['follow', 'welcome'] },
         'conn.down': {
           target: 'retrying',
           actions: assign(({ context, event }) => failure(context, event.error)),

@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate';
+import { assign, enqueueActions, not, setup, type AnyActorRef } from 'xstate';
 import { jitteredBackoff } from './backoff.js';
 
 /**
@@ -12,6 +12,13 @@ import { jitteredBackoff } from './backoff.js';
  *   within the producer's bounds and replayed in order when a leader is back.
  * - `retrying`: a batch failed with a retriable error; wait (capped, jittered backoff) while
  *   metadata is refreshed, then resend in the original order.
+ *
+ * Who talks to it: the topology follower names its leader (`leader`, with the leader's
+ * broker-connection actor, or `leader.lost`); the worker then `follow`s that broker actor, which
+ * answers `conn.up` when its connection is ready and tells it `conn.up` / `conn.down` from then
+ * on. Batch outcomes that change something arrive as events (`produce.retriable`,
+ * `produce.failed`, `produce.acked` after failures, `epoch.bumped`); an acknowledgement on the
+ * success path does not (an xstate event costs ~13 µs: none per batch when nothing changes).
  */
 
 export interface PartitionWorkerInput {
@@ -29,6 +36,8 @@ export interface PartitionWorkerContext {
   partition: number;
   /** -1 when unknown. */
   leaderId: number;
+  /** The leader's broker-connection actor, which this worker follows; null when none. */
+  broker: AnyActorRef | null;
   /** Whether the leader's connection is ready, as last reported. */
   connected: boolean;
   /** Consecutive retriable failures since the last success. */
@@ -36,6 +45,9 @@ export interface PartitionWorkerContext {
   lastError: { code: string; message: string } | null;
   /** Since when the worker has had no usable leader (ms since epoch), or null. */
   downSince: number | null;
+  /** Batches failed for good (non-retriable answers), and times the sequence started again. */
+  batchesFailed: number;
+  epochBumps: number;
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
   stillDownIntervalMs: number;
@@ -43,22 +55,30 @@ export interface PartitionWorkerContext {
 }
 
 export type PartitionWorkerEvent =
-  /** Metadata named a leader; `connected` says whether its connection is ready. */
-  | { type: 'leader'; leaderId: number; connected: boolean }
+  /** Metadata (or a current-leader hint) named a leader, with its broker-connection actor. */
+  | { type: 'leader'; leaderId: number; broker: AnyActorRef }
   /** Metadata has no usable leader for this partition. */
   | { type: 'leader.lost' }
-  /** The leader's connection became ready / was lost. */
+  /** From the followed broker actor: its connection became ready / was lost. */
   | { type: 'conn.up' }
   | { type: 'conn.down'; error: { code: string; message: string } }
   /** A batch came back with a retriable error. */
   | { type: 'produce.retriable'; error: { code: string; message: string } }
-  /** A batch was acknowledged. */
-  | { type: 'produce.acked' };
+  /** A batch failed for good (a non-retriable answer); the partition goes on with the next. */
+  | { type: 'produce.failed'; error: { code: string; message: string } }
+  /** A batch was acknowledged after failed attempts. */
+  | { type: 'produce.acked' }
+  /** The partition's idempotent sequence started again under a new epoch. */
+  | { type: 'epoch.bumped'; producerId: number; producerEpoch: number };
 
 /** Retry delay after `attempts` consecutive failures, with ±20% jitter. */
 export function retryDelay(context: PartitionWorkerContext): number {
   return jitteredBackoff(context.attempts, context.retryBackoffMs, context.retryBackoffMaxMs, context.random);
 }
+
+const notProvided = (name: string) => (): never => {
+  throw new Error(`partition-worker machine: action "${name}" was not provided`);
+};
 
 export const partitionWorkerMachine = setup({
   types: {
@@ -67,28 +87,41 @@ export const partitionWorkerMachine = setup({
     events: {} as PartitionWorkerEvent,
   },
   actions: {
-    setLeader: assign(({ event }) =>
-      event.type === 'leader' ? { leaderId: event.leaderId, connected: event.connected } : {},
-    ),
+    /**
+     * Follow the named leader's broker actor (it answers `conn.up` if its connection is ready),
+     * after leaving the previous one. Until it answers, the worker is not connected.
+     */
+    followLeader: enqueueActions(({ context, event, enqueue, self }) => {
+      if (event.type !== 'leader') return;
+      if (context.broker !== null && context.broker !== event.broker) {
+        enqueue.sendTo(context.broker, { type: 'unfollow', worker: self });
+      }
+      enqueue.assign({ leaderId: event.leaderId, broker: event.broker, connected: false });
+      enqueue.sendTo(event.broker, { type: 'follow', worker: self });
+    }),
+    leaveLeader: enqueueActions(({ context, enqueue, self }) => {
+      if (context.broker !== null) enqueue.sendTo(context.broker, { type: 'unfollow', worker: self });
+      enqueue.assign({ leaderId: -1, broker: null, connected: false });
+    }),
     /** Let the leader's connection take this partition's batches (provided by the runtime). */
-    drain: () => undefined,
+    drain: notProvided('drain'),
     /** Ask the metadata actor for a refresh (provided by the runtime). */
-    refreshMetadata: () => undefined,
+    refreshMetadata: notProvided('refreshMetadata'),
     /** Report `worker.up` (and `time_to_connect` / `time_down`) (provided by the runtime). */
-    reportUp: () => undefined,
+    reportUp: notProvided('reportUp'),
     /** Report `worker.down` (provided by the runtime). */
-    reportDown: () => undefined,
+    reportDown: notProvided('reportDown'),
     /** Report `worker.still_down` (provided by the runtime). */
-    reportStillDown: () => undefined,
+    reportStillDown: notProvided('reportStillDown'),
   },
   delays: {
     retryDelay: ({ context }) => retryDelay(context),
     stillDownInterval: ({ context }) => context.stillDownIntervalMs,
   },
   guards: {
-    leaderConnected: ({ event }) => event.type === 'leader' && event.connected,
-    sameLeaderConnected: ({ context, event }) =>
-      event.type === 'leader' && event.leaderId === context.leaderId && event.connected,
+    /** The leader named is the one followed already: nothing to do. */
+    sameLeader: ({ context, event }) =>
+      event.type === 'leader' && event.leaderId === context.leaderId && event.broker === context.broker,
     connected: ({ context }) => context.connected,
     hasLeader: ({ context }) => context.leaderId !== -1,
     isDown: ({ context }) => context.downSince !== null,
@@ -99,10 +132,13 @@ export const partitionWorkerMachine = setup({
     topic: input.topic,
     partition: input.partition,
     leaderId: -1,
+    broker: null,
     connected: false,
     attempts: 0,
     lastError: null,
     downSince: null,
+    batchesFailed: 0,
+    epochBumps: 0,
     retryBackoffMs: input.retryBackoffMs,
     retryBackoffMaxMs: input.retryBackoffMaxMs,
     stillDownIntervalMs: input.stillDownIntervalMs,
@@ -110,7 +146,14 @@ export const partitionWorkerMachine = setup({
   }),
   initial: 'connecting',
   on: {
-    'leader.lost': { target: '.buffering', actions: assign({ leaderId: -1, connected: false }) },
+    'leader.lost': { target: '.buffering', actions: 'leaveLeader' },
+    'produce.failed': {
+      actions: assign({
+        batchesFailed: ({ context }) => context.batchesFailed + 1,
+        lastError: ({ event }) => event.error,
+      }),
+    },
+    'epoch.bumped': { actions: assign({ epochBumps: ({ context }) => context.epochBumps + 1 }) },
   },
   states: {
     connecting: {
@@ -129,10 +172,7 @@ export const partitionWorkerMachine = setup({
           target: 'buffering',
           actions: assign({ connected: false, lastError: ({ event }) => event.error }),
         },
-        leader: [
-          { guard: 'leaderConnected', target: 'ready', actions: 'setLeader' },
-          { actions: 'setLeader' },
-        ],
+        leader: { guard: not('sameLeader'), actions: 'followLeader' },
       },
     },
     ready: {
@@ -143,10 +183,9 @@ export const partitionWorkerMachine = setup({
           actions: assign({ connected: false, lastError: ({ event }) => event.error }),
         },
         leader: [
-          { guard: 'sameLeaderConnected' },
-          // A new leader: re-enter ready (its connection is up) or wait for it.
-          { guard: 'leaderConnected', target: 'ready', reenter: true, actions: 'setLeader' },
-          { target: 'connecting', actions: 'setLeader' },
+          { guard: 'sameLeader' },
+          // A new leader: wait for its connection (its actor answers at once when it is ready).
+          { target: 'connecting', actions: 'followLeader' },
         ],
         'produce.retriable': {
           target: 'retrying',
@@ -178,11 +217,12 @@ export const partitionWorkerMachine = setup({
       },
       on: {
         leader: [
-          { guard: 'leaderConnected', target: 'ready', actions: 'setLeader' },
-          { target: 'connecting', actions: 'setLeader' },
+          // Its connection was lost: stay until the same broker actor says it is back.
+          { guard: 'sameLeader' },
+          { target: 'connecting', actions: 'followLeader' },
         ],
         // Still no leader: stay, without reporting worker.down again or restarting the timer.
-        'leader.lost': { actions: assign({ leaderId: -1, connected: false }) },
+        'leader.lost': { actions: 'leaveLeader' },
         'conn.up': { guard: 'hasLeader', target: 'ready', actions: assign({ connected: true }) },
       },
     },
@@ -198,7 +238,7 @@ export const partitionWorkerMachine = setup({
           actions: assign({ connected: false, lastError: ({ event }) => event.error }),
         },
         'produce.retriable': { actions: assign({ lastError: ({ event }) => event.error }) },
-        leader: { actions: 'setLeader' },
+        leader: { guard: not('sameLeader'), actions: 'followLeader' },
       },
     },
   },

@@ -1,36 +1,46 @@
-import { assign, cancel, enqueueActions, setup, stopChild, type AnyActorLogic } from 'xstate';
+import {
+  assign,
+  cancel,
+  enqueueActions,
+  setup,
+  stopChild,
+  type AnyActorLogic,
+  type AnyActorRef,
+} from 'xstate';
+import { ActorIndex, type ChildSpec } from './actor-index.js';
 
 /**
- * The registry: gproc's role. It names every actor of the producer (`metadata`, `broker:<id>`,
- * `topic:<name>`, `partition:<name>:<p>`), spawns and stops them as its children, and restarts
- * a child that fails, after a delay (brod waits 5 s for a worker, 10 s for a client).
+ * The registry: gproc's role. It is the one place that starts, stops and restarts the
+ * producer's actors (`metadata`, `identity`, `broker:<id>`, `topic:<name>`,
+ * `partition:<topic>:<p>`), as its children, and it keeps their index (./actor-index.ts), which
+ * the data path reads synchronously. A child that fails is stopped and started again after a
+ * delay (brod waits 5 s for a worker, 10 s for a client); the runtime hears of each restart
+ * (`restarted`) to bring the new actor up to date (a partition worker learns its leader again).
  *
- * Routing does not go through this machine: the runtime keeps a plain Map from name to actor,
- * updated from this machine's children, so that finding a partition's worker is a synchronous
- * lookup (gproc's lookups are ETS reads, not messages).
+ * ```
+ * registry
+ * ├── metadata            what the cluster looks like; the runtime turns its answers into
+ * │                       register / unregister events (src/runtime/topology-follower.ts)
+ * ├── identity            the idempotent producer's id and epoch
+ * ├── broker:<id>         one connection per broker; tells the workers that follow it
+ * │                       when it goes up or down
+ * ├── topic:<name>        routes records: waiting, active, unavailable, refused
+ * └── partition:<t>:<p>   one worker per partition: connecting, ready, buffering, retrying
+ * ```
  */
 
-export type ActorKind = 'metadata' | 'broker' | 'topic' | 'partition';
-
-export interface ChildSpec {
-  kind: ActorKind;
-  logic: AnyActorLogic;
-  input: unknown;
-}
+export { actorName, ActorIndex, type ActorKind, type ChildSpec } from './actor-index.js';
 
 export interface RegistryInput {
   /** Delay before a failed child is started again. */
   restartDelayMs: number;
+  /** The index to keep (the runtime holds the same object to read it); a new one if absent. */
+  index?: ActorIndex;
 }
 
 export interface RegistryContext {
   restartDelayMs: number;
-  /** How to (re)start each registered child, by name. */
-  specs: Record<string, ChildSpec>;
-  /** How many times each child was restarted. */
-  restarts: Record<string, number>;
-  /** The last error of each child that failed. */
-  failures: Record<string, string>;
+  index: ActorIndex;
 }
 
 export type RegistryEvent =
@@ -38,22 +48,15 @@ export type RegistryEvent =
   | { type: 'unregister'; name: string }
   | { type: 'restart'; name: string };
 
-/** The registry name of a broker connection, topic or partition worker. */
-export const actorName = {
-  broker: (id: number) => `broker:${id}`,
-  topic: (name: string) => `topic:${name}`,
-  partition: (topic: string, partition: number) => `partition:${topic}:${partition}`,
-} as const;
-
 /**
  * Children are spawned by name with logic chosen at run time, which xstate's types (built for
  * children declared in `setup`) do not describe; this is the one place that bridges the two.
  */
-function spawnNamed(spawnChild: unknown, name: string, spec: ChildSpec): void {
-  (spawnChild as (logic: AnyActorLogic, options: { id: string; input: unknown }) => void)(spec.logic, {
-    id: name,
-    input: spec.input,
-  });
+function spawnNamed(spawn: unknown, name: string, spec: ChildSpec): AnyActorRef {
+  return (spawn as (logic: AnyActorLogic, options: { id: string; input: unknown }) => AnyActorRef)(
+    spec.logic,
+    { id: name, input: spec.input },
+  );
 }
 
 const ERROR_PREFIX = 'xstate.error.actor.';
@@ -82,11 +85,13 @@ export const registryMachine = setup({
     events: {} as RegistryEvent,
   },
   actions: {
-    /** Tell the runtime the set of children changed, so that it refreshes its index. */
-    childrenChanged: () => undefined,
-    recordFailure: assign({
-      failures: ({ context, event }) => ({ ...context.failures, [failedChild(event)]: failureOf(event) }),
-    }),
+    /** A child was started again after a failure (provided by the runtime). */
+    restarted: (_, _params: { name: string }): void => {
+      throw new Error('registry machine: action "restarted" was not provided');
+    },
+    recordFailure: ({ context, event }) => {
+      context.index.failed(failedChild(event), failureOf(event));
+    },
     stopFailedChild: stopChild(({ event }) => failedChild(event)),
     scheduleRestart: enqueueActions(({ context, event, enqueue }) => {
       const name = failedChild(event);
@@ -94,52 +99,43 @@ export const registryMachine = setup({
     }),
   },
   guards: {
-    isRegisteredChild: ({ context, event }) => failedChild(event) in context.specs,
+    isRunningChild: ({ context, event }) => context.index.get(failedChild(event)) !== undefined,
   },
 }).createMachine({
   id: 'registry',
-  context: ({ input }) => ({ restartDelayMs: input.restartDelayMs, specs: {}, restarts: {}, failures: {} }),
+  context: ({ input }) => ({ restartDelayMs: input.restartDelayMs, index: input.index ?? new ActorIndex() }),
   on: {
     register: {
-      guard: ({ context, event }) => !(event.name in context.specs),
-      actions: [
-        assign({ specs: ({ context, event }) => ({ ...context.specs, [event.name]: event.spec }) }),
-        enqueueActions(({ enqueue, event }) => {
-          spawnNamed(enqueue.spawnChild, event.name, event.spec);
-        }),
-        'childrenChanged',
-      ],
+      guard: ({ context, event }) => !context.index.has(event.name),
+      actions: assign(({ context, event, spawn }) => {
+        context.index.add(event.name, event.spec, spawnNamed(spawn, event.name, event.spec));
+        return { index: context.index };
+      }),
     },
     unregister: {
       actions: [
         cancel(({ event }) => restartId(event.name)),
         stopChild(({ event }) => event.name),
-        assign({
-          specs: ({ context, event }) =>
-            Object.fromEntries(Object.entries(context.specs).filter(([name]) => name !== event.name)),
-        }),
-        'childrenChanged',
+        ({ context, event }) => {
+          context.index.remove(event.name);
+        },
       ],
     },
     // A child threw: stop what is left of it and start it again after the delay.
     'xstate.error.actor.*': {
-      guard: 'isRegisteredChild',
-      actions: ['recordFailure', 'stopFailedChild', 'scheduleRestart', 'childrenChanged'],
+      guard: 'isRunningChild',
+      actions: ['recordFailure', 'stopFailedChild', 'scheduleRestart'],
     },
     restart: {
-      guard: ({ context, event }) => event.name in context.specs,
+      guard: ({ context, event }) => context.index.entry(event.name)?.ref === null,
       actions: [
-        assign({
-          restarts: ({ context, event }) => ({
-            ...context.restarts,
-            [event.name]: (context.restarts[event.name] ?? 0) + 1,
-          }),
+        assign(({ context, event, spawn }) => {
+          const entry = context.index.entry(event.name);
+          if (entry !== undefined)
+            context.index.restarted(event.name, spawnNamed(spawn, event.name, entry.spec));
+          return { index: context.index };
         }),
-        enqueueActions(({ context, event, enqueue }) => {
-          const spec = context.specs[event.name];
-          if (spec !== undefined) spawnNamed(enqueue.spawnChild, event.name, spec);
-        }),
-        'childrenChanged',
+        { type: 'restarted', params: ({ event }) => ({ name: event.name }) },
       ],
     },
   },

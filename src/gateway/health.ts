@@ -1,3 +1,4 @@
+import { actorNamed } from '../runtime/introspection.js';
 import type { Producer } from '../producer.js';
 
 export type Readiness = { ready: true; brokersReady: number } | { ready: false; reason: string };
@@ -13,7 +14,7 @@ export type Readiness = { ready: true; brokersReady: number } | { ready: false; 
  */
 export function readiness(producer: Producer): Readiness {
   const actors = producer.inspect();
-  const metadata = actors.find((a) => a.name === 'metadata');
+  const metadata = actorNamed(actors, 'metadata');
   const refreshedAt = metadata?.details.lastRefreshAt;
   if (typeof refreshedAt !== 'number' || refreshedAt <= 0) {
     const topics = actors.filter((a) => a.kind === 'topic').length;

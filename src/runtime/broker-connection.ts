@@ -15,16 +15,34 @@ const API_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(ApiKey).map(([name, key]) => [key, name]),
 );
 
+/** Who uses the connection while it is ready (the broker's sender). */
+export interface LinkUser {
+  /** The connection is ready, with the API versions negotiated on it. */
+  up(connection: Connection, versions: Record<string, number>): void;
+  /** It is gone (lost, or the actor left `ready`). */
+  down(): void;
+}
+
 /**
  * The broker-connection machine with its socket work: TCP (or TLS) connect, the handshake
- * (ApiVersions, then SASL when configured), and a watcher that turns the socket's close into
- * `conn.down`. `sasl` is asked for credentials on every connection (they may rotate).
+ * (ApiVersions, then SASL when configured), a watcher that turns the socket's close into
+ * `conn.down`, and the hand-over of the ready connection to its `user`. `sasl` is asked for
+ * credentials on every connection (they may rotate).
  */
 export function brokerConnectionLogic(
   options: Omit<ConnectionOptions, 'host' | 'port'>,
+  user: LinkUser,
   sasl: CredentialsSource | null = null,
 ) {
   return brokerConnectionMachine.provide({
+    actions: {
+      linkUp: ({ context }) => {
+        if (context.link !== null) user.up(asConnection(context.link), context.versions);
+      },
+      linkDown: () => {
+        user.down();
+      },
+    },
     actors: {
       connect: fromPromise<BrokerLink, { host: string; port: number }>(async ({ input, signal }) => {
         const connection = new Connection({ ...options, host: input.host, port: input.port });

@@ -142,6 +142,8 @@ export class PartitionLog {
     private readonly pool: BatchBufferPool = new BatchBufferPool(0),
     /** Asked for when this partition has used up its producer id's epochs. */
     private readonly needNewProducerId: (stale: number) => void = () => undefined,
+    /** Told when this partition's sequence starts again under a new epoch (or a new id). */
+    private readonly epochBumped: (stamp: ProducerStamp) => void = () => undefined,
   ) {}
 
   get inFlight(): number {
@@ -305,6 +307,7 @@ export class PartitionLog {
       return -1;
     }
     for (const batch of this.waiting) unstamp(batch);
+    this.epochBumped({ producerId: sequence.producerId, producerEpoch: sequence.producerEpoch });
     return 0;
   }
 

@@ -5,6 +5,15 @@ import type { ProducerStamp } from './partition-sequence.js';
 
 export type IdentityState = 'off' | 'pending' | 'ready' | 'unsupported';
 
+/** What inspect() says of the producer identity. */
+export interface IdentityDescription {
+  idempotence: IdentityState;
+  producerId: number | null;
+  producerEpoch: number | null;
+  producerIdsObtained: number;
+  epochBumps: number;
+}
+
 /**
  * The idempotent producer's id and first epoch, from InitProducerId. Partitions stamp their
  * batches with it and keep their own epoch and sequence numbers from then on (see
@@ -25,6 +34,8 @@ export class ProducerIdentity {
   /** How many producer ids were obtained (inspect()). */
   idsObtained = 0;
   lastError: EkafError | null = null;
+  /** Per-partition epoch bumps, over every partition. */
+  epochBumps = 0;
 
   constructor(
     enabled: boolean,
@@ -123,13 +134,19 @@ export class ProducerIdentity {
     }
   }
 
+  /** A partition's sequence started again under a new epoch (counted for inspect()). */
+  epochBumped(): void {
+    this.epochBumps++;
+  }
+
   /** For inspect(). */
-  describe(): Record<string, unknown> {
+  describe(): IdentityDescription {
     return {
       idempotence: this.state,
       producerId: this.current?.producerId ?? null,
       producerEpoch: this.current?.producerEpoch ?? null,
       producerIdsObtained: this.idsObtained,
+      epochBumps: this.epochBumps,
     };
   }
 }

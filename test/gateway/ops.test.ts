@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../src/gateway/server.js';
 import type { ActorSnapshot } from '../../src/runtime/runtime.js';
 import { call, errorOf, postJson, startStack, waitFor, type Stack } from './helpers.js';
+import { actorNamed } from '../../src/runtime/introspection.js';
 
 interface Sample {
   name: string;
@@ -223,7 +224,7 @@ describe('kafboy health, metrics, actors, live stream, topic config', () => {
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ lingerMs: 25, batchRecords: 500, partitioner: 'random', acks: 'all' });
     const actors = stack.producer.inspect();
-    const topic = actors.find((a) => a.name === 'topic:cfg');
+    const topic = actorNamed(actors, 'topic:cfg');
     expect(topic?.details.settings).toMatchObject({ lingerMs: 25, batchRecords: 500 });
 
     const bad = await put(JSON.stringify({ lingerMs: -1 }));

@@ -12,6 +12,7 @@ import { startGateway, type Gateway } from '../../src/gateway/server.js';
 import { createProducer, type Producer } from '../../src/producer.js';
 import type { ActorSnapshot } from '../../src/runtime/runtime.js';
 import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { actorNamed, ofKind } from '../../src/runtime/introspection.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -167,11 +168,11 @@ describe('visualizer in Chromium', () => {
   });
 
   it.skipIf(!hasChromium)('follows a broker going down and coming back', async () => {
-    const partition = (await actors()).find(
-      (a) => a.kind === 'partition' && a.name.startsWith(`partition:${TOPIC}:`),
+    const partition = ofKind(await actors(), 'partition').find((a) =>
+      a.name.startsWith(`partition:${TOPIC}:`),
     );
     if (partition === undefined) throw new Error('no partition worker');
-    const leader = partition.details.leaderId as number;
+    const leader = partition.details.leaderId;
     const broker = `broker:${leader}`;
     // Every data-state the page shows for the two rows, as it happens.
     await page.evaluate(
@@ -225,13 +226,13 @@ describe('visualizer in Chromium', () => {
     await form.getByLabel('Linger (ms)').fill('37');
     await form.getByRole('button', { name: 'Apply' }).click();
     await expect.poll(() => form.locator('output').innerText()).toContain('Applied');
-    const topic = (await actors()).find((a) => a.name === `topic:${TOPIC}`);
+    const topic = actorNamed(await actors(), `topic:${TOPIC}` as const);
     expect((topic?.details.settings as { lingerMs?: number } | undefined)?.lingerMs).toBe(37);
 
     await form.getByLabel('Max in flight').fill('0');
     await form.getByRole('button', { name: 'Apply' }).click();
     await expect.poll(() => form.locator('output').innerText()).toMatch(/^Refused: .*maxInFlight/);
-    const after = (await actors()).find((a) => a.name === `topic:${TOPIC}`);
+    const after = actorNamed(await actors(), `topic:${TOPIC}` as const);
     expect((after?.details.settings as { maxInFlight?: number } | undefined)?.maxInFlight).toBe(5);
     await form.getByLabel('Max in flight').fill('5');
   });

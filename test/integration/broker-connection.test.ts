@@ -8,6 +8,16 @@ import { PEERS, startCluster, type MockCluster } from '../broker/cluster.js';
 /** The broker-connection actor against a real librdkafka mock broker, set down and up. */
 describe.each(PEERS)('broker-connection actor against librdkafka %s', (peer) => {
   let cluster: MockCluster;
+  /** What the broker's sender would be handed: the ready connection, and its loss. */
+  let handed: string[] = [];
+  const links = {
+    up: (connection: Connection, versions: Record<string, number>) => {
+      handed.push(connection.isOpen && versions.Produce !== undefined ? 'up' : 'up (not usable)');
+    },
+    down: () => {
+      handed.push('down');
+    },
+  };
 
   beforeAll(async () => {
     cluster = await startCluster({ peer, brokers: 1 });
@@ -19,9 +29,13 @@ describe.each(PEERS)('broker-connection actor against librdkafka %s', (peer) => 
   it('connects, negotiates, goes retrying when its broker is down and ready when it is back', async () => {
     const broker = cluster.brokers[0];
     if (broker === undefined) throw new Error('no broker');
-    const actor = createActor(brokerConnectionLogic({ clientId: 'ekaf-test', requestTimeoutMs: 5000 }), {
-      input: { brokerId: broker.id, host: broker.host, port: broker.port, reconnectBackoffMaxMs: 200 },
-    });
+    handed = [];
+    const actor = createActor(
+      brokerConnectionLogic({ clientId: 'ekaf-test', requestTimeoutMs: 5000 }, links),
+      {
+        input: { brokerId: broker.id, host: broker.host, port: broker.port, reconnectBackoffMaxMs: 200 },
+      },
+    );
     const states: string[] = [];
     actor.subscribe((snapshot) => {
       if (states.at(-1) !== snapshot.value) states.push(snapshot.value);
@@ -44,15 +58,18 @@ describe.each(PEERS)('broker-connection actor against librdkafka %s', (peer) => 
     expect(actor.getSnapshot().context.attempts).toBe(0);
     expect(states.slice(0, 4)).toEqual(['connecting', 'handshaking', 'ready', 'retrying']);
     expect(states.at(-1)).toBe('ready');
+    // The connection was handed over each time it was ready, and taken back when it was lost.
+    expect(handed).toEqual(['up', 'down', 'up']);
 
     actor.send({ type: 'close' });
     expect(actor.getSnapshot().status).toBe('done');
+    expect(handed).toEqual(['up', 'down', 'up', 'down']);
   });
 
   it('closes its socket when the actor is stopped while ready', async () => {
     const broker = cluster.brokers[0];
     if (broker === undefined) throw new Error('no broker');
-    const actor = createActor(brokerConnectionLogic({ clientId: 'ekaf-test' }), {
+    const actor = createActor(brokerConnectionLogic({ clientId: 'ekaf-test' }, links), {
       input: { brokerId: broker.id, host: broker.host, port: broker.port },
     });
     actor.start();
@@ -68,7 +85,7 @@ describe.each(PEERS)('broker-connection actor against librdkafka %s', (peer) => 
     if (broker === undefined) throw new Error('no broker');
     await cluster.setApiVersion(ApiKey.Produce, 0, 2);
     try {
-      const actor = createActor(brokerConnectionLogic({ clientId: 'ekaf-test' }), {
+      const actor = createActor(brokerConnectionLogic({ clientId: 'ekaf-test' }, links), {
         input: { brokerId: broker.id, host: broker.host, port: broker.port },
       });
       actor.start();

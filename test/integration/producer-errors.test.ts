@@ -6,6 +6,7 @@ import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { startCluster, type MockCluster } from '../broker/cluster.js';
 import { readTopic } from '../broker/kcat.js';
 import { orderViolations, startStream } from '../support/stream.js';
+import { actorNamed } from '../../src/runtime/introspection.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -46,7 +47,7 @@ describe('producer errors, bounds and runtime settings (librdkafka 2.12 mock)', 
     const retried = producer
       .inspect()
       .filter((a) => a.kind === 'partition')
-      .reduce((n, a) => n + Number(a.details.batchesRetried), 0);
+      .reduce((n, a) => n + a.details.batchesRetried, 0);
     expect(retried).toBeGreaterThanOrEqual(4);
     const consumed = await readTopic(cluster.bootstrap, 't');
     expect(
@@ -125,7 +126,7 @@ describe('producer errors, bounds and runtime settings (librdkafka 2.12 mock)', 
     for (const actor of producer.inspect().filter((a) => a.kind === 'partition')) {
       expect(actor.details).toMatchObject({ maxInFlight: 1, lingerMs: 50 });
     }
-    expect(producer.inspect().find((a) => a.name === 'topic:t')?.details.settings).toMatchObject({
+    expect(actorNamed(producer.inspect(), 'topic:t')?.details.settings).toMatchObject({
       maxInFlight: 1,
       lingerMs: 50,
     });
@@ -160,7 +161,7 @@ describe('producer errors, bounds and runtime settings (librdkafka 2.12 mock)', 
     // the live settings object setTopicConfig returns, to reach the sender's encoding failure.
     const live = producer.setTopicConfig('t', {});
     live.produceTimeoutMs = 3_000_000_000;
-    expect(producer.inspect().find((a) => a.name === 'topic:t')?.details.settings).toMatchObject({
+    expect(actorNamed(producer.inspect(), 'topic:t')?.details.settings).toMatchObject({
       produceTimeoutMs: 3_000_000_000,
     });
     // What would have ended the process ends the test instead, at once, naming the exception.
@@ -258,7 +259,7 @@ describe('producer errors, bounds and runtime settings (librdkafka 2.12 mock)', 
         values.map((value) => ({ value, partition: 0 })),
       );
       expect(reports.map((r) => r.offset)).toEqual(values.map((_, i) => i + 1));
-      const worker = producer.inspect().find((a) => a.name === 'partition:big:0');
+      const worker = actorNamed(producer.inspect(), 'partition:big:0');
       expect(worker?.details.batchesSplit).toBe(2); // the batch, then its first half
       const consumed = await readTopic(cluster.bootstrap, 'big', { partitions: [0] });
       expect(consumed.map((r) => r.value?.toString())).toEqual(['first', ...values]);

@@ -4,6 +4,7 @@ import { ApiKey } from '../../src/protocol/api.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { startCluster, type MockCluster } from '../broker/cluster.js';
 import { readTopic } from '../broker/kcat.js';
+import { actorNamed } from '../../src/runtime/introspection.js';
 
 /**
  * The idempotent producer's sequence and epoch errors, injected by the mock broker. The mock
@@ -14,11 +15,11 @@ describe('idempotence errors (librdkafka 2.12 mock)', () => {
   let cluster: MockCluster;
   let producer: Producer;
   const identity = (): { producerId: unknown; producerEpoch: unknown; idempotence: unknown } => {
-    const details = producer.inspect().find((a) => a.name === 'registry')?.details ?? {};
+    const details = actorNamed(producer.inspect(), 'registry')?.details;
     return {
-      producerId: details.producerId,
-      producerEpoch: details.producerEpoch,
-      idempotence: details.idempotence,
+      producerId: details?.producerId,
+      producerEpoch: details?.producerEpoch,
+      idempotence: details?.idempotence,
     };
   };
 
@@ -40,8 +41,8 @@ describe('idempotence errors (librdkafka 2.12 mock)', () => {
 
   /** The producer id and epoch partition t/0 stamps its batches with, and its bumps. */
   const partitionStamp = (): unknown => {
-    const details = producer.inspect().find((a) => a.name === 'partition:t:0')?.details ?? {};
-    return [details.producerId, details.producerEpoch, details.epochBumps];
+    const details = actorNamed(producer.inspect(), 'partition:t:0')?.details;
+    return [details?.producerId, details?.producerEpoch, details?.epochBumps];
   };
 
   it('DUPLICATE_SEQUENCE_NUMBER is a success (the broker already has the batch)', async () => {
@@ -58,7 +59,7 @@ describe('idempotence errors (librdkafka 2.12 mock)', () => {
       producer.produceSync('t', 'd2'),
       producer.produceSyncBatched('t', ['d3', 'd4']),
     ]);
-    expect(producer.inspect().find((a) => a.name === 'partition:t:0')?.details.recordsAcked).toBe(5);
+    expect(actorNamed(producer.inspect(), 'partition:t:0')?.details.recordsAcked).toBe(5);
     expect(reports.flat().map((r) => r.offset)).toEqual([-1, -1, -1, -1]);
   });
 
@@ -104,7 +105,7 @@ describe('idempotence errors (librdkafka 2.12 mock)', () => {
     });
     try {
       await plain.produceSync('t', 'plain');
-      expect(plain.inspect().find((a) => a.name === 'registry')?.details.idempotence).toBe('off');
+      expect(actorNamed(plain.inspect(), 'registry')?.details.idempotence).toBe('off');
     } finally {
       await plain.close();
     }
@@ -127,7 +128,7 @@ describe('idempotence errors (librdkafka 2.12 mock)', () => {
     }
     await Promise.all(sends);
     await cluster.setRtt(1, 0);
-    const partition = producer.inspect().find((a) => a.name === 'partition:t:0');
+    const partition = actorNamed(producer.inspect(), 'partition:t:0');
     expect(partition?.details.batchesRetried).toBe(3);
     const values = (await readTopic(cluster.bootstrap, 't')).map((r) => r.value?.toString());
     expect(values).toEqual(['first', 'A', 'B', 'C']);

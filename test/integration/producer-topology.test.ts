@@ -2,6 +2,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProducer, type Producer } from '../../src/producer.js';
 import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { actorNamed } from '../../src/runtime/introspection.js';
 
 /**
  * The cluster's shape changing under a running producer, against librdkafka 2.12's mock: a
@@ -40,7 +41,7 @@ describe('the cluster changes shape (librdkafka 2.12 mock)', () => {
     await cluster.setLeader('hint', 0, 2);
     const report = await producer.produceSync('hint', 'after');
     expect(report.partition).toBe(0);
-    const worker = producer.inspect().find((a) => a.name === 'partition:hint:0');
+    const worker = actorNamed(producer.inspect(), 'partition:hint:0');
     expect(worker?.details.leaderId).toBe(2);
   });
 
@@ -68,7 +69,7 @@ describe('the cluster changes shape (librdkafka 2.12 mock)', () => {
     await cluster.command(`set_host_port 2 127.0.0.1 ${String(port)}`);
     await dialledThroughProxy; // the next metadata refresh (≤ 200 ms) sees the new address
     await producer.produceSync('moved', 'after');
-    const broker = producer.inspect().find((a) => a.name === 'broker:2');
+    const broker = actorNamed(producer.inspect(), 'broker:2');
     expect(broker?.details.address).toBe(`127.0.0.1:${String(port)}`);
   }, 10_000);
 

@@ -193,8 +193,8 @@ function compressionStats(
   let sent = 0;
   for (const actor of actors) {
     if (actor.kind !== 'partition' || !actor.name.startsWith(`partition:${topic}:`)) continue;
-    before += Number(actor.details.bytesBeforeCompression);
-    sent += Number(actor.details.bytesSent);
+    before += actor.details.bytesBeforeCompression;
+    sent += actor.details.bytesSent;
   }
   return { before, sent };
 }

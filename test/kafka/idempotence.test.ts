@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProducer, type Producer } from '../../src/index.js';
 import { startKafkaCluster, type KafkaCluster } from './kafka-cluster.js';
 import { readWithKcat } from './read-back.js';
+import { actorNamed } from '../../src/runtime/introspection.js';
 
 const REQUEST_TIMEOUT_MS = 1_000;
 
@@ -71,7 +72,7 @@ describe('Kafka 4.4.0: a batch in doubt keeps its stamp while another partition 
     const big = Array.from({ length: 4 }, (_, i) => ({ value: `${i}`.repeat(1_200), partition: pair.small }));
     const reports = await live.produceSyncBatched('small', big);
     expect(reports).toHaveLength(4);
-    const split = live.inspect().find((a) => a.name === `partition:small:${pair.small}`);
+    const split = actorNamed(live.inspect(), `partition:small:${pair.small}` as const);
     expect(split?.details.batchesSplit).toBeGreaterThan(0);
     // Then the hung broker wakes up and works through what waited in its sockets.
     cluster.resume(hung);

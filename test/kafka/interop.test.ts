@@ -313,7 +313,7 @@ async function produceAll(
     const versions = new Map<string, Record<string, number>>();
     for (const actor of producer.inspect()) {
       if (actor.kind !== 'broker') continue;
-      versions.set(actor.name, actor.details.versions as Record<string, number>);
+      versions.set(actor.name, actor.details.versions);
     }
     return { reports, versions, ms };
   } finally {

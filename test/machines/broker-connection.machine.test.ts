@@ -1,4 +1,4 @@
-import { createActor, fromCallback, fromPromise, SimulatedClock } from 'xstate';
+import { createActor, fromCallback, fromPromise, SimulatedClock, type AnyActorRef } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import {
   backoffDelay,
@@ -16,7 +16,17 @@ import {
 function scripted(script: { connectFailures: number }) {
   let connectCalls = 0;
   const links: (BrokerLink & { closed: boolean; down?: () => void })[] = [];
+  /** linkUp / linkDown, as the runtime's sender would hear them. */
+  const linkEvents: string[] = [];
   const logic = brokerConnectionMachine.provide({
+    actions: {
+      linkUp: () => {
+        linkEvents.push('up');
+      },
+      linkDown: () => {
+        linkEvents.push('down');
+      },
+    },
     actors: {
       connect: fromPromise<BrokerLink, { host: string; port: number }>(() => {
         connectCalls++;
@@ -45,7 +55,7 @@ function scripted(script: { connectFailures: number }) {
       }),
     },
   });
-  return { logic, links, connectCalls: () => connectCalls };
+  return { logic, links, linkEvents, connectCalls: () => connectCalls };
 }
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -144,5 +154,77 @@ describe('broker-connection machine', () => {
     expect(actor.getSnapshot().value).toBe('closed');
     expect(actor.getSnapshot().status).toBe('done');
     expect(links[1]?.closed).toBe(true);
+  });
+
+  it('tells the workers that follow it when its connection goes up and down', async () => {
+    const clock = new SimulatedClock();
+    const { logic, links, linkEvents } = scripted({ connectFailures: 0 });
+    const actor = createActor(logic, {
+      clock,
+      input: { brokerId: 3, host: 'h', port: 1, random: () => 0.5 },
+    });
+    /** A stand-in worker that records what it is told. */
+    const worker = (id: string) => {
+      const heard: string[] = [];
+      const ref = createActor(
+        fromCallback<{ type: string }>(({ receive }) => {
+          receive((event) => heard.push(event.type));
+        }),
+        { id },
+      ).start();
+      return { ref: ref as AnyActorRef, heard };
+    };
+    const early = worker('partition:t:0');
+    actor.start();
+    // Followed before the connection is ready: told nothing yet.
+    actor.send({ type: 'follow', worker: early.ref });
+    expect(early.heard).toEqual([]);
+    await flush();
+    expect(actor.getSnapshot().value).toBe('ready');
+    expect(early.heard).toEqual(['conn.up']);
+    // Followed while ready: welcomed at once.
+    const late = worker('partition:t:1');
+    actor.send({ type: 'follow', worker: late.ref });
+    expect(late.heard).toEqual(['conn.up']);
+    expect(actor.getSnapshot().context.followers.size).toBe(2);
+    // One leaves (its partition moved); the connection drops: only the other hears.
+    actor.send({ type: 'unfollow', worker: late.ref });
+    links[0]?.down?.();
+    expect(early.heard).toEqual(['conn.up', 'conn.down']);
+    expect(late.heard).toEqual(['conn.up']);
+    expect(linkEvents).toEqual(['up', 'down']);
+    // A stopped follower is skipped, not sent to.
+    early.ref.stop();
+    clock.increment(50);
+    await flush();
+    expect(actor.getSnapshot().value).toBe('ready');
+    expect(early.heard).toEqual(['conn.up', 'conn.down']);
+    // Closing from ready tells the followers the connection is gone.
+    const last = worker('partition:t:2');
+    actor.send({ type: 'follow', worker: last.ref });
+    actor.send({ type: 'close' });
+    expect(last.heard).toEqual(['conn.up', 'conn.down']);
+  });
+
+  it('fails loudly when the runtime did not provide linkUp', async () => {
+    const { links } = scripted({ connectFailures: 0 });
+    const logic = brokerConnectionMachine.provide({
+      actors: {
+        connect: fromPromise<BrokerLink, { host: string; port: number }>(() =>
+          Promise.resolve({ close: () => undefined }),
+        ),
+        handshake: fromPromise<HandshakeOutput, { link: BrokerLink }>(() =>
+          Promise.resolve({ versions: {} }),
+        ),
+        watch: fromCallback<BrokerConnectionEvent, { link: BrokerLink }>(() => undefined),
+      },
+    });
+    expect(links).toEqual([]);
+    const errors: unknown[] = [];
+    const actor = createActor(logic, { input: { brokerId: 1, host: 'h', port: 1 } });
+    actor.subscribe({ error: (error) => errors.push(error) });
+    actor.start();
+    await flush();
+    expect(String(errors[0])).toContain('action "linkUp" was not provided');
   });
 });

@@ -1,4 +1,4 @@
-import { createActor, SimulatedClock } from 'xstate';
+import { createActor, fromCallback, SimulatedClock, type AnyActorRef } from 'xstate';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   partitionWorkerMachine,
@@ -54,6 +54,29 @@ function start(input: Partial<PartitionWorkerInput> = {}) {
     },
   });
   actor.start();
+  /**
+   * Stand-ins for the broker-connection actors the worker follows: each answers `follow` with
+   * `conn.up` when its connection is said to be ready, as the real one does.
+   */
+  const brokers = new Map<number, { ref: AnyActorRef; up: boolean; heard: string[] }>();
+  const leader = (leaderId: number, connected: boolean) => {
+    let broker = brokers.get(leaderId);
+    if (broker === undefined) {
+      const entry = { ref: undefined as unknown as AnyActorRef, up: connected, heard: [] as string[] };
+      entry.ref = createActor(
+        fromCallback<{ type: string; worker?: AnyActorRef }>(({ receive }) => {
+          receive((event) => {
+            entry.heard.push(event.type);
+            if (event.type === 'follow' && entry.up) event.worker?.send({ type: 'conn.up' });
+          });
+        }),
+      ).start();
+      brokers.set(leaderId, entry);
+      broker = entry;
+    }
+    broker.up = connected;
+    return { type: 'leader' as const, leaderId, broker: broker.ref };
+  };
   const state = (): string => {
     const value = actor.getSnapshot().value;
     return typeof value === 'string' ? value : Object.keys(value).join();
@@ -67,7 +90,7 @@ function start(input: Partial<PartitionWorkerInput> = {}) {
     seen = calls.length;
     return fresh;
   };
-  return { actor, clock, calls, state, context, count, newCalls };
+  return { actor, clock, calls, state, context, count, newCalls, leader, brokers };
 }
 
 const DOWN = { code: 'ERR_CONNECTION_CLOSED', message: 'gone' };
@@ -76,7 +99,7 @@ const NOT_LEADER = { code: 'NOT_LEADER_OR_FOLLOWER', message: 'not the leader' }
 /** A worker that is ready with leader 1. */
 function ready(input: Partial<PartitionWorkerInput> = {}) {
   const w = start(input);
-  w.actor.send({ type: 'leader', leaderId: 1, connected: true });
+  w.actor.send(w.leader(1, true));
   expect(w.state()).toBe('ready');
   w.newCalls();
   return w;
@@ -97,8 +120,11 @@ describe('retryDelay', () => {
     topic: 't',
     partition: 0,
     leaderId: 1,
+    broker: null,
     connected: true,
     attempts,
+    batchesFailed: 0,
+    epochBumps: 0,
     lastError: null,
     downSince: null,
     retryBackoffMs: 100,
@@ -141,7 +167,7 @@ describe('partition-worker machine', () => {
   describe('connecting', () => {
     it('→ ready on a leader whose connection is up: reports up, then drains', () => {
       const w = start();
-      w.actor.send({ type: 'leader', leaderId: 2, connected: true });
+      w.actor.send(w.leader(2, true));
       expect(w.state()).toBe('ready');
       expect(w.context()).toMatchObject({ leaderId: 2, connected: true });
       expect(w.newCalls()).toEqual(['reportUp', 'drain']);
@@ -151,7 +177,7 @@ describe('partition-worker machine', () => {
 
     it('waits for the connection of a leader that is not connected, then → ready on conn.up', () => {
       const w = start();
-      w.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      w.actor.send(w.leader(2, false));
       expect(w.state()).toBe('connecting');
       expect(w.context()).toMatchObject({ leaderId: 2, connected: false });
       expect(w.calls).toEqual([]);
@@ -171,17 +197,21 @@ describe('partition-worker machine', () => {
 
     it('follows a leader change while connecting', () => {
       const w = start();
-      w.actor.send({ type: 'leader', leaderId: 2, connected: false });
-      w.actor.send({ type: 'leader', leaderId: 5, connected: false });
+      w.actor.send(w.leader(2, false));
+      w.actor.send(w.leader(5, false));
       expect(w.context().leaderId).toBe(5);
-      w.actor.send({ type: 'leader', leaderId: 5, connected: true });
+      // Broker 5's connection becomes ready: its actor tells the workers that follow it.
+      w.actor.send({ type: 'conn.up' });
       expect(w.state()).toBe('ready');
+      expect(w.brokers.get(2)?.heard).toEqual(['follow', 'unfollow']);
+      expect(w.brokers.get(5)?.heard).toEqual(['follow']);
     });
 
     it('reports still_down (and refreshes metadata) every stillDownIntervalMs when connecting after a downtime', () => {
       const w = buffering(0, { stillDownIntervalMs: 1000 });
       w.clock.increment(400);
-      w.actor.send({ type: 'leader', leaderId: 1, connected: false });
+      // The partition moved to broker 2, whose connection is not ready yet.
+      w.actor.send(w.leader(2, false));
       expect(w.state()).toBe('connecting');
       w.newCalls();
       // The interval restarts on entering connecting.
@@ -202,7 +232,7 @@ describe('partition-worker machine', () => {
       expect(reports.map((c) => c.context.downSince)).toEqual([EPOCH, EPOCH, EPOCH]);
       // Leader updates while connecting do not restart the interval.
       w.clock.increment(500);
-      w.actor.send({ type: 'leader', leaderId: 1, connected: false });
+      w.actor.send(w.leader(1, false));
       w.clock.increment(500);
       expect(w.newCalls()).toEqual(['reportStillDown', 'refreshMetadata']);
       // Up again: no more reports.
@@ -214,13 +244,13 @@ describe('partition-worker machine', () => {
 
     it('reports nothing while connecting without a downtime (first connection, or a leader move)', () => {
       const first = start({ stillDownIntervalMs: 1000 });
-      first.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      first.actor.send(first.leader(2, false));
       for (let i = 0; i < 3; i++) first.clock.increment(1000);
       expect(first.calls).toEqual([]);
       expect(first.state()).toBe('connecting');
 
       const moved = ready({ stillDownIntervalMs: 1000 });
-      moved.actor.send({ type: 'leader', leaderId: 4, connected: false });
+      moved.actor.send(moved.leader(4, false));
       for (let i = 0; i < 3; i++) moved.clock.increment(1000);
       expect(moved.newCalls()).toEqual([]);
       expect(moved.state()).toBe('connecting');
@@ -228,14 +258,14 @@ describe('partition-worker machine', () => {
 
     it('→ buffering on conn.down or leader.lost', () => {
       const down = start();
-      down.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      down.actor.send(down.leader(2, false));
       down.actor.send({ type: 'conn.down', error: DOWN });
       expect(down.state()).toBe('buffering');
       expect(down.context()).toMatchObject({ lastError: DOWN, connected: false, leaderId: 2 });
       expect(down.newCalls()).toEqual(['reportDown', 'refreshMetadata']);
 
       const lost = start();
-      lost.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      lost.actor.send(lost.leader(2, false));
       lost.actor.send({ type: 'leader.lost' });
       expect(lost.state()).toBe('buffering');
       expect(lost.context()).toMatchObject({ leaderId: -1, connected: false });
@@ -265,30 +295,32 @@ describe('partition-worker machine', () => {
 
     it('ignores the same leader, still connected (metadata refreshes are frequent)', () => {
       const w = ready();
-      w.actor.send({ type: 'leader', leaderId: 1, connected: true });
+      w.actor.send(w.leader(1, true));
       expect(w.state()).toBe('ready');
       expect(w.newCalls()).toEqual([]);
     });
 
     it('re-enters ready for a new connected leader: reports up and drains again', () => {
       const w = ready();
-      w.actor.send({ type: 'leader', leaderId: 4, connected: true });
+      w.actor.send(w.leader(4, true));
       expect(w.state()).toBe('ready');
       expect(w.context().leaderId).toBe(4);
       expect(w.newCalls()).toEqual(['reportUp', 'drain']);
     });
 
-    it('→ connecting for a leader whose connection is not up (new or the same)', () => {
+    it('→ connecting for a new leader whose connection is not up; the same leader changes nothing', () => {
       const moved = ready();
-      moved.actor.send({ type: 'leader', leaderId: 4, connected: false });
+      moved.actor.send(moved.leader(4, false));
       expect(moved.state()).toBe('connecting');
       expect(moved.context()).toMatchObject({ leaderId: 4, connected: false });
       expect(moved.newCalls()).toEqual([]);
 
+      // Metadata names the leader it follows: its connection state is the broker actor's to
+      // tell (conn.down), not metadata's.
       const same = ready();
-      same.actor.send({ type: 'leader', leaderId: 1, connected: false });
-      expect(same.state()).toBe('connecting');
-      expect(same.context()).toMatchObject({ leaderId: 1, connected: false });
+      same.actor.send(same.leader(1, false));
+      expect(same.state()).toBe('ready');
+      expect(same.brokers.get(1)?.heard).toEqual(['follow']);
     });
 
     it('counts retriable failures, and resets the count on an acknowledgement', () => {
@@ -363,7 +395,7 @@ describe('partition-worker machine', () => {
       const w = ready();
       w.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
       // The refreshed metadata names a new leader, not connected yet.
-      w.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      w.actor.send(w.leader(2, false));
       expect(w.state()).toBe('retrying');
       expect(w.context()).toMatchObject({ leaderId: 2, connected: false });
       w.clock.increment(100);
@@ -375,7 +407,7 @@ describe('partition-worker machine', () => {
     it('→ ready after the backoff when the connection came up while retrying', () => {
       const w = ready();
       w.actor.send({ type: 'produce.retriable', error: NOT_LEADER });
-      w.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      w.actor.send(w.leader(2, false));
       w.actor.send({ type: 'conn.up' });
       expect(w.state()).toBe('retrying');
       expect(w.context().connected).toBe(true);
@@ -418,7 +450,7 @@ describe('partition-worker machine', () => {
     it('→ ready on a connected leader: clears downSince after reportUp saw it', () => {
       const w = buffering(500);
       w.clock.increment(2500);
-      w.actor.send({ type: 'leader', leaderId: 3, connected: true });
+      w.actor.send(w.leader(3, true));
       expect(w.state()).toBe('ready');
       expect(w.context()).toMatchObject({ leaderId: 3, connected: true, downSince: null });
       expect(w.newCalls()).toEqual(['reportUp', 'drain']);
@@ -445,7 +477,7 @@ describe('partition-worker machine', () => {
     it('→ connecting on a leader that is not connected, keeping downSince until ready', () => {
       const w = buffering(100);
       w.clock.increment(200);
-      w.actor.send({ type: 'leader', leaderId: 2, connected: false });
+      w.actor.send(w.leader(2, false));
       expect(w.state()).toBe('connecting');
       expect(w.context()).toMatchObject({ leaderId: 2, downSince: EPOCH + 100 });
       // Down again before it was ever up: still down since the first time.
@@ -453,7 +485,8 @@ describe('partition-worker machine', () => {
       w.actor.send({ type: 'conn.down', error: DOWN });
       expect(w.state()).toBe('buffering');
       expect(w.context().downSince).toBe(EPOCH + 100);
-      w.actor.send({ type: 'leader', leaderId: 2, connected: true });
+      // Broker 2 tells its followers its connection is ready.
+      w.actor.send({ type: 'conn.up' });
       expect(w.context().downSince).toBeNull();
       // The next outage starts a new downtime.
       w.clock.increment(1000);
@@ -521,14 +554,14 @@ describe('partition-worker machine', () => {
 
   it('replays a full outage: up, down, still down, leader back, up', () => {
     const w = start({ stillDownIntervalMs: 1000 });
-    w.actor.send({ type: 'leader', leaderId: 1, connected: false });
+    w.actor.send(w.leader(1, false));
     w.actor.send({ type: 'conn.up' });
     w.clock.increment(100);
     w.actor.send({ type: 'conn.down', error: DOWN });
     // One interval at a time: a SimulatedClock jump fires each pending timer once, at its end.
     w.clock.increment(1000);
     w.clock.increment(1000);
-    w.actor.send({ type: 'leader', leaderId: 2, connected: true });
+    w.actor.send(w.leader(2, true));
     expect(w.calls.map((c) => c.action)).toEqual([
       'reportUp',
       'drain',
@@ -542,5 +575,44 @@ describe('partition-worker machine', () => {
       'drain',
     ]);
     expect(w.context()).toMatchObject({ leaderId: 2, connected: true, downSince: null, lastError: DOWN });
+  });
+});
+
+describe('partition-worker machine: talking to its broker actor', () => {
+  it('follows its leader, leaves it on a move or when the leader is lost', () => {
+    const w = ready();
+    w.actor.send(w.leader(2, true));
+    expect(w.state()).toBe('ready');
+    expect(w.context()).toMatchObject({ leaderId: 2, connected: true });
+    expect(w.brokers.get(1)?.heard).toEqual(['follow', 'unfollow']);
+    w.actor.send({ type: 'leader.lost' });
+    expect(w.state()).toBe('buffering');
+    expect(w.context()).toMatchObject({ leaderId: -1, broker: null });
+    expect(w.brokers.get(2)?.heard).toEqual(['follow', 'unfollow']);
+  });
+
+  it('counts batches failed for good and epoch bumps, in any state, without leaving it', () => {
+    const w = ready();
+    const REFUSED = { code: 'INVALID_RECORD', message: 'bad record' };
+    w.actor.send({ type: 'produce.failed', error: REFUSED });
+    w.actor.send({ type: 'epoch.bumped', producerId: 7, producerEpoch: 1 });
+    expect(w.state()).toBe('ready');
+    expect(w.context()).toMatchObject({ batchesFailed: 1, epochBumps: 1, lastError: REFUSED });
+    w.actor.send({ type: 'conn.down', error: DOWN });
+    w.actor.send({ type: 'produce.failed', error: REFUSED });
+    expect(w.state()).toBe('buffering');
+    expect(w.context().batchesFailed).toBe(2);
+  });
+
+  it('fails loudly when the runtime did not provide an action', () => {
+    const errors: unknown[] = [];
+    const actor = createActor(partitionWorkerMachine, {
+      input: { topic: 't', partition: 0, retryBackoffMs: 1, retryBackoffMaxMs: 1, stillDownIntervalMs: 1000 },
+    });
+    actor.subscribe({ error: (error) => errors.push(error) });
+    actor.start();
+    // buffering's entry runs reportDown, which nobody provided.
+    actor.send({ type: 'leader.lost' });
+    expect(String(errors[0])).toContain('action "reportDown" was not provided');
   });
 });

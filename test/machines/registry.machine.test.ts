@@ -12,12 +12,12 @@ describe('registry machine', () => {
         throw new Error('child crashed');
       });
     });
-    let changes = 0;
+    const restarted: string[] = [];
     const registry = createActor(
       registryMachine.provide({
         actions: {
-          childrenChanged: () => {
-            changes++;
+          restarted: (_, { name }) => {
+            restarted.push(name);
           },
         },
       }),
@@ -32,21 +32,60 @@ describe('registry machine', () => {
     registry.send({ type: 'register', name, spec: { kind: 'partition', logic: flaky, input: {} } }); // no duplicate
     expect(Object.keys(registry.getSnapshot().children)).toEqual([name]);
     expect(starts).toBe(1);
+    // The index serves the child synchronously, as soon as it is registered.
+    const index = registry.getSnapshot().context.index;
+    expect(index.get(name)).toBe(child());
+    expect(index.entry(name)?.spec.kind).toBe('partition');
 
     child()?.send({ type: 'boom' });
     expect(child()).toBeUndefined();
-    expect(registry.getSnapshot().context.failures[name]).toContain('child crashed');
+    expect(index.get(name)).toBeUndefined(); // failed: no actor to route to until the restart
+    expect(index.entry(name)?.lastFailure).toContain('child crashed');
     clock.increment(4999);
     expect(starts).toBe(1);
     clock.increment(1);
     expect(starts).toBe(2);
     expect(child()).toBeDefined();
-    expect(registry.getSnapshot().context.restarts[name]).toBe(1);
+    expect(index.get(name)).toBe(child());
+    expect(index.entry(name)?.restarts).toBe(1);
+    expect(restarted).toEqual([name]);
 
     registry.send({ type: 'unregister', name });
     expect(child()).toBeUndefined();
-    expect(registry.getSnapshot().context.specs).toEqual({});
-    expect(changes).toBe(4); // register, failure, restart, unregister
+    expect(index.has(name)).toBe(false);
+    expect(index.size).toBe(0);
+  });
+
+  it('fails loudly when the runtime did not provide `restarted`', () => {
+    const clock = new SimulatedClock();
+    const flaky = fromCallback<{ type: 'boom' }>(({ receive }) => {
+      receive(() => {
+        throw new Error('child crashed');
+      });
+    });
+    const errors: unknown[] = [];
+    const registry = createActor(registryMachine, { clock, input: { restartDelayMs: 10 } });
+    registry.subscribe({ error: (error) => errors.push(error) });
+    registry.start();
+    const name = actorName.topic('t');
+    registry.send({ type: 'register', name, spec: { kind: 'topic', logic: flaky, input: {} } });
+    registry.getSnapshot().context.index.get(name)?.send({ type: 'boom' });
+    clock.increment(10);
+    expect(String(errors[0])).toContain('action "restarted" was not provided');
+  });
+
+  it('a typed lookup checks the kind the name says', () => {
+    const registry = createActor(registryMachine, { input: { restartDelayMs: 10 } });
+    registry.start();
+    const quiet = fromCallback(() => undefined);
+    // A topic registered under a broker's name is a bug, caught at the lookup.
+    registry.send({
+      type: 'register',
+      name: actorName.broker(1),
+      spec: { kind: 'topic', logic: quiet, input: {} },
+    });
+    const index = registry.getSnapshot().context.index;
+    expect(() => index.broker(1)).toThrow('actor index: broker:1 is a topic, not a broker');
   });
 });
 
@@ -60,7 +99,10 @@ describe('registry machine: a child registered again under its name', () => {
         throw new Error('child crashed');
       });
     });
-    const registry = createActor(registryMachine, { clock, input: { restartDelayMs: 5000 } });
+    const registry = createActor(registryMachine.provide({ actions: { restarted: () => undefined } }), {
+      clock,
+      input: { restartDelayMs: 5000 },
+    });
     registry.start();
     const name = actorName.broker(3);
     const spec = { kind: 'broker' as const, logic: flaky, input: {} };
@@ -72,7 +114,7 @@ describe('registry machine: a child registered again under its name', () => {
     expect(starts).toBe(2);
     clock.increment(5000);
     expect(starts).toBe(2);
-    expect(registry.getSnapshot().context.restarts[name]).toBeUndefined();
+    expect(registry.getSnapshot().context.index.entry(name)?.restarts).toBe(0);
     expect(Object.keys(registry.getSnapshot().children)).toEqual([name]);
   });
 });

@@ -2,10 +2,12 @@ import { createActor, SimulatedClock } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { topicMachine, type TopicContext, type TopicInput } from '../../machines/topic.machine.js';
 
-/** The topic machine on a simulated clock, its two runtime actions replaced by recorders. */
+type Action = 'refreshMetadata' | 'releaseWaiting' | 'refuseHeld';
+
+/** The topic machine on a simulated clock, its runtime actions replaced by recorders. */
 function start(input: Partial<TopicInput> = {}) {
   const clock = new SimulatedClock();
-  const calls: { action: 'refreshMetadata' | 'releaseWaiting'; context: TopicContext }[] = [];
+  const calls: { action: Action; context: TopicContext }[] = [];
   const actor = createActor(
     topicMachine.provide({
       actions: {
@@ -15,6 +17,9 @@ function start(input: Partial<TopicInput> = {}) {
         releaseWaiting: ({ context }) => {
           calls.push({ action: 'releaseWaiting', context });
         },
+        refuseHeld: ({ context }) => {
+          calls.push({ action: 'refuseHeld', context });
+        },
       },
     }),
     { clock, input: { name: 'orders', ...input } },
@@ -22,8 +27,7 @@ function start(input: Partial<TopicInput> = {}) {
   actor.start();
   const state = (): string => actor.getSnapshot().value;
   const context = (): TopicContext => actor.getSnapshot().context;
-  const count = (action: 'refreshMetadata' | 'releaseWaiting'): number =>
-    calls.filter((c) => c.action === action).length;
+  const count = (action: Action): number => calls.filter((c) => c.action === action).length;
   return { actor, clock, calls, state, context, count };
 }
 
@@ -63,12 +67,13 @@ describe('topic machine', () => {
     expect(t.count('refreshMetadata')).toBe(1);
   });
 
-  it('an active topic becomes unavailable on a topic error, keeps its partitions, and asks again', () => {
+  it('an active topic becomes unavailable on a retriable topic error, keeps its partitions, and asks again', () => {
     const t = start();
     t.actor.send({ type: 'partitions', count: 3 });
-    t.actor.send({ type: 'topic.error', error: DENIED });
+    t.actor.send({ type: 'topic.error', error: UNKNOWN, retriable: true });
     expect(t.state()).toBe('unavailable');
-    expect(t.context()).toMatchObject({ partitionCount: 3, lastError: DENIED });
+    expect(t.context()).toMatchObject({ partitionCount: 3, lastError: UNKNOWN });
+    expect(t.count('refuseHeld')).toBe(0);
     t.clock.increment(1000);
     expect(t.count('refreshMetadata')).toBe(2);
     // The error clears (an ACL granted, the topic created again): active, with the new count.
@@ -79,7 +84,7 @@ describe('topic machine', () => {
 
   it('becomes unavailable on a topic error while resolving, keeping the error', () => {
     const t = start();
-    t.actor.send({ type: 'topic.error', error: UNKNOWN });
+    t.actor.send({ type: 'topic.error', error: UNKNOWN, retriable: true });
     expect(t.state()).toBe('unavailable');
     expect(t.context()).toMatchObject({ lastError: UNKNOWN, partitionCount: 0 });
     expect(t.count('releaseWaiting')).toBe(0);
@@ -87,7 +92,7 @@ describe('topic machine', () => {
 
   it('asks for metadata again every retryMs while unavailable', () => {
     const t = start();
-    t.actor.send({ type: 'topic.error', error: UNKNOWN });
+    t.actor.send({ type: 'topic.error', error: UNKNOWN, retriable: true });
     expect(t.count('refreshMetadata')).toBe(1);
     t.clock.increment(999);
     expect(t.count('refreshMetadata')).toBe(1);
@@ -101,7 +106,7 @@ describe('topic machine', () => {
   it('uses the retry interval it is given', () => {
     const t = start({ retryMs: 250 });
     expect(t.context().retryMs).toBe(250);
-    t.actor.send({ type: 'topic.error', error: DENIED });
+    t.actor.send({ type: 'topic.error', error: DENIED, retriable: false });
     t.clock.increment(249);
     expect(t.count('refreshMetadata')).toBe(1);
     t.clock.increment(1);
@@ -110,18 +115,19 @@ describe('topic machine', () => {
 
   it('keeps the latest error while unavailable, without restarting its retry timer', () => {
     const t = start();
-    t.actor.send({ type: 'topic.error', error: UNKNOWN });
+    const NO_LEADER = { code: 'LEADER_NOT_AVAILABLE', message: 'no leader' };
+    t.actor.send({ type: 'topic.error', error: UNKNOWN, retriable: true });
     t.clock.increment(600);
-    t.actor.send({ type: 'topic.error', error: DENIED });
+    t.actor.send({ type: 'topic.error', error: NO_LEADER, retriable: true });
     expect(t.state()).toBe('unavailable');
-    expect(t.context().lastError).toEqual(DENIED);
+    expect(t.context().lastError).toEqual(NO_LEADER);
     t.clock.increment(400);
     expect(t.count('refreshMetadata')).toBe(2);
   });
 
   it('recovers when partitions arrive: active, error cleared, records released, no more retries', () => {
     const t = start();
-    t.actor.send({ type: 'topic.error', error: UNKNOWN });
+    t.actor.send({ type: 'topic.error', error: UNKNOWN, retriable: true });
     t.clock.increment(1000);
     t.actor.send({ type: 'partitions', count: 4 });
     expect(t.state()).toBe('active');
@@ -135,5 +141,42 @@ describe('topic machine', () => {
     const t = start({ name: 'audit.events-v2' });
     t.actor.send({ type: 'partitions', count: 1 });
     expect(t.context().name).toBe('audit.events-v2');
+  });
+
+  it('a non-retriable error refuses the topic in any state: what it holds fails, once', () => {
+    for (const before of ['resolving', 'active', 'unavailable'] as const) {
+      const t = start();
+      if (before === 'active') t.actor.send({ type: 'partitions', count: 3 });
+      if (before === 'unavailable') t.actor.send({ type: 'topic.error', error: UNKNOWN, retriable: true });
+      t.actor.send({ type: 'topic.error', error: DENIED, retriable: false });
+      expect(t.state()).toBe('refused');
+      expect(t.context().lastError).toEqual(DENIED);
+      expect(t.count('refuseHeld')).toBe(1);
+      // The same error again changes nothing; metadata is still asked for every retryMs.
+      t.actor.send({ type: 'topic.error', error: DENIED, retriable: false });
+      expect(t.count('refuseHeld')).toBe(1);
+      const asked = t.count('refreshMetadata');
+      t.clock.increment(1000);
+      expect(t.count('refreshMetadata')).toBe(asked + 1);
+    }
+  });
+
+  it('a refused topic recovers: unavailable on a retriable error, active when partitions come', () => {
+    const t = start();
+    t.actor.send({ type: 'topic.error', error: DENIED, retriable: false });
+    t.actor.send({ type: 'topic.error', error: UNKNOWN, retriable: true });
+    expect(t.state()).toBe('unavailable');
+    t.actor.send({ type: 'topic.error', error: DENIED, retriable: false });
+    t.actor.send({ type: 'partitions', count: 2 });
+    expect(t.state()).toBe('active');
+    expect(t.context()).toMatchObject({ partitionCount: 2, lastError: null });
+  });
+
+  it('fails loudly when the runtime did not provide an action', () => {
+    const errors: unknown[] = [];
+    const actor = createActor(topicMachine, { input: { name: 't' } });
+    actor.subscribe({ error: (error) => errors.push(error) });
+    actor.start();
+    expect(String(errors[0])).toContain('action "refreshMetadata" was not provided');
   });
 });

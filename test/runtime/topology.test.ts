@@ -1,9 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createProducer, type Producer } from '../../src/producer.js';
 import type { MetadataResponse } from '../../src/protocol/apis/metadata.js';
-import type { ProducePartitionResponse, ProduceResponse } from '../../src/protocol/apis/produce.js';
+import type { ProducePartitionResponse } from '../../src/protocol/apis/produce.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
+import type { TopologyFollower } from '../../src/runtime/topology-follower.js';
+import type { PartitionNode } from '../../src/runtime/partition-node.js';
 import { KafkaProtocolError, type EkafError } from '../../src/errors.js';
+import { actorNamed } from '../../src/runtime/introspection.js';
 
 /**
  * The runtime's handling of what metadata says about the cluster's shape (leader epochs,
@@ -52,25 +55,12 @@ function metadata(brokers: number[], topics: TopicSpec[]): MetadataResponse {
   };
 }
 
-/** The runtime behind a producer, with its private metadata entry points. */
-interface RuntimeInternals {
-  applyMetadata(response: MetadataResponse): void;
-  followLeaderHint(
-    node: unknown,
-    answer: Pick<ProducePartitionResponse, 'errorCode' | 'currentLeader'>,
-    endpoints: ProduceResponse['nodeEndpoints'],
-  ): void;
-  tidy(now: number): void;
-  brokers: Map<number, { address: { host: string; port: number } }>;
-  topics: Map<string, { partitions: unknown[] }>;
-}
-
 let producer: Producer | null = null;
 
 function start(options: { topicIdleEvictionMs?: number } = {}): {
   producer: Producer;
   runtime: Runtime;
-  internals: RuntimeInternals;
+  internals: TopologyFollower;
 } {
   producer = createProducer({
     brokers: `${DEAD.host}:${DEAD.port}`,
@@ -80,7 +70,8 @@ function start(options: { topicIdleEvictionMs?: number } = {}): {
     ...options,
   });
   const runtime = (producer as unknown as { runtime: Runtime }).runtime;
-  return { producer, runtime, internals: runtime as unknown as RuntimeInternals };
+  // The runtime's topology follower: what the metadata actor's answers are applied by.
+  return { producer, runtime, internals: (runtime as unknown as { topology: TopologyFollower }).topology };
 }
 
 afterEach(async () => {
@@ -119,40 +110,40 @@ describe('leader epochs (KIP-320)', () => {
   it('a stale answer after a newer one does not move the partition back', () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1);
-    internals.applyMetadata(metadata([1, 2], [{ name: 't', id: 1, partitions: [[1, 5]] }]));
+    internals.apply(metadata([1, 2], [{ name: 't', id: 1, partitions: [[1, 5]] }]));
     expect(leaderOf(runtime, 't', 0)).toBe(1);
     // A broker whose metadata lags still names the old leader, with its older epoch.
     const refresh = vi.spyOn(runtime, 'refreshMetadata');
-    internals.applyMetadata(metadata([1, 2], [{ name: 't', id: 1, partitions: [[2, 4]] }]));
+    internals.apply(metadata([1, 2], [{ name: 't', id: 1, partitions: [[2, 4]] }]));
     expect(leaderOf(runtime, 't', 0)).toBe(1);
     // Ignored for that partition, and a fresher answer asked for.
     expect(refresh).toHaveBeenCalled();
-    internals.applyMetadata(metadata([1, 2], [{ name: 't', id: 1, partitions: [[2, 6]] }]));
+    internals.apply(metadata([1, 2], [{ name: 't', id: 1, partitions: [[2, 6]] }]));
     expect(leaderOf(runtime, 't', 0)).toBe(2);
   });
 
   it('the same epoch is not stale; brokers without epochs (-1) are followed as before', () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1);
-    internals.applyMetadata(metadata([1, 2], [{ name: 't', id: 1, partitions: [[1, 5]] }]));
-    internals.applyMetadata(metadata([1, 2], [{ name: 't', id: 1, partitions: [[2, 5]] }]));
+    internals.apply(metadata([1, 2], [{ name: 't', id: 1, partitions: [[1, 5]] }]));
+    internals.apply(metadata([1, 2], [{ name: 't', id: 1, partitions: [[2, 5]] }]));
     expect(leaderOf(runtime, 't', 0)).toBe(2);
-    internals.applyMetadata(metadata([1, 2], [{ name: 't', id: 1, partitions: [[1, -1]] }]));
+    internals.apply(metadata([1, 2], [{ name: 't', id: 1, partitions: [[1, -1]] }]));
     expect(leaderOf(runtime, 't', 0)).toBe(1);
   });
 
   it('a recreated topic (new topic id) starts its epochs again', () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1);
-    internals.applyMetadata(metadata([1, 2], [{ name: 't', id: 1, partitions: [[1, 7]] }]));
-    internals.applyMetadata(metadata([1, 2], [{ name: 't', id: 2, partitions: [[2, 0]] }]));
+    internals.apply(metadata([1, 2], [{ name: 't', id: 1, partitions: [[1, 7]] }]));
+    internals.apply(metadata([1, 2], [{ name: 't', id: 2, partitions: [[2, 0]] }]));
     expect(leaderOf(runtime, 't', 0)).toBe(2);
   });
 
   it('one stale partition does not hold back the others of the answer', () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1);
-    internals.applyMetadata(
+    internals.apply(
       metadata(
         [1, 2],
         [
@@ -167,7 +158,7 @@ describe('leader epochs (KIP-320)', () => {
         ],
       ),
     );
-    internals.applyMetadata(
+    internals.apply(
       metadata(
         [1, 2],
         [
@@ -188,37 +179,35 @@ describe('leader epochs (KIP-320)', () => {
 
 describe('current-leader hints (KIP-951)', () => {
   const NOT_LEADER_OR_FOLLOWER = 6;
-  const hint = (leaderId: number, leaderEpoch: number) => ({
-    errorCode: NOT_LEADER_OR_FOLLOWER,
-    currentLeader: { leaderId, leaderEpoch },
-  });
+  const hint = (leaderId: number, leaderEpoch: number, errorCode = NOT_LEADER_OR_FOLLOWER) =>
+    ({ errorCode, currentLeader: { leaderId, leaderEpoch } }) as ProducePartitionResponse;
 
   it('a newer hint moves the partition at once, adding its broker from nodeEndpoints', () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1);
-    internals.applyMetadata(metadata([1], [{ name: 't', id: 1, partitions: [[1, 3]] }]));
-    const node = internals.topics.get('t')?.partitions[0];
+    internals.apply(metadata([1], [{ name: 't', id: 1, partitions: [[1, 3]] }]));
+    const node = internals.topics.get('t')?.partitions[0] as PartitionNode;
     const refresh = vi.spyOn(runtime, 'refreshMetadata');
     internals.followLeaderHint(node, hint(4, 4), [{ nodeId: 4, ...DEAD, rack: null }]);
     expect(leaderOf(runtime, 't', 0)).toBe(4);
     expect(internals.brokers.has(4)).toBe(true);
     expect(refresh).toHaveBeenCalled(); // still refreshed: the hint covers one partition
     // A metadata answer from before the move does not undo it.
-    internals.applyMetadata(metadata([1, 4], [{ name: 't', id: 1, partitions: [[1, 3]] }]));
+    internals.apply(metadata([1, 4], [{ name: 't', id: 1, partitions: [[1, 3]] }]));
     expect(leaderOf(runtime, 't', 0)).toBe(4);
   });
 
   it('a hint no newer than our leader, or naming a broker we cannot reach, is not followed', () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1);
-    internals.applyMetadata(metadata([1, 2], [{ name: 't', id: 1, partitions: [[1, 3]] }]));
-    const node = internals.topics.get('t')?.partitions[0];
+    internals.apply(metadata([1, 2], [{ name: 't', id: 1, partitions: [[1, 3]] }]));
+    const node = internals.topics.get('t')?.partitions[0] as PartitionNode;
     internals.followLeaderHint(node, hint(2, 3), []);
     internals.followLeaderHint(node, hint(2, 2), []);
     expect(leaderOf(runtime, 't', 0)).toBe(1);
     internals.followLeaderHint(node, hint(7, 9), []); // broker 7: unknown, no endpoint
     expect(leaderOf(runtime, 't', 0)).toBe(1);
-    internals.followLeaderHint(node, { errorCode: 0, currentLeader: { leaderId: 2, leaderEpoch: 9 } }, []);
+    internals.followLeaderHint(node, hint(2, 9, 0), []);
     expect(leaderOf(runtime, 't', 0)).toBe(1);
     internals.followLeaderHint(node, hint(2, 4), []);
     expect(leaderOf(runtime, 't', 0)).toBe(2);
@@ -229,7 +218,7 @@ describe('partition count follows metadata', () => {
   it('a recreated topic with fewer partitions: buffered records of vanished ones fail at once, typed', async () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1, 0); // the topic exists (metadata is applied to known topics only)
-    internals.applyMetadata(
+    internals.apply(
       metadata(
         [1],
         [
@@ -248,7 +237,7 @@ describe('partition count follows metadata', () => {
     );
     const vanished = produce(p, 't', 2, 3);
     const kept = produce(p, 't', 1, 1);
-    internals.applyMetadata(
+    internals.apply(
       metadata(
         [1],
         [
@@ -287,7 +276,7 @@ describe('partition count follows metadata', () => {
   it('fewer partitions under the same topic id is a stale answer: ignored, and asked again', () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1, 3);
-    internals.applyMetadata(
+    internals.apply(
       metadata(
         [1],
         [
@@ -305,7 +294,7 @@ describe('partition count follows metadata', () => {
       ),
     );
     const refresh = vi.spyOn(runtime, 'refreshMetadata');
-    internals.applyMetadata(
+    internals.apply(
       metadata(
         [1],
         [
@@ -344,12 +333,12 @@ describe('partition count follows metadata', () => {
         [1, 0],
       ],
     };
-    internals.applyMetadata(metadata([1], [four]));
-    internals.applyMetadata(metadata([1], [two]));
-    internals.applyMetadata(metadata([1], [four])); // the streak is broken
-    internals.applyMetadata(metadata([1], [two]));
+    internals.apply(metadata([1], [four]));
+    internals.apply(metadata([1], [two]));
+    internals.apply(metadata([1], [four])); // the streak is broken
+    internals.apply(metadata([1], [two]));
     expect(runtime.partitionCount('t')).toBe(4);
-    internals.applyMetadata(metadata([1], [two]));
+    internals.apply(metadata([1], [two]));
     expect(runtime.partitionCount('t')).toBe(2);
   });
 });
@@ -361,17 +350,18 @@ describe('topic-level errors, in every topic state', () => {
   it('an authorization error fails what the active topic holds at once, and what is produced while it lasts', async () => {
     const { producer: p, runtime, internals } = start();
     const held = produce(p, 't', 3);
-    internals.applyMetadata(metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]));
-    internals.applyMetadata(metadata([1], [{ name: 't', errorCode: TOPIC_AUTHORIZATION_FAILED }]));
+    internals.apply(metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]));
+    internals.apply(metadata([1], [{ name: 't', errorCode: TOPIC_AUTHORIZATION_FAILED }]));
     await held.done;
     expect(held.errors[0]).toMatchObject({ errorCode: TOPIC_AUTHORIZATION_FAILED, retriable: false });
-    expect(stateOf(runtime, 'topic:t')).toBe('unavailable');
+    // The topic's actor refuses it: that state is what fails new records at once.
+    expect(stateOf(runtime, 'topic:t')).toBe('refused');
     const later = produce(p, 't', 1);
     await later.done;
     expect(later.errors[0]).toMatchObject({ errorCode: TOPIC_AUTHORIZATION_FAILED });
     expect(runtime.budget.records).toBe(0); // their room in the buffer is given back
     // Access granted again: the topic takes records.
-    internals.applyMetadata(metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]));
+    internals.apply(metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]));
     expect(stateOf(runtime, 'topic:t')).toBe('active');
     const again = produce(p, 't', 1);
     expect(again.errors).toEqual([]);
@@ -380,7 +370,7 @@ describe('topic-level errors, in every topic state', () => {
   it('an authorization error while resolving fails the records that waited', async () => {
     const { producer: p, internals } = start();
     const waiting = produce(p, 't', 2);
-    internals.applyMetadata(metadata([1], [{ name: 't', errorCode: TOPIC_AUTHORIZATION_FAILED }]));
+    internals.apply(metadata([1], [{ name: 't', errorCode: TOPIC_AUTHORIZATION_FAILED }]));
     await waiting.done;
     expect(waiting.errors[0]).toMatchObject({ errorCode: TOPIC_AUTHORIZATION_FAILED });
   });
@@ -388,8 +378,8 @@ describe('topic-level errors, in every topic state', () => {
   it('a deleted topic (UNKNOWN_TOPIC_OR_PARTITION) keeps its records for their delivery timeout', () => {
     const { producer: p, runtime, internals } = start();
     const held = produce(p, 't', 3);
-    internals.applyMetadata(metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]));
-    internals.applyMetadata(metadata([1], [{ name: 't', errorCode: UNKNOWN_TOPIC_OR_PARTITION }]));
+    internals.apply(metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]));
+    internals.apply(metadata([1], [{ name: 't', errorCode: UNKNOWN_TOPIC_OR_PARTITION }]));
     expect(stateOf(runtime, 'topic:t')).toBe('unavailable');
     expect(held.errors).toEqual([]);
     expect(runtime.budget.records).toBe(3);
@@ -412,18 +402,18 @@ describe('brokers that leave or move', () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1);
     const topic: TopicSpec = { name: 't', id: 1, partitions: [[1, 0]] };
-    internals.applyMetadata(metadata([1, 2, 3], [topic]));
+    internals.apply(metadata([1, 2, 3], [topic]));
     expect(runtime.actor('broker:3')).toBeDefined();
-    for (let i = 0; i < 10; i++) internals.applyMetadata(metadata([1, 2], [topic]));
+    for (let i = 0; i < 10; i++) internals.apply(metadata([1, 2], [topic]));
     later(59_999);
-    internals.applyMetadata(metadata([1, 2], [topic]));
+    internals.apply(metadata([1, 2], [topic]));
     expect(runtime.actor('broker:3')).toBeDefined(); // many answers, but a restart takes a while
     later(1);
-    internals.applyMetadata(metadata([1, 2], [topic]));
+    internals.apply(metadata([1, 2], [topic]));
     expect(runtime.actor('broker:3')).toBeUndefined();
     expect(internals.brokers.has(3)).toBe(false);
     expect(runtime.inspect().some((a) => a.name === 'broker:3')).toBe(false);
-    internals.applyMetadata(metadata([1, 2, 3], [topic]));
+    internals.apply(metadata([1, 2, 3], [topic]));
     expect(runtime.actor('broker:3')).toBeDefined();
   });
 
@@ -431,26 +421,26 @@ describe('brokers that leave or move', () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1);
     const topic: TopicSpec = { name: 't', id: 1, partitions: [[1, 0]] };
-    internals.applyMetadata(metadata([1, 2], [topic]));
-    internals.applyMetadata(metadata([1], [topic]));
+    internals.apply(metadata([1, 2], [topic]));
+    internals.apply(metadata([1], [topic]));
     later(120_000);
-    internals.applyMetadata(metadata([1], [topic]));
+    internals.apply(metadata([1], [topic]));
     expect(runtime.actor('broker:2')).toBeDefined();
-    internals.applyMetadata(metadata([1, 2], [topic]));
-    internals.applyMetadata(metadata([1], [topic]));
-    internals.applyMetadata(metadata([1], [topic]));
+    internals.apply(metadata([1, 2], [topic]));
+    internals.apply(metadata([1], [topic]));
+    internals.apply(metadata([1], [topic]));
     later(60_000);
-    internals.applyMetadata(metadata([1], [topic]));
+    internals.apply(metadata([1], [topic]));
     expect(runtime.actor('broker:2')).toBeUndefined();
   });
 
   it('a broker that left while leading a partition leaves it without a leader', () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1);
-    internals.applyMetadata(metadata([1, 2], [{ name: 't', id: 1, partitions: [[2, 0]] }]));
+    internals.apply(metadata([1, 2], [{ name: 't', id: 1, partitions: [[2, 0]] }]));
     // The topic's answers carry an error from now on: nothing names a new leader.
     for (let i = 0; i < 3; i++) {
-      internals.applyMetadata(metadata([1], [{ name: 't', errorCode: 5 }]));
+      internals.apply(metadata([1], [{ name: 't', errorCode: 5 }]));
       later(30_000);
     }
     expect(runtime.actor('broker:2')).toBeUndefined();
@@ -460,16 +450,16 @@ describe('brokers that leave or move', () => {
   it('a broker with a new host:port gets a new actor dialling the new address', () => {
     const { producer: p, runtime, internals } = start();
     produce(p, 't', 1);
-    internals.applyMetadata(metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]));
+    internals.apply(metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]));
     const before = runtime.actor('broker:1');
     const moved = metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]);
     moved.brokers[0] = { nodeId: 1, host: '127.0.0.2', port: 2, rack: null };
-    internals.applyMetadata(moved);
+    internals.apply(moved);
     const after = runtime.actor('broker:1');
     expect(after).toBeDefined();
     expect(after).not.toBe(before);
     expect(internals.brokers.get(1)?.address).toEqual({ host: '127.0.0.2', port: 2 });
-    const details = runtime.inspect().find((a) => a.name === 'broker:1')?.details;
+    const details = actorNamed(runtime.inspect(), 'broker:1')?.details;
     expect(details?.address).toBe('127.0.0.2:2');
     expect(details?.partitionsLed).toBe(1); // the partition stays with it
   });
@@ -479,7 +469,7 @@ describe('idle topics are evicted (topicIdleEvictionMs)', () => {
   it('an idle topic loses its actors; a later produce brings them back', async () => {
     const { producer: p, runtime, internals } = start({ topicIdleEvictionMs: 1000 });
     produce(p, 't', 1); // the topic exists (metadata is applied to known topics only)
-    internals.applyMetadata(
+    internals.apply(
       metadata(
         [1],
         [
@@ -499,7 +489,7 @@ describe('idle topics are evicted (topicIdleEvictionMs)', () => {
     // Held records keep it, however long ago it was produced to.
     internals.tidy(producedAt + 60_000);
     expect(runtime.actor('topic:t')).toBeDefined();
-    internals.applyMetadata(metadata([1], [{ name: 't', errorCode: 29 }])); // fails them
+    internals.apply(metadata([1], [{ name: 't', errorCode: 29 }])); // fails them
     await sent.done;
     internals.tidy(producedAt + 500);
     expect(runtime.actor('topic:t')).toBeDefined();

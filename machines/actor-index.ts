@@ -1,0 +1,122 @@
+import type { ActorRefFrom, AnyActorLogic, AnyActorRef } from 'xstate';
+import type { brokerConnectionMachine } from './broker-connection.machine.js';
+import type { partitionWorkerMachine } from './partition-worker.machine.js';
+import type { topicMachine } from './topic.machine.js';
+
+/**
+ * The registry's index: every actor of a producer by name, with its kind and how to start it
+ * again. gproc keeps its names in ETS tables that any process reads without a message; this is
+ * that table. The registry machine is the only writer (in its own transitions, as it spawns,
+ * stops and restarts children), and the data path reads it synchronously: finding a partition's
+ * worker is a Map lookup, not an event.
+ */
+
+export type ActorKind = 'metadata' | 'identity' | 'broker' | 'topic' | 'partition';
+
+/** How the registry (re)starts a child. */
+export interface ChildSpec {
+  kind: ActorKind;
+  logic: AnyActorLogic;
+  input: unknown;
+}
+
+export interface IndexEntry {
+  readonly name: string;
+  readonly spec: ChildSpec;
+  /** The running actor; null while a failed one waits for its restart. */
+  ref: AnyActorRef | null;
+  /** How many times it was restarted. */
+  restarts: number;
+  /** Why it last failed, null if it never did. */
+  lastFailure: string | null;
+}
+
+/** The registry name of each kind of actor: `broker:<id>`, `topic:<name>`, `partition:<topic>:<p>`. */
+export const actorName = {
+  broker: (id: number) => `broker:${id}`,
+  topic: (name: string) => `topic:${name}`,
+  partition: (topic: string, partition: number) => `partition:${topic}:${partition}`,
+} as const;
+
+export type TopicRef = ActorRefFrom<typeof topicMachine>;
+export type PartitionWorkerRef = ActorRefFrom<typeof partitionWorkerMachine>;
+export type BrokerConnectionRef = ActorRefFrom<typeof brokerConnectionMachine>;
+
+export class ActorIndex {
+  private readonly entries = new Map<string, IndexEntry>();
+
+  // Typed lookups: the name says the kind, and the kind says the machine (checked, not assumed).
+
+  topic(name: string): TopicRef | undefined {
+    return this.ofKind(actorName.topic(name), 'topic') as TopicRef | undefined;
+  }
+
+  worker(topic: string, partition: number): PartitionWorkerRef | undefined {
+    return this.ofKind(actorName.partition(topic, partition), 'partition') as PartitionWorkerRef | undefined;
+  }
+
+  broker(id: number): BrokerConnectionRef | undefined {
+    return this.ofKind(actorName.broker(id), 'broker') as BrokerConnectionRef | undefined;
+  }
+
+  private ofKind(name: string, kind: ActorKind): AnyActorRef | undefined {
+    const entry = this.entries.get(name);
+    if (entry === undefined || entry.ref === null) return undefined;
+    if (entry.spec.kind !== kind)
+      throw new Error(`actor index: ${name} is a ${entry.spec.kind}, not a ${kind}`);
+    return entry.ref;
+  }
+
+  /** The running actor named `name`, undefined when there is none (or it waits for a restart). */
+  get(name: string): AnyActorRef | undefined {
+    return this.entries.get(name)?.ref ?? undefined;
+  }
+
+  entry(name: string): IndexEntry | undefined {
+    return this.entries.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Every registered actor, in registration order (restarting ones included, ref null). */
+  all(): IterableIterator<IndexEntry> {
+    return this.entries.values();
+  }
+
+  /** Total restarts of every actor registered now. */
+  get restarts(): number {
+    let total = 0;
+    for (const entry of this.entries.values()) total += entry.restarts;
+    return total;
+  }
+
+  // The registry machine's writes.
+
+  add(name: string, spec: ChildSpec, ref: AnyActorRef): void {
+    this.entries.set(name, { name, spec, ref, restarts: 0, lastFailure: null });
+  }
+
+  failed(name: string, reason: string): void {
+    const entry = this.entries.get(name);
+    if (entry === undefined) return;
+    entry.ref = null;
+    entry.lastFailure = reason;
+  }
+
+  restarted(name: string, ref: AnyActorRef): void {
+    const entry = this.entries.get(name);
+    if (entry === undefined) return;
+    entry.ref = ref;
+    entry.restarts++;
+  }
+
+  remove(name: string): void {
+    this.entries.delete(name);
+  }
+}

@@ -1,0 +1,242 @@
+import type { AnyActorRef } from 'xstate';
+import type { ActorIndex, IndexEntry } from '../../machines/actor-index.js';
+import type { TopicSettings } from '../config.js';
+import type { SpoolStats } from '../spool/spool.js';
+import type { ActorMonitor, ReceivedEvent } from './actor-monitor.js';
+import { topState } from './actor-monitor.js';
+import type { PartitionNode } from './partition-node.js';
+import type { IdentityDescription } from './producer-identity.js';
+import type { Spooler } from './spooler.js';
+import type { TopologyFollower } from './topology-follower.js';
+
+/** Every actor snapshot has these; `details` depends on the kind. */
+interface SnapshotBase {
+  name: string;
+  /** Its top-level state ('buffering' for `{ buffering: 'waiting' }`). */
+  state: string;
+  lastError: { code: string; message: string } | null;
+  /** The last events it received, oldest first (the visualizer shows them). */
+  recentEvents: readonly ReceivedEvent[];
+}
+
+export interface RegistryDetails extends IdentityDescription {
+  children: number;
+  restarts: number;
+}
+
+export interface MetadataDetails {
+  lastRefreshAt: number;
+  attempts: number;
+  brokers: number;
+  topics: number;
+}
+
+export interface BrokerDetails {
+  address: string;
+  attempts: number;
+  versions: Record<string, number>;
+  inFlightRequests: number;
+  partitionsLed: number;
+  /** Workers that follow this broker's connection actor. */
+  followers: number;
+}
+
+export interface TopicDetails {
+  partitions: number;
+  waitingRecords: number;
+  settings: PublicTopicSettings | null;
+}
+
+export type PublicTopicSettings = Omit<TopicSettings, 'partitioner'> & { partitioner: string };
+
+export interface PartitionDetails {
+  leaderId: number;
+  attempts: number;
+  bufferedRecords: number;
+  inFlightBatches: number;
+  recordsAcked: number;
+  recordsFailed: number;
+  batchesRetried: number;
+  batchesSplit: number;
+  bytesBeforeCompression: number;
+  bytesSent: number;
+  /** Idempotence: this partition's own producer id, epoch and next sequence number. */
+  producerId: number | null;
+  producerEpoch: number | null;
+  nextSequence: number;
+  epochBumps: number;
+  maxInFlight: number;
+  lingerMs: number;
+}
+
+/** What `inspect()` says of each actor (and of the spool, shown beside them). */
+export type ActorSnapshot =
+  | (SnapshotBase & { kind: 'registry'; details: RegistryDetails })
+  | (SnapshotBase & { kind: 'spool'; details: SpoolStats })
+  | (SnapshotBase & { kind: 'metadata'; details: MetadataDetails })
+  | (SnapshotBase & { kind: 'identity'; details: IdentityDescription })
+  | (SnapshotBase & { kind: 'broker'; details: BrokerDetails })
+  | (SnapshotBase & { kind: 'topic'; details: TopicDetails })
+  | (SnapshotBase & { kind: 'partition'; details: PartitionDetails });
+
+export type ActorSnapshotOf<K extends ActorSnapshot['kind']> = Extract<ActorSnapshot, { kind: K }>;
+
+/** The snapshots of one kind, typed: `ofKind(producer.inspect(), 'partition')[0].details.leaderId`. */
+export function ofKind<K extends ActorSnapshot['kind']>(
+  actors: readonly ActorSnapshot[],
+  kind: K,
+): ActorSnapshotOf<K>[] {
+  return actors.filter((a): a is ActorSnapshotOf<K> => a.kind === kind);
+}
+
+/** What the introspection reads. */
+export interface IntrospectionSources {
+  readonly index: ActorIndex;
+  readonly monitor: ActorMonitor;
+  readonly topology: TopologyFollower;
+  readonly spooler: Spooler | null;
+  identity(): IdentityDescription;
+}
+
+/** Every actor's snapshot, for `producer.inspect()`, the visualizer and /metrics. */
+export function inspectActors(sources: IntrospectionSources): ActorSnapshot[] {
+  const { index, spooler } = sources;
+  const actors: ActorSnapshot[] = [
+    {
+      name: 'registry',
+      kind: 'registry',
+      state: 'running',
+      lastError: null,
+      recentEvents: [],
+      details: { children: index.size, restarts: index.restarts, ...sources.identity() },
+    },
+  ];
+  if (spooler !== null) {
+    const stats = spooler.spool.stats();
+    // Not an actor: the spool is a file log the runtime drives, shown alongside its actors.
+    actors.push({
+      name: 'spool',
+      kind: 'spool',
+      state: stats.backlogRecords > 0 ? 'replaying' : stats.liveRecords > 0 ? 'holding' : 'idle',
+      lastError: stats.lastError === null ? null : { code: 'ERR_SPOOL', message: stats.lastError },
+      recentEvents: [],
+      details: stats,
+    });
+  }
+  for (const entry of index.all()) {
+    if (entry.ref === null) continue;
+    const snapshot = describe(sources, entry, entry.ref);
+    if (snapshot !== null) actors.push(snapshot);
+  }
+  return actors;
+}
+
+function describe(sources: IntrospectionSources, entry: IndexEntry, ref: AnyActorRef): ActorSnapshot | null {
+  const snapshot = ref.getSnapshot() as { value: unknown; context: Record<string, unknown> };
+  const context = snapshot.context;
+  const base: SnapshotBase = {
+    name: entry.name,
+    state: topState(snapshot.value),
+    lastError: (context.lastError as SnapshotBase['lastError'] | undefined) ?? null,
+    recentEvents: sources.monitor.recentEvents(entry.name),
+  };
+  const { topology } = sources;
+  switch (entry.spec.kind) {
+    case 'metadata': {
+      const summary = context.summary as { brokers: number; topics: number };
+      return {
+        ...base,
+        kind: 'metadata',
+        details: {
+          lastRefreshAt: context.lastRefreshAt as number,
+          attempts: context.attempts as number,
+          brokers: summary.brokers,
+          topics: summary.topics,
+        },
+      };
+    }
+    case 'identity':
+      return { ...base, kind: 'identity', details: sources.identity() };
+    case 'broker': {
+      const broker = topology.brokers.get(context.brokerId as number);
+      return {
+        ...base,
+        kind: 'broker',
+        details: {
+          address: `${String(context.host)}:${String(context.port)}`,
+          attempts: context.attempts as number,
+          versions: context.versions as Record<string, number>,
+          inFlightRequests: broker?.sender.connection?.inFlight ?? 0,
+          partitionsLed: broker?.sender.led.length ?? 0,
+          followers: (context.followers as ReadonlyMap<string, unknown>).size,
+        },
+      };
+    }
+    case 'topic': {
+      const topic = topology.topics.get(context.name as string);
+      return {
+        ...base,
+        kind: 'topic',
+        details: {
+          partitions: context.partitionCount as number,
+          waitingRecords: topic?.waiting.length ?? 0,
+          settings: topic === undefined ? null : publicSettings(topic.settings),
+        },
+      };
+    }
+    case 'partition': {
+      const node = topology.topics.get(context.topic as string)?.partitions[context.partition as number];
+      if (node === undefined) return null;
+      return { ...base, kind: 'partition', details: partitionDetails(node, context) };
+    }
+  }
+}
+
+function partitionDetails(node: PartitionNode, context: Record<string, unknown>): PartitionDetails {
+  const { log } = node;
+  const sequence = log.sequence;
+  return {
+    leaderId: context.leaderId as number,
+    attempts: context.attempts as number,
+    bufferedRecords: log.bufferedRecords,
+    inFlightBatches: log.inFlight,
+    recordsAcked: log.recordsAcked,
+    recordsFailed: log.recordsFailed,
+    batchesRetried: log.batchesRetried,
+    batchesSplit: log.batchesSplit,
+    bytesBeforeCompression: log.bytesBeforeCompression,
+    bytesSent: log.bytesSent,
+    producerId: sequence.producerId === -1 ? null : sequence.producerId,
+    producerEpoch: sequence.producerEpoch === -1 ? null : sequence.producerEpoch,
+    nextSequence: sequence.nextSequence,
+    epochBumps: sequence.epochBumps,
+    maxInFlight: node.topic.settings.maxInFlight,
+    lingerMs: node.topic.settings.lingerMs,
+  };
+}
+
+function publicSettings(settings: TopicSettings): PublicTopicSettings {
+  return {
+    ...settings,
+    partitioner: typeof settings.partitioner === 'function' ? 'custom' : settings.partitioner,
+  };
+}
+
+/** The kind an actor name says (`partition:orders:3` is a partition), as a type. */
+type KindOfName<N extends string> = N extends `partition:${string}`
+  ? 'partition'
+  : N extends `topic:${string}`
+    ? 'topic'
+    : N extends `broker:${string}`
+      ? 'broker'
+      : N extends ActorSnapshot['kind']
+        ? N
+        : ActorSnapshot['kind'];
+
+/** The snapshot of the actor named `name`, typed by its name: `actorNamed(a, 'topic:t')?.details.settings`. */
+export function actorNamed<N extends string>(
+  actors: readonly ActorSnapshot[],
+  name: N,
+): ActorSnapshotOf<KindOfName<N>> | undefined {
+  return actors.find((a) => a.name === name) as ActorSnapshotOf<KindOfName<N>> | undefined;
+}

@@ -1,0 +1,67 @@
+import type { TopicSettings } from '../config.js';
+import type { EkafError } from '../errors.js';
+import type { ProduceCall } from './delivery.js';
+import type { PartitionNode } from './partition-node.js';
+import { createPartitioner, type Partitioner } from './partitioners.js';
+import type { NormalizedRecord } from './records.js';
+
+/** A record of a call, waiting for its topic's partitions to be known. */
+export interface WaitingRecord {
+  record: NormalizedRecord;
+  call: ProduceCall;
+  index: number;
+  urgent: boolean;
+  acceptedAt: number;
+  /** Its spool entry, -1 if not spooled. */
+  spoolId: number;
+}
+
+/**
+ * What the runtime holds for one topic beside its actor (`topic:<name>`, whose state decides
+ * where records go): its settings and partitioner, its partitions, and the records that wait
+ * for them.
+ */
+export class TopicNode {
+  settings: TopicSettings;
+  partitioner: Partitioner;
+  readonly partitions: PartitionNode[] = [];
+  waiting: WaitingRecord[] = [];
+  /** The topic's id as metadata last gave it (v10+), null while unknown. */
+  topicId: Buffer | null = null;
+  /** Consecutive metadata answers with fewer partitions than we have (see SHRINK_CONFIRMATIONS). */
+  shrinkSeen = 0;
+  /**
+   * The non-retriable error metadata reports for the topic (TOPIC_AUTHORIZATION_FAILED…), which
+   * its actor's `refused` state fails records with, as the Java client's send() does.
+   */
+  refusedWith: EkafError | null = null;
+  /** When the topic was last produced to (idle topics are evicted, see topicIdleEvictionMs). */
+  lastUsedAt = Date.now();
+
+  constructor(
+    readonly name: string,
+    settings: TopicSettings,
+  ) {
+    this.settings = settings;
+    this.partitioner = makePartitioner(name, settings);
+  }
+
+  /** New settings; the partitioner is made again when what it depends on changed. */
+  configure(settings: TopicSettings, partial: Partial<TopicSettings>): void {
+    this.settings = settings;
+    if (
+      partial.partitioner !== undefined ||
+      partial.batchBytes !== undefined ||
+      partial.batchRecords !== undefined
+    ) {
+      this.partitioner = makePartitioner(this.name, settings);
+    }
+  }
+}
+
+function makePartitioner(topic: string, settings: TopicSettings): Partitioner {
+  return createPartitioner(topic, settings.partitioner, {
+    batchBytes: settings.batchBytes,
+    batchRecords: settings.batchRecords,
+  });
+}
