@@ -31,7 +31,7 @@ Options (environment variable in brackets):
       --request-timeout-ms <ms>   How long a request may take [EKAF_REQUEST_TIMEOUT_MS]
       --drain-timeout-ms <ms>     How long shutdown waits for deliveries [EKAF_DRAIN_TIMEOUT_MS]
       --tls                       Connect to the brokers over TLS [KAFKA_TLS=1]
-"      --tls-ca <file>             Trust this CA (PEM) instead of Node's roots; implies --tls
+      --tls-ca <file>             Trust this CA (PEM) instead of Node's roots; implies --tls
                                   [KAFKA_TLS_CA]
       --spool-dir <dir>           Durable spool: accepted records survive a crash or restart
                                   during a Kafka outage [EKAF_SPOOL_DIR] (default: none); with
