@@ -151,12 +151,15 @@ const SIMPLE_ESCAPES: Partial<Record<string, number>> = { t: 9, n: 10, r: 13, '0
 export function unescapeDelimiter(text: string): Buffer {
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
+    // By code point, not UTF-16 unit: half of an emoji's surrogate pair would encode as U+FFFD.
+    const c = codePointAt(text, i);
     if (c !== '\\' || i + 1 === text.length) {
       bytes.push(...Buffer.from(c));
+      i += c.length - 1;
       continue;
     }
-    const next = text[++i] as string;
+    const next = codePointAt(text, ++i);
+    i += next.length - 1;
     const simple = SIMPLE_ESCAPES[next];
     if (simple !== undefined) {
       bytes.push(simple);
@@ -169,4 +172,9 @@ export function unescapeDelimiter(text: string): Buffer {
     }
   }
   return Buffer.from(bytes);
+}
+
+/** The character at `i`: two UTF-16 units for a code point above U+FFFF. */
+function codePointAt(text: string, i: number): string {
+  return String.fromCodePoint(text.codePointAt(i) as number);
 }
