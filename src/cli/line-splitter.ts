@@ -1,0 +1,180 @@
+// `ekaf produce`'s input format, one record per line as with kcat -P: bytes in, records out, no
+// I/O, so that what chunk boundaries do can be tested without a process or a broker.
+//
+// - A line ends at "\n" (0x0A) only: a "\r" before it stays in the record.
+// - Lines are bytes and are never decoded: a UTF-8 character cut by a chunk boundary is joined
+//   back like any other bytes, and invalid UTF-8 passes through unchanged.
+// - Empty lines are skipped; the last line needs no newline.
+// - With a key delimiter, a line is split at its first occurrence: key before, value after (both
+//   possibly empty); a line without it is a value with no key.
+// - There is no length limit here: a line longer than a chunk is joined from its pieces, and a
+//   record too large for the producer fails alone when it is sent.
+//
+// Records are views of the input chunks, not copies: at a few hundred MB/s, copying each line
+// would cost more than splitting it. Only a line cut by a chunk boundary is copied, once.
+import type { ProduceRecord } from '../producer.js';
+
+const NEWLINE = 0x0a;
+const NO_BYTES = Buffer.alloc(0);
+
+/** How lines become records. */
+export interface LineRecordOptions {
+  /** Splits each line at the first occurrence: key before, value after. */
+  keyDelimiter?: Buffer | undefined;
+  /** Sends every record to this partition (default: the topic's partitioner). */
+  partition?: number | undefined;
+}
+
+/**
+ * Splits a stream of chunks into records, one per non-empty line. Pull-based, so that the caller
+ * can stop between records (a full buffer, a signal) without the splitter holding them:
+ *
+ *     lines.push(chunk);
+ *     for (let r = lines.next(); r !== undefined; r = lines.next()) send(r);
+ *     …
+ *     const last = lines.finish(); // the last line, when the input does not end with "\n"
+ */
+export class LineSplitter {
+  private readonly keyDelimiter: Buffer | undefined;
+  private readonly partition: number | undefined;
+  /** The chunk being split, from `start`; NO_BYTES once next() has taken all its lines. */
+  private chunk: Buffer = NO_BYTES;
+  private start = 0;
+  /** The chunk's first line, joined with its start from earlier chunks: next() returns it first. */
+  private joined: Buffer | undefined;
+  /**
+   * The start of a line cut by the end of a chunk, in pieces: copied once when its end arrives,
+   * so that a line spanning many chunks costs one copy, not one per chunk.
+   */
+  private cut: Buffer[] = [];
+
+  constructor(options: LineRecordOptions = {}) {
+    if (options.keyDelimiter?.length === 0) throw new Error('LineSplitter: an empty key delimiter');
+    this.keyDelimiter = options.keyDelimiter;
+    this.partition = options.partition;
+  }
+
+  /** The next chunk of input; next() must have returned undefined for the previous one. */
+  push(data: Buffer | string): void {
+    if (this.chunk.length > 0 || this.joined !== undefined) {
+      // Taking a chunk now would drop the previous chunk's lines: a bug in the caller.
+      throw new Error('LineSplitter.push: the previous chunk still has lines (call next() until undefined)');
+    }
+    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+    if (this.cut.length === 0) {
+      this.chunk = chunk;
+      this.start = 0;
+      return;
+    }
+    const end = chunk.indexOf(NEWLINE);
+    if (end === -1) {
+      this.cut.push(chunk);
+      return;
+    }
+    // Only the cut line is joined, not the whole chunk copied.
+    this.cut.push(chunk.subarray(0, end));
+    this.joined = Buffer.concat(this.cut);
+    this.cut = [];
+    this.chunk = chunk;
+    this.start = end + 1;
+  }
+
+  /** The record of the next complete line of the chunk, or undefined when it has no more. */
+  next(): ProduceRecord | undefined {
+    const joined = this.joined;
+    if (joined !== undefined) {
+      this.joined = undefined;
+      if (joined.length > 0) return this.record(joined, 0, joined.length);
+    }
+    const chunk = this.chunk;
+    let start = this.start;
+    for (;;) {
+      const end = chunk.indexOf(NEWLINE, start);
+      if (end === -1) {
+        if (start < chunk.length) this.cut.push(chunk.subarray(start));
+        this.chunk = NO_BYTES;
+        this.start = 0;
+        return undefined;
+      }
+      if (end > start) {
+        this.start = end + 1;
+        return this.record(chunk, start, end);
+      }
+      start = end + 1;
+    }
+  }
+
+  /** At the end of the input: the record of the last line if it has no newline, else undefined. */
+  finish(): ProduceRecord | undefined {
+    if (this.cut.length === 0) return undefined;
+    const line = Buffer.concat(this.cut);
+    this.cut = [];
+    return line.length === 0 ? undefined : this.record(line, 0, line.length);
+  }
+
+  /** The record of the line chunk[start, end): views of the chunk, no copies. */
+  private record(chunk: Buffer, start: number, end: number): ProduceRecord {
+    let key: Buffer | null = null;
+    let valueStart = start;
+    const delimiter = this.keyDelimiter;
+    if (delimiter !== undefined) {
+      // Searched within the line only: Buffer#indexOf has no end, and would scan on through
+      // every later line when this one has no delimiter.
+      let at: number;
+      if (delimiter.length === 1) {
+        at = indexOfByte(chunk, delimiter[0] as number, start, end);
+      } else {
+        const found = chunk.subarray(start, end).indexOf(delimiter);
+        at = found === -1 ? -1 : start + found;
+      }
+      if (at !== -1) {
+        key = chunk.subarray(start, at);
+        valueStart = at + delimiter.length;
+      }
+    }
+    const value = chunk.subarray(valueStart, end);
+    // A bare value when there is nothing else to say: the producer's fastest path.
+    if (key === null && this.partition === undefined) return value;
+    return this.partition === undefined ? { key, value } : { key, value, partition: this.partition };
+  }
+}
+
+/** Position of `byte` in buf[start, end), or -1. */
+function indexOfByte(buf: Buffer, byte: number, start: number, end: number): number {
+  for (let i = start; i < end; i++) if (buf[i] === byte) return i;
+  return -1;
+}
+
+const SIMPLE_ESCAPES: Partial<Record<string, number>> = { t: 9, n: 10, r: 13, '0': 0, '\\': 0x5c };
+
+/** The bytes of a delimiter written with kcat-style escapes: \t, \n, \r, \0, \\ and \xNN. */
+export function unescapeDelimiter(text: string): Buffer {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    // By code point, not UTF-16 unit: half of an emoji's surrogate pair would encode as U+FFFD.
+    const c = codePointAt(text, i);
+    if (c !== '\\' || i + 1 === text.length) {
+      bytes.push(...Buffer.from(c));
+      i += c.length - 1;
+      continue;
+    }
+    const next = codePointAt(text, ++i);
+    i += next.length - 1;
+    const simple = SIMPLE_ESCAPES[next];
+    if (simple !== undefined) {
+      bytes.push(simple);
+    } else if (next === 'x' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      // Not an escape: kept as written, backslash included.
+      bytes.push(0x5c, ...Buffer.from(next));
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** The character at `i`: two UTF-16 units for a code point above U+FFFF. */
+function codePointAt(text: string, i: number): string {
+  return String.fromCodePoint(text.codePointAt(i) as number);
+}

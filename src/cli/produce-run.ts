@@ -1,0 +1,206 @@
+// One `ekaf produce` run: reads the input, turns its lines into records (line-splitter.ts),
+// hands them to the producer in calls of up to CALL_RECORDS, and stops reading while the
+// producer's buffer is full, so that a file larger than memory streams through. Counts what
+// was delivered for the progress line and the summary.
+import { BufferFullError, EkafError } from '../errors.js';
+import type { DeliveryCallback, Producer, ProduceRecord } from '../producer.js';
+import { FAILED, OK } from './exit-codes.js';
+import type { LineSplitter } from './line-splitter.js';
+import { err } from './output.js';
+
+/** Records per produce call; a call is accepted or refused whole. */
+const CALL_RECORDS = 2048;
+/** Longest wait for room in a full buffer before trying again without a delivery event. */
+const ROOM_POLL_MS = 50;
+
+export class ProduceRun {
+  private sent = 0;
+  private delivered = 0;
+  private failed = 0;
+  private bytes = 0;
+  private firstError: EkafError | undefined;
+  private readonly started = Date.now();
+  /** Resolvers of whoever waits for room in the buffer. */
+  private roomWaiters: (() => void)[] = [];
+  private readonly errorsSeen = new Set<string>();
+  private interrupted = false;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly topic: string,
+    private readonly lines: LineSplitter,
+    private readonly quiet: boolean,
+  ) {
+    // Failed calls are counted from their event: the callbacks take the error alone, so that
+    // no report object is built for the records that were delivered (see send()).
+    producer.on('delivery.failed', ({ error, failed, reports }) => {
+      this.firstError ??= error;
+      this.failed += failed;
+      this.delivered += reports.length - failed;
+    });
+    producer.on('error', (error) => {
+      // Problems outside any call (metadata, connections): once each, they may repeat a lot.
+      const line = `${error.code}: ${error.message}`;
+      if (this.errorsSeen.has(line)) return;
+      this.errorsSeen.add(line);
+      this.clearProgress();
+      err(`ekaf produce: ${line}`);
+    });
+  }
+
+  /** Produces every line of `input`, then flushes and closes the producer; the exit code. */
+  async run(input: NodeJS.ReadableStream): Promise<number> {
+    const progress =
+      !this.quiet && process.stderr.isTTY
+        ? setInterval(() => {
+            this.showProgress();
+          }, 250)
+        : undefined;
+    const onSignal = (): void => {
+      if (this.interrupted) process.exit(130);
+      this.interrupted = true;
+      this.clearProgress();
+      err('ekaf produce: interrupted; delivering what was read (again to quit at once)');
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let readError: Error | undefined;
+    try {
+      await this.readLines(input);
+    } catch (error) {
+      readError = error as Error;
+    }
+    await this.producer.flush();
+    await this.producer.close();
+    if (progress !== undefined) clearInterval(progress);
+    this.clearProgress();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+
+    if (readError !== undefined) err(`ekaf produce: reading the input failed: ${readError.message}`);
+    if (!this.quiet) err(this.summary());
+    if (this.failed > 0 && this.firstError !== undefined) {
+      err(
+        `ekaf produce: ${this.failed} records failed, first: ${this.firstError.code}: ${this.firstError.message}`,
+      );
+    }
+    if (this.interrupted) return 130;
+    return this.failed > 0 || readError !== undefined ? FAILED : OK;
+  }
+
+  private async readLines(input: NodeJS.ReadableStream): Promise<void> {
+    const lines = this.lines;
+    let records: ProduceRecord[] = [];
+    for await (const data of input) {
+      if (this.interrupted) break;
+      lines.push(data);
+      for (let record = lines.next(); record !== undefined; record = lines.next()) {
+        records.push(record);
+        if (records.length === CALL_RECORDS) {
+          await this.send(records);
+          records = [];
+        }
+      }
+      if (records.length > 0) {
+        await this.send(records);
+        records = [];
+      }
+    }
+    const last = lines.finish();
+    if (last !== undefined && !this.interrupted) await this.send([last]);
+  }
+
+  /** Produces the records, waiting for room while the buffer is full. */
+  private async send(records: ProduceRecord[]): Promise<void> {
+    let bytes = 0;
+    for (const r of records) {
+      bytes += Buffer.isBuffer(r) ? r.length : recordBytes(r);
+    }
+    const count = records.length;
+    // Declared with the error alone: no delivery reports are built (a failed call is counted
+    // by the delivery.failed listener, with its reports).
+    const callback: DeliveryCallback = (error) => {
+      if (error === null) this.delivered += count;
+      this.wake();
+    };
+    for (;;) {
+      try {
+        this.producer.produceAsyncBatched(this.topic, records, callback);
+        break;
+      } catch (error) {
+        if (!(error instanceof BufferFullError)) {
+          // The whole call was refused (a record too large, an invalid partition): try each
+          // record alone, so that only the bad ones fail.
+          if (records.length > 1) {
+            for (const record of records) await this.send([record]);
+            return;
+          }
+          this.firstError ??=
+            error instanceof EkafError ? error : new EkafError('ERR_INVALID_RECORD', String(error));
+          this.failed++;
+          this.sent++;
+          return;
+        }
+        await this.roomOrTimeout();
+      }
+    }
+    this.sent += records.length;
+    this.bytes += bytes;
+  }
+
+  /** A call completed: room in the buffer, for whoever waits for it. */
+  private wake(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private roomOrTimeout(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ROOM_POLL_MS);
+      this.roomWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private rates(): { seconds: number; perSecond: number; mbPerSecond: number } {
+    const seconds = Math.max((Date.now() - this.started) / 1000, 0.001);
+    return {
+      seconds,
+      perSecond: Math.round(this.delivered / seconds),
+      mbPerSecond: this.bytes / 1e6 / seconds,
+    };
+  }
+
+  private showProgress(): void {
+    const { perSecond } = this.rates();
+    process.stderr.write(
+      `\r\x1b[K${this.sent} read, ${this.delivered} delivered, ${this.failed} failed, ${perSecond} records/s`,
+    );
+  }
+
+  private clearProgress(): void {
+    if (!this.quiet && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  }
+
+  private summary(): string {
+    const { seconds, mbPerSecond } = this.rates();
+    const total = this.delivered + this.failed;
+    return (
+      `ekaf produce: ${total} records, ${this.bytes} bytes in ${seconds.toFixed(2)} s ` +
+      `(${Math.round(total / seconds)} records/s, ${mbPerSecond.toFixed(1)} MB/s); ` +
+      `${this.delivered} delivered, ${this.failed} failed`
+    );
+  }
+}
+
+/** Key and value bytes of a record, for the summary's byte count. */
+function recordBytes(record: ProduceRecord): number {
+  if (typeof record === 'string') return Buffer.byteLength(record);
+  if (record instanceof Uint8Array) return record.length;
+  const size = (b: Buffer | Uint8Array | string | null | undefined): number =>
+    b == null ? 0 : typeof b === 'string' ? Buffer.byteLength(b) : b.length;
+  return size(record.key) + size(record.value);
+}

@@ -1,0 +1,59 @@
+// What one `ekaf serve` process runs: a gateway with the visualizer's routes, built from the
+// settings the command line resolved. The single-process path and each worker of
+// `--workers N` start it the same way, so that they cannot drift apart.
+import { join } from 'node:path';
+import type { ProducerOptions, SpoolOption } from '../config.js';
+import { serve, type ServeOptions, type Served } from '../gateway/serve.js';
+import { visualizerRoutes } from '../gateway/visualizer.js';
+import { stderrLogger } from './output.js';
+import { securityOptions, type TlsSetting } from './security-settings.js';
+
+/** What a serve worker needs; the primary passes it to workers as JSON in EKAF_SERVE_CONFIG. */
+export interface ServeConfig {
+  brokers: string;
+  clientId?: string;
+  port: number;
+  host: string;
+  authToken?: string;
+  maxBodyBytes?: number;
+  requestTimeoutMs?: number;
+  drainTimeoutMs?: number;
+  /** TLS settings (the CA file is read by each worker); SASL comes from each worker's env. */
+  tls: TlsSetting;
+  /** The durable spool; with workers, each uses a directory of its own under `dir`. */
+  spool?: SpoolOption;
+}
+
+/** Starts the gateway with its visualizer; `warmTopics` are resolved at once (readiness). */
+export function startGateway(config: ServeConfig, warmTopics: string[], slot?: number): Promise<Served> {
+  const spool =
+    config.spool === undefined
+      ? {}
+      : // A worker's spool survives it: its replacement (same slot) recovers what it left.
+        {
+          spool:
+            slot === undefined
+              ? config.spool
+              : { ...config.spool, dir: join(config.spool.dir, `worker-${slot}`) },
+        };
+  const producerOptions: ProducerOptions = {
+    brokers: config.brokers,
+    ...(config.clientId === undefined ? {} : { clientId: config.clientId }),
+    ...securityOptions(config.tls),
+    ...spool,
+    logger: stderrLogger('warn'),
+  };
+  const options: ServeOptions = {
+    producerOptions,
+    port: config.port,
+    host: config.host,
+    logger: stderrLogger('info'),
+    extraRoutes: visualizerRoutes(),
+  };
+  if (warmTopics.length > 0) options.warmTopics = warmTopics;
+  if (config.authToken !== undefined) options.authToken = config.authToken;
+  if (config.maxBodyBytes !== undefined) options.maxBodyBytes = config.maxBodyBytes;
+  if (config.requestTimeoutMs !== undefined) options.requestTimeoutMs = config.requestTimeoutMs;
+  if (config.drainTimeoutMs !== undefined) options.drainTimeoutMs = config.drainTimeoutMs;
+  return serve(options);
+}

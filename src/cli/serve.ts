@@ -1,0 +1,148 @@
+// `ekaf serve`: the HTTP gateway (kafboy) and its live visualizer, in one process or in N
+// workers sharing the port (serve-workers.ts). Without brokers it starts the bundled dev
+// cluster, so that `ekaf serve` alone gives something to click on.
+import { MAX_DURATION_MS } from '../config.js';
+import { startDevCluster, type DevCluster } from '../dev-cluster.js';
+import { FAILED, OK } from './exit-codes.js';
+import { err, out } from './output.js';
+import { saslFromEnv, tlsSetting } from './security-settings.js';
+import { startGateway, type ServeConfig } from './serve-gateway.js';
+import { runPrimary } from './serve-workers.js';
+import { brokers, integer, noPositionals, parseCommandLine, setting } from './settings.js';
+import { spoolSetting } from './spool-settings.js';
+
+export const SERVE_HELP = `Usage: ekaf serve [options]
+
+Runs the HTTP gateway (kafboy) and the live visualizer at the same URL. Without brokers (no
+--brokers, no KAFKA_BROKERS) it starts the bundled dev cluster (3 brokers) with a topic "demo"
+of 6 partitions, and prints its bootstrap address. SIGTERM or SIGINT drains and exits 0.
+
+Options (environment variable in brackets):
+  -b, --brokers <host:port,...>   Kafka bootstrap brokers [KAFKA_BROKERS]
+                                  (default: start the bundled dev cluster)
+      --client-id <id>            Client id sent to brokers [KAFKA_CLIENT_ID] (default: ekaf)
+  -p, --port <port>               Port to listen on, 0 for any free port [EKAF_PORT] (default: 8080)
+      --host <address>            Address to listen on [EKAF_HOST] (default: 127.0.0.1)
+      --auth-token <token>        Require "Authorization: Bearer <token>" [EKAF_AUTH_TOKEN]
+                                  (default: no authentication)
+  -w, --workers <n>               Worker processes sharing the port (node:cluster) [EKAF_WORKERS]
+                                  (default: 1, no separate worker process)
+      --max-body-bytes <n>        Largest request body accepted [EKAF_MAX_BODY_BYTES]
+      --request-timeout-ms <ms>   How long a request may take [EKAF_REQUEST_TIMEOUT_MS]
+      --drain-timeout-ms <ms>     How long shutdown waits for deliveries [EKAF_DRAIN_TIMEOUT_MS]
+      --tls                       Connect to the brokers over TLS [KAFKA_TLS=1]
+      --tls-ca <file>             Trust this CA (PEM) instead of Node's roots; implies --tls
+                                  [KAFKA_TLS_CA]
+      --spool-dir <dir>           Durable spool: accepted records survive a crash or restart
+                                  during a Kafka outage [EKAF_SPOOL_DIR] (default: none); with
+                                  --workers, each worker uses <dir>/worker-<n>
+      --spool-mode <mode>         downtime or always [EKAF_SPOOL_MODE] (default: downtime)
+      --spool-max-bytes <n>       Disk the spool may use [EKAF_SPOOL_MAX_BYTES] (default: 1 GiB)
+      --spool-fsync <when>        batch, interval or never [EKAF_SPOOL_FSYNC] (default: interval)
+  SASL (environment only, so that the password is not in the process list):
+    [KAFKA_SASL_MECHANISM]  PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+    [KAFKA_SASL_USERNAME]   [KAFKA_SASL_PASSWORD]
+  -h, --help                      Show this help
+
+Examples:
+  ekaf serve                                  # dev cluster + gateway on http://127.0.0.1:8080
+  KAFKA_BROKERS=kafka:9092 ekaf serve --host 0.0.0.0 --workers 4 --auth-token s3cret
+`;
+
+/** The topic the bundled dev cluster starts with, so that the visualizer has partitions to draw. */
+const DEMO_TOPIC = { name: 'demo', partitions: 6 };
+
+export async function serveCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine('serve', args, {
+    brokers: { type: 'string', short: 'b' },
+    'client-id': { type: 'string' },
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    'auth-token': { type: 'string' },
+    workers: { type: 'string', short: 'w' },
+    'max-body-bytes': { type: 'string' },
+    'request-timeout-ms': { type: 'string' },
+    'drain-timeout-ms': { type: 'string' },
+    tls: { type: 'boolean' },
+    'tls-ca': { type: 'string' },
+    'spool-dir': { type: 'string' },
+    'spool-mode': { type: 'string' },
+    'spool-max-bytes': { type: 'string' },
+    'spool-fsync': { type: 'string' },
+  });
+  if (values.help === true) {
+    process.stdout.write(SERVE_HELP);
+    return OK;
+  }
+  noPositionals('serve', positionals);
+  const brokerSetting = setting(values, 'brokers', 'KAFKA_BROKERS');
+  const clientId = setting(values, 'client-id', 'KAFKA_CLIENT_ID')?.value;
+  const host = setting(values, 'host', 'EKAF_HOST')?.value ?? '127.0.0.1';
+  const authToken = setting(values, 'auth-token', 'EKAF_AUTH_TOKEN')?.value;
+  const config: Omit<ServeConfig, 'brokers'> = {
+    port: integer(setting(values, 'port', 'EKAF_PORT'), 0, 65535) ?? 8080,
+    host,
+    ...(clientId === undefined ? {} : { clientId }),
+    ...(authToken === undefined ? {} : { authToken }),
+    maxBodyBytes: integer(
+      setting(values, 'max-body-bytes', 'EKAF_MAX_BODY_BYTES'),
+      1,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    requestTimeoutMs: integer(
+      setting(values, 'request-timeout-ms', 'EKAF_REQUEST_TIMEOUT_MS'),
+      1,
+      MAX_DURATION_MS,
+    ),
+    drainTimeoutMs: integer(setting(values, 'drain-timeout-ms', 'EKAF_DRAIN_TIMEOUT_MS'), 0, MAX_DURATION_MS),
+    tls: tlsSetting(values),
+    ...spoolSetting(values),
+  };
+  // Checked now, so that a bad SASL setting is a usage error before anything starts.
+  saslFromEnv();
+  const workers = integer(setting(values, 'workers', 'EKAF_WORKERS'), 1, 1024);
+  const brokerList = brokerSetting === undefined ? undefined : brokers(brokerSetting);
+
+  let devCluster: DevCluster | undefined;
+  let bootstrap = brokerList;
+  if (bootstrap === undefined) {
+    devCluster = await startDevCluster({ brokers: 3, topics: [DEMO_TOPIC] });
+    bootstrap = devCluster.bootstrap;
+    watchDevCluster(devCluster);
+  }
+  const full: ServeConfig = { ...config, brokers: bootstrap };
+  // Only the dev cluster's demo topic is known to exist; other brokers' topics are not guessed.
+  const warmTopics = devCluster === undefined ? [] : [DEMO_TOPIC.name];
+  const announce = (url: string): void => {
+    out(`gateway:    ${url}`);
+    out(`visualizer: ${new URL('/', url).href}`);
+    if (devCluster === undefined) {
+      out(`brokers:    ${full.brokers}`);
+    } else {
+      out(`bootstrap:  ${full.brokers} (bundled dev cluster, 3 brokers, topic "demo" with 6 partitions)`);
+    }
+  };
+
+  if (workers === undefined || workers === 1) {
+    const running = await startGateway(full, warmTopics);
+    announce(running.gateway.url);
+    return new Promise<number>(() => undefined); // serve() exits on SIGTERM/SIGINT
+  }
+  return runPrimary(full, workers, warmTopics, devCluster, announce);
+}
+
+/** A dev cluster that dies under a running gateway ends ekaf with an error. */
+function watchDevCluster(dev: DevCluster): void {
+  let stopping = false;
+  process.once('exit', () => (stopping = true));
+  const stop = dev.stop.bind(dev);
+  dev.stop = () => {
+    stopping = true;
+    return stop();
+  };
+  void dev.exited.then(() => {
+    if (stopping) return;
+    err('ekaf: the bundled dev cluster exited unexpectedly');
+    process.exit(FAILED);
+  });
+}
