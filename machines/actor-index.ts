@@ -1,6 +1,7 @@
 import type { ActorRefFrom, AnyActorLogic, AnyActorRef } from 'xstate';
 import type { brokerConnectionMachine } from './broker-connection.machine.js';
 import type { partitionWorkerMachine } from './partition-worker.machine.js';
+import type { producerIdentityMachine } from './producer-identity.machine.js';
 import type { topicMachine } from './topic.machine.js';
 
 /**
@@ -41,6 +42,11 @@ export const actorName = {
 export type TopicRef = ActorRefFrom<typeof topicMachine>;
 export type PartitionWorkerRef = ActorRefFrom<typeof partitionWorkerMachine>;
 export type BrokerConnectionRef = ActorRefFrom<typeof brokerConnectionMachine>;
+export type ProducerIdentityRef = ActorRefFrom<typeof producerIdentityMachine>;
+
+/** The names of the producer's single actors. */
+export const METADATA = 'metadata';
+export const IDENTITY = 'identity';
 
 export class ActorIndex {
   private readonly entries = new Map<string, IndexEntry>();
@@ -53,6 +59,10 @@ export class ActorIndex {
 
   worker(topic: string, partition: number): PartitionWorkerRef | undefined {
     return this.ofKind(actorName.partition(topic, partition), 'partition') as PartitionWorkerRef | undefined;
+  }
+
+  identity(): ProducerIdentityRef | undefined {
+    return this.ofKind(IDENTITY, 'identity') as ProducerIdentityRef | undefined;
   }
 
   broker(id: number): BrokerConnectionRef | undefined {

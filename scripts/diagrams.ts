@@ -45,7 +45,7 @@ export const START_MARKER = '<!-- diagrams:start -->';
 export const END_MARKER = '<!-- diagrams:end -->';
 
 /** Machines in the order of the actor tree; any other machine follows, by file name. */
-const ORDER = ['registry', 'metadata', 'broker-connection', 'topic', 'partition-worker'];
+const ORDER = ['registry', 'metadata', 'producer-identity', 'broker-connection', 'topic', 'partition-worker'];
 
 // ------------------------------------------------------------------------------------------------
 // Labels and identifiers

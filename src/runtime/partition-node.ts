@@ -16,8 +16,8 @@ export interface StampSource {
   readonly stamp: ProducerStamp | null;
   /** A partition used up the epochs of `producerId`: a new id is needed. */
   renewFor(producerId: number): void;
-  /** A partition's sequence started again under `stamp` (shown by the identity actor). */
-  epochBumped(topic: string, partition: number, stamp: ProducerStamp): void;
+  /** A partition's sequence started again under `epoch` (counted by the identity actor). */
+  epochBumped(topic: string, partition: number, epoch: number): void;
 }
 
 /**
@@ -61,7 +61,7 @@ export class PartitionNode implements SendablePartition {
         identity.renewFor(stale);
       },
       (stamp) => {
-        identity.epochBumped(topic.name, partition, stamp);
+        identity.epochBumped(topic.name, partition, stamp.producerEpoch);
         this.tell({ type: 'epoch.bumped', ...stamp });
       },
     );

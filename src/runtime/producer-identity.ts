@@ -1,9 +1,33 @@
-import { EkafError } from '../errors.js';
+import {
+  createActor,
+  fromPromise,
+  type Actor,
+  type ActorRefFrom,
+  type EventFromLogic,
+  type InspectionEvent,
+  type Observer,
+} from 'xstate';
+import type { ErrorSummary } from '../../machines/describe-error.js';
+import {
+  producerIdentityMachine,
+  type InitProducerIdAnswer,
+  type ProducerIdentityInput,
+} from '../../machines/producer-identity.machine.js';
 import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
 import type { MetadataClient } from './metadata-client.js';
 import type { ProducerStamp } from './partition-sequence.js';
 
-export type IdentityState = 'off' | 'pending' | 'ready' | 'unsupported';
+/**
+ * The runtime's side of the producer identity (machines/producer-identity.machine.ts): the
+ * implementations the machine is given, and a view that answers the data path's questions
+ * (`stamp`, `canSend`) from the actor's snapshot.
+ *
+ * Partitions stamp their batches with the id and keep their own epoch and sequence numbers from
+ * then on (see PartitionSequence); a new id is asked for only when a partition has used up the
+ * epochs of the current one (`renewFor`). Nothing is sent before the first id arrives.
+ */
+
+export type IdentityState = 'off' | 'pending' | 'ready' | 'unsupported' | 'stopped';
 
 /** What inspect() says of the producer identity. */
 export interface IdentityDescription {
@@ -11,55 +35,100 @@ export interface IdentityDescription {
   producerId: number | null;
   producerEpoch: number | null;
   producerIdsObtained: number;
+  /** Per-partition epoch bumps, over every partition (each partition counts its own too). */
   epochBumps: number;
 }
 
-/**
- * The idempotent producer's id and first epoch, from InitProducerId. Partitions stamp their
- * batches with it and keep their own epoch and sequence numbers from then on (see
- * PartitionSequence): a partition whose sequence must start again bumps its own epoch, without
- * asking the broker, as the Java producer does. Nothing is sent before the first id arrives.
- *
- * A new id is asked for only when a partition has used up the epochs of the current one
- * (`renewFor`). For a producer without a transactional id the broker answers every
- * InitProducerId with a new id at epoch 0; there is no epoch to bump on the broker's side.
- */
-export class ProducerIdentity {
-  state: IdentityState;
-  private current: ProducerStamp | null = null;
-  private attempts = 0;
-  private inFlight = false;
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
-  /** How many producer ids were obtained (inspect()). */
-  idsObtained = 0;
-  lastError: EkafError | null = null;
-  /** Per-partition epoch bumps, over every partition. */
-  epochBumps = 0;
+/** What the runtime does when the identity changes. */
+export interface IdentityHooks {
+  /** An id was obtained (the first one, or a renewal): wake the senders. */
+  onReady(): void;
+  /** The broker has no InitProducerId: idempotence is off (warn, and wake the senders). */
+  onUnsupported(): void;
+}
 
-  constructor(
-    enabled: boolean,
-    private readonly client: Pick<MetadataClient, 'initProducerId'>,
-    private readonly backoff: (attempts: number) => number,
-    private readonly onReady: () => void,
-    private readonly onUnsupported: () => void,
-  ) {
-    this.state = enabled ? 'pending' : 'off';
-  }
+export type IdentityLogic = ReturnType<typeof identityLogic>;
+export type IdentityRef = ActorRefFrom<typeof producerIdentityMachine>;
+
+/** The machine with the runtime's implementations: InitProducerId through `client`, `hooks`. */
+export function identityLogic(client: Pick<MetadataClient, 'initProducerId'>, hooks: IdentityHooks) {
+  return producerIdentityMachine.provide({
+    actors: {
+      initProducerId: fromPromise<InitProducerIdAnswer>(async () => {
+        const answer = await client.initProducerId();
+        if (answer === null || answer.errorCode === ErrorCode.NONE) return answer;
+        return { ...answer, errorName: kafkaError(answer.errorCode).name };
+      }),
+    },
+    actions: {
+      identityReady: () => {
+        hooks.onReady();
+      },
+      identityUnsupported: () => {
+        hooks.onUnsupported();
+      },
+    },
+  });
+}
+
+/**
+ * Reads an actor of the producer-identity machine, wherever it runs (a child of the registry,
+ * or the actor of a ProducerIdentity). `stamp` and `canSend` are read on every drain: they read
+ * the current snapshot and allocate nothing. While there is no actor (a restart under way),
+ * the identity is pending: nothing is sent.
+ */
+export class IdentityView {
+  constructor(private readonly ref: () => IdentityRef | undefined) {}
 
   /** What partitions stamp with; null when idempotence is off, unsupported, or not ready yet. */
   get stamp(): ProducerStamp | null {
-    return this.state === 'ready' ? this.current : null;
+    const snapshot = this.ref()?.getSnapshot();
+    if (snapshot === undefined || snapshot.value === 'stopped') return null;
+    // Also while renewing (or retrying a renewal): the other partitions keep the id they have.
+    return snapshot.context.stamp;
   }
 
-  /** Whether batches may be sent: not before the first id. */
+  /** Whether batches may be sent: not before the first id (nor after stop()). */
   get canSend(): boolean {
-    return this.state !== 'pending';
+    const snapshot = this.ref()?.getSnapshot();
+    if (snapshot === undefined) return false;
+    const { value } = snapshot;
+    return (
+      value === 'disabled' ||
+      value === 'unsupported' ||
+      (value !== 'stopped' && snapshot.context.stamp !== null)
+    );
   }
 
-  /** Obtains the first id (once brokers are known). */
+  get state(): IdentityState {
+    const snapshot = this.ref()?.getSnapshot();
+    if (snapshot === undefined) return 'pending';
+    switch (snapshot.value) {
+      case 'disabled':
+        return 'off';
+      case 'unsupported':
+        return 'unsupported';
+      case 'stopped':
+        return 'stopped';
+      default:
+        return snapshot.context.stamp === null ? 'pending' : 'ready';
+    }
+  }
+
+  /** Why the latest InitProducerId failed; null once one succeeds. */
+  get lastError(): ErrorSummary | null {
+    return this.ref()?.getSnapshot().context.lastError ?? null;
+  }
+
+  /** How many producer ids were obtained (inspect()). */
+  get idsObtained(): number {
+    return this.ref()?.getSnapshot().context.idsObtained ?? 0;
+  }
+
+  /** Obtains the first id (once brokers are known); called on every metadata answer. */
   start(): void {
-    if (this.state === 'pending' && this.current === null && this.timer === null) this.request();
+    // Only `waiting` takes it: no event for the metadata answers after the first.
+    if (this.ref()?.getSnapshot().value === 'waiting') this.send({ type: 'start' });
   }
 
   /**
@@ -67,86 +136,65 @@ export class ProducerIdentity {
    * already. The other partitions keep the id they have.
    */
   renewFor(producerId: number): void {
-    if (this.state !== 'ready' || this.current?.producerId !== producerId || this.timer !== null) return;
-    this.request();
+    // Asked on every drain of that partition until the new id comes: outside `ready` the machine
+    // ignores it anyway, so no event is sent (an xstate event costs ~13 µs).
+    if (this.ref()?.getSnapshot().value === 'ready') this.send({ type: 'epochs.exhausted', producerId });
   }
 
+  /** A partition started its sequence again under `epoch` (shown by inspect and the visualizer). */
+  epochBumped(topic: string, partition: number, epoch: number): void {
+    this.send({ type: 'epoch.bumped', topic, partition, epoch });
+  }
+
+  /** No more ids: an answer still on its way is dropped. */
   stop(): void {
-    this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.send({ type: 'stop' });
   }
 
-  private request(): void {
-    if (this.inFlight || this.stopped) return;
-    this.inFlight = true;
-    void this.obtain();
-  }
-
-  private async obtain(): Promise<void> {
-    try {
-      const answer = await this.client.initProducerId().finally(() => {
-        // Over before anyone hears of the answer: a renewal asked for in onReady is not lost.
-        this.inFlight = false;
-      });
-      if (this.stopped) return;
-      if (answer === null) {
-        if (this.current === null) {
-          // The broker has no InitProducerId (before Kafka 0.11): idempotence cannot work.
-          this.state = 'unsupported';
-          this.onUnsupported();
-          return;
-        }
-        // We had an id from this cluster, so a broker of it has the API: the connection moved to
-        // one that does not (a rolling upgrade). Ask again, elsewhere, after a backoff.
-        throw new EkafError('ERR_KAFKA', 'InitProducerId: the broker did not offer the API', {
-          retriable: true,
-        });
-      }
-      if (answer.errorCode !== ErrorCode.NONE) {
-        const info = kafkaError(answer.errorCode);
-        throw new EkafError('ERR_KAFKA', `InitProducerId failed: ${info.name} (${info.code})`, {
-          retriable: true,
-        });
-      }
-      if (answer.producerId < 0 || answer.producerEpoch < 0) {
-        throw new EkafError(
-          'ERR_KAFKA',
-          `InitProducerId answered without an id (${answer.producerId}, epoch ${answer.producerEpoch})`,
-          { retriable: true },
-        );
-      }
-      this.current = { producerId: answer.producerId, producerEpoch: answer.producerEpoch };
-      this.idsObtained++;
-      this.attempts = 0;
-      this.lastError = null;
-      this.state = 'ready';
-      this.onReady();
-    } catch (error) {
-      if (this.stopped) return;
-      this.lastError = error instanceof EkafError ? error : new EkafError('ERR_KAFKA', String(error));
-      this.attempts++;
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.request();
-      }, this.backoff(this.attempts));
-      this.timer.unref();
-    }
-  }
-
-  /** A partition's sequence started again under a new epoch (counted for inspect()). */
-  epochBumped(): void {
-    this.epochBumps++;
+  /** To a running actor only: xstate warns about events sent to a stopped one. */
+  private send(event: EventFromLogic<IdentityLogic>): void {
+    const ref = this.ref();
+    if (ref?.getSnapshot().status === 'active') ref.send(event);
   }
 
   /** For inspect(). */
   describe(): IdentityDescription {
+    const context = this.ref()?.getSnapshot().context;
+    const stamp = context?.stamp ?? null;
     return {
       idempotence: this.state,
-      producerId: this.current?.producerId ?? null,
-      producerEpoch: this.current?.producerEpoch ?? null,
+      producerId: stamp?.producerId ?? null,
+      producerEpoch: stamp?.producerEpoch ?? null,
       producerIdsObtained: this.idsObtained,
-      epochBumps: this.epochBumps,
+      epochBumps: context?.epochBumps ?? 0,
     };
+  }
+}
+
+/**
+ * A producer identity that runs its own actor, started at once: the runtime's original
+ * construction. The runtime may instead register `identityLogic(...)` as a child of another
+ * actor (with a ProducerIdentityInput) and read it with an IdentityView.
+ */
+export class ProducerIdentity extends IdentityView {
+  readonly actor: Actor<IdentityLogic>;
+
+  constructor(
+    enabled: boolean,
+    client: Pick<MetadataClient, 'initProducerId'>,
+    /** The delay after `attempts` consecutive failures (replaces the machine's own backoff). */
+    backoff: (attempts: number) => number,
+    onReady: () => void,
+    onUnsupported: () => void,
+    inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void),
+  ) {
+    const logic = identityLogic(client, { onReady, onUnsupported }).provide({
+      delays: { backoff: ({ context }) => backoff(context.attempts) },
+    });
+    const input: ProducerIdentityInput = { enabled, retryBackoffMs: 0, retryBackoffMaxMs: 0 };
+    const actor = createActor(logic, { input, inspect });
+    super(() => actor);
+    this.actor = actor;
+    actor.start();
   }
 }

@@ -1,8 +1,8 @@
 import type { EventEmitter } from 'eventemitter3';
 import { createActor, type Actor, type AnyActorLogic, type AnyActorRef } from 'xstate';
-import { jitteredBackoff } from '../../machines/backoff.js';
+import { IDENTITY, METADATA, type TopicRef } from '../../machines/actor-index.js';
+import type { ProducerIdentityInput } from '../../machines/producer-identity.machine.js';
 import { ActorIndex, actorName, registryMachine, type ActorKind } from '../../machines/registry.machine.js';
-import type { TopicRef } from '../../machines/actor-index.js';
 import type { MetadataSummary } from '../../machines/metadata.machine.js';
 import {
   checkIdempotence,
@@ -24,7 +24,7 @@ import type { ProduceCall } from './delivery.js';
 import { inspectActors, type ActorSnapshot } from './introspection.js';
 import { MetadataClient } from './metadata-client.js';
 import { PartitionNode } from './partition-node.js';
-import { ProducerIdentity } from './producer-identity.js';
+import { identityLogic, IdentityView } from './producer-identity.js';
 import type { NormalizedRecord } from './records.js';
 import { Settlement } from './settlement.js';
 import { Spooler, type SpoolOrigin } from './spooler.js';
@@ -69,7 +69,8 @@ export class Runtime {
   private readonly topology: TopologyFollower;
   private readonly outcomes: BatchOutcomes;
   private readonly monitor: ActorMonitor;
-  private readonly identity: ProducerIdentity;
+  /** The producer identity actor (`identity`), read through the registry's index. */
+  private readonly identity: IdentityView;
   private readonly metadataClient: MetadataClient;
   /** Buffers of settled batches, recycled for new ones. */
   private readonly batchBuffers = new BatchBufferPool();
@@ -99,19 +100,7 @@ export class Runtime {
       },
       options.sasl,
     );
-    const wakeAll = (): void => {
-      for (const broker of this.topology.brokers.values()) broker.sender.requestDrain();
-    };
-    this.identity = new ProducerIdentity(
-      options.idempotent,
-      this.metadataClient,
-      (attempts) => jitteredBackoff(attempts, options.retryBackoffMs, options.retryBackoffMaxMs, Math.random),
-      wakeAll,
-      () => {
-        options.logger.warn('ekaf: the broker has no InitProducerId; idempotence is off');
-        wakeAll();
-      },
-    );
+    this.identity = new IdentityView(() => this.index.identity());
     this.logicHost = {
       options,
       events,
@@ -168,7 +157,12 @@ export class Runtime {
       registryMachine.provide({
         actions: {
           restarted: (_, { name }) => {
-            this.topology.restarted(name);
+            // A restarted identity waits for `start` again; the others learn what metadata said.
+            if (name === IDENTITY) {
+              if (this.topology.brokers.size > 0) this.identity.start();
+            } else {
+              this.topology.restarted(name);
+            }
           },
         },
       }),
@@ -184,7 +178,27 @@ export class Runtime {
     );
     this.registry.start();
     const metadata = metadataLogic(this.logicHost, () => this.fetchMetadata());
-    this.register('metadata', 'metadata', metadata.logic, metadata.input);
+    this.register(METADATA, 'metadata', metadata.logic, metadata.input);
+    // Registered even when idempotence is off: it then rests in `disabled` (and shows so).
+    const wakeAll = (): void => {
+      for (const broker of this.topology.brokers.values()) broker.sender.requestDrain();
+    };
+    this.register(
+      IDENTITY,
+      'identity',
+      identityLogic(this.metadataClient, {
+        onReady: wakeAll,
+        onUnsupported: () => {
+          options.logger.warn('ekaf: the broker has no InitProducerId; idempotence is off');
+          wakeAll();
+        },
+      }),
+      {
+        enabled: options.idempotent,
+        retryBackoffMs: options.retryBackoffMs,
+        retryBackoffMaxMs: options.retryBackoffMaxMs,
+      } satisfies ProducerIdentityInput,
+    );
     this.sweepTimer = setInterval(() => {
       this.sweep();
       this.topology.tidy(Date.now());
@@ -461,7 +475,7 @@ export class Runtime {
   }
 
   refreshMetadata(): void {
-    this.index.get('metadata')?.send({ type: 'refresh' });
+    this.index.get(METADATA)?.send({ type: 'refresh' });
   }
 
   /** The metadata actor's fetch: one answer, applied by the topology follower. */

@@ -1,5 +1,6 @@
+import { createActor, setup, type AnyActorRef } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { ProducerIdentity } from '../../src/runtime/producer-identity.js';
+import { IdentityView, identityLogic, ProducerIdentity } from '../../src/runtime/producer-identity.js';
 
 type Answer = { producerId: number; producerEpoch: number; errorCode: number } | null | Error;
 
@@ -112,5 +113,111 @@ describe('ProducerIdentity', () => {
     identity.renewFor(5); // stale: 6 is the current id already
     expect(client.calls).toBe(2);
     expect(identity.stamp?.producerId).toBe(6);
+  });
+});
+
+describe('IdentityView', () => {
+  /**
+   * The identity as the runtime runs it: a child of another actor (the registry, under the name
+   * `identity`), found by name in a plain index, read through an IdentityView.
+   */
+  function asChild(client: ReturnType<typeof scripted>, enabled = true, retryBackoffMs = 0) {
+    let readyCount = 0;
+    let unsupported = 0;
+    const logic = identityLogic(client, {
+      onReady: () => {
+        readyCount++;
+      },
+      onUnsupported: () => {
+        unsupported++;
+      },
+    });
+    const parent = createActor(
+      setup({ actors: { identity: logic } }).createMachine({
+        invoke: {
+          id: 'identity',
+          src: 'identity',
+          input: { enabled, retryBackoffMs, retryBackoffMaxMs: retryBackoffMs },
+        },
+      }),
+    );
+    parent.start();
+    const index = new Map<string, AnyActorRef>();
+    const child = parent.getSnapshot().children.identity;
+    if (child !== undefined) index.set('identity', child);
+    const view = new IdentityView(() => index.get('identity'));
+    return { parent, index, view, ready: () => readyCount, unsupported: () => unsupported };
+  }
+
+  /** Lets settled promises reach the actors. */
+  const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('reads a child actor: pending until start, then the stamp, the same object on every read', async () => {
+    const { view, ready } = asChild(scripted([id(5)]));
+    expect(view.state).toBe('pending');
+    expect(view.canSend).toBe(false);
+    expect(view.stamp).toBeNull();
+    view.start();
+    await settle();
+    expect(ready()).toBe(1);
+    expect(view.state).toBe('ready');
+    expect(view.canSend).toBe(true);
+    const stamp = view.stamp;
+    expect(stamp).toEqual({ producerId: 5, producerEpoch: 0 });
+    expect(view.stamp).toBe(stamp); // no allocation per read
+    expect(view.idsObtained).toBe(1);
+    expect(view.describe()).toEqual({
+      idempotence: 'ready',
+      producerId: 5,
+      producerEpoch: 0,
+      producerIdsObtained: 1,
+      epochBumps: 0,
+    });
+  });
+
+  it('sends nothing while there is no actor (a restart under way)', () => {
+    const view = new IdentityView(() => undefined);
+    expect(view.state).toBe('pending');
+    expect(view.canSend).toBe(false);
+    expect(view.stamp).toBeNull();
+    view.start();
+    view.renewFor(5);
+    view.stop();
+  });
+
+  it('lets batches go unstamped when idempotence is off', () => {
+    const client = scripted([id(5)]);
+    const { view } = asChild(client, false);
+    view.start();
+    expect(view.state).toBe('off');
+    expect(view.canSend).toBe(true);
+    expect(view.stamp).toBeNull();
+    expect(client.calls).toBe(0);
+  });
+
+  it('names the Kafka error of a failed InitProducerId in lastError', async () => {
+    const client = scripted([{ producerId: -1, producerEpoch: -1, errorCode: 15 }]);
+    const { parent, view } = asChild(client, true, 60_000);
+    view.start();
+    await settle();
+    expect(view.state).toBe('pending');
+    expect(view.lastError).toEqual({
+      code: 'ERR_KAFKA',
+      message: 'InitProducerId failed: COORDINATOR_NOT_AVAILABLE (15)',
+    });
+    parent.stop(); // and its retry timer with it
+  });
+
+  it('after stop(), nothing is sent and a late answer is dropped', async () => {
+    const client = scripted([id(5)]);
+    const { view, ready } = asChild(client);
+    view.start();
+    view.stop();
+    await settle();
+    expect(view.state).toBe('stopped');
+    expect(view.canSend).toBe(false);
+    expect(view.stamp).toBeNull();
+    expect(ready()).toBe(0);
+    view.stop(); // again: nothing to send to
   });
 });
