@@ -20,7 +20,8 @@ export {
   type TopicSettings,
 } from './config.js';
 export type { ProducerEvents, PartitionRef } from './events.js';
-export type { ActorSnapshot } from './runtime/runtime.js';
+export type { ActorSnapshot, ActorSnapshotOf } from './runtime/runtime.js';
+export { actorNamed, ofKind } from './runtime/introspection.js';
 export {
   InvalidPartitionError,
   murmur2,

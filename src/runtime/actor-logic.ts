@@ -5,6 +5,7 @@ import { partitionWorkerMachine } from '../../machines/partition-worker.machine.
 import { topicMachine } from '../../machines/topic.machine.js';
 import type { ResolvedOptions } from '../config.js';
 import type { ProducerEvents } from '../events.js';
+import type { ConnectionOptions } from '../network/connection.js';
 import { brokerConnectionLogic } from './broker-connection.js';
 import type { PartitionNode } from './partition-node.js';
 import type { Spooler } from './spooler.js';
@@ -112,13 +113,7 @@ export function topicLogic(
 export function brokerLogic(host: LogicHost, broker: BrokerNode) {
   const { options } = host;
   const logic = brokerConnectionLogic(
-    {
-      clientId: options.clientId,
-      requestTimeoutMs: options.requestTimeoutMs,
-      connectTimeoutMs: options.connectTimeoutMs,
-      maxResponseBytes: options.maxResponseBytes,
-      tls: options.tls,
-    },
+    connectionOptions(options),
     {
       up: (connection, versions) => {
         broker.sender.connection = connection;
@@ -141,6 +136,17 @@ export function brokerLogic(host: LogicHost, broker: BrokerNode) {
       reconnectBackoffMs: options.retryBackoffMs,
       reconnectBackoffMaxMs: options.retryBackoffMaxMs,
     },
+  };
+}
+
+/** What every broker connection is opened with, metadata's and the produce connections alike. */
+export function connectionOptions(options: ResolvedOptions): Omit<ConnectionOptions, 'host' | 'port'> {
+  return {
+    clientId: options.clientId,
+    requestTimeoutMs: options.requestTimeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs,
+    maxResponseBytes: options.maxResponseBytes,
+    tls: options.tls,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import { createActor, type Actor, type AnyActorLogic, type AnyActorRef } from 'xstate';
-import { IDENTITY, METADATA, type TopicRef } from '../../machines/actor-index.js';
+import { IDENTITY, METADATA } from '../../machines/actor-index.js';
 import type { ProducerIdentityInput } from '../../machines/producer-identity.machine.js';
 import { ActorIndex, actorName, registryMachine, type ActorKind } from '../../machines/registry.machine.js';
 import type { MetadataSummary } from '../../machines/metadata.machine.js';
@@ -10,11 +10,18 @@ import {
   type ResolvedOptions,
   type TopicSettings,
 } from '../config.js';
-import { DeliveryTimeoutError, EkafError, InvalidRecordError, ProducerClosedError } from '../errors.js';
+import { EkafError, ProducerClosedError } from '../errors.js';
 import type { ProducerEvents } from '../events.js';
 import { loadCodec, readyCodec, type Codec } from '../protocol/compression.js';
 import type { SpoolDamage } from '../spool/spool.js';
-import { brokerLogic, metadataLogic, topicLogic, workerLogic, type LogicHost } from './actor-logic.js';
+import {
+  brokerLogic,
+  connectionOptions,
+  metadataLogic,
+  topicLogic,
+  workerLogic,
+  type LogicHost,
+} from './actor-logic.js';
 import { ActorMonitor } from './actor-monitor.js';
 import { BatchBufferPool } from './batch-buffer-pool.js';
 import { BatchOutcomes } from './batch-outcomes.js';
@@ -24,6 +31,7 @@ import type { ProduceCall } from './delivery.js';
 import { inspectActors, type ActorSnapshot } from './introspection.js';
 import { MetadataClient } from './metadata-client.js';
 import { PartitionNode } from './partition-node.js';
+import { RecordRouter } from './record-router.js';
 import { identityLogic, IdentityView } from './producer-identity.js';
 import type { NormalizedRecord } from './records.js';
 import { Settlement } from './settlement.js';
@@ -68,6 +76,7 @@ export class Runtime {
   private readonly settlement: Settlement;
   private readonly topology: TopologyFollower;
   private readonly outcomes: BatchOutcomes;
+  private readonly router: RecordRouter;
   private readonly monitor: ActorMonitor;
   /** The producer identity actor (`identity`), read through the registry's index. */
   private readonly identity: IdentityView;
@@ -91,13 +100,7 @@ export class Runtime {
     this.metadataClient = new MetadataClient(
       options.brokers,
       () => [...this.topology.brokers.values()].map((b) => b.address),
-      {
-        clientId: options.clientId,
-        requestTimeoutMs: options.requestTimeoutMs,
-        connectTimeoutMs: options.connectTimeoutMs,
-        maxResponseBytes: options.maxResponseBytes,
-        tls: options.tls,
-      },
+      connectionOptions(options),
       options.sasl,
     );
     this.identity = new IdentityView(() => this.index.identity());
@@ -151,6 +154,18 @@ export class Runtime {
         this.topology.followLeaderHint(node, answer, endpoints);
       },
     });
+    this.router = new RecordRouter({
+      settlement: this.settlement,
+      spooler: this.spooler,
+      events,
+      pendingCalls: this.pendingCalls,
+      topic: (name) => this.topic(name),
+      topics: () => this.topology.topics.values(),
+      topicActor: (topic) => this.index.topic(topic.name),
+      wakeLeader: (node) => {
+        this.wakeLeader(node);
+      },
+    });
     this.monitor = new ActorMonitor(this.index, options.logger, events);
     const userInspect = options.inspect;
     this.registry = createActor(
@@ -200,8 +215,9 @@ export class Runtime {
       } satisfies ProducerIdentityInput,
     );
     this.sweepTimer = setInterval(() => {
-      this.sweep();
-      this.topology.tidy(Date.now());
+      const now = Date.now();
+      this.router.expire(now, options.deliveryTimeoutMs, this.lastMetadataError);
+      this.topology.tidy(now);
     }, SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }
@@ -220,11 +236,8 @@ export class Runtime {
   }
 
   /**
-   * Takes the records of an accepted call (room already reserved in the budget). `urgent`: an
-   * unbatched call, whose records leave as soon as a request slot is free; otherwise they wait
-   * for the topic's linger. Where they go is the topic actor's state: refused, they fail at
-   * once; without known partitions (resolving, or unavailable before any were known), they
-   * wait; otherwise they are appended to their partitions.
+   * Takes the records of an accepted call (room already reserved in the budget); see
+   * RecordRouter.accept.
    */
   accept(
     topicName: string,
@@ -233,39 +246,7 @@ export class Runtime {
     urgent: boolean,
     origin?: SpoolOrigin,
   ): void {
-    const topic = this.topic(topicName);
-    const firstSpoolId = origin?.firstSpoolId ?? -1;
-    const state = this.topicActor(topic)?.getSnapshot();
-    if (state?.matches('refused') === true && topic.refusedWith !== null) {
-      this.settlement.callFailed(records, firstSpoolId, call, topic.refusedWith);
-      return;
-    }
-    this.pendingCalls.add(call);
-    const now = origin?.acceptedAt ?? Date.now();
-    topic.lastUsedAt = origin === undefined ? now : Date.now();
-    const indexBase = origin?.indexBase ?? 0;
-    if (state === undefined || state.context.partitionCount === 0 || topic.partitions.length === 0) {
-      for (let i = 0; i < records.length; i++) {
-        topic.waiting.push({
-          record: records[i] as NormalizedRecord,
-          call,
-          index: indexBase + i,
-          urgent,
-          acceptedAt: now,
-          spoolId: firstSpoolId === -1 ? -1 : firstSpoolId + i,
-        });
-      }
-      return;
-    }
-    const touched: PartitionNode[] = [];
-    for (let i = 0; i < records.length; i++) {
-      const spoolId = firstSpoolId === -1 ? -1 : firstSpoolId + i;
-      touch(
-        touched,
-        this.place(topic, records[i] as NormalizedRecord, call, indexBase + i, urgent, now, spoolId),
-      );
-    }
-    this.wake(touched);
+    this.router.accept(topicName, records, call, urgent, origin);
   }
 
   /**
@@ -277,82 +258,6 @@ export class Runtime {
     if (topic === undefined || topic.partitions.length === 0) return true;
     for (const node of topic.partitions) if (!node.isReady()) return true;
     return false;
-  }
-
-  /** Appends one record to its partition's log; null when the record failed instead. */
-  private place(
-    topic: TopicNode,
-    record: NormalizedRecord,
-    call: ProduceCall,
-    index: number,
-    urgent: boolean,
-    now: number,
-    spoolId: number,
-  ): PartitionNode | null {
-    const count = topic.partitions.length;
-    let partition = record.partition;
-    if (partition === -1) {
-      try {
-        partition = topic.partitioner.partition(record.key, record.value, record.size, count);
-      } catch (error) {
-        // A custom partitioner threw or returned a bad partition: this record fails, nothing else.
-        this.settlement.recordFailed(record, spoolId, call, partitionerError(topic.name, error));
-        return null;
-      }
-    } else if (partition >= count) {
-      const error = new InvalidRecordError(
-        `records[${index}].partition`,
-        `topic "${topic.name}" has ${count} partitions`,
-      );
-      this.settlement.recordFailed(record, spoolId, call, error);
-      return null;
-    }
-    const node = topic.partitions[partition] as PartitionNode;
-    const settings = topic.settings;
-    node.log.append(
-      record,
-      call,
-      index,
-      settings,
-      urgent,
-      urgent ? Infinity : now + settings.lingerMs,
-      now,
-      spoolId,
-    );
-    return node;
-  }
-
-  /** Wakes each partition an accept touched, once per call rather than once per record. */
-  private wake(touched: readonly PartitionNode[]): void {
-    for (const node of touched) {
-      node.touched = false;
-      this.appended(node);
-    }
-  }
-
-  /** Records were appended to `node`: wake its sender, or report them saved during downtime. */
-  private appended(node: PartitionNode): void {
-    if (node.isReady()) {
-      this.wakeLeader(node);
-    } else if (!node.savedReported && node.everUp && node.isDown) {
-      node.savedReported = true;
-      this.events.emit('downtime.saved', {
-        topic: node.topic.name,
-        partition: node.partition,
-        records: node.log.bufferedRecords,
-      });
-    }
-  }
-
-  /** The topic's actor entered `active`: the records that waited for partitions go to them. */
-  private releaseWaiting(topic: TopicNode): void {
-    // Taken off the list at once (shift() per record is quadratic on a long list); place()
-    // fails a record it cannot route instead of throwing, so none is stranded.
-    const waiting = topic.waiting.splice(0);
-    const touched: PartitionNode[] = [];
-    for (const w of waiting)
-      touch(touched, this.place(topic, w.record, w.call, w.index, w.urgent, w.acceptedAt, w.spoolId));
-    this.wake(touched);
   }
 
   /** Makes every open batch leave now, and wakes every sender. */
@@ -393,34 +298,6 @@ export class Runtime {
     return undefined;
   }
 
-  /** Fails what has waited longer than deliveryTimeoutMs. */
-  private sweep(): void {
-    const now = Date.now();
-    const deadline = now - this.options.deliveryTimeoutMs;
-    const timeoutMs = this.options.deliveryTimeoutMs;
-    // The cause is the last error seen on the way: metadata's for records that never had a
-    // partition (a refused login, say), the partition's last failure for its batches.
-    const timeout = new DeliveryTimeoutError(timeoutMs, this.lastMetadataError ?? undefined);
-    for (const topic of this.topology.topics.values()) {
-      while (
-        topic.waiting.length > 0 &&
-        (topic.waiting[0] as { acceptedAt: number }).acceptedAt <= deadline
-      ) {
-        const waiting = topic.waiting.shift() as NonNullable<(typeof topic.waiting)[0]>;
-        this.settlement.recordFailed(waiting.record, waiting.spoolId, waiting.call, timeout);
-      }
-      for (const node of topic.partitions) {
-        // A stamped batch that expires starts the partition's sequence again (PartitionLog.expire).
-        const expired = node.log.expire(deadline);
-        if (expired.length === 0) continue;
-        const batchTimeout =
-          node.lastError === null ? timeout : new DeliveryTimeoutError(timeoutMs, node.lastError);
-        for (const batch of expired) this.settlement.batchFailed(batch, batchTimeout);
-      }
-    }
-    this.spooler?.expire(deadline, this.options.deliveryTimeoutMs);
-  }
-
   // ---------------------------------------------------------------- actors
 
   private register(name: string, kind: ActorKind, logic: AnyActorLogic, input: unknown): void {
@@ -438,10 +315,6 @@ export class Runtime {
     return this.index.get(name);
   }
 
-  private topicActor(topic: TopicNode): TopicRef | undefined {
-    return this.index.topic(topic.name);
-  }
-
   /** The topic, created with its actor on first use. */
   private topic(name: string): TopicNode {
     let topic = this.topology.topics.get(name);
@@ -450,7 +323,7 @@ export class Runtime {
       this.topology.topics.set(name, topic);
       const { logic, input } = topicLogic(this.logicHost, topic, {
         releaseWaiting: (t) => {
-          this.releaseWaiting(t);
+          this.router.releaseWaiting(t);
         },
         refuseHeld: (t) => {
           this.topology.refuseHeld(t);
@@ -586,17 +459,3 @@ export class Runtime {
 }
 
 export type { BrokerNode };
-
-function partitionerError(topic: string, error: unknown): EkafError {
-  if (error instanceof EkafError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new EkafError('ERR_CONFIG', `partitioner of topic "${topic}" threw: ${message}`, { cause: error });
-}
-
-/** Adds a partition appended to (if any) to `touched`, once. */
-function touch(touched: PartitionNode[], node: PartitionNode | null): void {
-  if (node !== null && !node.touched) {
-    node.touched = true;
-    touched.push(node);
-  }
-}

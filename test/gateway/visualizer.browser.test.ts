@@ -125,8 +125,11 @@ describe('visualizer in Chromium', () => {
     await expect
       .poll(() => row(`partition:${TOPIC}:0`).locator('td').nth(4).innerText(), { timeout: 5000 })
       .toBe('3');
-    // registry, metadata, the spool, 3 brokers, 2 topics, their partitions
-    expect(await page.locator('[data-actor]').count()).toBe(1 + 1 + 1 + 3 + 2 + PARTITIONS + WIDE_PARTITIONS);
+    // registry, metadata, the producer identity, the spool, 3 brokers, 2 topics, their partitions
+    expect(await page.locator('[data-actor]').count()).toBe(
+      1 + 1 + 1 + 1 + 3 + 2 + PARTITIONS + WIDE_PARTITIONS,
+    );
+    await expect.poll(() => row('identity').getAttribute('data-state')).toBe('ready');
   });
 
   it.skipIf(!hasChromium)(

@@ -1,0 +1,195 @@
+import type { EventEmitter } from 'eventemitter3';
+import type { TopicRef } from '../../machines/actor-index.js';
+import { DeliveryTimeoutError, EkafError, InvalidRecordError } from '../errors.js';
+import type { ProducerEvents } from '../events.js';
+import type { ProduceCall } from './delivery.js';
+import type { PartitionNode } from './partition-node.js';
+import type { NormalizedRecord } from './records.js';
+import type { Settlement } from './settlement.js';
+import type { SpoolOrigin, Spooler } from './spooler.js';
+import type { TopicNode } from './topic-node.js';
+
+/** What the router needs of the runtime around it. */
+export interface RouterParts {
+  readonly settlement: Settlement;
+  readonly spooler: Spooler | null;
+  readonly events: Pick<EventEmitter<ProducerEvents>, 'emit'>;
+  /** Calls accepted and not yet done (flush waits on them). */
+  readonly pendingCalls: Set<ProduceCall>;
+  /** The topic by name, created with its actor on first use. */
+  topic(name: string): TopicNode;
+  /** Every topic in use. */
+  topics(): Iterable<TopicNode>;
+  /** The topic's actor, from the registry's index. */
+  topicActor(topic: TopicNode): TopicRef | undefined;
+  /** The sender of the partition's current leader may take its batches. */
+  wakeLeader(node: PartitionNode): void;
+}
+
+/**
+ * The data path, in plain code (no record travels as an xstate event): a produce call's records
+ * go where their topic actor's state says, are partitioned, and are appended to their
+ * partitions' logs, whose leaders' senders are woken once per call. Also the sweep that fails
+ * what waited longer than the delivery timeout.
+ */
+export class RecordRouter {
+  constructor(private readonly parts: RouterParts) {}
+
+  /**
+   * Takes the records of an accepted call (room already reserved in the budget). `urgent`: an
+   * unbatched call, whose records leave as soon as a request slot is free; otherwise they wait
+   * for the topic's linger. Where they go is the topic actor's state: `refused`, they fail at
+   * once; no partitions known yet (`resolving`, or `unavailable` before any were known), they
+   * wait for them (releaseWaiting); otherwise they are appended to their partitions.
+   */
+  accept(
+    topicName: string,
+    records: NormalizedRecord[],
+    call: ProduceCall,
+    urgent: boolean,
+    origin?: SpoolOrigin,
+  ): void {
+    const { parts } = this;
+    const topic = parts.topic(topicName);
+    const firstSpoolId = origin?.firstSpoolId ?? -1;
+    const state = parts.topicActor(topic)?.getSnapshot();
+    if (state?.matches('refused') === true && topic.refusedWith !== null) {
+      parts.settlement.callFailed(records, firstSpoolId, call, topic.refusedWith);
+      return;
+    }
+    parts.pendingCalls.add(call);
+    const now = origin?.acceptedAt ?? Date.now();
+    topic.lastUsedAt = origin === undefined ? now : Date.now();
+    const indexBase = origin?.indexBase ?? 0;
+    if (state === undefined || state.context.partitionCount === 0 || topic.partitions.length === 0) {
+      for (let i = 0; i < records.length; i++) {
+        topic.waiting.push({
+          record: records[i] as NormalizedRecord,
+          call,
+          index: indexBase + i,
+          urgent,
+          acceptedAt: now,
+          spoolId: firstSpoolId === -1 ? -1 : firstSpoolId + i,
+        });
+      }
+      return;
+    }
+    const touched: PartitionNode[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const spoolId = firstSpoolId === -1 ? -1 : firstSpoolId + i;
+      touch(
+        touched,
+        this.place(topic, records[i] as NormalizedRecord, call, indexBase + i, urgent, now, spoolId),
+      );
+    }
+    this.wake(touched);
+  }
+
+  /** The topic's actor entered `active`: the records that waited for partitions go to them. */
+  releaseWaiting(topic: TopicNode): void {
+    // Taken off the list at once (shift() per record is quadratic on a long list); place()
+    // fails a record it cannot route instead of throwing, so none is stranded.
+    const waiting = topic.waiting.splice(0);
+    const touched: PartitionNode[] = [];
+    for (const w of waiting)
+      touch(touched, this.place(topic, w.record, w.call, w.index, w.urgent, w.acceptedAt, w.spoolId));
+    this.wake(touched);
+  }
+
+  /**
+   * Fails what has waited longer than the delivery timeout. The cause is the last error seen on
+   * the way: `metadataError` for records that never had a partition (a refused login, say), the
+   * partition's last failure for its batches.
+   */
+  expire(now: number, timeoutMs: number, metadataError: EkafError | null): void {
+    const { settlement } = this.parts;
+    const deadline = now - timeoutMs;
+    const timeout = new DeliveryTimeoutError(timeoutMs, metadataError ?? undefined);
+    for (const topic of this.parts.topics()) {
+      let overdue = 0;
+      while (overdue < topic.waiting.length && (topic.waiting[overdue]?.acceptedAt ?? Infinity) <= deadline)
+        overdue++;
+      for (const waiting of topic.waiting.splice(0, overdue))
+        settlement.recordFailed(waiting.record, waiting.spoolId, waiting.call, timeout);
+      for (const node of topic.partitions) {
+        // A stamped batch that expires starts the partition's sequence again (PartitionLog.expire).
+        const expired = node.log.expire(deadline);
+        if (expired.length === 0) continue;
+        const cause = node.lastError === null ? timeout : new DeliveryTimeoutError(timeoutMs, node.lastError);
+        for (const batch of expired) settlement.batchFailed(batch, cause);
+      }
+    }
+    this.parts.spooler?.expire(deadline, timeoutMs);
+  }
+
+  /** Appends one record to its partition's log; null when the record failed instead. */
+  private place(
+    topic: TopicNode,
+    record: NormalizedRecord,
+    call: ProduceCall,
+    index: number,
+    urgent: boolean,
+    now: number,
+    spoolId: number,
+  ): PartitionNode | null {
+    const count = topic.partitions.length;
+    let partition = record.partition;
+    if (partition === -1) {
+      try {
+        partition = topic.partitioner.partition(record.key, record.value, record.size, count);
+      } catch (error) {
+        // A custom partitioner threw or returned a bad partition: this record fails, nothing else.
+        this.parts.settlement.recordFailed(record, spoolId, call, partitionerError(topic.name, error));
+        return null;
+      }
+    } else if (partition >= count) {
+      const error = new InvalidRecordError(
+        `records[${index}].partition`,
+        `topic "${topic.name}" has ${count} partitions`,
+      );
+      this.parts.settlement.recordFailed(record, spoolId, call, error);
+      return null;
+    }
+    const node = topic.partitions[partition] as PartitionNode;
+    const settings = topic.settings;
+    const lingerDeadline = urgent ? Infinity : now + settings.lingerMs;
+    node.log.append(record, call, index, settings, urgent, lingerDeadline, now, spoolId);
+    return node;
+  }
+
+  /** Wakes each partition an accept touched, once per call rather than once per record. */
+  private wake(touched: readonly PartitionNode[]): void {
+    for (const node of touched) {
+      node.touched = false;
+      this.appended(node);
+    }
+  }
+
+  /** Records were appended to `node`: wake its sender, or report them saved during downtime. */
+  private appended(node: PartitionNode): void {
+    if (node.isReady()) {
+      this.parts.wakeLeader(node);
+    } else if (!node.savedReported && node.everUp && node.isDown) {
+      node.savedReported = true;
+      this.parts.events.emit('downtime.saved', {
+        topic: node.topic.name,
+        partition: node.partition,
+        records: node.log.bufferedRecords,
+      });
+    }
+  }
+}
+
+function partitionerError(topic: string, error: unknown): EkafError {
+  if (error instanceof EkafError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new EkafError('ERR_CONFIG', `partitioner of topic "${topic}" threw: ${message}`, { cause: error });
+}
+
+/** Adds a partition appended to (if any) to `touched`, once. */
+function touch(touched: PartitionNode[], node: PartitionNode | null): void {
+  if (node !== null && !node.touched) {
+    node.touched = true;
+    touched.push(node);
+  }
+}
