@@ -10,8 +10,8 @@
  * - `GET /assets/app.js`, `GET /assets/app.css`: its script and style sheet (hand-written,
  *   kept as TypeScript string modules under ./visualizer/ so that `tsc` builds them into
  *   dist/ with no copy step; nothing is loaded from a CDN).
- * - `GET /api/machines`: every machine's states and transitions, read from the machine
- *   definitions (machines/graph.ts), for drawing.
+ * - `GET /api/machines`: for each kind of actor, its machine's states (with their tones),
+ *   transitions and state chart, laid out here (./visualizer/layout.ts): the page only draws.
  *
  * The page reads the gateway's own routes: `GET /api/actors` (polled for counters),
  * `GET /api/actors/stream` (Server-Sent Events: state changes as they happen) and
@@ -25,6 +25,8 @@ import { metadataMachine } from '../../machines/metadata.machine.js';
 import { partitionWorkerMachine } from '../../machines/partition-worker.machine.js';
 import { registryMachine } from '../../machines/registry.machine.js';
 import { topicMachine } from '../../machines/topic.machine.js';
+import type { ActorSnapshot } from '../runtime/runtime.js';
+import { layoutChart, type Chart } from './visualizer/layout.js';
 import { PAGE_HTML } from './visualizer/page.js';
 import { APP_JS } from './visualizer/script.js';
 import { APP_CSS } from './visualizer/style.js';
@@ -32,29 +34,46 @@ import { APP_CSS } from './visualizer/style.js';
 /** The gateway's `extraRoutes` hook: true when the request was answered. */
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 
-/** The kinds of actors `producer.inspect()` reports. */
-export type VisualizedKind = 'registry' | 'metadata' | 'broker' | 'topic' | 'partition';
-
-/** One machine, as `GET /api/machines` serves it. */
+/** One kind of actor, as `GET /api/machines` serves it. */
 export interface VisualizedMachine extends MachineGraph {
-  /** The kind of actor that runs it, as in `inspect()`. */
-  kind: VisualizedKind;
-  /** Its file, machines/<file>.machine.ts. */
+  /** The kind of actor, as in `inspect()` (the spool is files, not an actor: it has no machine). */
+  kind: Exclude<ActorSnapshot['kind'], 'spool'>;
+  /** What the page calls it: `Broker connection`. */
+  title: string;
+  /** Its machine's file, machines/<file>.machine.ts. */
   file: string;
+  /** Its state chart, laid out. */
+  chart: Chart;
 }
 
-/** The machine of each kind of actor, in the order of the actor tree. */
-const MACHINES: readonly { kind: VisualizedKind; file: string; machine: MachineView }[] = [
-  { kind: 'registry', file: 'registry', machine: registryMachine },
-  { kind: 'metadata', file: 'metadata', machine: metadataMachine },
-  { kind: 'broker', file: 'broker-connection', machine: brokerConnectionMachine },
-  { kind: 'topic', file: 'topic', machine: topicMachine },
-  { kind: 'partition', file: 'partition-worker', machine: partitionWorkerMachine },
-];
+/** The machine each kind of actor runs: a new kind of actor does not compile until it is here. */
+const MACHINES: Readonly<Record<VisualizedMachine['kind'], MachineView>> = {
+  registry: registryMachine,
+  metadata: metadataMachine,
+  broker: brokerConnectionMachine,
+  topic: topicMachine,
+  partition: partitionWorkerMachine,
+};
 
-/** Every machine's states and transitions (what `GET /api/machines` answers). */
+/** `broker-connection` → `Broker connection`. */
+function titleOf(id: string): string {
+  const words = id.replace(/-/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** Every kind of actor's machine, its chart laid out (what `GET /api/machines` answers). */
 export function visualizedMachines(): VisualizedMachine[] {
-  return MACHINES.map(({ kind, file, machine }) => ({ kind, file, ...machineGraph(machine) }));
+  return Object.entries(MACHINES).map(([kind, machine]): VisualizedMachine => {
+    const graph = machineGraph(machine);
+    // Each machine's id is its file's name.
+    return {
+      kind: kind as VisualizedMachine['kind'],
+      title: titleOf(machine.id),
+      file: machine.id,
+      chart: layoutChart(graph),
+      ...graph,
+    };
+  });
 }
 
 interface Asset {
