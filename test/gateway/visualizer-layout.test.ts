@@ -7,7 +7,9 @@ import { visualizedMachines } from '../../src/gateway/visualizer.js';
 import type { Box, Chart } from '../../src/gateway/visualizer/layout.js';
 
 const machines = visualizedMachines();
-const charted = machines.map((machine) => ({ machine, chart: machine.chart }));
+const charted = machines.flatMap((machine) =>
+  machine.chart === null ? [] : [{ machine, chart: machine.chart }],
+);
 
 function overlaps(a: Box, b: Box): boolean {
   return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
@@ -41,8 +43,17 @@ function collisions(a: [string, Box][], b: [string, Box][]): string[] {
 }
 
 describe('state charts (GET /api/machines)', () => {
-  it('describes every kind of actor inspect() reports', () => {
-    expect(machines.map((m) => m.kind)).toEqual(['registry', 'metadata', 'broker', 'topic', 'partition']);
+  it('describes every kind of actor inspect() reports, the spool without a chart', () => {
+    expect(machines.map((m) => m.kind)).toEqual([
+      'registry',
+      'metadata',
+      'broker',
+      'topic',
+      'partition',
+      'spool',
+    ]);
+    expect(machines.find((m) => m.kind === 'spool')?.chart).toBeNull();
+    expect(charted).toHaveLength(5);
   });
 
   it.each(charted.map(({ machine, chart }) => [machine.kind, chart] as const))(
