@@ -44,6 +44,7 @@ describe('visualizer assets', () => {
     // One file: the modules' imports are resolved, and no type import is left.
     expect(bundled.js).not.toMatch(/^\s*import\s/m);
     expect(bundled.css).toContain('svg.machine');
+    expect(bundled.css).not.toContain('@import');
     expect(bundled.html).toContain('<script type="module" src="/assets/app.js"></script>');
   });
 
