@@ -103,6 +103,7 @@ export const topicMachine = setup({
       },
     },
     refused: {
+      meta: { tone: 'bad' },
       // Re-entered every retryMs: nothing is held by then (records are refused as they come).
       entry: 'refuseHeld',
       after: { retry: { target: 'refused', reenter: true, actions: 'refreshMetadata' } },
