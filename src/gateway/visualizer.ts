@@ -23,6 +23,7 @@ import { brokerConnectionMachine } from '../../machines/broker-connection.machin
 import { machineGraph, type GraphState, type MachineGraph, type MachineView } from '../../machines/graph.js';
 import { metadataMachine } from '../../machines/metadata.machine.js';
 import { partitionWorkerMachine } from '../../machines/partition-worker.machine.js';
+import { producerIdentityMachine } from '../../machines/producer-identity.machine.js';
 import { registryMachine } from '../../machines/registry.machine.js';
 import { topicMachine } from '../../machines/topic.machine.js';
 import type { ActorSnapshot } from '../runtime/runtime.js';
@@ -48,6 +49,7 @@ export interface VisualizedMachine extends MachineGraph {
 const MACHINES: Readonly<Record<Exclude<ActorSnapshot['kind'], 'spool'>, MachineView>> = {
   registry: registryMachine,
   metadata: metadataMachine,
+  identity: producerIdentityMachine,
   broker: brokerConnectionMachine,
   topic: topicMachine,
   partition: partitionWorkerMachine,

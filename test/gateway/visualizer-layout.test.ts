@@ -47,13 +47,14 @@ describe('state charts (GET /api/machines)', () => {
     expect(machines.map((m) => m.kind)).toEqual([
       'registry',
       'metadata',
+      'identity',
       'broker',
       'topic',
       'partition',
       'spool',
     ]);
     expect(machines.find((m) => m.kind === 'spool')?.chart).toBeNull();
-    expect(charted).toHaveLength(5);
+    expect(charted).toHaveLength(6);
   });
 
   it.each(charted.map(({ machine, chart }) => [machine.kind, chart] as const))(

@@ -7,58 +7,52 @@ import type { ActorSnapshot } from './api.js';
 import { titleOf } from './catalog.js';
 import { showState } from './detail.js';
 import { byId, h, setText } from './dom.js';
-import { ago, errorText, fmt, mib, sum } from './format.js';
+import { ago, errorText, fmt, mib } from './format.js';
 import { applyFilter } from './filter.js';
 import { markTopic, markTotals } from './frame.js';
-import { actors, parseName, topicOf, type ActorView, type Details } from './model.js';
-import { badge, insertSorted, nameButton, paintState, statList, type Stat } from './rows.js';
+import { actors, detailsOf, isKind, parseName, topicOf, type ActorView } from './model.js';
+import { badge, insertSorted, nameButton, paintState, statList, statsOf, type Stat } from './rows.js';
 import { createPartition, ensureTopic, markAllTopics, removePartition, showTopicDetails } from './topics.js';
 
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 
 /** The counters shown in an actor's card, by kind (a kind not here shows its first details). */
-const STATS: Readonly<Record<string, readonly Stat[]>> = {
-  registry: [
+const STATS: Readonly<Partial<Record<string, readonly Stat[]>>> = {
+  registry: statsOf('registry', [
     ['children', (d) => fmt(d.children)],
-    ['restarts', (d) => fmt(sum(d.restarts))],
-  ],
-  metadata: [
+    ['restarts', (d) => fmt(d.restarts)],
+  ]),
+  metadata: statsOf('metadata', [
     ['brokers', (d) => fmt(d.brokers)],
     ['topics', (d) => fmt(d.topics)],
     ['refreshed', (d) => ago(d.lastRefreshAt)],
-  ],
-  broker: [
+  ]),
+  broker: statsOf('broker', [
     ['address', (d) => fmt(d.address)],
     ['in flight', (d) => fmt(d.inFlightRequests)],
     ['leads', (d) => fmt(d.partitionsLed)],
     ['attempts', (d) => fmt(d.attempts)],
-  ],
-  spool: [
+  ]),
+  spool: statsOf('spool', [
     ['records', (d) => fmt(d.liveRecords)],
     ['on disk only', (d) => fmt(d.backlogRecords)],
     ['segments', (d) => fmt(d.segments)],
     ['used', (d) => `${mib(d.bytes)} / ${mib(d.maxBytes)}`],
-    [
-      'oldest',
-      (d) =>
-        typeof d.oldestEntryAgeMs === 'number' && d.oldestEntryAgeMs > 0
-          ? `${fmt(Math.round(d.oldestEntryAgeMs / 1000))} s`
-          : '—',
-    ],
-  ],
+    ['oldest', (d) => (d.oldestEntryAgeMs > 0 ? `${fmt(Math.round(d.oldestEntryAgeMs / 1000))} s` : '—')],
+  ]),
 };
 
 /** For a kind of actor the page does not know: its first few details that are plain values. */
-function genericStats(details: Details): Stat[] {
-  return Object.entries(details)
+function genericStats(data: ActorSnapshot): Stat[] {
+  return Object.entries(detailsOf(data))
     .filter(([, value]) => typeof value !== 'object' || value === null)
     .slice(0, 4)
-    .map(([key]): Stat => [key, (d) => fmt(d[key])]);
+    .map(([key]): Stat => [key, (current) => fmt(detailsOf(current)[key])]);
 }
 
 /** A card: for the registry, the metadata actor, the spool, a broker, another kind of actor. */
 function createCard(data: ActorSnapshot, tag: 'div' | 'li', extraClass: string): ActorView {
-  const stats = statList(STATS[data.kind] ?? genericStats(data.details));
+  const stats = statList(STATS[data.kind] ?? genericStats(data));
   const button = nameButton(data.name, data.name);
   const state = badge();
   const error = h('p', { class: 'error', hidden: true });
@@ -86,6 +80,31 @@ function createCard(data: ActorSnapshot, tag: 'div' | 'li', extraClass: string):
     error,
     topic: null,
   };
+}
+
+/**
+ * The list of the cards of a kind of actor that has no place of its own in the page (the
+ * producer identity, any new kind), in a group titled with its title from GET /api/machines;
+ * created before the topics on first use.
+ */
+function groupOf(kind: string): HTMLElement {
+  const existing = byId('children').querySelector<HTMLElement>(
+    `[data-kind-group="${CSS.escape(kind)}"] .cards`,
+  );
+  if (existing !== null) return existing;
+  const list = h('ul', { class: 'cards' });
+  const group = h(
+    'li',
+    { class: 'branch', 'data-kind-group': kind },
+    h(
+      'section',
+      { 'aria-label': titleOf(kind) },
+      h('h3', { class: 'group-title', text: titleOf(kind) }),
+      list,
+    ),
+  );
+  byId('children').insertBefore(group, byId('topics-branch'));
+  return list;
 }
 
 /** A titled slot of the tree holding one card (the metadata actor, the spool). */
@@ -122,12 +141,9 @@ export function createActor(data: ActorSnapshot): ActorView {
     case 'partition':
       actor = createPartition(data);
       break;
-    default: {
+    default:
       actor = createCard(data, 'li', 'card');
-      actor.row.prepend(h('p', { class: 'kind-title', text: titleOf(data.kind) }));
-      byId('others').append(actor.row);
-      byId('others-slot').hidden = false;
-    }
+      groupOf(data.kind).append(actor.row);
   }
   actor.data = data;
   actors.set(data.name, actor);
@@ -152,13 +168,14 @@ export function setState(actor: ActorView, state: string, live: boolean): void {
 
 /** Writes the actor's counters and last error (only the cells whose text changed). */
 export function updateCounters(actor: ActorView): void {
-  const details = actor.data?.details ?? {};
-  for (const [node, value] of actor.cells) setText(node, value(details));
+  const data = actor.data;
+  if (data !== null) for (const [node, value] of actor.cells) setText(node, value(data));
   const text = errorText(actor.data?.lastError);
   setText(actor.error, text);
   if (actor.error.title !== text) actor.error.title = text;
   if (actor.error.tagName === 'P') actor.error.hidden = text === '';
-  if (actor.kind === 'topic') showTopicDetails(parseName(actor.name).topic ?? '', details);
+  if (data !== null && isKind(data, 'topic'))
+    showTopicDetails(parseName(actor.name).topic ?? '', data.details);
 }
 
 export function removeActor(actor: ActorView): void {
@@ -171,14 +188,21 @@ export function removeActor(actor: ActorView): void {
     actor.state = null;
     markTopic(topicOf(actor));
   } else {
+    const list = actor.row.parentElement;
     actor.row.remove();
-    const others = byId('others');
-    if (others.childElementCount === 0) byId('others-slot').hidden = true;
+    // The last of a kind the page has no place of its own for: its group goes too.
+    if (list?.childElementCount === 0) list.closest('[data-kind-group]')?.remove();
   }
 }
 
-/** Repaints every actor's tone (the machines, which carry the tones, just arrived). */
-export function repaintTones(): void {
+/** Repaints what comes from the machines (they just arrived): tones, and the groups' titles. */
+export function repaint(): void {
   for (const actor of actors.values()) paintState(actor);
   markAllTopics();
+  for (const group of byId('children').querySelectorAll<HTMLElement>('[data-kind-group]')) {
+    const title = titleOf(group.dataset.kindGroup ?? '');
+    group.querySelector('section')?.setAttribute('aria-label', title);
+    const heading = group.querySelector('h3');
+    if (heading !== null) setText(heading, title);
+  }
 }

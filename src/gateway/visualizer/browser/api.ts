@@ -1,9 +1,9 @@
 /** The gateway's routes the page reads, and the shapes of their answers (the server's own types). */
 import type { ProducerEvents } from '../../../events.js';
-import type { ActorSnapshot } from '../../../runtime/runtime.js';
+import type { ActorSnapshot, ActorSnapshotOf } from '../../../runtime/runtime.js';
 import type { VisualizedMachine } from '../../visualizer.js';
 
-export type { ActorSnapshot, VisualizedMachine };
+export type { ActorSnapshot, ActorSnapshotOf, VisualizedMachine };
 
 /** `event: state` of `GET /api/actors/stream`. */
 export type StateEvent = Parameters<ProducerEvents['state']>[0];

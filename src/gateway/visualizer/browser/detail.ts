@@ -6,7 +6,7 @@ import type { VisualizedMachine } from './api.js';
 import { machineOf, titleOf, toneOf } from './catalog.js';
 import { byId, h, setData, setText } from './dom.js';
 import { ago, describe, errorText } from './format.js';
-import { actors, type ActorView } from './model.js';
+import { actors, detailsOf, type ActorView } from './model.js';
 import { badge } from './rows.js';
 import { drawChart, type DrawnChart } from './state-chart.js';
 
@@ -19,6 +19,10 @@ interface Shown {
   transitions: HTMLElement;
   leaving: HTMLElement;
   kv: HTMLElement;
+  /** The last events the actor received, and their section (hidden while there are none). */
+  events: HTMLElement;
+  recent: HTMLElement;
+  eventsKey: string;
   chart: DrawnChart | null;
   /** The details last written, as JSON (unchanged: nothing to redo). */
   kvKey: string;
@@ -109,6 +113,8 @@ function render(actor: ActorView): void {
   const transitions = h('ul', { class: 'transitions' });
   const leaving = h('h4');
   const kv = h('dl', { class: 'kv' });
+  const events = h('ol', { class: 'transitions events' });
+  const recent = h('section', { hidden: true }, h('h4', { text: 'Last events received' }), events);
   let chart: DrawnChart | null = null;
   if (machine !== undefined && machine.chart !== null) {
     chart = drawChart(machine.chart, `State diagram of the ${machine.id} machine`);
@@ -127,6 +133,7 @@ function render(actor: ActorView): void {
     figure,
     // Without a machine, nothing to say of transitions.
     h('section', { class: 'leaving', hidden: chart === null }, leaving, transitions),
+    recent,
     h('section', {}, h('h4', { text: 'Details' }), kv),
   );
   shown = {
@@ -138,6 +145,9 @@ function render(actor: ActorView): void {
     transitions,
     leaving,
     kv,
+    events,
+    recent,
+    eventsKey: '',
     chart,
     kvKey: '',
     current: undefined,
@@ -151,7 +161,8 @@ function showData(actor: ActorView): void {
   const text = errorText(actor.data?.lastError);
   shown.error.hidden = text === '';
   setText(shown.error, text === '' ? '' : `Last error: ${text}`);
-  const details = actor.data?.details ?? {};
+  showEvents(actor);
+  const details = detailsOf(actor.data);
   const key = JSON.stringify(details);
   if (key === shown.kvKey) return;
   shown.kvKey = key;
@@ -164,5 +175,28 @@ function showData(actor: ActorView): void {
         h('dd', { text: name.endsWith('At') && typeof value === 'number' ? ago(value) : describe(value) }),
       ),
     ),
+  );
+}
+
+/** The last events the actor received (the runtime keeps a few), the newest first. */
+function showEvents(actor: ActorView): void {
+  if (shown === null) return;
+  const events = actor.data?.recentEvents ?? [];
+  const key = JSON.stringify(events);
+  if (key === shown.eventsKey) return;
+  shown.eventsKey = key;
+  shown.recent.hidden = events.length === 0;
+  shown.events.replaceChildren(
+    ...[...events]
+      .reverse()
+      .map((event) =>
+        h(
+          'li',
+          {},
+          h('code', { text: event.type }),
+          ' ',
+          h('span', { class: 'target', text: new Date(event.at).toLocaleTimeString() }),
+        ),
+      ),
   );
 }

@@ -37,14 +37,6 @@ export function errorText(lastError: ActorSnapshot['lastError'] | undefined): st
   return (lastError.code ? `${lastError.code}: ` : '') + lastError.message;
 }
 
-/** The sum of the numbers among an object's values (0 for anything else). */
-export function sum(record: unknown): number {
-  if (typeof record !== 'object' || record === null) return 0;
-  let total = 0;
-  for (const value of Object.values(record)) if (typeof value === 'number') total += value;
-  return total;
-}
-
 /** Any detail on one line: objects as `key value · key value`. */
 export function describe(value: unknown): string {
   if (typeof value !== 'object' || value === null) return fmt(value);

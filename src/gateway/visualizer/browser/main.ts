@@ -8,7 +8,7 @@
  *   changed (./frame.ts).
  */
 import { getJSON, type VisualizedMachine } from './api.js';
-import { repaintTones } from './actors-tree.js';
+import { repaint } from './actors-tree.js';
 import { setMachines } from './catalog.js';
 import { refresh, select } from './detail.js';
 import { byId } from './dom.js';
@@ -51,7 +51,7 @@ async function loadMachines(): Promise<void> {
   try {
     const list = await getJSON('/api/machines');
     setMachines(Array.isArray(list) ? (list as VisualizedMachine[]) : []);
-    repaintTones();
+    repaint();
     refresh();
   } catch {
     window.setTimeout(() => void loadMachines(), MACHINES_RETRY_MS);

@@ -1,10 +1,23 @@
 /** The actors on the page: one view per actor of `GET /api/actors`, by name. */
-import type { ActorSnapshot } from './api.js';
+import type { ActorSnapshot, ActorSnapshotOf } from './api.js';
 
+/** An actor's details as the page reads them: shown, whatever their kind (see `detailsOf`). */
 export type Details = Readonly<Record<string, unknown>>;
 
-/** A counter shown with an actor: where it is written, and how from the actor's details. */
-export type Cell = readonly [node: HTMLElement, value: (details: Details) => string];
+/** The details of `data` (typed by kind in ActorSnapshot) as plain values by name. */
+export function detailsOf(data: ActorSnapshot | null): Details {
+  return { ...data?.details };
+}
+
+export type Kind = ActorSnapshot['kind'];
+
+/** Whether `data` is of `kind` (and so has that kind's details). */
+export function isKind<K extends Kind>(data: ActorSnapshot, kind: K): data is ActorSnapshotOf<K> {
+  return data.kind === kind;
+}
+
+/** A counter shown with an actor: where it is written, and how from the actor's snapshot. */
+export type Cell = readonly [node: HTMLElement, value: (data: ActorSnapshot) => string];
 
 export interface ActorView {
   name: string;

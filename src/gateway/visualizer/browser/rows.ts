@@ -1,10 +1,26 @@
 /** The parts every actor's row is made of: its name button, state badge and counters. */
 import { toneOf } from './catalog.js';
 import { h, setData, setText } from './dom.js';
-import type { ActorView, Cell, Details } from './model.js';
+import type { ActorSnapshot, ActorSnapshotOf } from './api.js';
+import type { ActorView, Cell, Kind } from './model.js';
 
-/** A counter: its label, and its text from the actor's details. */
-export type Stat = readonly [label: string, value: (details: Details) => string];
+/** A counter: its label, and its text from the actor's snapshot. */
+export type Stat = readonly [label: string, value: (data: ActorSnapshot) => string];
+
+/** A counter of actors of kind K, read from the details the server types for that kind. */
+export type KindStat<K extends Kind> = readonly [
+  label: string,
+  value: (details: ActorSnapshotOf<K>['details']) => string,
+];
+
+/** The counters of actors of `kind` (an actor of another kind shows `—`). */
+export function statsOf<K extends Kind>(kind: K, stats: readonly KindStat<K>[]): Stat[] {
+  return stats.map(([label, value]): Stat => [
+    label,
+    // TypeScript does not narrow the union by a generic kind: the check makes the cast true.
+    (data) => (data.kind === kind ? value(data.details as ActorSnapshotOf<K>['details']) : '—'),
+  ]);
+}
 
 export function badge(): HTMLElement {
   return h('span', { class: 'badge', 'data-tone': 'busy', text: '…' });

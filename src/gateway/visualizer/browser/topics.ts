@@ -8,31 +8,28 @@ import { byId, h } from './dom.js';
 import { filtering, matches } from './filter.js';
 import { fmt } from './format.js';
 import { markTopic } from './frame.js';
-import { parseName, type ActorView, type Details } from './model.js';
-import { badge, insertSorted, nameButton, statList, type Stat } from './rows.js';
+import type { ActorSnapshotOf } from './api.js';
+import { parseName, type ActorView } from './model.js';
+import { badge, insertSorted, nameButton, statList, statsOf } from './rows.js';
 import { settingsForm, type SettingsForm } from './topic-settings.js';
 
 /** Topics with more partitions than this start collapsed. */
 const COLLAPSE_ABOVE = 24;
 
-const TOPIC_STATS: readonly Stat[] = [
+const TOPIC_STATS = statsOf('topic', [
   ['partitions', (d) => fmt(d.partitions)],
   ['waiting', (d) => fmt(d.waitingRecords)],
-];
+]);
 
-/** The partition table's columns after name and state: [header, value, numeric]. */
-const PARTITION_COLUMNS: readonly (readonly [string, (details: Details) => string, boolean])[] = [
-  ['Leader', (d) => (typeof d.leaderId === 'number' && d.leaderId >= 0 ? String(d.leaderId) : '—'), true],
-  ['Buffered', (d) => fmt(d.bufferedRecords), true],
-  [
-    'In flight',
-    (d) => fmt(d.inFlightBatches) + (typeof d.maxInFlight === 'number' ? ` / ${d.maxInFlight}` : ''),
-    true,
-  ],
-  ['Acked', (d) => fmt(d.recordsAcked), true],
-  ['Failed', (d) => fmt(d.recordsFailed), true],
-  ['Retries', (d) => fmt(d.batchesRetried), true],
-];
+/** The partition table's columns after name and state (all numbers, right-aligned). */
+const PARTITION_COLUMNS = statsOf('partition', [
+  ['Leader', (d) => (d.leaderId >= 0 ? String(d.leaderId) : '—')],
+  ['Buffered', (d) => fmt(d.bufferedRecords)],
+  ['In flight', (d) => `${fmt(d.inFlightBatches)} / ${fmt(d.maxInFlight)}`],
+  ['Acked', (d) => fmt(d.recordsAcked)],
+  ['Failed', (d) => fmt(d.recordsFailed)],
+  ['Retries', (d) => fmt(d.batchesRetried)],
+]);
 
 export interface TopicView {
   name: string;
@@ -88,9 +85,8 @@ export function ensureTopic(name: string): TopicView {
     h('th', { scope: 'col', text: 'Partition' }),
     h('th', { scope: 'col', text: 'State' }),
   );
-  for (const [label, , numeric] of PARTITION_COLUMNS) {
-    headers.append(h('th', { scope: 'col', class: numeric ? 'num' : null, text: label }));
-  }
+  for (const [label] of PARTITION_COLUMNS)
+    headers.append(h('th', { scope: 'col', class: 'num', text: label }));
   headers.append(h('th', { scope: 'col', text: 'Last error' }));
   const table = h(
     'table',
@@ -185,8 +181,8 @@ export function createPartition(data: { name: string; state: string }): ActorVie
     error: h('td', { class: 'error-cell' }),
     topic: topicName,
   };
-  for (const [, value, numeric] of PARTITION_COLUMNS) {
-    const td = h('td', { class: numeric ? 'num' : null });
+  for (const [, value] of PARTITION_COLUMNS) {
+    const td = h('td', { class: 'num' });
     row.append(td);
     actor.cells.push([td, value]);
   }
@@ -197,12 +193,11 @@ export function createPartition(data: { name: string; state: string }): ActorVie
 }
 
 /** The topic actor's details: its settings in the form, and collapsed if it has many partitions. */
-export function showTopicDetails(name: string, details: Details): void {
+export function showTopicDetails(name: string, details: ActorSnapshotOf<'topic'>['details']): void {
   const topic = topics.get(name);
   if (topic === undefined) return;
-  const settings = details.settings;
-  topic.form.show(typeof settings === 'object' && settings !== null ? (settings as Details) : null);
-  if (!topic.userToggled && typeof details.partitions === 'number' && details.partitions > 0) {
+  topic.form.show(details.settings);
+  if (!topic.userToggled && details.partitions > 0) {
     const expanded = details.partitions <= COLLAPSE_ABOVE;
     if (expanded !== topic.expanded) {
       topic.expanded = expanded;
