@@ -19,6 +19,24 @@ export default tseslint.config(
     },
   },
   {
+    // The visualizer's browser modules are bundled for the page: from the server, types only.
+    files: ['src/gateway/visualizer/browser/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./',
+              allowTypeImports: true,
+              message: 'browser code imports only types from outside browser/ (it is bundled for the page)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

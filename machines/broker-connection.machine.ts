@@ -205,6 +205,7 @@ export const brokerConnectionMachine = setup({
   },
   states: {
     connecting: {
+      meta: { tone: 'busy' },
       invoke: {
         src: 'connect',
         input: ({ context }) => ({ host: context.host, port: context.port }),
@@ -219,6 +220,7 @@ export const brokerConnectionMachine = setup({
       },
     },
     handshaking: {
+      meta: { tone: 'busy' },
       invoke: {
         src: 'handshake',
         input: ({ context }) => ({ link: context.link as BrokerLink }),
@@ -240,6 +242,7 @@ export const brokerConnectionMachine = setup({
       },
     },
     ready: {
+      meta: { tone: 'good' },
       entry: [assign({ attempts: 0 }), 'linkUp', 'announceUp'],
       exit: ['linkDown', 'announceDown'],
       invoke: {
@@ -255,16 +258,19 @@ export const brokerConnectionMachine = setup({
       },
     },
     retrying: {
+      meta: { tone: 'warn' },
       after: {
         backoff: { target: 'connecting' },
       },
     },
     closed: {
+      meta: { tone: 'idle' },
       type: 'final',
       entry: ['closeLink', assign({ link: null })],
     },
     /** The broker cannot serve this client (no common API versions); see `lastError`. */
     failed: {
+      meta: { tone: 'bad' },
       type: 'final',
     },
   },

@@ -4,6 +4,10 @@
  * visualizer (src/gateway/visualizer.ts) serves it as JSON (`GET /api/machines`) and draws it
  * as SVG. Both read it here so that they cannot disagree.
  *
+ * Each state's tone (how the visualizer colours it) is its `meta.tone`: `good` (working as it
+ * should), `busy` (on its way, e.g. connecting), `warn` (degraded but recovering: buffering,
+ * retrying), `bad` (failed, or cannot go on by itself) or `idle` (stopped, closed).
+ *
  * Trigger names:
  * - `event [guard]`: a transition; an inline guard function shows as `[guarded]`, the fallback
  *   after guarded candidates as `[else]`.
@@ -44,6 +48,8 @@ export interface NodeView {
   readonly after: readonly DelayedTransitionView[];
   readonly always?: readonly TransitionView[] | undefined;
   readonly invoke: readonly InvokeView[];
+  /** The state's `meta` from its definition (see `toneOf`). */
+  readonly meta?: unknown;
 }
 
 export interface MachineView {
@@ -57,6 +63,26 @@ export function isMachine(value: unknown): value is MachineView {
   return (
     candidate.__xstatenode === true && typeof candidate.root === 'object' && typeof candidate.id === 'string'
   );
+}
+
+// ------------------------------------------------------------------------------------------------
+// Tones
+
+/** How a state looks on the visualizer, from the state's `meta: { tone }`. */
+export type Tone = 'good' | 'busy' | 'warn' | 'bad' | 'idle';
+
+export const TONES: readonly Tone[] = ['good', 'busy', 'warn', 'bad', 'idle'];
+
+function isTone(value: unknown): value is Tone {
+  return typeof value === 'string' && (TONES as readonly string[]).includes(value);
+}
+
+/** The tone in a state node's `meta`, or null when it has none (or not one of `TONES`). */
+export function toneOf(node: Pick<NodeView, 'meta'>): Tone | null {
+  const meta = node.meta;
+  if (typeof meta !== 'object' || meta === null) return null;
+  const tone = (meta as { tone?: unknown }).tone;
+  return isTone(tone) ? tone : null;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -175,6 +201,8 @@ export interface GraphState {
   type: NodeView['type'];
   /** Whether it is its parent's (or the machine's) initial state. */
   initial: boolean;
+  /** Its `meta.tone`; null when the definition gives none. */
+  tone: Tone | null;
 }
 
 export interface GraphTransition {
@@ -234,6 +262,7 @@ export function machineGraph(machine: MachineView): MachineGraph {
       parent: parent.path.length === 0 ? null : idOf(parent),
       type: node.type,
       initial,
+      tone: toneOf(node),
     });
     for (const edge of edgesOf(node)) add(edge, id, false);
     for (const child of Object.values(node.states)) visit(child, node);
@@ -242,7 +271,15 @@ export function machineGraph(machine: MachineView): MachineGraph {
   const root = machine.root;
   const children = Object.values(root.states);
   if (children.length === 0) {
-    states.push({ id: STATELESS, key: STATELESS, parent: null, type: 'atomic', initial: true });
+    // Its tone is the machine's own `meta.tone`.
+    states.push({
+      id: STATELESS,
+      key: STATELESS,
+      parent: null,
+      type: 'atomic',
+      initial: true,
+      tone: toneOf(root),
+    });
     for (const edge of edgesOf(root)) add(edge, STATELESS, true);
     return { id: machine.id, states, transitions };
   }

@@ -79,14 +79,17 @@ export const metadataMachine = setup({
   },
   states: {
     idle: {
+      meta: { tone: 'good' },
       // Age only counts once metadata was fetched: an unused producer fetches nothing.
       after: { maxAge: { guard: ({ context }) => context.lastRefreshAt > 0, target: 'cooldown' } },
       on: { refresh: 'cooldown' },
     },
     cooldown: {
+      meta: { tone: 'busy' },
       after: { cooldown: 'fetching' },
     },
     fetching: {
+      meta: { tone: 'busy' },
       entry: assign({ lastFetchAt: () => Date.now(), pending: false }),
       invoke: {
         src: 'fetch',
@@ -120,8 +123,9 @@ export const metadataMachine = setup({
       on: { refresh: { actions: assign({ pending: true }) } },
     },
     backoff: {
+      meta: { tone: 'warn' },
       after: { backoff: 'fetching' },
     },
-    stopped: { type: 'final' },
+    stopped: { type: 'final', meta: { tone: 'idle' } },
   },
 });

@@ -157,6 +157,7 @@ export const partitionWorkerMachine = setup({
   },
   states: {
     connecting: {
+      meta: { tone: 'busy' },
       // After a downtime, waiting for the leader's connection is still being down.
       after: {
         stillDownInterval: {
@@ -176,6 +177,7 @@ export const partitionWorkerMachine = setup({
       },
     },
     ready: {
+      meta: { tone: 'good' },
       entry: ['reportUp', assign({ downSince: null }), 'drain'],
       on: {
         'conn.down': {
@@ -198,6 +200,7 @@ export const partitionWorkerMachine = setup({
       },
     },
     buffering: {
+      meta: { tone: 'warn' },
       entry: [
         assign({ downSince: ({ context }) => context.downSince ?? Date.now() }),
         'reportDown',
@@ -206,6 +209,7 @@ export const partitionWorkerMachine = setup({
       initial: 'waiting',
       states: {
         waiting: {
+          meta: { tone: 'warn' },
           after: {
             stillDownInterval: {
               target: 'waiting',
@@ -227,6 +231,7 @@ export const partitionWorkerMachine = setup({
       },
     },
     retrying: {
+      meta: { tone: 'warn' },
       entry: 'refreshMetadata',
       after: {
         retryDelay: [{ guard: 'connected', target: 'ready' }, { target: 'connecting' }],

@@ -103,6 +103,7 @@ export const registryMachine = setup({
   },
 }).createMachine({
   id: 'registry',
+  meta: { tone: 'good' },
   context: ({ input }) => ({ restartDelayMs: input.restartDelayMs, index: input.index ?? new ActorIndex() }),
   on: {
     register: {

@@ -83,12 +83,15 @@ export const topicMachine = setup({
   },
   states: {
     resolving: {
+      meta: { tone: 'busy' },
       entry: 'refreshMetadata',
     },
     active: {
+      meta: { tone: 'good' },
       entry: 'releaseWaiting',
     },
     unavailable: {
+      meta: { tone: 'bad' },
       // Keep asking: the topic may be created, or the error may clear.
       after: { retry: { target: 'unavailable', reenter: true, actions: 'refreshMetadata' } },
       on: {
@@ -100,6 +103,7 @@ export const topicMachine = setup({
       },
     },
     refused: {
+      meta: { tone: 'bad' },
       // Re-entered every retryMs: nothing is held by then (records are refused as they come).
       entry: 'refuseHeld',
       after: { retry: { target: 'refused', reenter: true, actions: 'refreshMetadata' } },

@@ -7,11 +7,11 @@
  *
  * Routes:
  * - `GET /`: the page.
- * - `GET /assets/app.js`, `GET /assets/app.css`: its script and style sheet (hand-written,
- *   kept as TypeScript string modules under ./visualizer/ so that `tsc` builds them into
- *   dist/ with no copy step; nothing is loaded from a CDN).
- * - `GET /api/machines`: every machine's states and transitions, read from the machine
- *   definitions (machines/graph.ts), for drawing.
+ * - `GET /assets/app.js`, `GET /assets/app.css`: its script and style sheet, bundled from the
+ *   browser modules under ./visualizer/browser/ (see ./visualizer/assets.ts); nothing is loaded
+ *   from a CDN.
+ * - `GET /api/machines`: for each kind of actor, its machine's states (with their tones),
+ *   transitions and state chart, laid out here (./visualizer/layout.ts): the page only draws.
  *
  * The page reads the gateway's own routes: `GET /api/actors` (polled for counters),
  * `GET /api/actors/stream` (Server-Sent Events: state changes as they happen) and
@@ -20,41 +20,87 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { brokerConnectionMachine } from '../../machines/broker-connection.machine.js';
-import { machineGraph, type MachineGraph, type MachineView } from '../../machines/graph.js';
+import { machineGraph, type GraphState, type MachineGraph, type MachineView } from '../../machines/graph.js';
 import { metadataMachine } from '../../machines/metadata.machine.js';
 import { partitionWorkerMachine } from '../../machines/partition-worker.machine.js';
+import { producerIdentityMachine } from '../../machines/producer-identity.machine.js';
 import { registryMachine } from '../../machines/registry.machine.js';
 import { topicMachine } from '../../machines/topic.machine.js';
-import { PAGE_HTML } from './visualizer/page.js';
-import { APP_JS } from './visualizer/script.js';
-import { APP_CSS } from './visualizer/style.js';
+import type { ActorSnapshot } from '../runtime/runtime.js';
+import { loadAssets, type VisualizerAssets } from './visualizer/assets.js';
+import { layoutChart, type Chart } from './visualizer/layout.js';
 
 /** The gateway's `extraRoutes` hook: true when the request was answered. */
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 
-/** The kinds of actors `producer.inspect()` reports. */
-export type VisualizedKind = 'registry' | 'metadata' | 'broker' | 'topic' | 'partition';
-
-/** One machine, as `GET /api/machines` serves it. */
+/** One kind of actor, as `GET /api/machines` serves it. */
 export interface VisualizedMachine extends MachineGraph {
-  /** The kind of actor that runs it, as in `inspect()`. */
-  kind: VisualizedKind;
-  /** Its file, machines/<file>.machine.ts. */
-  file: string;
+  /** The kind of actor, as in `inspect()`. */
+  kind: ActorSnapshot['kind'];
+  /** What the page calls it: `Broker connection`. */
+  title: string;
+  /** Its machine's file, machines/<file>.machine.ts; null for what is not a machine (the spool). */
+  file: string | null;
+  /** Its state chart, laid out; null for what is not a machine. */
+  chart: Chart | null;
 }
 
-/** The machine of each kind of actor, in the order of the actor tree. */
-const MACHINES: readonly { kind: VisualizedKind; file: string; machine: MachineView }[] = [
-  { kind: 'registry', file: 'registry', machine: registryMachine },
-  { kind: 'metadata', file: 'metadata', machine: metadataMachine },
-  { kind: 'broker', file: 'broker-connection', machine: brokerConnectionMachine },
-  { kind: 'topic', file: 'topic', machine: topicMachine },
-  { kind: 'partition', file: 'partition-worker', machine: partitionWorkerMachine },
+/** The machine each kind of actor runs: a new kind of actor does not compile until it is here. */
+const MACHINES: Readonly<Record<Exclude<ActorSnapshot['kind'], 'spool'>, MachineView>> = {
+  registry: registryMachine,
+  metadata: metadataMachine,
+  identity: producerIdentityMachine,
+  broker: brokerConnectionMachine,
+  topic: topicMachine,
+  partition: partitionWorkerMachine,
+};
+
+/**
+ * The spool is files the runtime drives, not an actor, and has no machine: its states (as
+ * `inspect()` names them) and their tones only.
+ */
+const SPOOL_STATES: readonly (Pick<GraphState, 'key'> & { tone: GraphState['tone'] })[] = [
+  { key: 'idle', tone: 'good' },
+  { key: 'holding', tone: 'good' },
+  { key: 'replaying', tone: 'warn' },
 ];
 
-/** Every machine's states and transitions (what `GET /api/machines` answers). */
+/** `broker-connection` → `Broker connection`. */
+function titleOf(id: string): string {
+  const words = id.replace(/-/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** Every kind of actor with its machine, its chart laid out (what `GET /api/machines` answers). */
 export function visualizedMachines(): VisualizedMachine[] {
-  return MACHINES.map(({ kind, file, machine }) => ({ kind, file, ...machineGraph(machine) }));
+  const machines = Object.entries(MACHINES).map(([kind, machine]): VisualizedMachine => {
+    const graph = machineGraph(machine);
+    // Each machine's id is its file's name.
+    return {
+      kind: kind as VisualizedMachine['kind'],
+      title: titleOf(machine.id),
+      file: machine.id,
+      chart: layoutChart(graph),
+      ...graph,
+    };
+  });
+  const spool: VisualizedMachine = {
+    kind: 'spool',
+    id: 'spool',
+    title: 'Durable spool (files, not an actor)',
+    file: null,
+    chart: null,
+    states: SPOOL_STATES.map(({ key, tone }) => ({
+      id: key,
+      key,
+      parent: null,
+      type: 'atomic',
+      initial: key === 'idle',
+      tone,
+    })),
+    transitions: [],
+  };
+  return [...machines, spool];
 }
 
 interface Asset {
@@ -83,32 +129,44 @@ const CONTENT_SECURITY_POLICY = [
 
 /** The routes of the visualizer, for `startGateway({ extraRoutes })`. */
 export function visualizerRoutes(): ExtraRoutes {
-  const page = asset(PAGE_HTML, 'text/html; charset=utf-8');
-  const assets = new Map<string, Asset>([
-    ['/assets/app.js', asset(APP_JS, 'text/javascript; charset=utf-8')],
-    ['/assets/app.css', asset(APP_CSS, 'text/css; charset=utf-8')],
-  ]);
+  // Read (or, from source, bundled) on first use, once; a failure is tried again next time.
+  let served: Promise<Map<string, Asset>> | null = null;
+  const assets = (): Promise<Map<string, Asset>> => {
+    served ??= loadAssets().then(pages, (error: unknown) => {
+      served = null;
+      throw error;
+    });
+    return served;
+  };
   let machines: Asset | null = null;
 
-  return (req, res, url) => {
+  return async (req, res, url) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const path = url.pathname;
-    if (path === '/' || path === '/index.html') {
-      send(req, res, page, { 'Content-Security-Policy': CONTENT_SECURITY_POLICY });
-      return true;
-    }
     if (path === '/api/machines') {
       machines ??= asset(`${JSON.stringify(visualizedMachines())}\n`, 'application/json; charset=utf-8');
       send(req, res, machines, {});
       return true;
     }
-    const found = assets.get(path);
-    if (found !== undefined) {
-      send(req, res, found, {});
-      return true;
-    }
-    return false;
+    if (path !== '/' && path !== '/index.html' && !path.startsWith('/assets/')) return false;
+    const found = (await assets()).get(path === '/index.html' ? '/' : path);
+    if (found === undefined) return false;
+    send(
+      req,
+      res,
+      found,
+      path.startsWith('/assets/') ? {} : { 'Content-Security-Policy': CONTENT_SECURITY_POLICY },
+    );
+    return true;
   };
+}
+
+function pages(assets: VisualizerAssets): Map<string, Asset> {
+  return new Map([
+    ['/', asset(assets.html, 'text/html; charset=utf-8')],
+    ['/assets/app.js', asset(assets.js, 'text/javascript; charset=utf-8')],
+    ['/assets/app.css', asset(assets.css, 'text/css; charset=utf-8')],
+  ]);
 }
 
 /** Answers with `asset`, or 304 when the browser's copy is current (revalidated every time). */

@@ -133,6 +133,20 @@ describe('visualizer in Chromium', () => {
   });
 
   it.skipIf(!hasChromium)(
+    'shows a kind of actor it has no place of its own for in a group titled from its machine',
+    async () => {
+      // The producer identity: nothing in the page names it; GET /api/machines does.
+      await waitForState('identity', (s) => s === 'ready', 'ready');
+      const group = page.locator('[data-kind-group="identity"]');
+      await expect.poll(() => group.locator('h3').innerText()).toMatch(/^producer identity$/i);
+      await row('identity').locator('button.name').click();
+      const diagram = page.locator('.detail svg.machine');
+      await expect.poll(() => diagram.locator('.state.active').getAttribute('data-state-node')).toBe('ready');
+      expect(await diagram.locator('.state.active').getAttribute('data-tone')).toBe('good');
+    },
+  );
+
+  it.skipIf(!hasChromium)(
     'shows the durable spool: idle once everything written ahead is acknowledged',
     async () => {
       await waitForState('spool', (s) => s === 'idle', 'idle');
@@ -254,6 +268,8 @@ describe('visualizer in Chromium', () => {
 
   it.skipIf(!hasChromium)('saves a screenshot', async () => {
     await row(`partition:${TOPIC}:0`).locator('button.name').click();
+    // From the top: a full-page picture draws the sticky header where the page is scrolled to.
+    await page.evaluate('window.scrollTo(0, 0)');
     await page.waitForTimeout(300);
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -1,0 +1,63 @@
+/** The actors on the page: one view per actor of `GET /api/actors`, by name. */
+import type { ActorSnapshot, ActorSnapshotOf } from './api.js';
+
+/** An actor's details as the page reads them: shown, whatever their kind (see `detailsOf`). */
+export type Details = Readonly<Record<string, unknown>>;
+
+/** The details of `data` (typed by kind in ActorSnapshot) as plain values by name. */
+export function detailsOf(data: ActorSnapshot | null): Details {
+  return { ...data?.details };
+}
+
+export type Kind = ActorSnapshot['kind'];
+
+/** Whether `data` is of `kind` (and so has that kind's details). */
+export function isKind<K extends Kind>(data: ActorSnapshot, kind: K): data is ActorSnapshotOf<K> {
+  return data.kind === kind;
+}
+
+/** A counter shown with an actor: where it is written, and how from the actor's snapshot. */
+export type Cell = readonly [node: HTMLElement, value: (data: ActorSnapshot) => string];
+
+export interface ActorView {
+  name: string;
+  /** As in `inspect()`: `registry`, `metadata`, `broker`, `topic`, `partition`, `spool`… */
+  kind: string;
+  /** Null until known (and once a topic's actor is gone while its partitions remain). */
+  state: string | null;
+  data: ActorSnapshot | null;
+  /** What the filter hides and the selection outlines; carries `data-actor` and `data-state`. */
+  row: HTMLElement;
+  badge: HTMLElement;
+  button: HTMLButtonElement;
+  cells: Cell[];
+  error: HTMLElement;
+  /** A partition's topic, else null. */
+  topic: string | null;
+}
+
+export const actors = new Map<string, ActorView>();
+
+/** The parts of an actor's name (`partition:<topic>:<p>`, `topic:<topic>`, `broker:<id>`). */
+export interface NameParts {
+  topic?: string;
+  partition?: number;
+  broker?: number;
+}
+
+export function parseName(name: string): NameParts {
+  if (name.startsWith('partition:')) {
+    const rest = name.slice('partition:'.length);
+    const colon = rest.lastIndexOf(':');
+    return { topic: rest.slice(0, colon), partition: Number(rest.slice(colon + 1)) };
+  }
+  if (name.startsWith('topic:')) return { topic: name.slice('topic:'.length) };
+  if (name.startsWith('broker:')) return { broker: Number(name.slice('broker:'.length)) };
+  return {};
+}
+
+/** The topic an actor belongs to (a topic's or a partition's), if any. */
+export function topicOf(actor: Pick<ActorView, 'name' | 'kind' | 'topic'>): string | undefined {
+  if (actor.topic !== null) return actor.topic;
+  return actor.kind === 'topic' ? parseName(actor.name).topic : undefined;
+}
