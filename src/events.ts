@@ -1,3 +1,4 @@
+import type { ActorKind } from '../machines/actor-index.js';
 import type { EkafError } from './errors.js';
 import type { DeliveryReport } from './runtime/delivery.js';
 
@@ -58,7 +59,7 @@ export interface ProducerEvents {
    */
   'spool.damaged': (event: { file: string; offset: number; reason: string; droppedBytes: number }) => void;
   /** An actor changed state. */
-  state: (event: { actor: string; from: string; to: string }) => void;
+  state: (event: { actor: string; kind: ActorKind; from: string; to: string }) => void;
   /** Something went wrong outside any produce call (e.g. metadata cannot be fetched). */
   error: (error: EkafError) => void;
 }

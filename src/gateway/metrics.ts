@@ -179,8 +179,8 @@ export class GatewayMetrics {
       if (delivered > 0) this.recordsProduced.inc({ topic }, delivered);
       this.deliveryFailures.inc({ topic, code: error.code }, failed);
     };
-    const onState: ProducerEvents['state'] = ({ actor, to }) => {
-      this.transitions.inc({ kind: actor.split(':')[0] ?? actor, to });
+    const onState: ProducerEvents['state'] = ({ kind, to }) => {
+      this.transitions.inc({ kind, to });
     };
     this.producer.on('delivery', onDelivery);
     this.producer.on('delivery.failed', onFailed);
@@ -220,8 +220,7 @@ export class GatewayMetrics {
     const byTopic = new Map<string, { bytes: number; retries: number; inFlight: number }>();
     for (const actor of this.producer.inspect()) {
       if (actor.kind !== 'partition') continue;
-      const topic = /^partition:(.*):\d+$/.exec(actor.name)?.[1];
-      if (topic === undefined) continue;
+      const topic = actor.details.topic;
       const sums = byTopic.get(topic) ?? { bytes: 0, retries: 0, inFlight: 0 };
       sums.bytes += num(actor.details.bytesSent);
       sums.retries += num(actor.details.batchesRetried);

@@ -59,17 +59,24 @@ export class ActorMonitor {
       this.states.set(ref, current);
       // The first snapshot is the initial state: no transition to report.
       if (previous === undefined || previous === current) return;
-      this.events.emit('state', { actor: name, from: previous, to: current });
-      this.report(name, previous, current, snapshot.context ?? {});
+      const kind = this.index.entry(name)?.spec.kind;
+      if (kind === undefined) return;
+      this.events.emit('state', { actor: name, kind, from: previous, to: current });
+      this.report(name, kind, previous, current, snapshot.context ?? {});
     }
   };
 
   /** Logs transitions, and reports failures outside any produce call as `error` events. */
-  private report(name: string, from: string, to: string, context: Record<string, unknown>): void {
+  private report(
+    name: string,
+    kind: ActorKind,
+    from: string,
+    to: string,
+    context: Record<string, unknown>,
+  ): void {
     const { logger } = this;
     const lastError = context.lastError as { code: string; message: string } | null | undefined;
     logger.debug(`ekaf: ${name} ${from} -> ${to}`);
-    const kind: ActorKind | undefined = this.index.entry(name)?.spec.kind;
     if (kind === 'broker' && (to === 'retrying' || to === 'failed') && lastError) {
       logger.warn(`ekaf: ${name} connection failed: ${lastError.message}`, { attempts: context.attempts });
       if (to === 'failed')

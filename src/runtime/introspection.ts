@@ -32,6 +32,7 @@ export interface MetadataDetails {
 }
 
 export interface BrokerDetails {
+  brokerId: number;
   address: string;
   attempts: number;
   versions: Record<string, number>;
@@ -42,6 +43,7 @@ export interface BrokerDetails {
 }
 
 export interface TopicDetails {
+  topic: string;
   partitions: number;
   waitingRecords: number;
   settings: PublicTopicSettings | null;
@@ -50,6 +52,8 @@ export interface TopicDetails {
 export type PublicTopicSettings = Omit<TopicSettings, 'partitioner'> & { partitioner: string };
 
 export interface PartitionDetails {
+  topic: string;
+  partition: number;
   leaderId: number;
   attempts: number;
   bufferedRecords: number;
@@ -163,6 +167,7 @@ function describe(sources: IntrospectionSources, entry: IndexEntry, ref: AnyActo
         ...base,
         kind: 'broker',
         details: {
+          brokerId: context.brokerId as number,
           address: `${String(context.host)}:${String(context.port)}`,
           attempts: context.attempts as number,
           versions: context.versions as Record<string, number>,
@@ -178,6 +183,7 @@ function describe(sources: IntrospectionSources, entry: IndexEntry, ref: AnyActo
         ...base,
         kind: 'topic',
         details: {
+          topic: context.name as string,
           partitions: context.partitionCount as number,
           waitingRecords: topic?.waiting.length ?? 0,
           settings: topic === undefined ? null : publicSettings(topic.settings),
@@ -196,6 +202,8 @@ function partitionDetails(node: PartitionNode, context: Record<string, unknown>)
   const { log } = node;
   const sequence = log.sequence;
   return {
+    topic: node.topic.name,
+    partition: node.partition,
     leaderId: context.leaderId as number,
     attempts: context.attempts as number,
     bufferedRecords: log.bufferedRecords,

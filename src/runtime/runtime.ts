@@ -41,7 +41,6 @@ import { TopologyFollower, type BrokerNode } from './topology-follower.js';
 
 export type { ActorSnapshot, ActorSnapshotOf } from './introspection.js';
 export { actorNamed, ofKind } from './introspection.js';
-export { producerStateExpired } from './batch-outcomes.js';
 
 /** How often delivery timeouts are checked, and idle topics evicted. */
 const SWEEP_INTERVAL_MS = 1000;

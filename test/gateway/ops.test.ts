@@ -211,7 +211,7 @@ describe('kafboy health, metrics, actors, live stream, topic config', () => {
     const snapshot = JSON.parse(events[0]?.data ?? '[]') as ActorSnapshot[];
     expect(snapshot.map((a) => a.name)).toContain('metadata');
     const states = events.filter((e) => e.event === 'state').map((e) => JSON.parse(e.data) as object);
-    expect(states).toContainEqual({ actor: 'topic:cfg', from: 'resolving', to: 'active' });
+    expect(states).toContainEqual({ actor: 'topic:cfg', kind: 'topic', from: 'resolving', to: 'active' });
     expect(states).toContainEqual(expect.objectContaining({ actor: 'partition:cfg:0', to: 'ready' }));
     controller.abort();
     await waitFor(() => stack.producer.listenerCount('state') === listeners);

@@ -1,6 +1,6 @@
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
-import { producerStateExpired } from '../../src/runtime/runtime.js';
+import { producerStateExpired } from '../../src/runtime/batch-outcomes.js';
 
 describe('UNKNOWN_PRODUCER_ID: when resetting the sequence is safe (Java client rule)', () => {
   it('is safe only when the log now starts after everything we had acknowledged', () => {

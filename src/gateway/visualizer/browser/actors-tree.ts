@@ -10,7 +10,7 @@ import { byId, h, setText } from './dom.js';
 import { ago, errorText, fmt, mib } from './format.js';
 import { applyFilter } from './filter.js';
 import { markTopic, markTotals } from './frame.js';
-import { actors, detailsOf, isKind, parseName, topicOf, type ActorView } from './model.js';
+import { actors, detailsOf, isKind, topicOf, type ActorView } from './model.js';
 import { badge, insertSorted, nameButton, paintState, statList, statsOf, type Stat } from './rows.js';
 import { createPartition, ensureTopic, markAllTopics, removePartition, showTopicDetails } from './topics.js';
 
@@ -133,10 +133,10 @@ export function createActor(data: ActorSnapshot): ActorView {
       break;
     case 'broker':
       actor = createCard(data, 'li', 'card');
-      insertSorted(byId('brokers'), actor.row, parseName(data.name).broker ?? 0);
+      insertSorted(byId('brokers'), actor.row, data.details.brokerId);
       break;
     case 'topic':
-      actor = ensureTopic(parseName(data.name).topic ?? '').actor;
+      actor = ensureTopic(data.details.topic).actor;
       break;
     case 'partition':
       actor = createPartition(data);
@@ -174,8 +174,7 @@ export function updateCounters(actor: ActorView): void {
   setText(actor.error, text);
   if (actor.error.title !== text) actor.error.title = text;
   if (actor.error.tagName === 'P') actor.error.hidden = text === '';
-  if (data !== null && isKind(data, 'topic'))
-    showTopicDetails(parseName(actor.name).topic ?? '', data.details);
+  if (data !== null && isKind(data, 'topic')) showTopicDetails(data.details.topic, data.details);
 }
 
 export function removeActor(actor: ActorView): void {

@@ -32,32 +32,13 @@ export interface ActorView {
   button: HTMLButtonElement;
   cells: Cell[];
   error: HTMLElement;
-  /** A partition's topic, else null. */
+  /** A topic's or a partition's topic (from its snapshot's details), else null. */
   topic: string | null;
 }
 
 export const actors = new Map<string, ActorView>();
 
-/** The parts of an actor's name (`partition:<topic>:<p>`, `topic:<topic>`, `broker:<id>`). */
-export interface NameParts {
-  topic?: string;
-  partition?: number;
-  broker?: number;
-}
-
-export function parseName(name: string): NameParts {
-  if (name.startsWith('partition:')) {
-    const rest = name.slice('partition:'.length);
-    const colon = rest.lastIndexOf(':');
-    return { topic: rest.slice(0, colon), partition: Number(rest.slice(colon + 1)) };
-  }
-  if (name.startsWith('topic:')) return { topic: name.slice('topic:'.length) };
-  if (name.startsWith('broker:')) return { broker: Number(name.slice('broker:'.length)) };
-  return {};
-}
-
 /** The topic an actor belongs to (a topic's or a partition's), if any. */
-export function topicOf(actor: Pick<ActorView, 'name' | 'kind' | 'topic'>): string | undefined {
-  if (actor.topic !== null) return actor.topic;
-  return actor.kind === 'topic' ? parseName(actor.name).topic : undefined;
+export function topicOf(actor: Pick<ActorView, 'topic'>): string | undefined {
+  return actor.topic ?? undefined;
 }

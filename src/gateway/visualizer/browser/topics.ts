@@ -9,7 +9,7 @@ import { filtering, matches } from './filter.js';
 import { fmt } from './format.js';
 import { markTopic } from './frame.js';
 import type { ActorSnapshotOf } from './api.js';
-import { parseName, type ActorView } from './model.js';
+import type { ActorView } from './model.js';
 import { badge, insertSorted, nameButton, statList, statsOf } from './rows.js';
 import { settingsForm, type SettingsForm } from './topic-settings.js';
 
@@ -138,7 +138,7 @@ export function ensureTopic(name: string): TopicView {
       button,
       cells: stats.cells,
       error,
-      topic: null,
+      topic: name,
     },
   };
   toggle.addEventListener('click', () => {
@@ -158,8 +158,8 @@ export function ensureTopic(name: string): TopicView {
 }
 
 /** A partition worker's row in its topic's table. */
-export function createPartition(data: { name: string; state: string }): ActorView {
-  const { topic: topicName = '', partition = 0 } = parseName(data.name);
+export function createPartition(data: ActorSnapshotOf<'partition'>): ActorView {
+  const { topic: topicName, partition } = data.details;
   const topic = ensureTopic(topicName);
   const button = nameButton(data.name, String(partition));
   const state = badge();
