@@ -83,7 +83,7 @@ export class IdentityView {
   /** What partitions stamp with; null when idempotence is off, unsupported, or not ready yet. */
   get stamp(): ProducerStamp | null {
     const snapshot = this.ref()?.getSnapshot();
-    if (snapshot === undefined || snapshot.value === 'stopped') return null;
+    if (snapshot === undefined || snapshot.matches('stopped')) return null;
     // Also while renewing (or retrying a renewal): the other partitions keep the id they have.
     return snapshot.context.stamp;
   }
@@ -92,27 +92,20 @@ export class IdentityView {
   get canSend(): boolean {
     const snapshot = this.ref()?.getSnapshot();
     if (snapshot === undefined) return false;
-    const { value } = snapshot;
     return (
-      value === 'disabled' ||
-      value === 'unsupported' ||
-      (value !== 'stopped' && snapshot.context.stamp !== null)
+      snapshot.matches('disabled') ||
+      snapshot.matches('unsupported') ||
+      (!snapshot.matches('stopped') && snapshot.context.stamp !== null)
     );
   }
 
   get state(): IdentityState {
     const snapshot = this.ref()?.getSnapshot();
     if (snapshot === undefined) return 'pending';
-    switch (snapshot.value) {
-      case 'disabled':
-        return 'off';
-      case 'unsupported':
-        return 'unsupported';
-      case 'stopped':
-        return 'stopped';
-      default:
-        return snapshot.context.stamp === null ? 'pending' : 'ready';
-    }
+    if (snapshot.matches('disabled')) return 'off';
+    if (snapshot.matches('unsupported')) return 'unsupported';
+    if (snapshot.matches('stopped')) return 'stopped';
+    return snapshot.context.stamp === null ? 'pending' : 'ready';
   }
 
   /** Why the latest InitProducerId failed; null once one succeeds. */
@@ -128,7 +121,7 @@ export class IdentityView {
   /** Obtains the first id (once brokers are known); called on every metadata answer. */
   start(): void {
     // Only `waiting` takes it: no event for the metadata answers after the first.
-    if (this.ref()?.getSnapshot().value === 'waiting') this.send({ type: 'start' });
+    if (this.ref()?.getSnapshot().matches('waiting') === true) this.send({ type: 'start' });
   }
 
   /**
@@ -138,7 +131,8 @@ export class IdentityView {
   renewFor(producerId: number): void {
     // Asked on every drain of that partition until the new id comes: outside `ready` the machine
     // ignores it anyway, so no event is sent (an xstate event costs ~13 µs).
-    if (this.ref()?.getSnapshot().value === 'ready') this.send({ type: 'epochs.exhausted', producerId });
+    if (this.ref()?.getSnapshot().matches('ready') === true)
+      this.send({ type: 'epochs.exhausted', producerId });
   }
 
   /** A partition started its sequence again under `epoch` (shown by inspect and the visualizer). */
