@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { useMockCluster } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/serve.ts', import.meta.url));
@@ -12,18 +12,11 @@ const fixture = fileURLToPath(new URL('./fixtures/serve.ts', import.meta.url));
 const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 
 describe('kafboy serve(): SIGTERM while requests are in flight', () => {
-  let cluster: MockCluster;
-
-  beforeAll(async () => {
-    cluster = await startCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'drain', partitions: 3 }] });
-  });
-  afterAll(async () => {
-    await cluster.stop();
-  });
+  const cluster = useMockCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'drain', partitions: 3 }] });
 
   it('answers what it accepted, drains the producer, exits 0; every 2xx record is in Kafka', async () => {
     const child = spawn(tsx, [fixture], {
-      env: { ...process.env, KAFBOY_BROKERS: cluster.bootstrap },
+      env: { ...process.env, KAFBOY_BROKERS: cluster().bootstrap },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: if the test fails, tsx and its node child are killed together.
       detached: true,
@@ -40,7 +33,7 @@ describe('kafboy serve(): SIGTERM while requests are in flight', () => {
       // Warm up (metadata, connections), then slow every broker down so that sync requests
       // are still waiting for their acknowledgements when SIGTERM arrives.
       expect((await fetch(`${url}/sync/drain`, post({ value: 'warm' }))).status).toBe(200);
-      await cluster.setRtt(-1, 700);
+      await cluster().setRtt(-1, 700);
 
       const values: string[] = [];
       const requests: Promise<{ value: string; status: number }>[] = [];
@@ -73,8 +66,8 @@ describe('kafboy serve(): SIGTERM while requests are in flight', () => {
         answers.filter((a) => a.status < 200 || a.status >= 300),
         stderr,
       ).toEqual([]);
-      await cluster.setRtt(-1, 0);
-      const stored = (await readTopic(cluster.bootstrap, 'drain')).map((r) => r.value?.toString());
+      await cluster().setRtt(-1, 0);
+      const stored = (await readTopic(cluster().bootstrap, 'drain')).map((r) => r.value?.toString());
       for (const { value } of answers) expect(stored).toContain(value);
       expect(stored).toHaveLength(values.length + 1);
     } finally {

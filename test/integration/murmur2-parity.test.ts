@@ -2,9 +2,9 @@
 // place ~2000 keys on a 6-partition topic of the mock cluster; kcat reads them back, and ekaf's
 // `murmur2` partitioner must pick the same partition for every key.
 import { seeded } from '../support/seeded.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPartitioner } from '../../src/runtime/partitioners.js';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { useMockCluster } from '../support/cluster-fixture.js';
 import { produceRecordsWithKcat, readTopic } from '../broker/kcat.js';
 
 const PARTITIONS = 6;
@@ -48,23 +48,16 @@ function produceKeyed(bootstrap: string, topic: string, partitioner: string, key
 }
 
 describe('murmur2 parity with librdkafka (kcat) on the mock cluster', () => {
-  let cluster: MockCluster;
+  const cluster = useMockCluster({
+    peer: '2.12',
+    brokers: 3,
+    topics: [
+      { name: 'parity-murmur2', partitions: PARTITIONS },
+      { name: 'parity-murmur2-random', partitions: PARTITIONS },
+      { name: 'parity-crc32', partitions: PARTITIONS },
+    ],
+  });
   const keys = makeKeys();
-
-  beforeAll(async () => {
-    cluster = await startCluster({
-      peer: '2.12',
-      brokers: 3,
-      topics: [
-        { name: 'parity-murmur2', partitions: PARTITIONS },
-        { name: 'parity-murmur2-random', partitions: PARTITIONS },
-        { name: 'parity-crc32', partitions: PARTITIONS },
-      ],
-    });
-  });
-  afterAll(async () => {
-    await cluster.stop();
-  });
 
   it('has 2000 distinct keys, of which some are UTF-8 and some not valid UTF-8', () => {
     expect(keys).toHaveLength(2000);
@@ -74,8 +67,8 @@ describe('murmur2 parity with librdkafka (kcat) on the mock cluster', () => {
 
   /** Produces every key with librdkafka's partitioner, reads them back, and compares with ekaf's murmur2. */
   async function compare(topic: string, librdkafkaPartitioner: string) {
-    await produceKeyed(cluster.bootstrap, topic, librdkafkaPartitioner, keys);
-    const records = await readTopic(cluster.bootstrap, topic);
+    await produceKeyed(cluster().bootstrap, topic, librdkafkaPartitioner, keys);
+    const records = await readTopic(cluster().bootstrap, topic);
     const ours = createPartitioner(topic, 'murmur2', { batchBytes: 16_384, batchRecords: 100 });
     const mismatches: string[] = [];
     const perPartition = new Array<number>(PARTITIONS).fill(0);
