@@ -5,14 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EkafError } from '../../src/errors.js';
 import { createProducer, type Producer } from '../../src/producer.js';
 import { ENTRY_FRAMING_SIZE, SEGMENT_HEADER_SIZE } from '../../src/spool/spool-format.js';
 import { useMockCluster, useProducers } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
+import { seeded } from '../support/seeded.js';
 
 const child = fileURLToPath(new URL('../support/spool-child.ts', import.meta.url));
+
+/** Where the SIGKILLs fall; EKAF_SPOOL_SEED=<n> replays another. */
+const SEED = Number(process.env.EKAF_SPOOL_SEED ?? 20261202);
 
 /**
  * The durable spool against the librdkafka 2.12 mock: a producer process killed with SIGKILL
@@ -20,7 +24,11 @@ const child = fileURLToPath(new URL('../support/spool-child.ts', import.meta.url
  * spool file is skipped with a warning and everything before it is delivered.
  */
 describe('durable spool (librdkafka 2.12 mock)', () => {
+  const random = seeded(SEED);
   const dirs: string[] = [];
+  beforeAll(() => {
+    console.log(`durable spool: seed ${SEED}`);
+  });
   afterAll(() => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
@@ -171,9 +179,9 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     expect(outOfOrder).toBe(0);
   });
 
-  it("mode 'always': SIGKILL at a random moment while brokers are up; every accepted record is in Kafka", async () => {
+  it("mode 'always': SIGKILL at a seeded moment while brokers are up; every accepted record is in Kafka", async () => {
     const dir = spoolDir();
-    const killAt = 2000 + Math.floor(Math.random() * 20_000);
+    const killAt = 2000 + Math.floor(random() * 20_000);
     const accepted = await runAndKill(
       { SPOOL_DIR: dir, MODE: 'always', TOPIC: 'always', COUNT: '1000000', PER_CALL: '20' },
       (n) => n >= killAt,
@@ -189,7 +197,7 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     const missing = Array.from({ length: accepted }, (_, i) => i).filter((i) => !present.has(i));
     const duplicates = values.length - present.size;
     console.log(
-      `spool 'always': killed after ${accepted} accepted; recovered ${recovered}, ` +
+      `spool 'always': killed after ${accepted} accepted (at >= ${killAt}, seed ${SEED}); recovered ${recovered}, ` +
         `${values.length} in Kafka, ${duplicates} duplicates, ${missing.length} missing`,
     );
     expect(missing).toEqual([]);
@@ -318,14 +326,14 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
       'inspect',
       Array.from({ length: 30 }, (_, i) => `b${i}`),
     );
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The records are on disk once their age shows.
+    await expect.poll(() => producer.metrics().spool?.oldestEntryAgeMs).toBeGreaterThanOrEqual(15);
     const spool = producer.inspect().find((actor) => actor.kind === 'spool');
     expect(spool).toMatchObject({
       name: 'spool',
       state: 'replaying',
       details: { dir, mode: 'downtime', segments: 1, liveRecords: 40, backlogRecords: 30 },
     });
-    expect(producer.metrics().spool?.oldestEntryAgeMs).toBeGreaterThanOrEqual(15);
     await cluster().brokerUp(-1);
     await producer.flush();
     expect(producer.metrics().spool).toMatchObject({ liveRecords: 0, backlogRecords: 0 });
