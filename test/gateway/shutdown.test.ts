@@ -52,8 +52,16 @@ describe('kafboy serve(): SIGTERM while requests are in flight', () => {
           );
         }
       }
-      // Let every request reach the gateway (the async ones are answered 202 within this).
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Every request reached the gateway: its records were handed to the producer (the
+      // gateway's histogram of request sizes counts each then), the warm-up's included.
+      const handedOver = async (): Promise<number> => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        const counts = text.matchAll(
+          /^kafboy_produce_request_records_count\{[^}]*topic="drain"[^}]*\} (\d+)$/gm,
+        );
+        return [...counts].reduce((sum, [, n]) => sum + Number(n), 0);
+      };
+      await expect.poll(handedOver, { timeout: 10_000 }).toBe(1 + requests.length);
       child.kill('SIGTERM');
 
       const answers = await Promise.all(requests);

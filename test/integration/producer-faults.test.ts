@@ -2,9 +2,16 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Producer } from '../../src/producer.js';
 import { useMockCluster, useProducers } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
-import { orderViolations, startStream } from '../support/stream.js';
+import { orderViolations, startStream, type Stream } from '../support/stream.js';
+import { actorNamed } from '../../src/runtime/introspection.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the stream has `more` records acknowledged past what it has now. */
+const progress = (stream: Stream, more: number): Promise<void> => {
+  const from = stream.acknowledged;
+  return expect.poll(() => stream.acknowledged, { timeout: 20_000 }).toBeGreaterThanOrEqual(from + more);
+};
 
 describe('producer under faults (librdkafka 2.12 mock)', () => {
   const cluster = useMockCluster({
@@ -38,7 +45,8 @@ describe('producer under faults (librdkafka 2.12 mock)', () => {
       });
     }
     const stream = startStream(producer, 'stream', { keys: 50, perTick: 50, tickMs: 10 });
-    await sleep(1000);
+    // Flowing to all six partitions (50 keys) before the fault.
+    await progress(stream, 2000);
     const leader = 2;
     const partitionsOfLeader = producer
       .inspect()
@@ -46,9 +54,15 @@ describe('producer under faults (librdkafka 2.12 mock)', () => {
       .map((a) => Number(a.name.split(':')[2]));
     expect(partitionsOfLeader.length).toBeGreaterThan(0);
     await cluster().brokerDown(leader);
+    // A real-time wait on purpose: the outage's length is the scenario (records pile up, are
+    // saved, and must be replayed in order), not something the producer signals.
     await sleep(3000);
     await cluster().brokerUp(leader);
-    await sleep(1500);
+    // Every partition of the leader back up, and records flowing after it.
+    await expect
+      .poll(() => partitionsOfLeader.filter((p) => events.includes(`worker.up:${p}`)), { timeout: 20_000 })
+      .toEqual(partitionsOfLeader);
+    await progress(stream, 2000);
     await stream.stop();
 
     expect(stream.failed).toEqual([]);
@@ -74,10 +88,14 @@ describe('producer under faults (librdkafka 2.12 mock)', () => {
 
   it('a partition leader moved mid-stream: nothing lost, nothing reordered', async () => {
     const stream = startStream(producer, 'stream', { keys: 50, perTick: 50, tickMs: 10 });
-    await sleep(800);
+    await progress(stream, 2000);
     await cluster().setLeader('stream', 0, 3);
     await cluster().setLeader('stream', 1, 1);
-    await sleep(1500);
+    // The producer follows both moves, and records keep flowing after them.
+    const leaderOf = (partition: number): unknown =>
+      actorNamed(producer.inspect(), `partition:stream:${partition}`)?.details.leaderId;
+    await expect.poll(() => [leaderOf(0), leaderOf(1)], { timeout: 20_000 }).toEqual([3, 1]);
+    await progress(stream, 2000);
     await stream.stop();
     expect(stream.failed).toEqual([]);
     const consumed = await readTopic(cluster().bootstrap, 'stream', { timeoutMs: 60_000 });
@@ -105,8 +123,11 @@ describe('producer under faults (librdkafka 2.12 mock)', () => {
     await cluster().setLeader('moving', 0, 3);
     await producer.produceSync('moving', 'warm-up');
     await cluster().setRtt(3, 1500); // the old leader answers slowly
-    const first = producer.produceSync('moving', 'A'); // in flight on broker 3
-    await sleep(100);
+    const first = producer.produceSync('moving', 'A');
+    // In flight on broker 3.
+    await expect
+      .poll(() => actorNamed(producer.inspect(), 'partition:moving:0')?.details.inFlightBatches)
+      .toBe(1);
     await cluster().setLeader('moving', 0, 2);
     await producer.produceSync('trigger', 'x'); // a new topic: metadata refresh, learns leader 2
     const started = Date.now();
