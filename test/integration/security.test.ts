@@ -111,7 +111,7 @@ describe('TLS to every broker (librdkafka 2.12 mock behind TLS proxies)', () => 
         });
         await connection.connect();
         // The server sees the finished handshake a moment after the client does.
-        for (let i = 0; i < 100 && names.length === before; i++) await new Promise((r) => setTimeout(r, 10));
+        await expect.poll(() => names.length, { interval: 10 }).toBe(before + 1);
         connection.close();
       }
     } finally {
@@ -141,11 +141,13 @@ describe('TLS to every broker (librdkafka 2.12 mock behind TLS proxies)', () => 
     });
     const errors: EkafError[] = [];
     producer.on('error', (e) => errors.push(e));
+    const firstError = new Promise((resolve) => producer.once('error', resolve));
     try {
       producer.produceAsync('tls', 'never');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(errors.length).toBeGreaterThan(0);
+      await firstError;
       expect(errors[0]?.code).toBe('ERR_TLS');
+      // The message, not `reason`: the error event rebuilds a plain EkafError from the broker
+      // actor's { code, message } (src/runtime/actor-monitor.ts), so TlsError's fields are lost.
       expect(errors[0]?.message).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
     } finally {
       await producer.close({ timeoutMs: 100 });
@@ -312,9 +314,10 @@ describe('SASL with a broker before Kafka 1.0 (SaslHandshake v0, raw tokens)', (
     });
     const errors: EkafError[] = [];
     producer.on('error', (e) => errors.push(e));
+    const firstError = new Promise((resolve) => producer.once('error', resolve));
     try {
       producer.produceAsync('legacy', 'never');
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await firstError;
       expect(errors[0]?.code).toBe('ERR_SASL_AUTHENTICATION');
       expect(errors[0]?.message).toMatch(/refused PLAIN for user "old": the broker closed the connection/);
     } finally {
