@@ -2,12 +2,14 @@
 // place ~2000 keys on a 6-partition topic of the mock cluster; kcat reads them back, and ekaf's
 // `murmur2` partitioner must pick the same partition for every key.
 import { seeded } from '../support/seeded.js';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createPartitioner } from '../../src/runtime/partitioners.js';
 import { useMockCluster } from '../support/cluster-fixture.js';
 import { produceRecordsWithKcat, readTopic } from '../broker/kcat.js';
 
 const PARTITIONS = 6;
+/** The random keys' seed; EKAF_MURMUR2_SEED=<n> replays another. */
+const SEED = Number(process.env.EKAF_MURMUR2_SEED ?? 0x6b6166);
 
 /**
  * 2000 distinct keys: ASCII of every length from 1 to 64 (every murmur2 tail), UTF-8 in several
@@ -15,7 +17,7 @@ const PARTITIONS = 6;
  * librdkafka and Java both hash it.
  */
 function makeKeys(): Buffer[] {
-  const random = seeded(0x6b6166);
+  const random = seeded(SEED);
   const keys = new Map<string, Buffer>();
   const add = (key: Buffer) => keys.set(key.toString('latin1'), key);
   add(Buffer.alloc(0));
@@ -58,6 +60,9 @@ describe('murmur2 parity with librdkafka (kcat) on the mock cluster', () => {
     ],
   });
   const keys = makeKeys();
+  beforeAll(() => {
+    console.log(`murmur2 parity: seed ${SEED}`);
+  });
 
   it('has 2000 distinct keys, of which some are UTF-8 and some not valid UTF-8', () => {
     expect(keys).toHaveLength(2000);
