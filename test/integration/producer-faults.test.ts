@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Producer } from '../../src/producer.js';
-import { useMockCluster, useProducers } from '../support/cluster-fixture.js';
+import { spreadLeaders, useMockCluster, useProducers } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
 import { orderViolations, startStream, type Stream } from '../support/stream.js';
 import { actorNamed } from '../../src/runtime/introspection.js';
@@ -19,11 +19,8 @@ describe('producer under faults (librdkafka 2.12 mock)', () => {
     peer: '2.12',
     brokers: 3,
     topics: [{ name: 'stream', partitions: 6 }],
-    // Leaders fixed (the mock may place them otherwise): partitions 0-5 on brokers 1 2 3 1 2 3.
-    setup: async (started) => {
-      for (let partition = 0; partition < 6; partition++)
-        await started.setLeader('stream', partition, 1 + (partition % 3));
-    },
+    // Partitions 0-5 on brokers 1 2 3 1 2 3.
+    setup: (started) => spreadLeaders(started, 'stream', 6),
   });
   const make = useProducers(cluster);
   let producer: Producer;

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ProducerClosedError, type EkafError } from '../../src/errors.js';
 import type { Producer } from '../../src/producer.js';
-import { useMockCluster, useProducers } from '../support/cluster-fixture.js';
+import { spreadLeaders, useMockCluster, useProducers } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
 
 /**
@@ -15,11 +15,8 @@ describe('close() during an outage (librdkafka 2.12 mock)', () => {
     peer: '2.12',
     brokers: 3,
     topics: [{ name: 'down', partitions: 6 }],
-    // Leaders fixed (the mock may place them otherwise): partitions 0-5 on brokers 1 2 3 1 2 3.
-    setup: async (started) => {
-      for (let partition = 0; partition < 6; partition++)
-        await started.setLeader('down', partition, 1 + (partition % 3));
-    },
+    // Partitions 0-5 on brokers 1 2 3 1 2 3.
+    setup: (started) => spreadLeaders(started, 'down', 6),
   });
   // Each test closes its producer itself (that is what it tests); the fixture's close after it is a no-op.
   const make = useProducers(cluster);

@@ -7,7 +7,7 @@ import { TlsError, type EkafError } from '../../src/errors.js';
 import { Connection } from '../../src/network/connection.js';
 import { createProducer, type Producer } from '../../src/producer.js';
 import type { MockCluster } from '../broker/cluster.js';
-import { useMockCluster } from '../support/cluster-fixture.js';
+import { spreadLeaders, useMockCluster } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
 import { startSaslProxies, type SaslProxies } from '../broker/sasl-proxy.js';
 import { makeTestPki, startTlsProxies, type TestPki, type TlsProxies } from '../broker/tls-proxy.js';
@@ -19,11 +19,6 @@ import { runCli } from '../cli/run-cli.js';
  * brokers re-advertised at the proxies' addresses so that connections found through metadata
  * go through them too; every record read back with kcat from the brokers themselves.
  */
-
-/** Spreads the topic's leaders over the brokers (the mock may put several on one broker). */
-async function spreadLeaders(cluster: MockCluster, topic: string, partitions: number): Promise<void> {
-  for (let p = 0; p < partitions; p++) await cluster.setLeader(topic, p, 1 + (p % cluster.brokers.length));
-}
 
 /** Re-advertises each broker at `ports` (or at its own port when omitted). */
 async function advertise(cluster: MockCluster, ports?: Map<number, number>): Promise<void> {

@@ -44,6 +44,14 @@ export function useMockCluster(options: MockClusterFixture = {}): () => MockClus
 }
 
 /**
+ * Fixes the topic's leaders round the brokers: partition p on broker 1 + (p mod brokers). The
+ * mock may otherwise put several on one broker, or place them differently from run to run.
+ */
+export async function spreadLeaders(cluster: MockCluster, topic: string, partitions: number): Promise<void> {
+  for (let p = 0; p < partitions; p++) await cluster.setLeader(topic, p, 1 + (p % cluster.brokers.length));
+}
+
+/**
  * Clusters a test starts itself, for tests of one block that each need a different one; every
  * cluster started in a test is stopped after it.
  */
