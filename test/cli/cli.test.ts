@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { useMockCluster, useMockClusters } from '../support/cluster-fixture.js';
 import { listMetadata, produceWithKcat, readTopic } from '../broker/kcat.js';
 import { runCli, startCli, type RunningCli } from './run-cli.js';
 
@@ -120,22 +120,19 @@ describe.concurrent('ekaf usage errors exit 2 and name the option', () => {
 });
 
 describe('ekaf produce', () => {
-  let cluster: MockCluster;
   let dir: string;
-
-  beforeAll(async () => {
-    cluster = await startCluster({
-      topics: [
-        { name: 'lines', partitions: 6 },
-        { name: 'keyed', partitions: 3 },
-        { name: 'acks1', partitions: 2 },
-      ],
-    });
-    dir = mkdtempSync(join(tmpdir(), 'ekaf-cli-'));
-  });
-  afterAll(async () => {
-    await cluster.stop();
+  afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
+  });
+  const cluster = useMockCluster({
+    topics: [
+      { name: 'lines', partitions: 6 },
+      { name: 'keyed', partitions: 3 },
+      { name: 'acks1', partitions: 2 },
+    ],
+  });
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ekaf-cli-'));
   });
 
   it('produces 100 000 lines of a file, one record each, as kcat reads them back', async () => {
@@ -143,7 +140,7 @@ describe('ekaf produce', () => {
     const file = join(dir, 'lines.txt');
     writeFileSync(file, `${lines.join('\n')}\n`);
 
-    const result = await runCli(['produce', '-b', cluster.bootstrap, '-t', 'lines', file], {
+    const result = await runCli(['produce', '-b', cluster().bootstrap, '-t', 'lines', file], {
       timeoutMs: 60_000,
     });
     expect(result.stderr).toMatch(
@@ -151,7 +148,7 @@ describe('ekaf produce', () => {
     );
     expect(result.code).toBe(0);
 
-    const records = await readTopic(cluster.bootstrap, 'lines', { timeoutMs: 60_000 });
+    const records = await readTopic(cluster().bootstrap, 'lines', { timeoutMs: 60_000 });
     expect(records).toHaveLength(100_000);
     expect(records.every((r) => r.key === null)).toBe(true);
     const values = records.map((r) => r.value?.toString() ?? '<null>');
@@ -169,13 +166,13 @@ describe('ekaf produce', () => {
 
   it('with -K, splits each line of stdin at the first delimiter into key and value', async () => {
     const input = 'k1:v1\nno key here\nk2:v:2\n\n:empty key\nk3:\nlast:no newline';
-    const result = await runCli(['produce', '-b', cluster.bootstrap, '-t', 'keyed', '-K', ':'], {
+    const result = await runCli(['produce', '-b', cluster().bootstrap, '-t', 'keyed', '-K', ':'], {
       stdin: input,
     });
     expect(result.stderr).toMatch(/6 delivered, 0 failed/);
     expect(result.code).toBe(0);
 
-    const records = await readTopic(cluster.bootstrap, 'keyed');
+    const records = await readTopic(cluster().bootstrap, 'keyed');
     const got = records
       .map((r) => [r.key === null ? null : r.key.toString(), r.value?.toString() ?? null])
       .sort((a, b) => String(a[1]).localeCompare(String(b[1])));
@@ -196,11 +193,11 @@ describe('ekaf produce', () => {
     lines.splice(7000, 0, `long::${'L'.repeat(200_000)}`, 'no delimiter: here');
     const file = join(dir, 'keyed.txt');
     writeFileSync(file, `${lines.join('\n')}\n`);
-    const result = await runCli(['produce', '-b', cluster.bootstrap, '-t', 'multi', '-K', '::', file], {
+    const result = await runCli(['produce', '-b', cluster().bootstrap, '-t', 'multi', '-K', '::', file], {
       timeoutMs: 60_000,
     });
     expect(result.stderr).toMatch(/20002 delivered, 0 failed/);
-    const records = await readTopic(cluster.bootstrap, 'multi', { timeoutMs: 60_000 });
+    const records = await readTopic(cluster().bootstrap, 'multi', { timeoutMs: 60_000 });
     const got = new Map(records.map((r) => [r.value?.toString() ?? '', r.key?.toString() ?? null]));
     expect(got.size).toBe(20_002);
     for (const line of lines) {
@@ -214,11 +211,11 @@ describe('ekaf produce', () => {
     const lines = Array.from({ length: 1000 }, (_, i) => `v${i}`);
     const result = await runCli(['produce', '-', '--compression', 'gzip'], {
       stdin: `${lines.join('\n')}\n`,
-      env: { KAFKA_BROKERS: cluster.bootstrap, KAFKA_TOPIC: 'acks1', EKAF_ACKS: '1' },
+      env: { KAFKA_BROKERS: cluster().bootstrap, KAFKA_TOPIC: 'acks1', EKAF_ACKS: '1' },
     });
     expect(result.stderr).toMatch(/1000 delivered, 0 failed/);
     expect(result.code).toBe(0);
-    const records = await readTopic(cluster.bootstrap, 'acks1');
+    const records = await readTopic(cluster().bootstrap, 'acks1');
     expect(records.map((r) => r.value?.toString()).sort()).toEqual([...lines].sort());
   });
 
@@ -236,7 +233,7 @@ describe('ekaf produce', () => {
   });
 
   it('exits 1 when the file cannot be read', async () => {
-    const result = await runCli(['produce', '-b', cluster.bootstrap, '-t', 'x', join(dir, 'missing.txt')]);
+    const result = await runCli(['produce', '-b', cluster().bootstrap, '-t', 'x', join(dir, 'missing.txt')]);
     expect(result.stderr).toMatch(/cannot read .*missing\.txt/);
     expect(result.code).toBe(1);
   });
@@ -248,6 +245,8 @@ describe('long-running commands', () => {
     running?.kill();
     running = undefined;
   });
+  // Clusters a test starts are stopped after it, before the command is killed.
+  const startCluster = useMockClusters();
 
   it('ekaf dev-cluster prints a bootstrap address that works, and SIGTERM stops it with exit 0', async () => {
     running = startCli(['dev-cluster', '--brokers', '2', '--topic', 'dev:4', '--topic', 'one:1:1']);
@@ -334,16 +333,14 @@ describe('long-running commands', () => {
       await cluster.brokerUp(-1);
       running = startCli(args);
       url = await running.line(/^gateway: +(\S+)$/);
-      const deadline = Date.now() + 20_000;
-      let values: string[] = [];
-      while (values.length < 50 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        values = (await readTopic(cluster.bootstrap, 'spooled')).map((r) => r.value?.toString() ?? '');
-      }
-      expect(values.sort()).toEqual(Array.from({ length: 50 }, (_, i) => `r${i}`).sort());
+      // The new gateway replays the spool on its own; read until all 50 are there.
+      const values = async (): Promise<string[]> =>
+        (await readTopic(cluster.bootstrap, 'spooled')).map((r) => r.value?.toString() ?? '').sort();
+      await expect
+        .poll(values, { timeout: 20_000, interval: 200 })
+        .toEqual(Array.from({ length: 50 }, (_, i) => `r${i}`).sort());
       expect((await running.stop('SIGTERM')).code).toBe(0);
     } finally {
-      await cluster.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

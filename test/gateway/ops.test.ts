@@ -197,10 +197,9 @@ describe('kafboy health, metrics, actors, live stream, topic config', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     expect(stack.producer.listenerCount('state')).toBe(listeners + 1);
-    // A topic used for the first time goes resolving → active, and its partitions → ready.
-    setTimeout(() => {
-      void postJson(base, '/sync/cfg', { value: 'wake' });
-    }, 50);
+    // A topic used for the first time goes resolving → active, and its partitions → ready. The
+    // stream listens already (counted above); what it is sent waits in the body until read.
+    void postJson(base, '/sync/cfg', { value: 'wake' });
     const events = await readEvents(
       res.body as ReadableStream<Uint8Array>,
       (seen) =>
@@ -252,8 +251,10 @@ describe('kafboy health, metrics, actors, live stream, topic config', () => {
     const gateway = await startGateway({ producer: stack.producer, port: 0 });
     await stack.cluster.setRtt(-1, 400);
     try {
+      const calls = stack.producer.metrics().pendingCalls;
       const pending = postJson(gateway.url, '/sync/ops', { value: 'in flight' });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // In flight: the gateway handed it to the producer, which waits on the slow broker.
+      await expect.poll(() => stack.producer.metrics().pendingCalls).toBe(calls + 1);
       const closed = gateway.close();
       const answer = await pending;
       expect(answer.status).toBe(200);

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { useMockCluster } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/serve.ts', import.meta.url));
@@ -12,18 +12,11 @@ const fixture = fileURLToPath(new URL('./fixtures/serve.ts', import.meta.url));
 const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 
 describe('kafboy serve(): SIGTERM while requests are in flight', () => {
-  let cluster: MockCluster;
-
-  beforeAll(async () => {
-    cluster = await startCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'drain', partitions: 3 }] });
-  });
-  afterAll(async () => {
-    await cluster.stop();
-  });
+  const cluster = useMockCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'drain', partitions: 3 }] });
 
   it('answers what it accepted, drains the producer, exits 0; every 2xx record is in Kafka', async () => {
     const child = spawn(tsx, [fixture], {
-      env: { ...process.env, KAFBOY_BROKERS: cluster.bootstrap },
+      env: { ...process.env, KAFBOY_BROKERS: cluster().bootstrap },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: if the test fails, tsx and its node child are killed together.
       detached: true,
@@ -40,7 +33,7 @@ describe('kafboy serve(): SIGTERM while requests are in flight', () => {
       // Warm up (metadata, connections), then slow every broker down so that sync requests
       // are still waiting for their acknowledgements when SIGTERM arrives.
       expect((await fetch(`${url}/sync/drain`, post({ value: 'warm' }))).status).toBe(200);
-      await cluster.setRtt(-1, 700);
+      await cluster().setRtt(-1, 700);
 
       const values: string[] = [];
       const requests: Promise<{ value: string; status: number }>[] = [];
@@ -59,8 +52,16 @@ describe('kafboy serve(): SIGTERM while requests are in flight', () => {
           );
         }
       }
-      // Let every request reach the gateway (the async ones are answered 202 within this).
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Every request reached the gateway: its records were handed to the producer (the
+      // gateway's histogram of request sizes counts each then), the warm-up's included.
+      const handedOver = async (): Promise<number> => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        const counts = text.matchAll(
+          /^kafboy_produce_request_records_count\{[^}]*topic="drain"[^}]*\} (\d+)$/gm,
+        );
+        return [...counts].reduce((sum, [, n]) => sum + Number(n), 0);
+      };
+      await expect.poll(handedOver, { timeout: 10_000 }).toBe(1 + requests.length);
       child.kill('SIGTERM');
 
       const answers = await Promise.all(requests);
@@ -73,8 +74,8 @@ describe('kafboy serve(): SIGTERM while requests are in flight', () => {
         answers.filter((a) => a.status < 200 || a.status >= 300),
         stderr,
       ).toEqual([]);
-      await cluster.setRtt(-1, 0);
-      const stored = (await readTopic(cluster.bootstrap, 'drain')).map((r) => r.value?.toString());
+      await cluster().setRtt(-1, 0);
+      const stored = (await readTopic(cluster().bootstrap, 'drain')).map((r) => r.value?.toString());
       for (const { value } of answers) expect(stored).toContain(value);
       expect(stored).toHaveLength(values.length + 1);
     } finally {

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as errors from '../../src/errors.js';
 import { createProducer, type Producer } from '../../src/producer.js';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
 import { readTopic } from '../broker/kcat.js';
 import {
   AFTER_CLOSE,
@@ -15,6 +14,7 @@ import {
   TOPIC,
   type BadCall,
 } from '../support/bad-input.js';
+import { useMockCluster, useProducer } from '../support/cluster-fixture.js';
 
 /** The error a call throws (produceAsync) or rejects with (produceSync). */
 async function refusal(c: BadCall, producer: Producer, mode: 'async' | 'sync'): Promise<unknown> {
@@ -42,27 +42,18 @@ function expectTyped(c: BadCall, error: unknown): void {
 }
 
 describe('bad input from the application, against librdkafka 2.12', () => {
-  let cluster: MockCluster;
-  let producer: Producer;
-
-  beforeAll(async () => {
-    cluster = await startCluster({ brokers: 3, topics: [{ name: TOPIC, partitions: PARTITIONS }] });
-    producer = createProducer({ brokers: cluster.bootstrap, maxRequestBytes: MAX_REQUEST_BYTES });
-  });
-  afterAll(async () => {
-    await producer.close({ timeoutMs: 5000 });
-    await cluster.stop();
-  });
+  const cluster = useMockCluster({ brokers: 3, topics: [{ name: TOPIC, partitions: PARTITIONS }] });
+  const producer = useProducer(cluster, { maxRequestBytes: MAX_REQUEST_BYTES });
 
   it('refuses every bad call with its typed error, and disturbs nothing accepted before', async () => {
     // Metadata known, then 2 000 good records accepted and mostly still in flight.
-    await producer.produceSync(TOPIC, { key: 'first', value: 'good-first' });
+    await producer().produceSync(TOPIC, { key: 'first', value: 'good-first' });
     const good = Array.from({ length: 2000 }, (_, i) => ({ key: `k${i % 10}`, value: `good-${i}` }));
     const settled: (Error | null)[] = [];
     for (let i = 0; i < good.length; i += 100) {
-      producer.produceAsync(TOPIC, good.slice(i, i + 100), (error) => settled.push(error));
+      producer().produceAsync(TOPIC, good.slice(i, i + 100), (error) => settled.push(error));
     }
-    const buffered = producer.metrics().bufferedRecords;
+    const buffered = producer().metrics().bufferedRecords;
     expect(buffered).toBeGreaterThan(0);
 
     // Every bad call, through both APIs, synchronously: nothing is acknowledged meanwhile, so the
@@ -70,21 +61,21 @@ describe('bad input from the application, against librdkafka 2.12', () => {
     // (refusal() makes its call before its first await.)
     const refusals: [BadCall, Promise<unknown>][] = [];
     for (const c of [...BAD_CALLS, BAD_CALLBACK]) {
-      refusals.push([c, refusal(c, producer, 'async')]);
-      if (c !== BAD_CALLBACK) refusals.push([c, refusal(c, producer, 'sync')]);
+      refusals.push([c, refusal(c, producer(), 'async')]);
+      if (c !== BAD_CALLBACK) refusals.push([c, refusal(c, producer(), 'sync')]);
     }
-    expect(producer.metrics().bufferedRecords).toBe(buffered);
+    expect(producer().metrics().bufferedRecords).toBe(buffered);
     for (const [c, error] of refusals) expectTyped(c, await error);
 
-    await producer.flush();
+    await producer().flush();
     expect(settled).toEqual(Array.from({ length: 20 }, () => null));
-    const consumed = await readTopic(cluster.bootstrap, TOPIC);
+    const consumed = await readTopic(cluster().bootstrap, TOPIC);
     const values = consumed.map((r) => r.value?.toString());
     expect(values.sort()).toEqual(['good-first', ...good.map((g) => g.value)].sort());
   });
 
   it('refuses records after close() with ProducerClosedError, both APIs', async () => {
-    const closing = createProducer({ brokers: cluster.bootstrap });
+    const closing = createProducer({ brokers: cluster().bootstrap });
     await closing.close();
     expectTyped(AFTER_CLOSE, await refusal(AFTER_CLOSE, closing, 'async'));
     expectTyped(AFTER_CLOSE, await refusal(AFTER_CLOSE, closing, 'sync'));

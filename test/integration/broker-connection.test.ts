@@ -1,13 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createActor, waitFor } from 'xstate';
 import { Connection } from '../../src/network/connection.js';
 import { ApiKey } from '../../src/protocol/api.js';
 import { brokerConnectionLogic } from '../../src/runtime/broker-connection.js';
-import { PEERS, startCluster, type MockCluster } from '../broker/cluster.js';
+import { PEERS } from '../broker/cluster.js';
+import { useMockCluster } from '../support/cluster-fixture.js';
 
 /** The broker-connection actor against a real librdkafka mock broker, set down and up. */
 describe.each(PEERS)('broker-connection actor against librdkafka %s', (peer) => {
-  let cluster: MockCluster;
+  const cluster = useMockCluster({ peer, brokers: 1 });
   /** What the broker's sender would be handed: the ready connection, and its loss. */
   let handed: string[] = [];
   const links = {
@@ -19,15 +20,8 @@ describe.each(PEERS)('broker-connection actor against librdkafka %s', (peer) => 
     },
   };
 
-  beforeAll(async () => {
-    cluster = await startCluster({ peer, brokers: 1 });
-  });
-  afterAll(async () => {
-    await cluster.stop();
-  });
-
   it('connects, negotiates, goes retrying when its broker is down and ready when it is back', async () => {
-    const broker = cluster.brokers[0];
+    const broker = cluster().brokers[0];
     if (broker === undefined) throw new Error('no broker');
     handed = [];
     const actor = createActor(
@@ -47,13 +41,13 @@ describe.each(PEERS)('broker-connection actor against librdkafka %s', (peer) => 
     expect(versions.Produce).toBeGreaterThanOrEqual(3);
     expect(versions.Metadata).toBeGreaterThanOrEqual(1);
 
-    await cluster.brokerDown(broker.id);
+    await cluster().brokerDown(broker.id);
     await waitFor(actor, (s) => s.matches('retrying'), { timeout: 10_000 });
     expect(actor.getSnapshot().context.lastError?.code).toMatch(/^ERR_CONNECTION/);
     // While down, attempts keep failing and backing off.
     await waitFor(actor, (s) => s.context.attempts >= 2, { timeout: 10_000 });
 
-    await cluster.brokerUp(broker.id);
+    await cluster().brokerUp(broker.id);
     await waitFor(actor, (s) => s.matches('ready'), { timeout: 10_000 });
     expect(actor.getSnapshot().context.attempts).toBe(0);
     expect(states.slice(0, 4)).toEqual(['connecting', 'handshaking', 'ready', 'retrying']);
@@ -67,7 +61,7 @@ describe.each(PEERS)('broker-connection actor against librdkafka %s', (peer) => 
   });
 
   it('closes its socket when the actor is stopped while ready', async () => {
-    const broker = cluster.brokers[0];
+    const broker = cluster().brokers[0];
     if (broker === undefined) throw new Error('no broker');
     const actor = createActor(brokerConnectionLogic({ clientId: 'ekaf-test' }, links), {
       input: { brokerId: broker.id, host: broker.host, port: broker.port },
@@ -81,9 +75,9 @@ describe.each(PEERS)('broker-connection actor against librdkafka %s', (peer) => 
   });
 
   it('stops in failed, naming both ranges, when the broker has no common Produce version', async () => {
-    const broker = cluster.brokers[0];
+    const broker = cluster().brokers[0];
     if (broker === undefined) throw new Error('no broker');
-    await cluster.setApiVersion(ApiKey.Produce, 0, 2);
+    await cluster().setApiVersion(ApiKey.Produce, 0, 2);
     try {
       const actor = createActor(brokerConnectionLogic({ clientId: 'ekaf-test' }, links), {
         input: { brokerId: broker.id, host: broker.host, port: broker.port },
@@ -98,7 +92,7 @@ describe.each(PEERS)('broker-connection actor against librdkafka %s', (peer) => 
       });
       expect(context.link).toBeNull();
     } finally {
-      await cluster.setApiVersion(ApiKey.Produce, 0, peer === '2.0' ? 7 : 10);
+      await cluster().setApiVersion(ApiKey.Produce, 0, peer === '2.0' ? 7 : 10);
     }
   });
 });

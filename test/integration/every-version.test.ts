@@ -5,7 +5,8 @@ import { Metadata } from '../../src/protocol/apis/metadata.js';
 import { Produce } from '../../src/protocol/apis/produce.js';
 import { RecordBatchBuilder } from '../../src/protocol/record-batch.js';
 import { SUPPORTED_VERSIONS } from '../../src/protocol/versions.js';
-import { PEERS, startCluster, type MockCluster } from '../broker/cluster.js';
+import { PEERS } from '../broker/cluster.js';
+import { useMockCluster } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
 import { rawClient, type RawClient } from '../support/raw-client.js';
 
@@ -15,7 +16,7 @@ import { rawClient, type RawClient } from '../support/raw-client.js';
  * (up to Produce v10, Metadata v12).
  */
 describe.each(PEERS)('every supported version against librdkafka %s', (peer) => {
-  let cluster: MockCluster;
+  const cluster = useMockCluster({ peer, brokers: 1, topics: [{ name: 'versions', partitions: 2 }] });
   let client: RawClient;
   const common = (apiKey: ApiKey, brokerMax: number): number[] => {
     const ours = SUPPORTED_VERSIONS[apiKey];
@@ -24,13 +25,11 @@ describe.each(PEERS)('every supported version against librdkafka %s', (peer) => 
     return versions;
   };
 
-  beforeAll(async () => {
-    cluster = await startCluster({ peer, brokers: 1, topics: [{ name: 'versions', partitions: 2 }] });
-    client = rawClient(cluster);
+  beforeAll(() => {
+    client = rawClient(cluster());
   });
-  afterAll(async () => {
+  afterAll(() => {
     client.close();
-    await cluster.stop();
   });
 
   it('decodes Metadata in every common version', async () => {
@@ -79,7 +78,7 @@ describe.each(PEERS)('every supported version against librdkafka %s', (peer) => 
       expect(partition?.errorCode, `v${version}`).toBe(0);
       expect(partition?.baseOffset.toNumber(), `v${version}`).toBe(index);
     }
-    const consumed = await readTopic(cluster.bootstrap, 'versions', { partitions: [1] });
+    const consumed = await readTopic(cluster().bootstrap, 'versions', { partitions: [1] });
     expect(consumed.map((r) => r.value?.toString())).toEqual(versions.map((v) => `produced with v${v}`));
     expect(consumed.map((r) => r.timestamp)).toEqual(versions.map((v) => 1000 + v));
   });

@@ -2,12 +2,14 @@
 // place ~2000 keys on a 6-partition topic of the mock cluster; kcat reads them back, and ekaf's
 // `murmur2` partitioner must pick the same partition for every key.
 import { seeded } from '../support/seeded.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createPartitioner } from '../../src/runtime/partitioners.js';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { useMockCluster } from '../support/cluster-fixture.js';
 import { produceRecordsWithKcat, readTopic } from '../broker/kcat.js';
 
 const PARTITIONS = 6;
+/** The random keys' seed; EKAF_MURMUR2_SEED=<n> replays another. */
+const SEED = Number(process.env.EKAF_MURMUR2_SEED ?? 0x6b6166);
 
 /**
  * 2000 distinct keys: ASCII of every length from 1 to 64 (every murmur2 tail), UTF-8 in several
@@ -15,7 +17,7 @@ const PARTITIONS = 6;
  * librdkafka and Java both hash it.
  */
 function makeKeys(): Buffer[] {
-  const random = seeded(0x6b6166);
+  const random = seeded(SEED);
   const keys = new Map<string, Buffer>();
   const add = (key: Buffer) => keys.set(key.toString('latin1'), key);
   add(Buffer.alloc(0));
@@ -48,22 +50,18 @@ function produceKeyed(bootstrap: string, topic: string, partitioner: string, key
 }
 
 describe('murmur2 parity with librdkafka (kcat) on the mock cluster', () => {
-  let cluster: MockCluster;
-  const keys = makeKeys();
-
-  beforeAll(async () => {
-    cluster = await startCluster({
-      peer: '2.12',
-      brokers: 3,
-      topics: [
-        { name: 'parity-murmur2', partitions: PARTITIONS },
-        { name: 'parity-murmur2-random', partitions: PARTITIONS },
-        { name: 'parity-crc32', partitions: PARTITIONS },
-      ],
-    });
+  const cluster = useMockCluster({
+    peer: '2.12',
+    brokers: 3,
+    topics: [
+      { name: 'parity-murmur2', partitions: PARTITIONS },
+      { name: 'parity-murmur2-random', partitions: PARTITIONS },
+      { name: 'parity-crc32', partitions: PARTITIONS },
+    ],
   });
-  afterAll(async () => {
-    await cluster.stop();
+  const keys = makeKeys();
+  beforeAll(() => {
+    console.log(`murmur2 parity: seed ${SEED}`);
   });
 
   it('has 2000 distinct keys, of which some are UTF-8 and some not valid UTF-8', () => {
@@ -74,8 +72,8 @@ describe('murmur2 parity with librdkafka (kcat) on the mock cluster', () => {
 
   /** Produces every key with librdkafka's partitioner, reads them back, and compares with ekaf's murmur2. */
   async function compare(topic: string, librdkafkaPartitioner: string) {
-    await produceKeyed(cluster.bootstrap, topic, librdkafkaPartitioner, keys);
-    const records = await readTopic(cluster.bootstrap, topic);
+    await produceKeyed(cluster().bootstrap, topic, librdkafkaPartitioner, keys);
+    const records = await readTopic(cluster().bootstrap, topic);
     const ours = createPartitioner(topic, 'murmur2', { batchBytes: 16_384, batchRecords: 100 });
     const mismatches: string[] = [];
     const perPartition = new Array<number>(PARTITIONS).fill(0);

@@ -6,7 +6,8 @@ import { ApiKey } from '../../src/protocol/api.js';
 import { Produce, type ProduceRequest } from '../../src/protocol/apis/produce.js';
 import { RecordBatchBuilder, type EncodableRecord } from '../../src/protocol/record-batch.js';
 import { SUPPORTED_VERSIONS } from '../../src/protocol/versions.js';
-import { PEERS, startCluster, type MockCluster } from '../broker/cluster.js';
+import { PEERS } from '../broker/cluster.js';
+import { useMockCluster } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
 import { rawClient, type RawClient } from '../support/raw-client.js';
 
@@ -33,21 +34,25 @@ function record(i: number): EncodableRecord {
 }
 
 describe.each(PEERS)('protocol layer against librdkafka %s', (peer) => {
-  let cluster: MockCluster;
-  let client: RawClient;
-
-  beforeAll(async () => {
-    cluster = await startCluster({ peer, brokers: 3, topics: [{ name: 'events', partitions: PARTITIONS }] });
+  const cluster = useMockCluster({
+    peer,
+    brokers: 3,
+    topics: [{ name: 'events', partitions: PARTITIONS }],
     // Partitions 0 and 1 on broker 1, partition 2 on broker 2: requests to broker 1 carry two
     // partitions, and two brokers are written to.
-    await cluster.setLeader('events', 0, 1);
-    await cluster.setLeader('events', 1, 1);
-    await cluster.setLeader('events', 2, 2);
-    client = rawClient(cluster);
+    setup: async (started) => {
+      await started.setLeader('events', 0, 1);
+      await started.setLeader('events', 1, 1);
+      await started.setLeader('events', 2, 2);
+    },
   });
-  afterAll(async () => {
+  let client: RawClient;
+
+  beforeAll(() => {
+    client = rawClient(cluster());
+  });
+  afterAll(() => {
     client.close();
-    await cluster.stop();
   });
 
   it('negotiates versions through the ApiVersions fallback', async () => {
@@ -68,7 +73,7 @@ describe.each(PEERS)('protocol layer against librdkafka %s', (peer) => {
     const metadata = await client.metadata(['events']);
     expect(metadata.brokers.map((b) => b.nodeId).sort()).toEqual([1, 2, 3]);
     for (const broker of metadata.brokers) {
-      const mock = cluster.brokers.find((b) => b.id === broker.nodeId);
+      const mock = cluster().brokers.find((b) => b.id === broker.nodeId);
       expect(`${broker.host}:${broker.port}`).toBe(`${mock?.host}:${mock?.port}`);
     }
     const topic = metadata.topics.find((t) => t.name === 'events');
@@ -131,7 +136,7 @@ describe.each(PEERS)('protocol layer against librdkafka %s', (peer) => {
     // Base offsets advance by the batch sizes.
     for (const offsets of baseOffsets) expect(offsets.slice(0, 3)).toEqual([0, PER_BATCH, 2 * PER_BATCH]);
 
-    const consumed = await readTopic(cluster.bootstrap, 'events');
+    const consumed = await readTopic(cluster().bootstrap, 'events');
     expect(consumed.length).toBe(TOTAL);
     for (let partition = 0; partition < PARTITIONS; partition++) {
       const got = consumed.filter((r) => r.partition === partition);
@@ -149,7 +154,7 @@ describe.each(PEERS)('protocol layer against librdkafka %s', (peer) => {
   });
 
   it('produces with acks=1 (offsets returned) and acks=0 (no response awaited)', async () => {
-    await cluster.createTopic('acks', 1, 1);
+    await cluster().createTopic('acks', 1, 1);
     const metadata = await client.metadata(['acks']);
     const leader = metadata.topics[0]?.partitions[0]?.leaderId ?? -1;
     const { connection, handshake } = await client.connection(leader);
@@ -171,22 +176,16 @@ describe.each(PEERS)('protocol layer against librdkafka %s', (peer) => {
     // A request after the acks=0 one proves the connection stayed in sync.
     const after = await connection.send(Produce, version, request(1, 'after'));
     expect(after.topics[0]?.partitions[0]?.baseOffset.toNumber()).toBe(2);
-    const consumed = await readTopic(cluster.bootstrap, 'acks');
+    const consumed = await readTopic(cluster().bootstrap, 'acks');
     expect(consumed.map((r) => r.value?.toString())).toEqual(['acks-1', 'acks-0', 'after']);
   });
 });
 
 describe('version negotiation with restricted brokers', () => {
-  let cluster: MockCluster;
-  beforeAll(async () => {
-    cluster = await startCluster({ peer: '2.12', brokers: 1 });
-  });
-  afterAll(async () => {
-    await cluster.stop();
-  });
+  const cluster = useMockCluster({ peer: '2.12', brokers: 1 });
 
   const handshake = async () => {
-    const broker = cluster.brokers[0];
+    const broker = cluster().brokers[0];
     if (broker === undefined) throw new Error('no broker');
     const connection = new Connection({ host: broker.host, port: broker.port, clientId: 'ekaf-test' });
     await connection.connect();
@@ -198,16 +197,16 @@ describe('version negotiation with restricted brokers', () => {
   };
 
   it('negotiates with a broker restricted to ApiVersions v0-v2 and v0-v1', async () => {
-    await cluster.setApiVersion(ApiKey.ApiVersions, 0, 2);
+    await cluster().setApiVersion(ApiKey.ApiVersions, 0, 2);
     expect((await handshake()).apiVersionsVersion).toBeLessThanOrEqual(2);
-    await cluster.setApiVersion(ApiKey.ApiVersions, 0, 1);
+    await cluster().setApiVersion(ApiKey.ApiVersions, 0, 1);
     const result = await handshake();
     expect(result.apiVersionsVersion).toBeLessThanOrEqual(1);
     expect(result.versions.get(ApiKey.Produce)).toBeGreaterThanOrEqual(3);
   });
 
   it('fails with a clear error when the broker’s Produce range is disjoint from ours', async () => {
-    await cluster.setApiVersion(ApiKey.Produce, 0, 2);
+    await cluster().setApiVersion(ApiKey.Produce, 0, 2);
     const error = await handshake().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnsupportedVersionError);
     expect((error as Error).message).toBe(

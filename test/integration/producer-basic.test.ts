@@ -1,40 +1,32 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AnyActorRef } from 'xstate';
-import { createProducer, type Producer } from '../../src/producer.js';
-import { PEERS, startCluster, type MockCluster } from '../broker/cluster.js';
+import { createProducer } from '../../src/producer.js';
+import { PEERS } from '../broker/cluster.js';
+import { useMockCluster, useProducer } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
 
 describe.each(PEERS)('producer basics against librdkafka %s', (peer) => {
-  let cluster: MockCluster;
-  let producer: Producer;
-
-  beforeAll(async () => {
-    cluster = await startCluster({ peer, brokers: 3, topics: [{ name: 'basic', partitions: 3 }] });
-    producer = createProducer({ brokers: cluster.bootstrap, clientId: 'ekaf-test' });
-  });
-  afterAll(async () => {
-    await producer.close({ timeoutMs: 5000 });
-    await cluster.stop();
-  });
+  const cluster = useMockCluster({ peer, brokers: 3, topics: [{ name: 'basic', partitions: 3 }] });
+  const producer = useProducer(cluster, { clientId: 'ekaf-test' });
 
   it('produceSync resolves with offsets; kcat reads the records back', async () => {
-    const report = await producer.produceSync('basic', { key: 'k1', value: 'hello', partition: 1 });
+    const report = await producer().produceSync('basic', { key: 'k1', value: 'hello', partition: 1 });
     expect(report).toMatchObject({ topic: 'basic', partition: 1, offset: 0, acknowledged: true });
-    const reports = await producer.produceSync('basic', [
+    const reports = await producer().produceSync('basic', [
       'a',
       'b',
       { key: 'k', value: 'c', headers: { h: 'v' } },
     ]);
     expect(reports).toHaveLength(3);
-    const consumed = await readTopic(cluster.bootstrap, 'basic');
+    const consumed = await readTopic(cluster().bootstrap, 'basic');
     expect(consumed.map((r) => r.value?.toString()).sort()).toEqual(['a', 'b', 'c', 'hello']);
   });
 
   it('produceAsync reports through the callback and the delivery event', async () => {
     const events: number[] = [];
-    producer.on('delivery', ({ reports }) => events.push(reports.length));
+    producer().on('delivery', ({ reports }) => events.push(reports.length));
     const reports = await new Promise((resolve, reject) => {
-      producer.produceAsync('basic', ['x', 'y'], (error, result) => {
+      producer().produceAsync('basic', ['x', 'y'], (error, result) => {
         if (error) reject(error);
         else resolve(result);
       });
@@ -44,7 +36,7 @@ describe.each(PEERS)('producer basics against librdkafka %s', (peer) => {
   });
 
   it('builds no reports for a callback declared with the error alone; delivers all the same', async () => {
-    const own = createProducer({ brokers: cluster.bootstrap, clientId: 'ekaf-test-arity' });
+    const own = createProducer({ brokers: cluster().bootstrap, clientId: 'ekaf-test-arity' });
     try {
       const values = Array.from({ length: 50 }, (_, i) => `arity-${i}`);
       const [errorOnly, withReports] = await Promise.all([
@@ -64,7 +56,7 @@ describe.each(PEERS)('producer basics against librdkafka %s', (peer) => {
       expect(errorOnly).toEqual([null, []]);
       expect(withReports[0]).toBeNull();
       expect(withReports[1]).toHaveLength(25);
-      const consumed = await readTopic(cluster.bootstrap, 'basic');
+      const consumed = await readTopic(cluster().bootstrap, 'basic');
       const got = new Set(consumed.map((r) => r.value?.toString()));
       expect(values.every((v) => got.has(v))).toBe(true);
     } finally {
@@ -73,7 +65,7 @@ describe.each(PEERS)('producer basics against librdkafka %s', (peer) => {
   });
 
   it('inspect() lists the registry, metadata, brokers, topic and partition workers', () => {
-    const actors = producer.inspect();
+    const actors = producer().inspect();
     const names = actors.map((a) => a.name);
     expect(names).toContain('registry');
     expect(names).toContain('metadata');
@@ -87,7 +79,7 @@ describe.each(PEERS)('producer basics against librdkafka %s', (peer) => {
   it('an inspect observer sees the whole actor system (xstate inspection)', async () => {
     const seen = new Set<string>();
     const inspected = createProducer({
-      brokers: cluster.bootstrap,
+      brokers: cluster().bootstrap,
       inspect: (event) => {
         if (event.type === '@xstate.actor') seen.add((event.actorRef as AnyActorRef).id);
       },

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProducer, type Producer } from '../../src/producer.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { CompressionName } from '../../src/protocol/compression.js';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { useMockCluster, useProducer } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
 import { ofKind } from '../../src/runtime/introspection.js';
 
@@ -19,37 +18,29 @@ const event = (i: number): string =>
   });
 
 describe('compression: every codec read back by librdkafka (kcat)', () => {
-  let cluster: MockCluster;
-  let producer: Producer;
   const sizes: string[] = [];
-
-  beforeAll(async () => {
-    cluster = await startCluster({
-      peer: '2.12',
-      brokers: 3,
-      topics: CODECS.map((codec) => ({ name: `c-${codec}`, partitions: 3 })),
-    });
-    producer = createProducer({
-      brokers: cluster.bootstrap,
-      topics: Object.fromEntries(CODECS.map((codec) => [`c-${codec}`, { compression: codec }])),
-    });
-  });
-  afterAll(async () => {
-    await producer.close({ timeoutMs: 5000 });
-    await cluster.stop();
+  afterAll(() => {
     console.log(`compressed batch sizes (${RECORDS} records each):\n${sizes.join('\n')}`);
+  });
+  const cluster = useMockCluster({
+    peer: '2.12',
+    brokers: 3,
+    topics: CODECS.map((codec) => ({ name: `c-${codec}`, partitions: 3 })),
+  });
+  const producer = useProducer(cluster, {
+    topics: Object.fromEntries(CODECS.map((codec) => [`c-${codec}`, { compression: codec }])),
   });
 
   it.each(CODECS)('%s: 50 000 records, each read back intact', async (codec) => {
     const topic = `c-${codec}`;
     const values = Array.from({ length: RECORDS }, (_, i) => event(i));
     for (let i = 0; i < RECORDS; i += 5000) {
-      await producer.produceSync(
+      await producer().produceSync(
         topic,
         values.slice(i, i + 5000).map((value, j) => ({ key: `k${(i + j) % 1000}`, value })),
       );
     }
-    const partitions = ofKind(producer.inspect(), 'partition').filter((a) =>
+    const partitions = ofKind(producer().inspect(), 'partition').filter((a) =>
       a.name.startsWith(`partition:${topic}:`),
     );
     const before = partitions.reduce((n, a) => n + a.details.bytesBeforeCompression, 0);
@@ -57,7 +48,7 @@ describe('compression: every codec read back by librdkafka (kcat)', () => {
     sizes.push(`  ${codec.padEnd(6)} ${before} -> ${sent} bytes (${((100 * sent) / before).toFixed(1)} %)`);
     expect(sent).toBeLessThan(before / 2);
 
-    const consumed = await readTopic(cluster.bootstrap, topic, { timeoutMs: 120_000 });
+    const consumed = await readTopic(cluster().bootstrap, topic, { timeoutMs: 120_000 });
     expect(consumed).toHaveLength(RECORDS);
     const got = new Set(consumed.map((r) => r.value?.toString()));
     expect(got.size).toBe(RECORDS);

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createProducer, type Producer } from '../../src/producer.js';
 import { ApiKey } from '../../src/protocol/api.js';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { useMockCluster, useProducers } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
 import { startSequenceProxies, type SequenceProxies } from '../broker/sequence-proxy.js';
 
@@ -14,34 +13,35 @@ import { startSequenceProxies, type SequenceProxies } from '../broker/sequence-p
  * test/broker/sequence-proxy.ts, which adds exactly that check and nothing else.
  */
 describe('a Produce answered after the request timeout (librdkafka 2.12 mock)', () => {
-  let cluster: MockCluster;
-  let producer: Producer;
-
+  const cluster = useMockCluster({
+    per: 'test',
+    peer: '2.12',
+    brokers: 1,
+    topics: [{ name: 'd', partitions: 1 }],
+  });
   let proxy: SequenceProxies;
   let bootstrap: string;
 
   beforeEach(async () => {
-    cluster = await startCluster({ peer: '2.12', brokers: 1, topics: [{ name: 'd', partitions: 1 }] });
-    const broker = cluster.brokers[0];
+    const broker = cluster().brokers[0];
     if (broker === undefined) throw new Error('no broker');
     proxy = await startSequenceProxies([broker]);
     // Metadata now names the proxy as broker 1: every connection goes through it.
-    await cluster.command(`set_host_port 1 127.0.0.1 ${String(proxy.ports.get(1))}`);
+    await cluster().command(`set_host_port 1 127.0.0.1 ${String(proxy.ports.get(1))}`);
     bootstrap = proxy.bootstrap;
   });
   afterEach(async () => {
-    await producer.close({ timeoutMs: 5000 });
     await proxy.close();
-    await cluster.stop();
   });
+  const make = useProducers(cluster);
 
   const delayNextProduce = (): Promise<void> =>
     // The next Produce succeeds (error 0) but its answer waits 1.5 s: past the 1 s timeout.
-    cluster.pushBrokerRequestErrors(1, ApiKey.Produce, [{ code: 0, rttMs: 1500 }]);
+    cluster().pushBrokerRequestErrors(1, ApiKey.Produce, [{ code: 0, rttMs: 1500 }]);
   const options = { requestTimeoutMs: 1000, retryBackoffMs: 20, retryBackoffMaxMs: 100 };
 
   it('with idempotence (the default): retried, and written exactly once', async () => {
-    producer = createProducer({ brokers: bootstrap, ...options });
+    const producer = make({ brokers: bootstrap, ...options });
     await producer.produceSync('d', 'warm-up');
     await delayNextProduce();
     const report = await producer.produceSync('d', 'once');
@@ -52,7 +52,7 @@ describe('a Produce answered after the request timeout (librdkafka 2.12 mock)', 
   });
 
   it('is retried, and without idempotence written twice', async () => {
-    producer = createProducer({ brokers: bootstrap, idempotent: false, ...options });
+    const producer = make({ brokers: bootstrap, idempotent: false, ...options });
     await producer.produceSync('d', 'warm-up');
     await delayNextProduce();
     const report = await producer.produceSync('d', 'once?');

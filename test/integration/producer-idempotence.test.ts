@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createProducer, type Producer } from '../../src/producer.js';
 import { ApiKey } from '../../src/protocol/api.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { useMockCluster, useProducers } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
 import { actorNamed } from '../../src/runtime/introspection.js';
 
@@ -12,7 +12,13 @@ import { actorNamed } from '../../src/runtime/introspection.js';
  * stores the batches), so these tests drive each error path by injection.
  */
 describe('idempotence errors (librdkafka 2.12 mock)', () => {
-  let cluster: MockCluster;
+  const cluster = useMockCluster({
+    per: 'test',
+    peer: '2.12',
+    brokers: 1,
+    topics: [{ name: 't', partitions: 1 }],
+  });
+  const make = useProducers(cluster);
   let producer: Producer;
   const identity = (): { producerId: unknown; producerEpoch: unknown; idempotence: unknown } => {
     const details = actorNamed(producer.inspect(), 'registry')?.details;
@@ -24,13 +30,8 @@ describe('idempotence errors (librdkafka 2.12 mock)', () => {
   };
 
   beforeEach(async () => {
-    cluster = await startCluster({ peer: '2.12', brokers: 1, topics: [{ name: 't', partitions: 1 }] });
-    producer = createProducer({ brokers: cluster.bootstrap, retryBackoffMs: 20, retryBackoffMaxMs: 100 });
+    producer = make({ retryBackoffMs: 20, retryBackoffMaxMs: 100 });
     await producer.produceSync('t', 'first');
-  });
-  afterEach(async () => {
-    await producer.close({ timeoutMs: 5000 });
-    await cluster.stop();
   });
 
   it('is on by default and has a producer id', () => {
@@ -46,13 +47,13 @@ describe('idempotence errors (librdkafka 2.12 mock)', () => {
   };
 
   it('DUPLICATE_SEQUENCE_NUMBER is a success (the broker already has the batch)', async () => {
-    await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.DUPLICATE_SEQUENCE_NUMBER]);
+    await cluster().pushRequestErrors(ApiKey.Produce, [ErrorCode.DUPLICATE_SEQUENCE_NUMBER]);
     const report = await producer.produceSync('t', 'dup');
     expect(report).toMatchObject({ acknowledged: true, offset: -1 });
   });
 
   it('DUPLICATE_SEQUENCE_NUMBER reports offset -1 to every call sharing the batch, not made-up offsets', async () => {
-    await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.DUPLICATE_SEQUENCE_NUMBER]);
+    await cluster().pushRequestErrors(ApiKey.Produce, [ErrorCode.DUPLICATE_SEQUENCE_NUMBER]);
     // Three calls in one turn of the event loop share one batch (the sender drains once a turn).
     const reports = await Promise.all([
       producer.produceSync('t', 'd1'),
@@ -66,12 +67,12 @@ describe('idempotence errors (librdkafka 2.12 mock)', () => {
   it('OUT_OF_ORDER_SEQUENCE_NUMBER on the oldest batch: the partition bumps its own epoch and the batch is resent from sequence 0', async () => {
     const before = identity();
     const [producerId, epoch] = partitionStamp() as [number, number];
-    await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
+    await cluster().pushRequestErrors(ApiKey.Produce, [ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
     await producer.produceSync('t', 'gap');
     await producer.produceSync('t', 'after');
     expect(partitionStamp()).toEqual([producerId, epoch + 1, 1]);
     expect(identity()).toEqual(before); // no InitProducerId: the bump is the partition's own
-    const values = (await readTopic(cluster.bootstrap, 't')).map((r) => r.value?.toString());
+    const values = (await readTopic(cluster().bootstrap, 't')).map((r) => r.value?.toString());
     expect(values).toEqual(['first', 'gap', 'after']);
   });
 
@@ -79,27 +80,35 @@ describe('idempotence errors (librdkafka 2.12 mock)', () => {
     // The mock's log still starts at offset 0, below our acknowledged 'first': not the
     // retention case where resetting is safe (that rule is unit-tested in test/runtime).
     const [producerId, epoch] = partitionStamp() as [number, number];
-    await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.UNKNOWN_PRODUCER_ID]);
-    await expect(producer.produceSync('t', 'unsure')).rejects.toThrow(/^UNKNOWN_PRODUCER_ID \(59\)/);
+    await cluster().pushRequestErrors(ApiKey.Produce, [ErrorCode.UNKNOWN_PRODUCER_ID]);
+    await expect(producer.produceSync('t', 'unsure')).rejects.toMatchObject({
+      code: 'ERR_KAFKA',
+      errorName: 'UNKNOWN_PRODUCER_ID',
+      errorCode: 59,
+    });
     await producer.produceSync('t', 'after');
     expect(partitionStamp()).toEqual([producerId, epoch + 1, 1]);
-    const values = (await readTopic(cluster.bootstrap, 't')).map((r) => r.value?.toString());
+    const values = (await readTopic(cluster().bootstrap, 't')).map((r) => r.value?.toString());
     expect(values).toEqual(['first', 'after']);
   });
 
   it('INVALID_PRODUCER_EPOCH fails the batch by name; the next records go under the partition’s next epoch', async () => {
     const [producerId, epoch] = partitionStamp() as [number, number];
-    await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.INVALID_PRODUCER_EPOCH]);
-    await expect(producer.produceSync('t', 'fenced')).rejects.toThrow(/^INVALID_PRODUCER_EPOCH \(47\)/);
+    await cluster().pushRequestErrors(ApiKey.Produce, [ErrorCode.INVALID_PRODUCER_EPOCH]);
+    await expect(producer.produceSync('t', 'fenced')).rejects.toMatchObject({
+      code: 'ERR_KAFKA',
+      errorName: 'INVALID_PRODUCER_EPOCH',
+      errorCode: 47,
+    });
     await producer.produceSync('t', 'after');
     expect(partitionStamp()).toEqual([producerId, epoch + 1, 1]);
-    const values = (await readTopic(cluster.bootstrap, 't')).map((r) => r.value?.toString());
+    const values = (await readTopic(cluster().bootstrap, 't')).map((r) => r.value?.toString());
     expect(values).toEqual(['first', 'after']);
   });
 
   it('idempotent: false sends no producer identity', async () => {
     const plain = createProducer({
-      brokers: cluster.bootstrap,
+      brokers: cluster().bootstrap,
       idempotent: false,
       topics: { t: { acks: 1 } },
     });
@@ -115,22 +124,24 @@ describe('idempotence errors (librdkafka 2.12 mock)', () => {
     // Three batches in flight at once (responses delayed 200 ms). The broker fails the first
     // with REQUEST_TIMED_OUT and refuses the next two as OUT_OF_ORDER_SEQUENCE_NUMBER, as a real
     // broker does for batches after a sequence gap; all three must land once, in order.
-    await cluster.setRtt(1, 200);
-    await cluster.pushRequestErrors(ApiKey.Produce, [
+    await cluster().setRtt(1, 200);
+    await cluster().pushRequestErrors(ApiKey.Produce, [
       ErrorCode.REQUEST_TIMED_OUT,
       ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
       ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
     ]);
     const sends: Promise<unknown>[] = [];
+    const inFlight = (): unknown => actorNamed(producer.inspect(), 'partition:t:0')?.details.inFlightBatches;
     for (const value of ['A', 'B', 'C']) {
       sends.push(producer.produceSync('t', value));
-      await new Promise((resolve) => setTimeout(resolve, 20)); // a request each
+      // A request each: the next record waits until this one's batch is on the wire.
+      await expect.poll(inFlight, { interval: 5 }).toBe(sends.length);
     }
     await Promise.all(sends);
-    await cluster.setRtt(1, 0);
+    await cluster().setRtt(1, 0);
     const partition = actorNamed(producer.inspect(), 'partition:t:0');
     expect(partition?.details.batchesRetried).toBe(3);
-    const values = (await readTopic(cluster.bootstrap, 't')).map((r) => r.value?.toString());
+    const values = (await readTopic(cluster().bootstrap, 't')).map((r) => r.value?.toString());
     expect(values).toEqual(['first', 'A', 'B', 'C']);
   });
 });

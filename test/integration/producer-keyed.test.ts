@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProducer, type Producer } from '../../src/producer.js';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { useMockCluster, useProducer } from '../support/cluster-fixture.js';
 import { produceRecordsWithKcat, readTopic } from '../broker/kcat.js';
 
 const KEYS = 1000;
@@ -13,24 +12,15 @@ const TOTAL = KEYS * PER_KEY;
  * partition librdkafka's murmur2 partitioner (Java-compatible) chooses for it.
  */
 describe('100 000 keyed records', () => {
-  let cluster: MockCluster;
-  let producer: Producer;
-
-  beforeAll(async () => {
-    cluster = await startCluster({
-      peer: '2.12',
-      brokers: 3,
-      topics: [
-        { name: 'keyed', partitions: 6 },
-        { name: 'keyed-by-librdkafka', partitions: 6 },
-      ],
-    });
-    producer = createProducer({ brokers: cluster.bootstrap, clientId: 'ekaf-test' });
+  const cluster = useMockCluster({
+    peer: '2.12',
+    brokers: 3,
+    topics: [
+      { name: 'keyed', partitions: 6 },
+      { name: 'keyed-by-librdkafka', partitions: 6 },
+    ],
   });
-  afterAll(async () => {
-    await producer.close({ timeoutMs: 5000 });
-    await cluster.stop();
-  });
+  const producer = useProducer(cluster, { clientId: 'ekaf-test' });
 
   it('are all delivered once, in order per key, in the partition murmur2 chooses', async () => {
     const key = (k: number): string => `user-${k}`;
@@ -39,12 +29,12 @@ describe('100 000 keyed records', () => {
     for (let seq = 0; seq < PER_KEY; seq++) {
       const records = [];
       for (let k = 0; k < KEYS; k++) records.push({ key: key(k), value: `${key(k)}:${seq}` });
-      calls.push(producer.produceSync('keyed', records));
+      calls.push(producer().produceSync('keyed', records));
     }
     const results = (await Promise.all(calls)) as { partition: number; offset: number }[][];
     expect(results.flat()).toHaveLength(TOTAL);
 
-    const consumed = await readTopic(cluster.bootstrap, 'keyed', { timeoutMs: 120_000 });
+    const consumed = await readTopic(cluster().bootstrap, 'keyed', { timeoutMs: 120_000 });
     expect(consumed).toHaveLength(TOTAL);
     const values = new Set(consumed.map((r) => r.value?.toString()));
     expect(values.size).toBe(TOTAL);
@@ -64,12 +54,12 @@ describe('100 000 keyed records', () => {
 
     // The same keys through librdkafka's Java-compatible murmur2 partitioner.
     await produceRecordsWithKcat(
-      cluster.bootstrap,
+      cluster().bootstrap,
       'keyed-by-librdkafka',
       Array.from({ length: KEYS }, (_, k) => ({ key: Buffer.from(key(k)), value: Buffer.from('x') })),
       { config: { 'topic.partitioner': 'murmur2' } },
     );
-    const theirs = await readTopic(cluster.bootstrap, 'keyed-by-librdkafka');
+    const theirs = await readTopic(cluster().bootstrap, 'keyed-by-librdkafka');
     expect(theirs).toHaveLength(KEYS);
     for (const record of theirs) {
       expect(partitionOfKey.get(record.key?.toString() ?? '')).toBe(record.partition);

@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ProducerClosedError, type EkafError } from '../../src/errors.js';
-import { createProducer, type Producer } from '../../src/producer.js';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import type { Producer } from '../../src/producer.js';
+import { spreadLeaders, useMockCluster, useProducers } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
 
 /**
@@ -10,31 +10,28 @@ import { readTopic } from '../broker/kcat.js';
  * records for partitions that are still reachable are delivered first.
  */
 describe('close() during an outage (librdkafka 2.12 mock)', () => {
-  let cluster: MockCluster;
+  const cluster = useMockCluster({
+    per: 'test',
+    peer: '2.12',
+    brokers: 3,
+    topics: [{ name: 'down', partitions: 6 }],
+    // Partitions 0-5 on brokers 1 2 3 1 2 3.
+    setup: (started) => spreadLeaders(started, 'down', 6),
+  });
+  // Each test closes its producer itself (that is what it tests); the fixture's close after it is a no-op.
+  const make = useProducers(cluster);
   let producer: Producer;
 
   beforeEach(async () => {
-    cluster = await startCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'down', partitions: 6 }] });
-    // Leaders fixed (the mock may place them otherwise): partitions 0-5 on brokers 1 2 3 1 2 3.
-    for (let partition = 0; partition < 6; partition++)
-      await cluster.setLeader('down', partition, 1 + (partition % 3));
-    producer = createProducer({
-      brokers: cluster.bootstrap,
-      retryBackoffMs: 50,
-      retryBackoffMaxMs: 200,
-      requestTimeoutMs: 2000,
-    });
+    producer = make({ retryBackoffMs: 50, retryBackoffMaxMs: 200, requestTimeoutMs: 2000 });
     await producer.produceSync(
       'down',
       Array.from({ length: 6 }, (_, partition) => ({ value: 'warm-up', partition })),
     );
   });
-  afterEach(async () => {
-    await cluster.stop();
-  });
 
   it('with every broker down: fails the pending records with ProducerClosedError after its timeout', async () => {
-    await cluster.brokerDown(-1);
+    await cluster().brokerDown(-1);
     const callbacks: (EkafError | null)[] = [];
     const failedEvents: number[] = [];
     producer.on('delivery.failed', ({ failed }) => failedEvents.push(failed));
@@ -71,8 +68,8 @@ describe('close() during an outage (librdkafka 2.12 mock)', () => {
     }).toThrow(ProducerClosedError);
 
     // Nothing of it reached Kafka (no broker was up to take it).
-    await cluster.brokerUp(-1);
-    const values = (await readTopic(cluster.bootstrap, 'down')).map((r) => r.value?.toString());
+    await cluster().brokerUp(-1);
+    const values = (await readTopic(cluster().bootstrap, 'down')).map((r) => r.value?.toString());
     expect(values.sort()).toEqual(Array.from({ length: 6 }, () => 'warm-up'));
   });
 
@@ -83,7 +80,7 @@ describe('close() during an outage (librdkafka 2.12 mock)', () => {
       .filter((a) => a.kind === 'partition' && a.details.leaderId === down)
       .map((a) => Number(a.name.split(':')[2]));
     expect(ledByDown.length).toBeGreaterThan(0);
-    await cluster.brokerDown(down);
+    await cluster().brokerDown(down);
 
     const outcomes = new Map<number, EkafError | null>();
     for (let partition = 0; partition < 6; partition++) {
@@ -100,8 +97,8 @@ describe('close() during an outage (librdkafka 2.12 mock)', () => {
       if (ledByDown.includes(partition)) expect(outcomes.get(partition)).toBeInstanceOf(ProducerClosedError);
       else expect(outcomes.get(partition), `partition ${partition}`).toBeNull();
     }
-    await cluster.brokerUp(down);
-    const delivered = (await readTopic(cluster.bootstrap, 'down'))
+    await cluster().brokerUp(down);
+    const delivered = (await readTopic(cluster().bootstrap, 'down'))
       .map((r) => r.value?.toString() ?? '')
       .filter((v) => v !== 'warm-up');
     const expected = [0, 1, 2, 3, 4, 5]

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createProducer, type Producer } from '../../src/producer.js';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import type { MockCluster } from '../broker/cluster.js';
+import { useMockClusters, useProducers } from '../support/cluster-fixture.js';
 import { actorNamed } from '../../src/runtime/introspection.js';
 
 /**
@@ -10,25 +10,21 @@ import { actorNamed } from '../../src/runtime/introspection.js';
  * and a broker advertising a new address.
  */
 describe('the cluster changes shape (librdkafka 2.12 mock)', () => {
-  let cluster: MockCluster | null = null;
-  let producer: Producer | null = null;
+  // Each test needs a cluster of its own shape.
+  const startCluster = useMockClusters();
+  let cluster: MockCluster;
   let proxy: net.Server | null = null;
-
   afterEach(async () => {
-    await producer?.close({ timeoutMs: 2000 });
-    producer = null;
     const relay = proxy;
     if (relay !== null) await new Promise((resolve) => relay.close(resolve));
     proxy = null;
-    await cluster?.stop();
-    cluster = null;
   });
+  const make = useProducers(() => cluster, {}, { closeTimeoutMs: 2000 });
 
   it('NOT_LEADER_OR_FOLLOWER with a current-leader hint moves the partition at once (KIP-951)', async () => {
     cluster = await startCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'hint', partitions: 1 }] });
     await cluster.setLeader('hint', 0, 1);
-    producer = createProducer({
-      brokers: cluster.bootstrap,
+    const producer = make({
       idempotent: false,
       retryBackoffMs: 50,
       retryBackoffMaxMs: 200,
@@ -64,7 +60,7 @@ describe('the cluster changes shape (librdkafka 2.12 mock)', () => {
     await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
     const port = (relay.address() as net.AddressInfo).port;
 
-    producer = createProducer({ brokers: cluster.bootstrap, metadataMaxAgeMs: 200, retryBackoffMs: 50 });
+    const producer = make({ metadataMaxAgeMs: 200, retryBackoffMs: 50 });
     await producer.produceSync('moved', 'before');
     await cluster.command(`set_host_port 2 127.0.0.1 ${String(port)}`);
     await dialledThroughProxy; // the next metadata refresh (≤ 200 ms) sees the new address
@@ -76,8 +72,7 @@ describe('the cluster changes shape (librdkafka 2.12 mock)', () => {
   it('an authorization error reported for an active topic fails its buffered records at once', async () => {
     cluster = await startCluster({ peer: '2.12', brokers: 2, topics: [{ name: 'acl', partitions: 1 }] });
     await cluster.setLeader('acl', 0, 2);
-    producer = createProducer({
-      brokers: cluster.bootstrap,
+    const producer = make({
       metadataMaxAgeMs: 300,
       retryBackoffMs: 50,
       deliveryTimeoutMs: 60_000,
@@ -86,7 +81,7 @@ describe('the cluster changes shape (librdkafka 2.12 mock)', () => {
     // The leader goes away, so what follows stays buffered; then the topic's ACL is revoked.
     await cluster.brokerDown(2);
     const failed = new Promise<unknown>((resolve) => {
-      producer?.produceAsync('acl', ['a', 'b'], (error) => {
+      producer.produceAsync('acl', ['a', 'b'], (error) => {
         resolve(error);
       });
     });
@@ -96,7 +91,7 @@ describe('the cluster changes shape (librdkafka 2.12 mock)', () => {
     await expect(producer.produceSync('acl', 'while-denied')).rejects.toMatchObject({ errorCode: 29 });
     // Granted again: once metadata says so (the topic actor is active again), records are taken.
     const active = new Promise<void>((resolve) => {
-      producer?.on('state', (event) => {
+      producer.on('state', (event) => {
         if (event.actor === 'topic:acl' && event.to === 'active') resolve();
       });
     });

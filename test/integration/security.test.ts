@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TlsError, type EkafError } from '../../src/errors.js';
 import { Connection } from '../../src/network/connection.js';
 import { createProducer, type Producer } from '../../src/producer.js';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import type { MockCluster } from '../broker/cluster.js';
+import { spreadLeaders, useMockCluster } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
 import { startSaslProxies, type SaslProxies } from '../broker/sasl-proxy.js';
 import { makeTestPki, startTlsProxies, type TestPki, type TlsProxies } from '../broker/tls-proxy.js';
@@ -18,11 +19,6 @@ import { runCli } from '../cli/run-cli.js';
  * brokers re-advertised at the proxies' addresses so that connections found through metadata
  * go through them too; every record read back with kcat from the brokers themselves.
  */
-
-/** Spreads the topic's leaders over the brokers (the mock may put several on one broker). */
-async function spreadLeaders(cluster: MockCluster, topic: string, partitions: number): Promise<void> {
-  for (let p = 0; p < partitions; p++) await cluster.setLeader(topic, p, 1 + (p % cluster.brokers.length));
-}
 
 /** Re-advertises each broker at `ports` (or at its own port when omitted). */
 async function advertise(cluster: MockCluster, ports?: Map<number, number>): Promise<void> {
@@ -55,23 +51,25 @@ async function readBack(cluster: MockCluster, topic: string): Promise<string[]> 
 const expected = (count: number): string[] => Array.from({ length: count }, (_, i) => `v${i}`).sort();
 
 describe('TLS to every broker (librdkafka 2.12 mock behind TLS proxies)', () => {
-  let cluster: MockCluster;
+  const cluster = useMockCluster({
+    peer: '2.12',
+    brokers: 3,
+    topics: [{ name: 'tls', partitions: 6 }],
+    setup: (started) => spreadLeaders(started, 'tls', 6),
+  });
   let pki: TestPki;
   let proxies: TlsProxies;
 
   beforeAll(async () => {
-    cluster = await startCluster({ peer: '2.12', brokers: 3, topics: [{ name: 'tls', partitions: 6 }] });
-    await spreadLeaders(cluster, 'tls', 6);
     pki = makeTestPki();
-    proxies = await startTlsProxies(cluster.brokers, pki);
+    proxies = await startTlsProxies(cluster().brokers, pki);
   });
   afterAll(async () => {
     await proxies.close();
-    await cluster.stop();
   });
 
   it('produces 10 000 records over TLS; kcat reads them all back', async () => {
-    await advertise(cluster, proxies.ports);
+    await advertise(cluster(), proxies.ports);
     const producer = createProducer({ brokers: proxies.bootstrap, tls: { ca: pki.ca } });
     try {
       await produceAll(producer, 'tls', 10_000);
@@ -80,7 +78,7 @@ describe('TLS to every broker (librdkafka 2.12 mock behind TLS proxies)', () => 
     } finally {
       await producer.close();
     }
-    expect(await readBack(cluster, 'tls')).toEqual(expected(10_000));
+    expect(await readBack(cluster(), 'tls')).toEqual(expected(10_000));
   });
 
   it('sends the broker host name as SNI (never an IP address), or the servername given', async () => {
@@ -108,7 +106,7 @@ describe('TLS to every broker (librdkafka 2.12 mock behind TLS proxies)', () => 
         });
         await connection.connect();
         // The server sees the finished handshake a moment after the client does.
-        for (let i = 0; i < 100 && names.length === before; i++) await new Promise((r) => setTimeout(r, 10));
+        await expect.poll(() => names.length, { interval: 10 }).toBe(before + 1);
         connection.close();
       }
     } finally {
@@ -130,7 +128,7 @@ describe('TLS to every broker (librdkafka 2.12 mock behind TLS proxies)', () => 
     expect((error as Error).message).toMatch(/TLS handshake failed: unable to verify the first certificate/);
 
     // Through the producer: its error events carry the same code and reason.
-    await advertise(cluster, proxies.ports);
+    await advertise(cluster(), proxies.ports);
     const producer = createProducer({
       brokers: proxies.bootstrap,
       tls: { ca: other.ca },
@@ -138,11 +136,13 @@ describe('TLS to every broker (librdkafka 2.12 mock behind TLS proxies)', () => 
     });
     const errors: EkafError[] = [];
     producer.on('error', (e) => errors.push(e));
+    const firstError = new Promise((resolve) => producer.once('error', resolve));
     try {
       producer.produceAsync('tls', 'never');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(errors.length).toBeGreaterThan(0);
+      await firstError;
       expect(errors[0]?.code).toBe('ERR_TLS');
+      // The message, not `reason`: the error event rebuilds a plain EkafError from the broker
+      // actor's { code, message } (src/runtime/actor-monitor.ts), so TlsError's fields are lost.
       expect(errors[0]?.message).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
     } finally {
       await producer.close({ timeoutMs: 100 });
@@ -152,30 +152,30 @@ describe('TLS to every broker (librdkafka 2.12 mock behind TLS proxies)', () => 
 
 describe('SASL on every broker (librdkafka 2.12 mock behind authenticating proxies)', () => {
   const password = 'c0rrect-h0rse-battery';
-  let cluster: MockCluster;
+  const cluster = useMockCluster({
+    peer: '2.12',
+    brokers: 3,
+    topics: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'].map((m) => ({
+      name: m.toLowerCase(),
+      partitions: 3,
+    })),
+    setup: async (started) => {
+      for (const m of ['plain', 'scram-sha-256', 'scram-sha-512']) await spreadLeaders(started, m, 3);
+    },
+  });
   let proxies: SaslProxies;
 
   beforeAll(async () => {
-    cluster = await startCluster({
-      peer: '2.12',
-      brokers: 3,
-      topics: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'].map((m) => ({
-        name: m.toLowerCase(),
-        partitions: 3,
-      })),
-    });
-    for (const m of ['plain', 'scram-sha-256', 'scram-sha-512']) await spreadLeaders(cluster, m, 3);
-    proxies = await startSaslProxies(cluster.brokers, { app: password });
+    proxies = await startSaslProxies(cluster().brokers, { app: password });
   });
   afterAll(async () => {
     await proxies.close();
-    await cluster.stop();
   });
 
   it.each(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const)(
     '%s: authenticates every connection, produces, and kcat reads it all back',
     async (mechanism) => {
-      await advertise(cluster, proxies.ports);
+      await advertise(cluster(), proxies.ports);
       const topic = mechanism.toLowerCase();
       const producer = createProducer({
         brokers: proxies.bootstrap,
@@ -188,12 +188,12 @@ describe('SASL on every broker (librdkafka 2.12 mock behind authenticating proxi
       }
       // The metadata connection and the three brokers' connections each logged in.
       expect(proxies.logins.ok.filter((l) => l === `${mechanism}:app`).length).toBeGreaterThanOrEqual(4);
-      expect(await readBack(cluster, topic)).toEqual(expected(3000));
+      expect(await readBack(cluster(), topic)).toEqual(expected(3000));
     },
   );
 
   it('asks a credentials function before each connection: rotated credentials are picked up', async () => {
-    await advertise(cluster, proxies.ports);
+    await advertise(cluster(), proxies.ports);
     let calls = 0;
     const producer = createProducer({
       brokers: proxies.bootstrap,
@@ -212,13 +212,13 @@ describe('SASL on every broker (librdkafka 2.12 mock behind authenticating proxi
       await producer.close();
     }
     expect(calls).toBeGreaterThanOrEqual(4); // metadata + at least one broker, after two refusals
-    await advertise(cluster);
-    const values = (await readTopic(cluster.bootstrap, 'scram-sha-256')).map((r) => r.value?.toString());
+    await advertise(cluster());
+    const values = (await readTopic(cluster().bootstrap, 'scram-sha-256')).map((r) => r.value?.toString());
     expect(values).toContain('after rotation');
   });
 
   it('a wrong password is a typed authentication error; the password is nowhere to be seen', async () => {
-    await advertise(cluster, proxies.ports);
+    await advertise(cluster(), proxies.ports);
     const wrong = 'wr0ng-pa55word-value';
     const failedBefore = proxies.logins.failed.length;
     const logged: string[] = [];
@@ -265,18 +265,20 @@ describe('SASL on every broker (librdkafka 2.12 mock behind authenticating proxi
 });
 
 describe('SASL with a broker before Kafka 1.0 (SaslHandshake v0, raw tokens)', () => {
-  let cluster: MockCluster;
+  const cluster = useMockCluster({
+    peer: '2.12',
+    brokers: 2,
+    topics: [{ name: 'legacy', partitions: 2 }],
+    setup: (started) => spreadLeaders(started, 'legacy', 2),
+  });
   let proxies: SaslProxies;
 
   beforeAll(async () => {
-    cluster = await startCluster({ peer: '2.12', brokers: 2, topics: [{ name: 'legacy', partitions: 2 }] });
-    await spreadLeaders(cluster, 'legacy', 2);
-    proxies = await startSaslProxies(cluster.brokers, { old: 'v0-password' }, { legacy: true });
-    await advertise(cluster, proxies.ports);
+    proxies = await startSaslProxies(cluster().brokers, { old: 'v0-password' }, { legacy: true });
+    await advertise(cluster(), proxies.ports);
   });
   afterAll(async () => {
     await proxies.close();
-    await cluster.stop();
   });
 
   it.each(['PLAIN', 'SCRAM-SHA-256'] as const)(
@@ -307,38 +309,32 @@ describe('SASL with a broker before Kafka 1.0 (SaslHandshake v0, raw tokens)', (
     });
     const errors: EkafError[] = [];
     producer.on('error', (e) => errors.push(e));
+    const firstError = new Promise((resolve) => producer.once('error', resolve));
     try {
       producer.produceAsync('legacy', 'never');
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await firstError;
       expect(errors[0]?.code).toBe('ERR_SASL_AUTHENTICATION');
       expect(errors[0]?.message).toMatch(/refused PLAIN for user "old": the broker closed the connection/);
     } finally {
       await producer.close({ timeoutMs: 100 });
     }
-    await advertise(cluster);
-    const values = (await readTopic(cluster.bootstrap, 'legacy')).map((r) => r.value?.toString());
+    await advertise(cluster());
+    const values = (await readTopic(cluster().bootstrap, 'legacy')).map((r) => r.value?.toString());
     expect(values.length).toBe(200);
-    await advertise(cluster, proxies.ports);
+    await advertise(cluster(), proxies.ports);
   });
 });
 
 describe('ekaf produce over TLS and SASL (settings from the environment)', () => {
-  let cluster: MockCluster;
-
-  beforeAll(async () => {
-    cluster = await startCluster({ peer: '2.12', brokers: 2, topics: [{ name: 'cli', partitions: 2 }] });
-  });
-  afterAll(async () => {
-    await cluster.stop();
-  });
+  const cluster = useMockCluster({ peer: '2.12', brokers: 2, topics: [{ name: 'cli', partitions: 2 }] });
 
   it('--tls-ca with a TLS proxy, then SCRAM from KAFKA_SASL_* with a SASL proxy', async () => {
     const pki = makeTestPki();
     const caFile = join(mkdtempSync(join(tmpdir(), 'ekaf-ca-')), 'ca.pem');
     writeFileSync(caFile, pki.ca);
-    const tlsProxies = await startTlsProxies(cluster.brokers, pki);
+    const tlsProxies = await startTlsProxies(cluster().brokers, pki);
     try {
-      await advertise(cluster, tlsProxies.ports);
+      await advertise(cluster(), tlsProxies.ports);
       const result = await runCli(['produce', '-b', tlsProxies.bootstrap, '-t', 'cli', '--tls-ca', caFile], {
         stdin: 'tls-1\ntls-2\n',
       });
@@ -346,9 +342,9 @@ describe('ekaf produce over TLS and SASL (settings from the environment)', () =>
     } finally {
       await tlsProxies.close();
     }
-    const saslProxies = await startSaslProxies(cluster.brokers, { cli: 'pw-from-env' });
+    const saslProxies = await startSaslProxies(cluster().brokers, { cli: 'pw-from-env' });
     try {
-      await advertise(cluster, saslProxies.ports);
+      await advertise(cluster(), saslProxies.ports);
       const env = {
         KAFKA_SASL_MECHANISM: 'scram-sha-256',
         KAFKA_SASL_USERNAME: 'cli',
@@ -370,6 +366,6 @@ describe('ekaf produce over TLS and SASL (settings from the environment)', () =>
     } finally {
       await saslProxies.close();
     }
-    expect(await readBack(cluster, 'cli')).toEqual(['sasl-1', 'tls-1', 'tls-2']);
+    expect(await readBack(cluster(), 'cli')).toEqual(['sasl-1', 'tls-1', 'tls-2']);
   });
 });

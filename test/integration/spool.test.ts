@@ -9,10 +9,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EkafError } from '../../src/errors.js';
 import { createProducer, type Producer } from '../../src/producer.js';
 import { ENTRY_FRAMING_SIZE, SEGMENT_HEADER_SIZE } from '../../src/spool/spool-format.js';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
+import { useMockCluster, useProducers } from '../support/cluster-fixture.js';
 import { readTopic } from '../broker/kcat.js';
+import { seeded } from '../support/seeded.js';
 
 const child = fileURLToPath(new URL('../support/spool-child.ts', import.meta.url));
+
+/** Where the SIGKILLs fall; EKAF_SPOOL_SEED=<n> replays another. */
+const SEED = Number(process.env.EKAF_SPOOL_SEED ?? 20261202);
 
 /**
  * The durable spool against the librdkafka 2.12 mock: a producer process killed with SIGKILL
@@ -20,30 +24,29 @@ const child = fileURLToPath(new URL('../support/spool-child.ts', import.meta.url
  * spool file is skipped with a warning and everything before it is delivered.
  */
 describe('durable spool (librdkafka 2.12 mock)', () => {
-  let cluster: MockCluster;
+  const random = seeded(SEED);
   const dirs: string[] = [];
-  const producers: Producer[] = [];
-
-  beforeAll(async () => {
-    cluster = await startCluster({
-      peer: '2.12',
-      brokers: 3,
-      topics: ['downtime', 'midstream', 'always', 'damaged', 'full', 'calls', 'inspect', 'expiry'].map(
-        (name) => ({
-          name,
-          partitions: 3,
-        }),
-      ),
-    });
+  beforeAll(() => {
+    console.log(`durable spool: seed ${SEED}`);
   });
-  afterAll(async () => {
-    await cluster.stop();
+  afterAll(() => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
+  const cluster = useMockCluster({
+    peer: '2.12',
+    brokers: 3,
+    topics: ['downtime', 'midstream', 'always', 'damaged', 'full', 'calls', 'inspect', 'expiry'].map(
+      (name) => ({
+        name,
+        partitions: 3,
+      }),
+    ),
+  });
+  const make = useProducers(cluster, { retryBackoffMs: 50, retryBackoffMaxMs: 200 }, { closeTimeoutMs: 200 });
+  // Registered after the producers' fixture, so run before it: brokers back before closing.
   afterEach(async () => {
-    await cluster.setRtt(-1, 0);
-    await cluster.brokerUp(-1);
-    for (const producer of producers.splice(0)) await producer.close({ timeoutMs: 200 });
+    await cluster().setRtt(-1, 0);
+    await cluster().brokerUp(-1);
   });
 
   const spoolDir = (): string => {
@@ -52,15 +55,8 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     return dir;
   };
   const open = (dir: string, extra: object = {}): Producer => {
-    const producer = createProducer({
-      brokers: cluster.bootstrap,
-      spool: { dir },
-      retryBackoffMs: 50,
-      retryBackoffMaxMs: 200,
-      ...extra,
-    });
+    const producer = make({ spool: { dir }, ...extra });
     producer.on('error', () => undefined);
-    producers.push(producer);
     return producer;
   };
 
@@ -70,7 +66,7 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     stop: (accepted: number, line: string) => boolean,
   ): Promise<number> {
     const proc = spawn(process.execPath, ['--import', 'tsx', child], {
-      env: { ...process.env, BROKERS: cluster.bootstrap, ...env },
+      env: { ...process.env, BROKERS: cluster().bootstrap, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -98,7 +94,7 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
 
   /** Values in partition order, and how many first arrivals came after a later value of their key. */
   async function readBack(topic: string): Promise<{ values: number[]; outOfOrder: number }> {
-    const records = await readTopic(cluster.bootstrap, topic);
+    const records = await readTopic(cluster().bootstrap, topic);
     const last = new Map<string, number>();
     const seen = new Set<number>();
     let outOfOrder = 0;
@@ -118,7 +114,7 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
 
   it("mode 'downtime': every broker down, SIGKILL after 20 000 records accepted; a new process delivers all, in order per key", async () => {
     const dir = spoolDir();
-    await cluster.brokerDown(-1);
+    await cluster().brokerDown(-1);
     const accepted = await runAndKill(
       { SPOOL_DIR: dir, MODE: 'downtime', TOPIC: 'downtime', COUNT: '20000', MAX_BUFFERED: '2000' },
       (_, line) => line === 'done',
@@ -126,7 +122,7 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     expect(accepted).toBe(20_000);
     // The killed process left its lock behind: the new one takes it over.
     expect(readdirSync(dir)).toContain('lock');
-    await cluster.brokerUp(-1);
+    await cluster().brokerUp(-1);
 
     const recovered: number[] = [];
     const producer = open(dir);
@@ -153,9 +149,9 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
         // Everything is up at first: records go to memory only. Slow answers then keep the
         // last ones unacknowledged when the brokers go: the producer must write them to the
         // spool when its workers go down, before the records that come after them.
-        if (slowed === null && n >= 5_000) slowed = cluster.setRtt(-1, 400);
+        if (slowed === null && n >= 5_000) slowed = cluster().setRtt(-1, 400);
         if (outage === null && n >= 20_000) {
-          outage = (slowed ?? Promise.resolve()).then(() => cluster.brokerDown(-1));
+          outage = (slowed ?? Promise.resolve()).then(() => cluster().brokerDown(-1));
           killAfter = Date.now() + 1500;
         }
         return Date.now() >= killAfter;
@@ -163,8 +159,8 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     );
     // Assigned in the callback above (TypeScript cannot see that).
     await (outage as Promise<void> | null);
-    await cluster.setRtt(-1, 0);
-    await cluster.brokerUp(-1);
+    await cluster().setRtt(-1, 0);
+    await cluster().brokerUp(-1);
     const producer = open(dir);
     let recovered = 0;
     producer.on('spool.recovered', ({ records }) => (recovered = records));
@@ -183,9 +179,9 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     expect(outOfOrder).toBe(0);
   });
 
-  it("mode 'always': SIGKILL at a random moment while brokers are up; every accepted record is in Kafka", async () => {
+  it("mode 'always': SIGKILL at a seeded moment while brokers are up; every accepted record is in Kafka", async () => {
     const dir = spoolDir();
-    const killAt = 2000 + Math.floor(Math.random() * 20_000);
+    const killAt = 2000 + Math.floor(random() * 20_000);
     const accepted = await runAndKill(
       { SPOOL_DIR: dir, MODE: 'always', TOPIC: 'always', COUNT: '1000000', PER_CALL: '20' },
       (n) => n >= killAt,
@@ -201,7 +197,7 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     const missing = Array.from({ length: accepted }, (_, i) => i).filter((i) => !present.has(i));
     const duplicates = values.length - present.size;
     console.log(
-      `spool 'always': killed after ${accepted} accepted; recovered ${recovered}, ` +
+      `spool 'always': killed after ${accepted} accepted (at >= ${killAt}, seed ${SEED}); recovered ${recovered}, ` +
         `${values.length} in Kafka, ${duplicates} duplicates, ${missing.length} missing`,
     );
     expect(missing).toEqual([]);
@@ -210,7 +206,7 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
 
   it('skips a corrupted entry and a torn tail with spool.damaged, and delivers everything before them', async () => {
     const dir = spoolDir();
-    await cluster.brokerDown(-1);
+    await cluster().brokerDown(-1);
     const first = open(dir);
     const closedErrors: EkafError[] = [];
     first.produceAsync(
@@ -233,7 +229,7 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     writeFileSync(path, bytes);
     appendFileSync(path, bytes.subarray(SEGMENT_HEADER_SIZE, SEGMENT_HEADER_SIZE + 20));
 
-    await cluster.brokerUp(-1);
+    await cluster().brokerUp(-1);
     const second = open(dir);
     const damage: { offset: number; reason: string; droppedBytes: number }[] = [];
     second.on('spool.damaged', (event) => damage.push(event));
@@ -250,14 +246,14 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
   it('refuses a second producer on the same directory with ERR_SPOOL_LOCKED', () => {
     const dir = spoolDir();
     open(dir);
-    expect(() => createProducer({ brokers: cluster.bootstrap, spool: { dir } })).toThrow(
+    expect(() => createProducer({ brokers: cluster().bootstrap, spool: { dir } })).toThrow(
       expect.objectContaining({ code: 'ERR_SPOOL_LOCKED', message: expect.stringContaining(dir) as string }),
     );
   });
 
   it('when the spool is full too: ERR_BUFFER_FULL, and everything accepted before is delivered', async () => {
     const dir = spoolDir();
-    await cluster.brokerDown(-1);
+    await cluster().brokerDown(-1);
     const producer = open(dir, {
       maxBufferedRecords: 100,
       spool: { dir, maxBytes: 256 * 1024, segmentBytes: 64 * 1024 },
@@ -283,15 +279,15 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     const stats = producer.metrics().spool;
     expect(stats?.bytes).toBeLessThanOrEqual(256 * 1024);
 
-    await cluster.brokerUp(-1);
+    await cluster().brokerUp(-1);
     await producer.flush();
-    const records = await readTopic(cluster.bootstrap, 'full');
+    const records = await readTopic(cluster().bootstrap, 'full');
     expect(new Set(records.map((r) => r.value?.toString())).size).toBe(accepted);
   });
 
   it('bounds the calls waiting on disk with a callback by maxBufferedRecords; fire-and-forget calls are not bounded', async () => {
     const dir = spoolDir();
-    await cluster.brokerDown(-1);
+    await cluster().brokerDown(-1);
     const producer = open(dir, { maxBufferedRecords: 100 });
     for (let i = 0; i < 100; i++) producer.produceAsync('calls', `memory-${i}`); // fills memory
     for (let i = 0; i < 5000; i++) producer.produceAsync('calls', `fire-and-forget-${i}`); // on disk
@@ -310,17 +306,17 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
       message: expect.stringContaining('100 calls wait on their records in the spool') as string,
     });
     expect(producer.metrics().spool).toMatchObject({ backlogRecords: 5100 });
-    await cluster.brokerUp(-1);
+    await cluster().brokerUp(-1);
     await producer.flush();
     await new Promise((resolve) => setImmediate(resolve));
     expect(outcomes).toEqual(Array.from({ length: 100 }, () => null));
-    const records = await readTopic(cluster.bootstrap, 'calls');
+    const records = await readTopic(cluster().bootstrap, 'calls');
     expect(records.length).toBe(5200);
   });
 
   it('shows the spool in inspect() and metrics()', async () => {
     const dir = spoolDir();
-    await cluster.brokerDown(-1);
+    await cluster().brokerDown(-1);
     const producer = open(dir, { maxBufferedRecords: 10 });
     producer.produceAsync(
       'inspect',
@@ -330,22 +326,22 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
       'inspect',
       Array.from({ length: 30 }, (_, i) => `b${i}`),
     );
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The records are on disk once their age shows.
+    await expect.poll(() => producer.metrics().spool?.oldestEntryAgeMs).toBeGreaterThanOrEqual(15);
     const spool = producer.inspect().find((actor) => actor.kind === 'spool');
     expect(spool).toMatchObject({
       name: 'spool',
       state: 'replaying',
       details: { dir, mode: 'downtime', segments: 1, liveRecords: 40, backlogRecords: 30 },
     });
-    expect(producer.metrics().spool?.oldestEntryAgeMs).toBeGreaterThanOrEqual(15);
-    await cluster.brokerUp(-1);
+    await cluster().brokerUp(-1);
     await producer.flush();
     expect(producer.metrics().spool).toMatchObject({ liveRecords: 0, backlogRecords: 0 });
   });
 
   it('fails a call someone waits on at its delivery timeout even behind records nobody waits on, which are still delivered', async () => {
     const dir = spoolDir();
-    await cluster.brokerDown(-1);
+    await cluster().brokerDown(-1);
     const deliveryTimeoutMs = 1500;
     const producer = open(dir, { maxBufferedRecords: 100, deliveryTimeoutMs });
     for (let i = 0; i < 100; i++) producer.produceAsync('expiry', `memory-${i}`); // fills memory
@@ -375,10 +371,10 @@ describe('durable spool (librdkafka 2.12 mock)', () => {
     // The records nobody waits on stay on disk to be delivered (only those read back into memory
     // and timed out there are gone, as documented).
     expect(producer.metrics().spool?.backlogRecords).toBeGreaterThanOrEqual(4800);
-    await cluster.brokerUp(-1);
+    await cluster().brokerUp(-1);
     await producer.flush();
     expect(producer.metrics().spool).toMatchObject({ liveRecords: 0, backlogRecords: 0 });
-    const values = (await readTopic(cluster.bootstrap, 'expiry')).map((r) => r.value?.toString() ?? '');
+    const values = (await readTopic(cluster().bootstrap, 'expiry')).map((r) => r.value?.toString() ?? '');
     expect(values).not.toContain('waited');
     expect(values.filter((v) => v.startsWith('disk-')).length).toBeGreaterThanOrEqual(4800);
   });

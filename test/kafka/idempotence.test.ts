@@ -67,7 +67,13 @@ describe('Kafka 4.4.0: a batch in doubt keeps its stamp while another partition 
     // the batch is resent, under its stamp, again and again, while the broker may hold it.
     cluster.pause(hung);
     const once = live.produceSync('orders', { value: 'exactly-once', partition: pair.orders });
-    await new Promise((resolve) => setTimeout(resolve, REQUEST_TIMEOUT_MS * 2.5));
+    // Two timeouts, each followed by a resend of the same batch (the counter counts requeues).
+    const hungWorker = `partition:orders:${pair.orders}` as const;
+    await expect
+      .poll(() => actorNamed(live.inspect(), hungWorker)?.details.batchesRetried, {
+        timeout: REQUEST_TIMEOUT_MS * 10,
+      })
+      .toBeGreaterThanOrEqual(2);
     // Meanwhile another broker refuses a batch as too large: the producer splits it.
     const big = Array.from({ length: 4 }, (_, i) => ({ value: `${i}`.repeat(1_200), partition: pair.small }));
     const reports = await live.produceSyncBatched('small', big);

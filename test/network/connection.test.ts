@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ConnectionError,
   DecodeError,
@@ -231,13 +231,21 @@ describe('Connection failures', () => {
 
   it('a timeout fails the timed-out request with the timeout and the others with a connection error', async () => {
     const conn = await connectTo(() => undefined, { requestTimeoutMs: 50 });
-    const first = conn.send(ApiVersions, 0, REQUEST).catch((e: unknown) => e);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const second = conn.send(ApiVersions, 0, REQUEST).catch((e: unknown) => e);
-    expect(await first).toBeInstanceOf(RequestTimeoutError);
-    const other = (await second) as ConnectionError;
-    expect(other).toBeInstanceOf(ConnectionError);
-    expect(other.cause).toBeInstanceOf(RequestTimeoutError);
+    // Request timers on a fake clock (the socket stays real): the second request is sent 20 ms
+    // after the first, so the first's 50 ms run out while the second still has 20 ms to go.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const first = conn.send(ApiVersions, 0, REQUEST).catch((e: unknown) => e);
+      vi.advanceTimersByTime(20);
+      const second = conn.send(ApiVersions, 0, REQUEST).catch((e: unknown) => e);
+      vi.advanceTimersByTime(30);
+      expect(await first).toBeInstanceOf(RequestTimeoutError);
+      const other = (await second) as ConnectionError;
+      expect(other).toBeInstanceOf(ConnectionError);
+      expect(other.cause).toBeInstanceOf(RequestTimeoutError);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('connect() after close() rejects instead of opening a socket', async () => {
@@ -253,7 +261,10 @@ describe('Connection failures', () => {
     const conn = new Connection({ host: '127.0.0.1', port: broker.port, clientId: 'test' });
     const connecting = conn.connect();
     conn.close();
-    await expect(connecting).rejects.toThrow(/closed by the client/);
+    await expect(connecting).rejects.toMatchObject({
+      code: 'ERR_CONNECTION_CLOSED',
+      message: expect.stringContaining('closed by the client') as string,
+    });
   });
 });
 
@@ -283,8 +294,11 @@ describe('version negotiation', () => {
       ]);
       socket.write(responseFrame(header.correlationId, body));
     });
-    await expect(negotiateVersions(conn)).rejects.toThrow(
-      'Produce: no common version (ekaf supports v3-v10, the broker v0-v2)',
-    );
+    await expect(negotiateVersions(conn)).rejects.toMatchObject({
+      code: 'ERR_UNSUPPORTED_VERSION',
+      apiName: 'Produce',
+      ours: { min: 3, max: 10 },
+      broker: { min: 0, max: 2 },
+    });
   });
 });

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DecodeError, EkafError } from '../../src/errors.js';
 import { Connection, encodeRequestFrame } from '../../src/network/connection.js';
 import { responseHeaderVersion, type Api } from '../../src/protocol/api.js';
@@ -11,9 +11,9 @@ import { readResponseHeader } from '../../src/protocol/headers.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { RecordBatchBuilder } from '../../src/protocol/record-batch.js';
 import { runChaos } from '../broker/chaos.js';
-import { startCluster, type MockCluster } from '../broker/cluster.js';
 import { apiVersionsV0Body, responseFrame, startFakeBroker } from '../support/fake-broker.js';
 import { seeded } from '../support/seeded.js';
+import { useMockCluster } from '../support/cluster-fixture.js';
 
 /**
  * A hostile broker: responses truncated, oversized, mutated or random. The seeds are real
@@ -31,7 +31,8 @@ interface Seed {
   frame: Buffer;
 }
 
-const SEED = 0x5eed_f422;
+/** The mutations' seed; EKAF_HOSTILE_SEED=<n> replays another. */
+const SEED = Number(process.env.EKAF_HOSTILE_SEED ?? 0x5eed_f422);
 const DECODER_CASES = 12_000;
 const CONNECTION_CASES = 400;
 
@@ -124,12 +125,12 @@ function mutate(frame: Buffer, random: () => number, seeds: readonly Seed[]): Bu
 }
 
 describe('a hostile broker', () => {
-  let cluster: MockCluster;
+  const cluster = useMockCluster({ peer: '2.12', brokers: 1, topics: [{ name: 'fuzz', partitions: 1 }] });
   const seeds: Seed[] = [];
 
   beforeAll(async () => {
-    cluster = await startCluster({ peer: '2.12', brokers: 1, topics: [{ name: 'fuzz', partitions: 1 }] });
-    const broker = cluster.brokers[0];
+    console.log(`hostile broker: seed ${SEED} (EKAF_HOSTILE_SEED=<n> replays another)`);
+    const broker = cluster().brokers[0];
     if (broker === undefined) throw new Error('no broker');
     const ranges: [AnyApi, number, number][] = [
       [ApiVersions, 0, 3],
@@ -147,9 +148,6 @@ describe('a hostile broker', () => {
         seeds.push({ api, version, frame });
       }
     }
-  });
-  afterAll(async () => {
-    await cluster.stop();
   });
 
   it(`decoders take ${DECODER_CASES} mutated responses: a value or a DecodeError, nothing else, no hang`, () => {

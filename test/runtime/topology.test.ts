@@ -270,7 +270,13 @@ describe('partition count follows metadata', () => {
     ).toEqual(['partition:t:0', 'partition:t:1']);
     expect(() => {
       p.produceAsync('t', { value: 'x', partition: 3 });
-    }).toThrow(/has 2 partitions/);
+    }).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_RECORD',
+        field: 'record.partition',
+        message: expect.stringContaining('has 2 partitions') as string,
+      }),
+    );
   });
 
   it('fewer partitions under the same topic id is a stale answer: ignored, and asked again', () => {
