@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { ActorIndex, ActorKind } from '../../machines/actor-index.js';
+import { originalError, type ErrorSummary } from '../../machines/describe-error.js';
 import type { Logger } from '../config.js';
 import { EkafError, type EkafErrorCode } from '../errors.js';
 import type { ProducerEvents } from '../events.js';
@@ -75,21 +76,27 @@ export class ActorMonitor {
     context: Record<string, unknown>,
   ): void {
     const { logger } = this;
-    const lastError = context.lastError as { code: string; message: string } | null | undefined;
+    const lastError = context.lastError as ErrorSummary | null | undefined;
     logger.debug(`ekaf: ${name} ${from} -> ${to}`);
     if (kind === 'broker' && (to === 'retrying' || to === 'failed') && lastError) {
       logger.warn(`ekaf: ${name} connection failed: ${lastError.message}`, { attempts: context.attempts });
-      if (to === 'failed')
-        this.events.emit('error', new EkafError(lastError.code as EkafErrorCode, lastError.message));
+      if (to === 'failed') this.events.emit('error', asEkafError(lastError));
     } else if (kind === 'metadata' && to === 'backoff' && lastError) {
       logger.warn(`ekaf: metadata refresh failed: ${lastError.message}`, { attempts: context.attempts });
       // Once per failure streak, not on every retry.
-      if (context.attempts === 1)
-        this.events.emit('error', new EkafError(lastError.code as EkafErrorCode, lastError.message));
+      if (context.attempts === 1) this.events.emit('error', asEkafError(lastError));
     } else if (kind === 'partition' && (to === 'ready' || from === 'ready')) {
       logger.info(`ekaf: ${name} ${to}`, { leaderId: context.leaderId });
     }
   }
+}
+
+/** The error a machine recorded, as it was thrown (its class and fields), or rebuilt from its summary. */
+function asEkafError(summary: ErrorSummary): EkafError {
+  const original = originalError(summary);
+  return original instanceof EkafError
+    ? original
+    : new EkafError(summary.code as EkafErrorCode, summary.message, { cause: original });
 }
 
 /** A state value's top level ('buffering' for `{ buffering: 'waiting' }`). */
