@@ -63,17 +63,18 @@ describe('Kafka 4.4.0: a batch in doubt keeps its stamp while another partition 
     await live.produceSync('orders', { value: 'warm-up', partition: pair.orders });
     await live.produceSync('small', { value: 'warm-up', partition: pair.small });
 
-    // The leader of orders/p hangs with our request in its socket: the request times out and
-    // the batch is resent, under its stamp, again and again, while the broker may hold it.
+    // The leader of orders/p hangs with our request in its socket: the request times out, the
+    // connection is closed, and the batch goes back to its log under its stamp (the broker may
+    // hold it), to be resent when a connection to the leader is ready again.
     cluster.pause(hung);
     const once = live.produceSync('orders', { value: 'exactly-once', partition: pair.orders });
-    // Two timeouts, each followed by a resend of the same batch (the counter counts requeues).
+    // The timeout has put the batch back (the counter counts requeues): its fate is unknown now.
     const hungWorker = `partition:orders:${pair.orders}` as const;
     await expect
       .poll(() => actorNamed(live.inspect(), hungWorker)?.details.batchesRetried, {
         timeout: REQUEST_TIMEOUT_MS * 10,
       })
-      .toBeGreaterThanOrEqual(2);
+      .toBeGreaterThanOrEqual(1);
     // Meanwhile another broker refuses a batch as too large: the producer splits it.
     const big = Array.from({ length: 4 }, (_, i) => ({ value: `${i}`.repeat(1_200), partition: pair.small }));
     const reports = await live.produceSyncBatched('small', big);
