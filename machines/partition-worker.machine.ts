@@ -47,6 +47,11 @@ export interface PartitionWorkerContext {
   downSince: number | null;
   /** Batches failed for good (non-retriable answers), and times the sequence started again. */
   batchesFailed: number;
+  /**
+   * Why the latest batch failed for good. Apart from `lastError` (the connection's or the last
+   * retriable failure, which `worker.down` reports): one bad batch says nothing of the leader.
+   */
+  lastBatchError: { code: string; message: string } | null;
   epochBumps: number;
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
@@ -99,6 +104,14 @@ export const partitionWorkerMachine = setup({
       enqueue.assign({ leaderId: event.leaderId, broker: event.broker, connected: false });
       enqueue.sendTo(event.broker, { type: 'follow', worker: self });
     }),
+    /**
+     * The leader named is the one followed, but the worker is not ready: ask its broker actor
+     * again (it answers `conn.up` if its connection is ready). A cheap resync on each metadata
+     * answer while down, so that no lost message can keep a worker down for good.
+     */
+    refollow: enqueueActions(({ context, enqueue, self }) => {
+      if (context.broker !== null) enqueue.sendTo(context.broker, { type: 'follow', worker: self });
+    }),
     leaveLeader: enqueueActions(({ context, enqueue, self }) => {
       if (context.broker !== null) enqueue.sendTo(context.broker, { type: 'unfollow', worker: self });
       enqueue.assign({ leaderId: -1, broker: null, connected: false });
@@ -138,6 +151,7 @@ export const partitionWorkerMachine = setup({
     lastError: null,
     downSince: null,
     batchesFailed: 0,
+    lastBatchError: null,
     epochBumps: 0,
     retryBackoffMs: input.retryBackoffMs,
     retryBackoffMaxMs: input.retryBackoffMaxMs,
@@ -150,7 +164,7 @@ export const partitionWorkerMachine = setup({
     'produce.failed': {
       actions: assign({
         batchesFailed: ({ context }) => context.batchesFailed + 1,
-        lastError: ({ event }) => event.error,
+        lastBatchError: ({ event }) => event.error,
       }),
     },
     'epoch.bumped': { actions: assign({ epochBumps: ({ context }) => context.epochBumps + 1 }) },
@@ -173,7 +187,7 @@ export const partitionWorkerMachine = setup({
           target: 'buffering',
           actions: assign({ connected: false, lastError: ({ event }) => event.error }),
         },
-        leader: { guard: not('sameLeader'), actions: 'followLeader' },
+        leader: [{ guard: 'sameLeader', actions: 'refollow' }, { actions: 'followLeader' }],
       },
     },
     ready: {
@@ -222,7 +236,7 @@ export const partitionWorkerMachine = setup({
       on: {
         leader: [
           // Its connection was lost: stay until the same broker actor says it is back.
-          { guard: 'sameLeader' },
+          { guard: 'sameLeader', actions: 'refollow' },
           { target: 'connecting', actions: 'followLeader' },
         ],
         // Still no leader: stay, without reporting worker.down again or restarting the timer.

@@ -54,7 +54,17 @@ export class ActorMonitor {
       list.push({ type: inspection.event.type, at: Date.now() });
       if (list.length > RECENT_EVENTS) list.shift();
     } else if (inspection.type === '@xstate.snapshot') {
-      const snapshot = inspection.snapshot as { value?: unknown; context?: Record<string, unknown> };
+      const snapshot = inspection.snapshot as {
+        value?: unknown;
+        context?: Record<string, unknown>;
+        status?: string;
+        error?: unknown;
+      };
+      if (snapshot.status === 'error') {
+        // The registry restarts it after a delay (RESTART_DELAY_MS); say so, with why.
+        this.logger.error(`ekaf: ${name} failed and will be restarted`, { error: String(snapshot.error) });
+        return;
+      }
       const current = topState(snapshot.value);
       const previous = this.states.get(ref);
       this.states.set(ref, current);

@@ -61,7 +61,9 @@ export class RecordRouter {
     const now = origin?.acceptedAt ?? Date.now();
     topic.lastUsedAt = origin === undefined ? now : Date.now();
     const indexBase = origin?.indexBase ?? 0;
-    if (state === undefined || state.context.partitionCount === 0 || topic.partitions.length === 0) {
+    // No snapshot while the registry restarts the topic's actor: the partitions we know decide.
+    const resolved = state === undefined ? topic.partitions.length > 0 : state.context.partitionCount > 0;
+    if (!resolved || topic.partitions.length === 0) {
       for (let i = 0; i < records.length; i++) {
         topic.waiting.push({
           record: records[i] as NormalizedRecord,
@@ -88,11 +90,14 @@ export class RecordRouter {
   /** The topic's actor entered `active`: the records that waited for partitions go to them. */
   releaseWaiting(topic: TopicNode): void {
     // Taken off the list at once (shift() per record is quadratic on a long list); place()
-    // fails a record it cannot route instead of throwing, so none is stranded.
-    const waiting = topic.waiting.splice(0);
+    // fails a record it cannot route instead of throwing, so none is stranded. Again while
+    // records arrived meanwhile: a failed record's callback may produce to this topic before the
+    // topic's actor has finished entering `active`, and those records wait like the others.
     const touched: PartitionNode[] = [];
-    for (const w of waiting)
-      touch(touched, this.place(topic, w.record, w.call, w.index, w.urgent, w.acceptedAt, w.spoolId));
+    while (topic.waiting.length > 0) {
+      for (const w of topic.waiting.splice(0))
+        touch(touched, this.place(topic, w.record, w.call, w.index, w.urgent, w.acceptedAt, w.spoolId));
+    }
     this.wake(touched);
   }
 

@@ -1,5 +1,5 @@
 import type { TopicSettings } from '../config.js';
-import type { EkafError } from '../errors.js';
+import type { KafkaProtocolError } from '../errors.js';
 import type { ProduceCall } from './delivery.js';
 import type { PartitionNode } from './partition-node.js';
 import { createPartitioner, type Partitioner } from './partitioners.js';
@@ -34,7 +34,7 @@ export class TopicNode {
    * The non-retriable error metadata reports for the topic (TOPIC_AUTHORIZATION_FAILED…), which
    * its actor's `refused` state fails records with, as the Java client's send() does.
    */
-  refusedWith: EkafError | null = null;
+  refusedWith: KafkaProtocolError | null = null;
   /** When the topic was last produced to (idle topics are evicted, see topicIdleEvictionMs). */
   lastUsedAt = Date.now();
 

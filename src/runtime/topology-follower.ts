@@ -221,9 +221,14 @@ export class TopologyFollower {
     }
   }
 
-  /** A partition worker leaves: no leader sends for it any more, and the registry stops it. */
+  /**
+   * A partition worker leaves: no leader sends for it any more, its broker actor forgets it (a
+   * stopped actor says nothing of its own), and the registry stops it.
+   */
   private stopWorker(node: PartitionNode): void {
     this.brokers.get(node.leaderId)?.sender.unlead(node);
+    const worker = node.worker();
+    if (worker !== undefined) this.parts.registrar.broker(node.leaderId)?.send({ type: 'unfollow', worker });
     node.leaderId = -1;
     this.parts.registrar.unregister(node.name);
   }
@@ -370,8 +375,13 @@ export class TopologyFollower {
     }
     for (const topic of this.topics.values()) {
       if (actorName.topic(topic.name) === name) {
-        if (topic.partitions.length > 0)
-          this.topicActor(topic)?.send({ type: 'partitions', count: topic.partitions.length });
+        const actor = this.topicActor(topic);
+        if (topic.refusedWith !== null) {
+          const { errorName, message } = topic.refusedWith;
+          actor?.send({ type: 'topic.error', error: { code: errorName, message }, retriable: false });
+        } else if (topic.partitions.length > 0) {
+          actor?.send({ type: 'partitions', count: topic.partitions.length });
+        }
         return;
       }
       for (const node of topic.partitions) {
@@ -407,11 +417,13 @@ export class TopologyFollower {
     }
     // Also when the id is unchanged: the broker may have been unknown when it was first named.
     leader?.sender.lead(node);
-    const brokerActor = leader === undefined ? undefined : this.parts.registrar.broker(leader.id);
-    if (brokerActor === undefined) {
+    if (leader === undefined) {
       node.tell({ type: 'leader.lost' });
-    } else {
-      node.tell({ type: 'leader', leaderId, broker: brokerActor });
+      return;
     }
+    // No actor while the registry restarts a failed one: the worker is told when it is back
+    // (brokerRestarted), rather than told its leader is lost.
+    const brokerActor = this.parts.registrar.broker(leader.id);
+    if (brokerActor !== undefined) node.tell({ type: 'leader', leaderId, broker: brokerActor });
   }
 }

@@ -124,6 +124,7 @@ describe('retryDelay', () => {
     connected: true,
     attempts,
     batchesFailed: 0,
+    lastBatchError: null,
     epochBumps: 0,
     lastError: null,
     downSince: null,
@@ -597,7 +598,7 @@ describe('partition-worker machine: talking to its broker actor', () => {
     w.actor.send({ type: 'produce.failed', error: REFUSED });
     w.actor.send({ type: 'epoch.bumped', producerId: 7, producerEpoch: 1 });
     expect(w.state()).toBe('ready');
-    expect(w.context()).toMatchObject({ batchesFailed: 1, epochBumps: 1, lastError: REFUSED });
+    expect(w.context()).toMatchObject({ batchesFailed: 1, epochBumps: 1, lastBatchError: REFUSED });
     w.actor.send({ type: 'conn.down', error: DOWN });
     w.actor.send({ type: 'produce.failed', error: REFUSED });
     expect(w.state()).toBe('buffering');
@@ -614,5 +615,20 @@ describe('partition-worker machine: talking to its broker actor', () => {
     // buffering's entry runs reportDown, which nobody provided.
     actor.send({ type: 'leader.lost' });
     expect(String(errors[0])).toContain('action "reportDown" was not provided');
+  });
+
+  it('asks its broker actor again on each metadata answer naming the leader it waits for', () => {
+    const w = buffering(0);
+    // Its broker reconnected, but suppose the worker missed conn.up: the next metadata answer
+    // naming the same leader has it ask again, and the broker actor answers.
+    const broker = w.brokers.get(1);
+    if (broker === undefined) throw new Error('no broker 1');
+    broker.up = true;
+    w.actor.send(w.leader(1, true));
+    expect(w.state()).toBe('ready');
+    expect(broker.heard).toEqual(['follow', 'follow']);
+    // Ready: the same leader again is no event for the broker.
+    w.actor.send(w.leader(1, true));
+    expect(broker.heard).toEqual(['follow', 'follow']);
   });
 });

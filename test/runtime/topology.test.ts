@@ -392,6 +392,27 @@ describe('topic-level errors, in every topic state', () => {
   });
 });
 
+describe('records that arrive while a topic becomes active', () => {
+  it("wait with the others and go to their partitions: a failed record's listener producing again strands nothing", async () => {
+    const { producer: p, runtime, internals } = start();
+    // Partition 5 of a topic that turns out to have 1: that record fails while the waiting
+    // records are released, and its failure's listener produces again, synchronously.
+    const again = new Promise<void>((resolve) => {
+      p.once('delivery.failed', () => {
+        produce(p, 't', 1, 0);
+        resolve();
+      });
+    });
+    const bad = produce(p, 't', 1, 5);
+    internals.apply(metadata([1], [{ name: 't', id: 1, partitions: [[1, 0]] }]));
+    await bad.done;
+    await again;
+    expect(bad.errors[0]).toMatchObject({ code: 'ERR_INVALID_RECORD' });
+    expect(internals.topics.get('t')?.waiting).toHaveLength(0);
+    expect(actorNamed(runtime.inspect(), 'partition:t:0')?.details.bufferedRecords).toBe(1);
+  });
+});
+
 describe('brokers that leave or move', () => {
   // Only Date is faked: the broker actors' timers run as they are (nothing answers them anyway).
   beforeEach(() => {
@@ -504,6 +525,8 @@ describe('idle topics are evicted (topicIdleEvictionMs)', () => {
     expect(runtime.actor('partition:t:0')).toBeUndefined();
     expect(internals.topics.has('t')).toBe(false);
     expect(runtime.inspect().map((a) => a.name)).not.toContain('partition:t:1');
+    // Its broker actor forgot the workers that followed it (no stopped actor is kept).
+    expect(actorNamed(runtime.inspect(), 'broker:1')?.details.followers).toBe(0);
     produce(p, 't', 1);
     expect(runtime.actor('topic:t')).toBeDefined();
     expect(stateOf(runtime, 'topic:t')).toBe('resolving');
