@@ -9,7 +9,8 @@ import {
   type ProduceResponse,
 } from '../protocol/apis/produce.js';
 import type { Codec } from '../protocol/compression.js';
-import { UnsendableBatch, type PartitionLog, type ProducerStamp, type SealedBatch } from './partition-log.js';
+import type { PartitionLog, ProducerStamp } from './partition-log.js';
+import { UnsendableBatch, type SealedBatch } from './sealed-batch.js';
 
 /** What the sender needs of a partition: its log, its settings, and whether it may send. */
 export interface SendablePartition {
