@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { resolveOptions, type ProducerOptions, type TopicSettings } from './config.js';
+import type { ProducerOptions, TopicSettings } from './config.js';
+import { resolveOptions } from './config-validation.js';
 import {
   AbortedError,
   BufferFullError,

@@ -1,5 +1,6 @@
 import type Long from 'long';
-import { wireAcks, type TopicSettings } from '../config.js';
+import type { TopicSettings } from '../config.js';
+import { wireAcks } from '../config-topic-settings.js';
 import { EkafError, EncodeError } from '../errors.js';
 import type { Connection } from '../network/connection.js';
 import {
