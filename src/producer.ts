@@ -1,35 +1,18 @@
 import { EventEmitter } from 'eventemitter3';
-import { resolveOptions, type ProducerOptions, type TopicSettings } from './config.js';
-import {
-  AbortedError,
-  BufferFullError,
-  EkafError,
-  InvalidRecordError,
-  ProducerClosedError,
-} from './errors.js';
+import type { ProducerOptions, TopicSettings } from './config.js';
+import { resolveOptions } from './config-validation.js';
+import { AbortedError, BufferFullError, InvalidRecordError, ProducerClosedError } from './errors.js';
 import type { ProducerEvents } from './events.js';
-import { ProduceCall, type CallOutcome, type DeliveryReport } from './runtime/delivery.js';
-import {
-  fieldName,
-  normalizeRecord,
-  type NormalizedRecord,
-  type ProduceRecord,
-  type RecordPlace,
-} from './runtime/records.js';
+import { isolated, ProducerCalls, type DeliveryCallback } from './producer-calls.js';
+import { assertTopic, prepareRecords, type PreparedCall } from './producer-input.js';
+import type { ProduceCall, DeliveryReport } from './runtime/delivery.js';
+import type { ProduceRecord } from './runtime/records.js';
 import { Runtime, type ActorSnapshot } from './runtime/runtime.js';
 import type { SpoolStats } from './spool/spool.js';
 
+export type { DeliveryCallback } from './producer-calls.js';
 export type { DeliveryReport } from './runtime/delivery.js';
 export type { ProduceRecord } from './runtime/records.js';
-
-/**
- * Called once per produceAsync call: with the error and what was delivered, or with the reports.
- * Declared with one parameter (`(error) => …`), it is given no reports (none are built).
- */
-export type DeliveryCallback = (
-  error: EkafError | null,
-  reports: readonly (DeliveryReport | undefined)[],
-) => void;
 
 export interface ProduceOptions {
   /** Cancels a produceSync that is waiting for room in the buffer. */
@@ -47,12 +30,6 @@ export interface ProducerMetrics {
   spool: SpoolStats | null;
 }
 
-/** Room kept in a request for the batch header, record framing and request header. */
-const REQUEST_FRAMING_BYTES = 512;
-
-/** Valid topic names: Kafka's rule (1-249 of [a-zA-Z0-9._-], not "." or ".."). */
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-
 /**
  * The producer: ekaf's API in TypeScript. Create it with `createProducer(options)`.
  *
@@ -64,6 +41,7 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
  */
 export class Producer extends EventEmitter<ProducerEvents> {
   private readonly runtime: Runtime;
+  private readonly calls: ProducerCalls;
   private closing: Promise<void> | null = null;
 
   constructor(options: ProducerOptions) {
@@ -75,9 +53,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
       isolated(() => this.emit(...args)) ?? true;
     const events = { emit };
     this.runtime = new Runtime(resolveOptions(options), events);
+    this.calls = new ProducerCalls(this, this.runtime.pendingCalls);
     const spooler = this.runtime.spooler;
     if (spooler !== null) {
-      spooler.anonymousCall = (topic, count) => this.anonymousCall(topic, count);
+      spooler.anonymousCall = (topic, count) => this.calls.anonymousCall(topic, count);
       // After createProducer() returns, so that listeners attached right after it hear of it.
       setImmediate(() => {
         const { recovery } = spooler.spool;
@@ -211,7 +190,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   /** Changes a topic's settings at runtime (batching, linger, in-flight, acks, partitioner). */
   setTopicConfig(topic: string, settings: Partial<TopicSettings>): TopicSettings {
     if (this.closing !== null) throw new ProducerClosedError();
-    this.assertTopic(topic);
+    assertTopic(topic);
     return this.runtime.setTopicConfig(topic, settings);
   }
 
@@ -300,7 +279,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     viaSpool: boolean,
   ): Promise<DeliveryReport | DeliveryReport[]> {
     return new Promise((resolve, reject) => {
-      const makeCall = this.syncCallMaker(topic, prepared.records.length, single, resolve, reject);
+      const makeCall = this.calls.syncCallMaker(topic, prepared.records.length, single, resolve, reject);
       // A refusal from the spool throws here, and rejects the promise.
       if (viaSpool) this.admitSpooled(topic, prepared, makeCall, urgent);
       else this.runtime.accept(topic, prepared.records, makeCall(), urgent);
@@ -329,7 +308,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
         spooler.spill(topic, records, makeCall, urgent, acceptedAt);
         return;
       }
-      const call = makeCall?.() ?? this.anonymousCall(topic, records.length);
+      const call = makeCall?.() ?? this.calls.anonymousCall(topic, records.length);
       if (spooler.mode === 'downtime' && !this.runtime.inDowntime(topic)) {
         this.runtime.accept(topic, records, call, urgent);
         return;
@@ -373,7 +352,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const callbackWantsReports = callback !== undefined && callback.length !== 1;
     const wantReports = (ok: boolean): boolean =>
       callbackWantsReports || this.listenerCount(ok ? 'delivery' : 'delivery.failed') > 0;
-    const makeCall = this.asyncCallMaker(topic, records.length, callback, wantReports);
+    const makeCall = this.calls.asyncCallMaker(topic, records.length, callback, wantReports);
     if (this.runtime.spooler === null) {
       this.runtime.accept(topic, records, makeCall(), urgent);
     } else {
@@ -385,112 +364,15 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
   }
 
-  // The call makers are methods so that their closures hold what a call needs and nothing else
-  // (a closure made inside produceAsync would keep the call's records alive while it waits on disk).
-
-  private syncCallMaker(
-    topic: string,
-    count: number,
-    single: boolean,
-    resolve: (reports: DeliveryReport | DeliveryReport[]) => void,
-    reject: (error: EkafError) => void,
-  ): () => ProduceCall {
-    return () =>
-      new ProduceCall(topic, count, (done, outcome) => {
-        if (outcome.ok) resolve(single ? (outcome.reports[0] as DeliveryReport) : outcome.reports);
-        else reject(outcome.error);
-        this.finish(done, outcome);
-      });
-  }
-
-  private asyncCallMaker(
-    topic: string,
-    count: number,
-    callback: DeliveryCallback | undefined,
-    wantReports: (ok: boolean) => boolean,
-  ): () => ProduceCall {
-    return () =>
-      new ProduceCall(
-        topic,
-        count,
-        (done, outcome) => {
-          this.finish(done, outcome);
-          if (callback !== undefined) {
-            // Never inside produceAsync itself, and never inside the runtime's loops.
-            queueMicrotask(() => {
-              isolated(() => {
-                callback(outcome.ok ? null : outcome.error, outcome.reports);
-              });
-            });
-          }
-        },
-        wantReports,
-      );
-  }
-
-  /**
-   * A call nobody waits on: records read back from the spool (a previous producer's, or calls
-   * without a callback that went to disk); its outcome reaches the `delivery` events only.
-   */
-  private anonymousCall(topic: string, count: number): ProduceCall {
-    return new ProduceCall(
-      topic,
-      count,
-      (call, outcome) => {
-        this.finish(call, outcome);
-      },
-      (ok) => this.listenerCount(ok ? 'delivery' : 'delivery.failed') > 0,
-    );
-  }
-
   /** Validates a call and converts its records; nothing is accepted if any record is bad. */
   private prepare(topic: string, input: ProduceRecord | readonly ProduceRecord[]): PreparedCall {
     if (this.closing !== null) throw new ProducerClosedError();
-    this.assertTopic(topic);
-    const now = Date.now();
-    // A record must fit in one request together with its batch and request framing.
-    const limit = this.runtime.options.maxRequestBytes - REQUEST_FRAMING_BYTES;
-    const partitions = this.runtime.partitionCount(topic);
-    if (!Array.isArray(input)) {
-      const record = normalizeRecord(input, 'record', now, limit);
-      checkPartition(record, 'record', topic, partitions);
-      return { records: [record], bytes: record.size };
-    }
-    const list = input as readonly unknown[];
-    if (list.length === 0) throw new InvalidRecordError('records', 'must not be an empty array');
-    const records = new Array<NormalizedRecord>(list.length);
-    let bytes = 0;
-    for (let i = 0; i < list.length; i++) {
-      const record = normalizeRecord(list[i], i, now, limit);
-      checkPartition(record, i, topic, partitions);
-      records[i] = record;
-      bytes += record.size;
-    }
-    return { records, bytes };
-  }
-
-  private assertTopic(topic: unknown): asserts topic is string {
-    if (typeof topic !== 'string' || !TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
-      throw new InvalidRecordError(
-        'topic',
-        `must be 1-249 characters of a-z, A-Z, 0-9, '.', '_', '-', and not "." or ".." (got ${JSON.stringify(topic)})`,
-      );
-    }
-  }
-
-  private finish(call: ProduceCall, outcome: CallOutcome): void {
-    this.runtime.pendingCalls.delete(call);
-    if (outcome.ok) {
-      isolated(() => this.emit('delivery', { topic: call.topic, reports: outcome.reports }));
-      return;
-    }
-    isolated(() =>
-      this.emit('delivery.failed', {
-        topic: call.topic,
-        error: outcome.error,
-        failed: outcome.failed,
-        reports: outcome.reports,
-      }),
+    assertTopic(topic);
+    return prepareRecords(
+      topic,
+      input,
+      this.runtime.options.maxRequestBytes,
+      this.runtime.partitionCount(topic),
     );
   }
 
@@ -517,37 +399,4 @@ export class Producer extends EventEmitter<ProducerEvents> {
 /** Creates a producer. Nothing connects until the first record is produced (lazy metadata). */
 export function createProducer(options: ProducerOptions): Producer {
   return new Producer(options);
-}
-
-/** Runs application code (a listener, a callback); if it throws, rethrows on a later tick. */
-function isolated<T>(run: () => T): T | undefined {
-  try {
-    return run();
-  } catch (error) {
-    process.nextTick(() => {
-      throw error;
-    });
-    return undefined;
-  }
-}
-
-/** A call's records, validated and converted, and their payload bytes (what the buffer counts). */
-interface PreparedCall {
-  records: NormalizedRecord[];
-  bytes: number;
-}
-
-/** An explicit partition must exist when the partition count is known (-1: not yet). */
-function checkPartition(
-  record: NormalizedRecord,
-  place: RecordPlace,
-  topic: string,
-  partitions: number,
-): void {
-  if (partitions !== -1 && record.partition >= partitions) {
-    throw new InvalidRecordError(
-      fieldName(place, '.partition'),
-      `topic "${topic}" has ${partitions} partitions`,
-    );
-  }
 }

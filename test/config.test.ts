@@ -2,15 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   MAX_DURATION_MS,
   PRODUCER_DEFAULTS,
-  resolveOptions,
   SPOOL_DEFAULTS,
-  resolveTopicSettings,
   TOPIC_DEFAULTS,
-  wireAcks,
   type Logger,
   type ProducerOptions,
   type TopicSettings,
 } from '../src/config.js';
+import { resolveTopicSettings, wireAcks } from '../src/config-topic-settings.js';
+import { resolveOptions } from '../src/config-validation.js';
 import { ConfigError } from '../src/errors.js';
 import { PARTITIONER_NAMES, type PartitionerFunction } from '../src/runtime/partitioners.js';
 

@@ -2,7 +2,7 @@
 // default. Each value keeps where it came from (`--port` or `EKAF_PORT`), so that a usage error
 // names what the user actually wrote.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { resolveOptions } from '../config.js';
+import { resolveOptions } from '../config-validation.js';
 import { ConfigError } from '../errors.js';
 import { UsageError } from './exit-codes.js';
 

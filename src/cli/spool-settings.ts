@@ -1,7 +1,8 @@
 // `ekaf serve`'s durable spool options. Their values are checked by the producer's own
 // validation, so that the command line and createProducer cannot disagree on what is valid;
 // only the names in its errors are turned back into option names.
-import { resolveOptions, type SpoolOption } from '../config.js';
+import type { SpoolOption } from '../config.js';
+import { resolveOptions } from '../config-validation.js';
 import { ConfigError } from '../errors.js';
 import { UsageError } from './exit-codes.js';
 import { integer, setting, type Values } from './settings.js';

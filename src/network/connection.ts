@@ -7,13 +7,13 @@ import {
   EkafError,
   EncodeError,
   RequestTimeoutError,
-  ResponseTooLargeError,
   TlsError,
 } from '../errors.js';
-import { requestHeaderVersion, responseHeaderVersion, type Api } from '../protocol/api.js';
-import { readResponseHeader, writeRequestHeader } from '../protocol/headers.js';
+import { responseHeaderVersion, type Api } from '../protocol/api.js';
+import { readResponseHeader } from '../protocol/headers.js';
 import { Reader } from '../protocol/reader.js';
-import { Writer } from '../protocol/writer.js';
+import { FrameReader } from './frame-reader.js';
+import { encodeRequestChunks, writeChunks } from './request-frame.js';
 
 export interface ConnectionOptions {
   host: string;
@@ -101,10 +101,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Why the connection closed; undefined while open or after a local `close()`. */
   private closeReason: EkafError | undefined;
 
-  // Incoming bytes not yet forming a complete frame, and that frame's size once known (-1 before).
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private frameSize = -1;
+  /** Cuts the bytes the broker sends into frames. */
+  private readonly frames: FrameReader;
   /** acks=0 requests not yet handed to the kernel; they count as in flight. */
   private unflushedWrites = 0;
 
@@ -114,6 +112,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.host = options.host;
     this.port = options.port;
     this.address = `${options.host}:${options.port}`;
+    this.frames = new FrameReader({
+      address: this.address,
+      maxResponseBytes: this.options.maxResponseBytes,
+      plaintext: this.options.tls === null,
+      rawFrameNext: () => this.pending[0]?.raw === true,
+      onFrame: (frame) => {
+        this.onFrame(frame);
+      },
+    });
   }
 
   get inFlight(): number {
@@ -356,60 +363,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     );
   }
 
-  /**
-   * Splits the byte stream into frames. The 4-byte size is read once per frame and chunks are
-   * joined only when the whole frame has arrived, so a large response costs one copy, not one
-   * per chunk.
-   */
+  /** Bytes from the socket: each whole frame goes to onFrame; a broken stream closes the connection. */
   private onData(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    while (!this.closed) {
-      if (this.frameSize === -1) {
-        if (this.buffered < 4) return;
-        if ((this.chunks[0] as Buffer).length < 4) this.joinChunks();
-        const head = this.chunks[0] as Buffer;
-        const size = head.readInt32BE(0);
-        if (size > this.options.maxResponseBytes) {
-          // A TLS listener answers a plaintext client's request with a TLS alert record
-          // (15 03 03 …), which read as a frame size is ~352 MB: say what is really wrong.
-          // Only on this path, which fails anyway: a real frame is never mistaken for it.
-          if (this.options.tls === null && looksLikeTlsRecord(head)) {
-            this.fail(
-              new ConnectionError(
-                'the broker answered with a TLS record, not a Kafka response: this listener expects TLS (set the `tls` option)',
-                this.address,
-              ),
-            );
-            return;
-          }
-          this.fail(new ResponseTooLargeError(this.address, size, this.options.maxResponseBytes));
-          return;
-        }
-        if (size < 4 && this.pending[0]?.raw !== true) {
-          // Every response starts with an int32 correlation id (a raw token may be empty).
-          this.fail(new DecodeError(`${this.address}: response frame of ${size} bytes is too small`, 0));
-          return;
-        }
-        this.frameSize = size;
-      }
-      const frameEnd = 4 + this.frameSize;
-      if (this.buffered < frameEnd) return;
-      const buffer = this.joinChunks();
-      const frame = buffer.subarray(4, frameEnd);
-      const rest = buffer.subarray(frameEnd);
-      this.chunks = rest.length > 0 ? [rest] : [];
-      this.buffered = rest.length;
-      this.frameSize = -1;
-      this.onFrame(frame);
-    }
-  }
-
-  private joinChunks(): Buffer {
-    if (this.chunks.length === 1) return this.chunks[0] as Buffer;
-    const whole = Buffer.concat(this.chunks, this.buffered);
-    this.chunks = [whole];
-    return whole;
+    const error = this.frames.push(chunk);
+    if (error !== undefined) this.fail(error);
   }
 
   private onFrame(frame: Buffer): void {
@@ -470,8 +427,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.closed = true;
     this.closeReason = error;
     this.socket?.destroy();
-    this.chunks = [];
-    this.buffered = 0;
+    this.frames.stop();
     const reason = this.closedError();
     for (const request of this.pending.splice(0)) {
       clearTimeout(request.timer);
@@ -479,68 +435,4 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     this.emit('close', error);
   }
-}
-
-/** Encodes a complete request frame: size, header (v1 or v2), body. */
-export function encodeRequestFrame<Request>(
-  api: Api<Request, unknown>,
-  version: number,
-  correlationId: number,
-  clientId: string,
-  request: Request,
-): Buffer {
-  return frameWriter(api, version, correlationId, clientId, request).contiguous();
-}
-
-/**
- * The same frame as the chunks to write: record batches are not copied into the request but
- * written after its framing from their own buffers (one writev through cork/uncork).
- */
-export function encodeRequestChunks<Request>(
-  api: Api<Request, unknown>,
-  version: number,
-  correlationId: number,
-  clientId: string,
-  request: Request,
-): Uint8Array[] {
-  return frameWriter(api, version, correlationId, clientId, request).chunks();
-}
-
-function frameWriter<Request>(
-  api: Api<Request, unknown>,
-  version: number,
-  correlationId: number,
-  clientId: string,
-  request: Request,
-): Writer {
-  const writer = new Writer();
-  const sizeAt = writer.reserveInt32();
-  writeRequestHeader(writer, requestHeaderVersion(api, version), {
-    apiKey: api.key,
-    apiVersion: version,
-    correlationId,
-    clientId,
-  });
-  api.encodeRequest(writer, version, request);
-  writer.int32At(sizeAt, writer.length - 4);
-  return writer;
-}
-
-/** Writes a frame's chunks as one write (writev), calling `done` when all are flushed. */
-function writeChunks(socket: net.Socket, chunks: Uint8Array[], done?: (error?: Error | null) => void): void {
-  const last = chunks.length - 1;
-  if (last === 0) {
-    socket.write(chunks[0] as Uint8Array, done);
-    return;
-  }
-  socket.cork();
-  for (let i = 0; i < last; i++) socket.write(chunks[i] as Uint8Array);
-  socket.write(chunks[last] as Uint8Array, done);
-  socket.uncork();
-}
-
-/** A TLS record header: content type 20–23 (alert is 21), then protocol version 3.0–3.4. */
-function looksLikeTlsRecord(head: Buffer): boolean {
-  const type = head[0] as number;
-  return type >= 0x14 && type <= 0x17 && head[1] === 0x03 && (head[2] as number) <= 0x04;
 }

@@ -4,7 +4,7 @@ import { DeliveryTimeoutError, KafkaProtocolError, type EkafError } from '../err
 import type { ProducePartitionResponse, ProduceResponse } from '../protocol/apis/produce.js';
 import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
 import { offsetOf, type SendOutcomes } from './broker-sender.js';
-import type { SealedBatch } from './partition-log.js';
+import type { SealedBatch } from './sealed-batch.js';
 import type { PartitionNode } from './partition-node.js';
 import { provesNotAppended } from './partition-sequence.js';
 import type { Settlement } from './settlement.js';

@@ -1,5 +1,6 @@
 import type Long from 'long';
-import { wireAcks, type TopicSettings } from '../config.js';
+import type { TopicSettings } from '../config.js';
+import { wireAcks } from '../config-topic-settings.js';
 import { EkafError, EncodeError } from '../errors.js';
 import type { Connection } from '../network/connection.js';
 import {
@@ -9,7 +10,8 @@ import {
   type ProduceResponse,
 } from '../protocol/apis/produce.js';
 import type { Codec } from '../protocol/compression.js';
-import { UnsendableBatch, type PartitionLog, type ProducerStamp, type SealedBatch } from './partition-log.js';
+import type { PartitionLog, ProducerStamp } from './partition-log.js';
+import { UnsendableBatch, type SealedBatch } from './sealed-batch.js';
 
 /** What the sender needs of a partition: its log, its settings, and whether it may send. */
 export interface SendablePartition {

@@ -1,89 +1,13 @@
-import { EncodeError, type EkafError } from '../errors.js';
 import type { Codec } from '../protocol/compression.js';
-import Long from 'long';
-import {
-  compressBatch,
-  readRecords,
-  RECORD_BATCH_HEADER_SIZE,
-  RecordBatchBuilder,
-  stampProducerIdentity,
-  type DecodedRecord,
-} from '../protocol/record-batch.js';
-
-/** Where a batch header keeps its base timestamp (int64). */
-const BASE_TIMESTAMP_OFFSET = 27;
+import { compressBatch, RecordBatchBuilder, stampProducerIdentity } from '../protocol/record-batch.js';
 import type { ProduceCall } from './delivery.js';
 import type { NormalizedRecord } from './records.js';
 import { BatchBufferPool } from './batch-buffer-pool.js';
 import { TimestampRuns } from './timestamp-runs.js';
 import { PartitionSequence, type ProducerStamp } from './partition-sequence.js';
+import { splitInHalves, UnsendableBatch, unstamp, type SealedBatch, type Segment } from './sealed-batch.js';
 
 export type { ProducerStamp } from './partition-sequence.js';
-
-/** Records [start, start + count) of `call` are in a batch, consecutively. */
-export interface Segment {
-  call: ProduceCall;
-  start: number;
-  count: number;
-}
-
-/**
- * Thrown by PartitionLog.takeNext when a batch cannot be compressed or stamped (a codec that
- * throws): the batch is in flight, to be failed for good with `error`, never sent.
- */
-export class UnsendableBatch extends Error {
-  readonly error: EncodeError;
-  constructor(
-    readonly batch: SealedBatch,
-    cause: unknown,
-  ) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    super(`cannot compress or stamp a batch of ${batch.recordCount} records: ${reason}`);
-    this.error = new EncodeError(this.message, cause);
-  }
-}
-
-/** A batch that is sealed: its bytes are final and are resent unchanged on retry. */
-export interface SealedBatch {
-  /** Position in the partition's order; retried batches go back in this order. */
-  readonly sequence: number;
-  /** The batch as sent; compressed (once) when it is first sent, then never changed. */
-  bytes: Buffer;
-  /** Whether `bytes` went through the topic's compression (once, at first send). */
-  finalized: boolean;
-  /** The uncompressed bytes, kept while a compressed batch may still need splitting. */
-  plain: Buffer | null;
-  /** Room in the order after `sequence` that a split may use (halves: `sequence`, then +width/2). */
-  splitWidth: number;
-  readonly recordCount: number;
-  /** Bytes of keys, values and headers: what the producer's buffer bounds count. */
-  readonly payloadBytes: number;
-  readonly segments: readonly Segment[];
-  /** Each record's timestamp, for delivery reports. */
-  readonly timestamps: TimestampRuns;
-  /** When its oldest record was accepted (delivery timeout). */
-  readonly acceptedAt: number;
-  attempts: number;
-  /**
-   * The producer id, epoch and base sequence the batch carries (idempotence); -1 when not
-   * stamped. Given once, when first sent, and kept on every resend while the broker may hold
-   * the batch (see PartitionSequence).
-   */
-  producerId: number;
-  producerEpoch: number;
-  baseSequence: number;
-  /** Whether `bytes` carry the stamp yet (a split half is stamped before it is compressed). */
-  stampWritten: boolean;
-  /**
-   * Sent under its stamp, and not proven unwritten since: the broker may hold it. Such a batch
-   * is never stamped again.
-   */
-  maybeWritten: boolean;
-  /** The pooled buffer under its (uncompressed) bytes, given back when the batch is settled. */
-  pooled: Buffer | null;
-  /** Each record's spool entry id (-1: not in the spool), or null when none of them is. */
-  spoolIds: number[] | null;
-}
 
 /** The batch being filled. */
 interface OpenBatch {
@@ -366,78 +290,13 @@ export class PartitionLog {
   split(batch: SealedBatch): boolean {
     if (batch.recordCount < 2) return false;
     this.removeInFlight(batch);
-    const records = batchRecords(batch);
-    const half = Math.ceil(records.length / 2);
-    const width = batch.splitWidth / 2;
-    const halves = [
-      this.rebuild(batch, records, 0, half, batch.sequence, width),
-      this.rebuild(batch, records, half, records.length, batch.sequence + width, width),
-    ];
-    if (batch.baseSequence !== -1) {
-      // The broker refused the whole batch, so its sequence numbers were not used: the halves
-      // take them over, in order, under the same id and epoch. No new identity is needed.
-      for (const [i, part] of halves.entries()) {
-        part.producerId = batch.producerId;
-        part.producerEpoch = batch.producerEpoch;
-        part.baseSequence = (batch.baseSequence + (i === 0 ? 0 : half)) % 0x80000000;
-      }
-    }
+    const halves = splitInHalves(batch);
     let at = 0;
     while (at < this.waiting.length && (this.waiting[at] as SealedBatch).sequence < batch.sequence) at++;
     this.waiting.splice(at, 0, ...halves);
     this.settled(batch); // the halves hold copies of its records
     this.batchesSplit++;
     return true;
-  }
-
-  /** A batch of records [from, to) of `batch`, with its calls' segments cut to match. */
-  private rebuild(
-    batch: SealedBatch,
-    records: readonly DecodedRecord[],
-    from: number,
-    to: number,
-    sequence: number,
-    splitWidth: number,
-  ): SealedBatch {
-    const builder = new RecordBatchBuilder();
-    let payloadBytes = 0;
-    for (let i = from; i < to; i++) {
-      const record = records[i] as DecodedRecord;
-      builder.append(record);
-      payloadBytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
-      for (const [name, value] of record.headers)
-        payloadBytes += Buffer.byteLength(name) + (value?.length ?? 0);
-    }
-    const segments: Segment[] = [];
-    let position = 0;
-    for (const segment of batch.segments) {
-      const start = Math.max(from, position);
-      const end = Math.min(to, position + segment.count);
-      if (start < end) {
-        segments.push({ call: segment.call, start: segment.start + (start - position), count: end - start });
-      }
-      position += segment.count;
-    }
-    return {
-      sequence,
-      bytes: builder.seal(),
-      recordCount: to - from,
-      payloadBytes,
-      segments,
-      timestamps: batch.timestamps.slice(from, to),
-      acceptedAt: batch.acceptedAt,
-      attempts: batch.attempts + 1,
-      finalized: false,
-      plain: null,
-      splitWidth,
-      producerId: -1,
-      producerEpoch: -1,
-      baseSequence: -1,
-      stampWritten: false,
-      maybeWritten: false,
-      pooled: null,
-      spoolIds: batch.spoolIds?.slice(from, to) ?? null,
-    };
   }
 
   /**
@@ -567,28 +426,4 @@ export class PartitionLog {
 /** The size of a buffer for open batches: a full batch and its last record's overshoot, at most 1 MiB. */
 function scratchSize(batchBytes: number): number {
   return Math.min(batchBytes + 1024, 1024 * 1024);
-}
-
-/** The records of a sealed batch, decoded from its uncompressed bytes. */
-export function batchRecords(batch: SealedBatch): DecodedRecord[] {
-  const plain = batch.plain ?? batch.bytes;
-  const baseTimestamp = new Long(
-    plain.readInt32BE(BASE_TIMESTAMP_OFFSET + 4),
-    plain.readInt32BE(BASE_TIMESTAMP_OFFSET),
-  ).toNumber();
-  return readRecords(plain.subarray(RECORD_BATCH_HEADER_SIZE), batch.recordCount, baseTimestamp);
-}
-
-/** Settles every call that has records in `batch` with `error`. */
-export function failBatch(batch: SealedBatch, error: EkafError): void {
-  for (const segment of batch.segments) segment.call.fail(segment.count, error);
-}
-
-/** Forgets a batch's stamp: it was never written under it, and will be stamped again. */
-function unstamp(batch: SealedBatch): void {
-  batch.producerId = -1;
-  batch.producerEpoch = -1;
-  batch.baseSequence = -1;
-  batch.stampWritten = false;
-  batch.maybeWritten = false;
 }

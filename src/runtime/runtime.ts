@@ -4,12 +4,8 @@ import { IDENTITY, METADATA } from '../../machines/actor-index.js';
 import type { ProducerIdentityInput } from '../../machines/producer-identity.machine.js';
 import { ActorIndex, actorName, registryMachine, type ActorKind } from '../../machines/registry.machine.js';
 import type { MetadataSummary } from '../../machines/metadata.machine.js';
-import {
-  checkIdempotence,
-  resolveTopicSettings,
-  type ResolvedOptions,
-  type TopicSettings,
-} from '../config.js';
+import type { ResolvedOptions, TopicSettings } from '../config.js';
+import { checkIdempotence, resolveTopicSettings } from '../config-topic-settings.js';
 import { EkafError, ProducerClosedError } from '../errors.js';
 import type { ProducerEvents } from '../events.js';
 import { loadCodec, readyCodec, type Codec } from '../protocol/compression.js';

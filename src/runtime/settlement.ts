@@ -1,7 +1,7 @@
 import { ProducerClosedError, type EkafError } from '../errors.js';
 import type { BufferBudget } from './buffer-budget.js';
 import type { ProduceCall } from './delivery.js';
-import type { SealedBatch } from './partition-log.js';
+import type { SealedBatch } from './sealed-batch.js';
 import type { NormalizedRecord } from './records.js';
 import type { Spooler } from './spooler.js';
 

@@ -3,7 +3,8 @@ import { encodeEntries, type SpooledEntry } from '../spool/spool-format.js';
 import { Spool, type ResolvedSpoolOptions, type SpoolDamage } from '../spool/spool.js';
 import type { BufferBudget } from './buffer-budget.js';
 import type { ProduceCall } from './delivery.js';
-import { batchRecords, type PartitionLog, type SealedBatch } from './partition-log.js';
+import type { PartitionLog } from './partition-log.js';
+import { batchRecords, type SealedBatch } from './sealed-batch.js';
 import { Fifo } from './fifo.js';
 import type { NormalizedRecord } from './records.js';
 

@@ -11,7 +11,7 @@ import type { BrokerMetadata, MetadataResponse, TopicMetadata } from '../protoco
 import type { ProducePartitionResponse, ProduceResponse } from '../protocol/apis/produce.js';
 import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
 import type { BrokerSender } from './broker-sender.js';
-import type { SealedBatch } from './partition-log.js';
+import type { SealedBatch } from './sealed-batch.js';
 import type { PartitionNode } from './partition-node.js';
 import type { Settlement } from './settlement.js';
 import type { TopicNode } from './topic-node.js';

@@ -1,30 +1,26 @@
-import {
-  closeSync,
-  fdatasyncSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { join } from 'node:path';
+import { fdatasyncSync, ftruncateSync, mkdirSync, writeSync } from 'node:fs';
 import { BufferFullError, SpoolError } from '../errors.js';
-import {
-  decodeEntry,
-  decodeSegmentHeader,
-  encodeSegmentHeader,
-  ENTRY_FRAMING_SIZE,
-  scanEntries,
-  SEGMENT_HEADER_SIZE,
-  type SpooledEntry,
-} from './spool-format.js';
+import { writeCheckpoint } from './spool-checkpoint.js';
+import { decodeEntry, ENTRY_FRAMING_SIZE, SEGMENT_HEADER_SIZE, type SpooledEntry } from './spool-format.js';
 import { lockSpool } from './spool-lock.js';
+import { SpoolReader } from './spool-reader.js';
+import { recoverSpool, type SpoolDamage, type SpoolRecovery } from './spool-recovery.js';
+import {
+  BACKLOG,
+  closeSegmentFiles,
+  createSegment,
+  deleteSegmentFile,
+  growStates,
+  RELEASED,
+  RESIDENT,
+  SAMPLE_EVERY,
+  segmentIndexOf,
+  syncDirectory,
+  type Cursor,
+  type Segment,
+} from './spool-segment.js';
+
+export type { SpoolDamage, SpoolRecovery } from './spool-recovery.js';
 
 /** The `spool` option, resolved (see src/config.ts for each field's documentation). */
 export interface ResolvedSpoolOptions {
@@ -34,23 +30,6 @@ export interface ResolvedSpoolOptions {
   fsync: 'batch' | 'interval' | 'never';
   fsyncIntervalMs: number;
   mode: 'downtime' | 'always';
-}
-
-/** Damage found in the spool: skipped, and reported as a `spool.damaged` event. */
-export interface SpoolDamage {
-  file: string;
-  offset: number;
-  reason: string;
-  /** Bytes dropped from the file (from `offset` to its end, or the whole file). */
-  droppedBytes: number;
-}
-
-/** What opening a spool found left by a previous producer. */
-export interface SpoolRecovery {
-  records: number;
-  segments: number;
-  bytes: number;
-  damage: SpoolDamage[];
 }
 
 export interface SpoolStats {
@@ -70,43 +49,8 @@ export interface SpoolStats {
   lastError: string | null;
 }
 
-/** An entry's state, one byte per entry. */
-const BACKLOG = 0;
-const RESIDENT = 1;
-const RELEASED = 2;
-/** acceptedAt is sampled every this many entries (for the oldest entry's age). */
-const SAMPLE_EVERY = 256;
-const CHECKPOINT_FILE = 'checkpoint.json';
 /** Often enough that a crash replays little that was acknowledged; a checkpoint is one small write. */
 const CHECKPOINT_INTERVAL_MS = 50;
-/** How much a backlog read takes from a file at once. */
-const READ_WINDOW = 1024 * 1024;
-
-interface Segment {
-  readonly baseId: number;
-  readonly path: string;
-  fd: number;
-  /** Bytes in the file. */
-  size: number;
-  /** Entries in the file. */
-  count: number;
-  /** Entries not released. */
-  live: number;
-  /** Entries [0, prefix) are all released (what the checkpoint records). */
-  prefix: number;
-  states: Uint8Array;
-  /** acceptedAt of entries 0, 256, 512… */
-  samples: number[];
-}
-
-/** Where the next backlog read starts. */
-interface Cursor {
-  baseId: number;
-  /** File offset of the next entry. */
-  offset: number;
-  /** Its index in the segment. */
-  index: number;
-}
 
 /**
  * The durable spool: an append-only log of records in segment files, in acceptance order.
@@ -120,7 +64,8 @@ interface Cursor {
  * survive the process (SIGKILL, a crash); `fsync` decides when they also survive the machine.
  */
 export class Spool {
-  private readonly segments: Segment[] = [];
+  /** In id order; the active one, when there is one, is last. */
+  private readonly segments: Segment[];
   private active: Segment | null = null;
   private nextId = 0;
   private cursor: Cursor | null = null;
@@ -132,8 +77,7 @@ export class Spool {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unlock: () => void;
   private closed = false;
-  /** The bytes last read for the backlog (see payloadAt). */
-  private window: { baseId: number; start: number; bytes: Buffer } | null = null;
+  private readonly reader = new SpoolReader();
   /** The last failure of a background fsync, if any. */
   private lastError: string | null = null;
   readonly recovery: SpoolRecovery;
@@ -149,9 +93,16 @@ export class Spool {
     }
     this.unlock = lockSpool(options.dir);
     try {
-      this.recovery = this.recover();
+      const found = recoverSpool(options.dir);
+      this.segments = found.segments;
+      this.totalBytes = found.recovery.bytes;
+      // Everything a previous producer left live is backlog: on disk only, to be read back.
+      this.liveRecords = found.recovery.records;
+      this.backlog = found.recovery.records;
+      this.cursor = found.cursor;
+      this.nextId = found.nextId;
+      this.recovery = found.recovery;
     } catch (error) {
-      this.closeFiles();
       this.unlock();
       throw error instanceof SpoolError
         ? error
@@ -226,7 +177,7 @@ export class Spool {
       throw new SpoolError(`cannot write to spool ${segment.path}: ${(error as Error).message}`, error);
     }
     const firstId = segment.baseId + segment.count;
-    this.grow(segment, count);
+    growStates(segment, count);
     const state = resident ? RESIDENT : BACKLOG;
     for (let i = 0; i < count; i++) {
       if ((segment.count + i) % SAMPLE_EVERY === 0) segment.samples.push(acceptedAt);
@@ -262,7 +213,7 @@ export class Spool {
    */
   release(id: number, count = 1): void {
     const end = id + count;
-    let index = this.segmentIndexOf(id);
+    let index = segmentIndexOf(this.segments, id);
     while (id < end && index < this.segments.length) {
       const segment = this.segments[index] as Segment;
       // Ids before this segment were in deleted ones: released already.
@@ -307,7 +258,7 @@ export class Spool {
   ): void {
     while (this.backlog > 0 && this.cursor !== null) {
       const cursor = this.cursor;
-      let index = this.segmentIndexOf(cursor.baseId);
+      let index = segmentIndexOf(this.segments, cursor.baseId);
       let segment = this.segments[index];
       if (segment === undefined || segment.baseId !== cursor.baseId) {
         // Its segment was deleted (all released): go on at the start of the next one.
@@ -323,7 +274,7 @@ export class Spool {
         this.cursor = { baseId: next.baseId, offset: SEGMENT_HEADER_SIZE, index: 0 };
         continue;
       }
-      const payload = this.payloadAt(segment, cursor.offset);
+      const payload = this.reader.payloadAt(segment, cursor.offset);
       const id = segment.baseId + cursor.index;
       if (segment.states[cursor.index] === BACKLOG) {
         let entry: SpooledEntry | null = null;
@@ -387,142 +338,16 @@ export class Spool {
     this.writeCheckpoint();
     // A fully released active segment is not worth keeping.
     if (this.active !== null && this.active.live === 0) this.remove(this.active);
-    this.closeFiles();
+    closeSegmentFiles(this.segments);
     this.unlock();
   }
 
-  // ---------------------------------------------------------------- recovery
-
-  private recover(): SpoolRecovery {
-    const damage: SpoolDamage[] = [];
-    const files = readdirSync(this.options.dir)
-      .filter((name) => /^segment-\d{16}\.log$/.test(name))
-      .sort();
-    const checkpoint = this.readCheckpoint();
-    let records = 0;
-    for (const name of files) {
-      const path = join(this.options.dir, name);
-      const bytes = readFileSync(path);
-      const header = decodeSegmentHeader(bytes.subarray(0, SEGMENT_HEADER_SIZE));
-      if ('damage' in header) {
-        damage.push({ file: path, offset: 0, reason: header.damage, droppedBytes: bytes.length });
-        unlinkSync(path);
-        continue;
-      }
-      const scan = scanEntries(bytes.subarray(SEGMENT_HEADER_SIZE));
-      let size = SEGMENT_HEADER_SIZE + scan.end;
-      if (size < bytes.length) {
-        damage.push({
-          file: path,
-          offset: size,
-          reason: scan.damage?.reason ?? 'torn tail (an entry cut short)',
-          droppedBytes: bytes.length - size,
-        });
-      }
-      const fd = openSync(path, 'r+');
-      if (size < bytes.length) ftruncateSync(fd, size);
-      const count = scan.entries.length;
-      const known = checkpoint.get(header.baseId);
-      const prefix = Math.min(known?.prefix ?? 0, count);
-      const segment: Segment = {
-        baseId: header.baseId,
-        path,
-        fd,
-        size,
-        count,
-        live: count - prefix,
-        prefix,
-        states: new Uint8Array(count),
-        samples: [],
-      };
-      segment.states.fill(RELEASED, 0, prefix);
-      const after = known?.after ?? Buffer.alloc(0);
-      for (let bit = 0; bit < after.length * 8 && prefix + bit < count; bit++) {
-        if (((after[bit >> 3] ?? 0) & (1 << (bit & 7))) !== 0) {
-          segment.states[prefix + bit] = RELEASED;
-          segment.live--;
-        }
-      }
-      for (let i = 0; i < count; i += SAMPLE_EVERY) {
-        // acceptedAt is the f64 after the kind byte.
-        segment.samples.push(
-          bytes.readDoubleBE(
-            SEGMENT_HEADER_SIZE + (scan.entries[i] as { offset: number }).offset + ENTRY_FRAMING_SIZE + 1,
-          ),
-        );
-      }
-      if (segment.live === 0) {
-        closeSync(fd);
-        unlinkSync(path);
-        size = 0;
-      } else {
-        this.segments.push(segment);
-        this.totalBytes += size;
-        this.liveRecords += segment.live;
-        this.backlog += segment.live;
-        records += segment.live;
-        this.cursor ??= {
-          baseId: segment.baseId,
-          offset:
-            SEGMENT_HEADER_SIZE +
-            (prefix < count ? (scan.entries[prefix] as { offset: number }).offset : scan.end),
-          index: prefix,
-        };
-      }
-      this.nextId = Math.max(this.nextId, header.baseId + count);
-    }
-    return { records, segments: this.segments.length, bytes: this.totalBytes, damage };
-  }
-
-  /**
-   * What the last checkpoint says was released, per segment base id: a count of leading entries,
-   * and a bitmap of the released ones after them (bit i of byte i >> 3, lowest first: entry
-   * prefix + i). Entries released after the checkpoint are replayed: at least once, never less.
-   */
-  private readCheckpoint(): Map<number, { prefix: number; after: Buffer }> {
-    const released = new Map<number, { prefix: number; after: Buffer }>();
-    try {
-      const parsed = JSON.parse(readFileSync(join(this.options.dir, CHECKPOINT_FILE), 'utf8')) as {
-        released?: unknown;
-      };
-      if (Array.isArray(parsed.released)) {
-        for (const item of parsed.released as unknown[]) {
-          if (!Array.isArray(item) || !Number.isSafeInteger(item[0]) || !Number.isSafeInteger(item[1]))
-            continue;
-          const after = typeof item[2] === 'string' ? Buffer.from(item[2], 'base64') : Buffer.alloc(0);
-          released.set(item[0] as number, { prefix: item[1] as number, after });
-        }
-      }
-    } catch {
-      // None, or unreadable: everything not deleted is replayed (at least once, never less).
-    }
-    return released;
-  }
-
+  /** Records which entries are released, unless nothing changed since the last checkpoint. */
   private writeCheckpoint(): void {
     if (!this.checkpointDirty) return;
     this.checkpointDirty = false;
-    const released: [number, number, string][] = [];
-    for (const segment of this.segments) {
-      let end = segment.count;
-      while (end > segment.prefix && segment.states[end - 1] !== RELEASED) end--;
-      if (segment.prefix === 0 && end === 0) continue;
-      const after = Buffer.alloc(Math.ceil((end - segment.prefix) / 8));
-      for (let i = segment.prefix; i < end; i++) {
-        const bit = i - segment.prefix;
-        if (segment.states[i] === RELEASED) after[bit >> 3] = (after[bit >> 3] ?? 0) | (1 << (bit & 7));
-      }
-      released.push([segment.baseId, segment.prefix, after.toString('base64')]);
-    }
-    const path = join(this.options.dir, CHECKPOINT_FILE);
-    try {
-      // Replaced whole (rename is atomic): a crash leaves the old checkpoint or the new one.
-      writeFileSync(`${path}.tmp`, JSON.stringify({ version: 2, released }));
-      renameSync(`${path}.tmp`, path);
-    } catch {
-      // A lost checkpoint means more records replayed after a crash, never fewer.
-      this.checkpointDirty = true;
-    }
+    // A lost checkpoint means more records replayed after a crash, never fewer: tried again.
+    if (!writeCheckpoint(this.options.dir, this.segments)) this.checkpointDirty = true;
   }
 
   // ---------------------------------------------------------------- segments
@@ -534,27 +359,8 @@ export class Spool {
       if (this.dirty && this.options.fsync !== 'never') this.sync();
       if (previous.live === 0) this.remove(previous);
     }
-    const baseId = this.nextId;
-    const path = join(this.options.dir, `segment-${String(baseId).padStart(16, '0')}.log`);
-    let fd: number;
-    try {
-      fd = openSync(path, 'w+');
-      writeSync(fd, encodeSegmentHeader(baseId), 0, SEGMENT_HEADER_SIZE, 0);
-    } catch (error) {
-      throw new SpoolError(`cannot create spool segment ${path}: ${(error as Error).message}`, error);
-    }
-    if (this.options.fsync === 'batch') this.syncDirectory();
-    const segment: Segment = {
-      baseId,
-      path,
-      fd,
-      size: SEGMENT_HEADER_SIZE,
-      count: 0,
-      live: 0,
-      prefix: 0,
-      states: new Uint8Array(1024),
-      samples: [],
-    };
+    const segment = createSegment(this.options.dir, this.nextId);
+    if (this.options.fsync === 'batch') syncDirectory(this.options.dir);
     this.segments.push(segment);
     this.totalBytes += SEGMENT_HEADER_SIZE;
     this.active = segment;
@@ -574,81 +380,8 @@ export class Spool {
     if (index !== -1) this.segments.splice(index, 1);
     if (segment === this.active) this.active = null;
     this.totalBytes -= segment.size;
-    try {
-      closeSync(segment.fd);
-      unlinkSync(segment.path);
-    } catch {
-      // Already gone.
-    }
+    deleteSegmentFile(segment);
     this.checkpointDirty = true;
-  }
-
-  private grow(segment: Segment, more: number): void {
-    const needed = segment.count + more;
-    if (needed <= segment.states.length) return;
-    const states = new Uint8Array(Math.max(needed, segment.states.length * 2));
-    states.set(segment.states.subarray(0, segment.count));
-    segment.states = states;
-  }
-
-  /** The index of the segment holding `id` (or where it would be). */
-  private segmentIndexOf(id: number): number {
-    let lo = 0;
-    let hi = this.segments.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((this.segments[mid] as Segment).baseId <= id) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-
-  /**
-   * The payload of the entry at `offset` of `segment`, CRC checked. Read through a window that is
-   * kept between calls: a backlog is read a little at a time as memory frees up, and the bytes
-   * of a segment never change once written (appends only add after them). Each refill reads into
-   * a new buffer, never into one handed out: decoded records are views of it (no copy per record).
-   */
-  private payloadAt(segment: Segment, offset: number): Buffer {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const window = this.window;
-      if (window !== null && window.baseId === segment.baseId && offset >= window.start) {
-        const at = offset - window.start;
-        const scan = scanEntries(window.bytes.subarray(at), 1);
-        const position = scan.entries[0];
-        if (position !== undefined) {
-          const from = at + ENTRY_FRAMING_SIZE;
-          return window.bytes.subarray(from, from + position.length);
-        }
-        if (scan.damage !== null) {
-          throw new SpoolError(
-            `spool ${segment.path} changed under the producer at byte ${offset}: ${scan.damage.reason}`,
-          );
-        }
-      }
-      // Not in the window (or cut short at its end): read from `offset`, at least the whole entry.
-      const header = Buffer.allocUnsafe(ENTRY_FRAMING_SIZE);
-      if (this.readAt(segment, header, ENTRY_FRAMING_SIZE, offset) < ENTRY_FRAMING_SIZE) break;
-      const size = Math.max(READ_WINDOW, ENTRY_FRAMING_SIZE + header.readUInt32BE(0));
-      const bytes = Buffer.allocUnsafe(Math.min(size, segment.size - offset));
-      const read = this.readAt(segment, bytes, bytes.length, offset);
-      this.window = { baseId: segment.baseId, start: offset, bytes: bytes.subarray(0, read) };
-    }
-    throw new SpoolError(`spool ${segment.path} ends before its entry at byte ${offset}`);
-  }
-
-  private readAt(segment: Segment, into: Buffer, length: number, position: number): number {
-    let read = 0;
-    try {
-      while (read < length) {
-        const n = readSync(segment.fd, into, read, length - read, position + read);
-        if (n === 0) break;
-        read += n;
-      }
-    } catch (error) {
-      throw new SpoolError(`cannot read spool ${segment.path}: ${(error as Error).message}`, error);
-    }
-    return read;
   }
 
   private sync(): void {
@@ -658,30 +391,6 @@ export class Spool {
       fdatasyncSync(this.active.fd);
     } catch (error) {
       throw new SpoolError(`cannot sync spool ${this.active.path}: ${(error as Error).message}`, error);
-    }
-  }
-
-  /** A new file's name is durable only once its directory is synced. */
-  private syncDirectory(): void {
-    try {
-      const fd = openSync(this.options.dir, 'r');
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    } catch {
-      // Not supported on every file system; the data itself is synced.
-    }
-  }
-
-  private closeFiles(): void {
-    for (const segment of this.segments) {
-      try {
-        closeSync(segment.fd);
-      } catch {
-        // Already closed.
-      }
     }
   }
 }

@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DecodeError, EkafError } from '../../src/errors.js';
-import { Connection, encodeRequestFrame } from '../../src/network/connection.js';
+import { Connection } from '../../src/network/connection.js';
+import { encodeRequestFrame } from '../../src/network/request-frame.js';
 import { responseHeaderVersion, type Api } from '../../src/protocol/api.js';
 import { ApiVersions } from '../../src/protocol/apis/api-versions.js';
 import { InitProducerId } from '../../src/protocol/apis/init-producer-id.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UnsupportedVersionError } from '../../src/errors.js';
-import { encodeRequestChunks, encodeRequestFrame } from '../../src/network/connection.js';
+import { encodeRequestChunks, encodeRequestFrame } from '../../src/network/request-frame.js';
 import { ApiKey, requestHeaderVersion, responseHeaderVersion } from '../../src/protocol/api.js';
 import { ApiVersions } from '../../src/protocol/apis/api-versions.js';
 import { InitProducerId } from '../../src/protocol/apis/init-producer-id.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BatchBufferPool } from '../../src/runtime/batch-buffer-pool.js';
-import { PartitionLog, type SealedBatch } from '../../src/runtime/partition-log.js';
+import { PartitionLog } from '../../src/runtime/partition-log.js';
+import type { SealedBatch } from '../../src/runtime/sealed-batch.js';
 import { ProduceCall } from '../../src/runtime/delivery.js';
 import { normalizeRecord } from '../../src/runtime/records.js';
 import { decodeRecordBatch } from '../support/record-batch-decoder.js';

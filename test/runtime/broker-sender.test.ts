@@ -4,7 +4,8 @@ import { ConnectionError, EkafError, EncodeError } from '../../src/errors.js';
 import type { Connection } from '../../src/network/connection.js';
 import { BrokerSender, type SendablePartition } from '../../src/runtime/broker-sender.js';
 import { ProduceCall } from '../../src/runtime/delivery.js';
-import { PartitionLog, type SealedBatch } from '../../src/runtime/partition-log.js';
+import { PartitionLog } from '../../src/runtime/partition-log.js';
+import type { SealedBatch } from '../../src/runtime/sealed-batch.js';
 import { normalizeRecord } from '../../src/runtime/records.js';
 
 const T0 = 1_700_000_000_000;

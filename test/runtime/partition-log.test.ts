@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EkafError } from '../../src/errors.js';
 import { ProduceCall, type CallOutcome } from '../../src/runtime/delivery.js';
-import {
-  failBatch,
-  PartitionLog,
-  type BatchLimits,
-  type SealedBatch,
-} from '../../src/runtime/partition-log.js';
+import { PartitionLog, type BatchLimits } from '../../src/runtime/partition-log.js';
+import { failBatch, type SealedBatch } from '../../src/runtime/sealed-batch.js';
 import { normalizeRecord, type NormalizedRecord } from '../../src/runtime/records.js';
 import { decodeRecordBatch } from '../support/record-batch-decoder.js';
 
