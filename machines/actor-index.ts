@@ -54,11 +54,21 @@ export class ActorIndex {
   // Typed lookups: the name says the kind, and the kind says the machine (checked, not assumed).
 
   topic(name: string): TopicRef | undefined {
-    return this.ofKind(actorName.topic(name), 'topic') as TopicRef | undefined;
+    return this.topicNamed(actorName.topic(name));
   }
 
   worker(topic: string, partition: number): PartitionWorkerRef | undefined {
-    return this.ofKind(actorName.partition(topic, partition), 'partition') as PartitionWorkerRef | undefined;
+    return this.workerNamed(actorName.partition(topic, partition));
+  }
+
+  /** By registry name (`topic:orders`): for the data path, which keeps the name it made. */
+  topicNamed(name: string): TopicRef | undefined {
+    return this.ofKind(name, 'topic') as TopicRef | undefined;
+  }
+
+  /** By registry name (`partition:orders:3`): for the data path, which keeps the name it made. */
+  workerNamed(name: string): PartitionWorkerRef | undefined {
+    return this.ofKind(name, 'partition') as PartitionWorkerRef | undefined;
   }
 
   identity(): ProducerIdentityRef | undefined {

@@ -69,9 +69,25 @@ export class PartitionNode implements SendablePartition {
 
   readonly settings = (): TopicSettings => this.topic.settings;
 
-  /** Batches may flow: the producer has its identity and the worker is `ready`. */
-  readonly isReady = (): boolean =>
-    this.identity.canSend && this.worker()?.getSnapshot().matches('ready') === true;
+  /** The worker snapshot `ready` was last read from, and what it said (see isReady). */
+  private readSnapshot: unknown = undefined;
+  private workerReady = false;
+
+  /**
+   * Batches may flow: the producer has its identity and the worker is `ready`. Asked on every
+   * drain and every call: `matches()` parses its argument each time, so its answer is kept per
+   * snapshot (snapshots are immutable, a new one per transition).
+   */
+  readonly isReady = (): boolean => {
+    if (!this.identity.canSend) return false;
+    const snapshot = this.worker()?.getSnapshot();
+    if (snapshot === undefined) return false;
+    if (snapshot !== this.readSnapshot) {
+      this.readSnapshot = snapshot;
+      this.workerReady = snapshot.matches('ready');
+    }
+    return this.workerReady;
+  };
 
   readonly stamp = (): ProducerStamp | null => this.identity.stamp;
 

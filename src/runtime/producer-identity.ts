@@ -80,23 +80,41 @@ export function identityLogic(client: Pick<MetadataClient, 'initProducerId'>, ho
 export class IdentityView {
   constructor(private readonly ref: () => IdentityRef | undefined) {}
 
+  /** The snapshot `stamp` and `canSend` were last read from, and what they said. */
+  private readSnapshot: unknown = undefined;
+  private readStamp: ProducerStamp | null = null;
+  private readCanSend = false;
+
+  /**
+   * Reads `stamp` and `canSend` from the actor's snapshot. They are asked on every drain:
+   * `matches()` parses its argument each time, so the answers are kept per snapshot (immutable,
+   * a new one per transition).
+   */
+  private read(): void {
+    const snapshot = this.ref()?.getSnapshot();
+    if (snapshot === this.readSnapshot) return;
+    this.readSnapshot = snapshot;
+    if (snapshot === undefined || snapshot.matches('stopped')) {
+      this.readStamp = null;
+      this.readCanSend = false;
+      return;
+    }
+    // Also while renewing (or retrying a renewal): the other partitions keep the id they have.
+    this.readStamp = snapshot.context.stamp;
+    this.readCanSend =
+      snapshot.matches('disabled') || snapshot.matches('unsupported') || snapshot.context.stamp !== null;
+  }
+
   /** What partitions stamp with; null when idempotence is off, unsupported, or not ready yet. */
   get stamp(): ProducerStamp | null {
-    const snapshot = this.ref()?.getSnapshot();
-    if (snapshot === undefined || snapshot.matches('stopped')) return null;
-    // Also while renewing (or retrying a renewal): the other partitions keep the id they have.
-    return snapshot.context.stamp;
+    this.read();
+    return this.readStamp;
   }
 
   /** Whether batches may be sent: not before the first id (nor after stop()). */
   get canSend(): boolean {
-    const snapshot = this.ref()?.getSnapshot();
-    if (snapshot === undefined) return false;
-    return (
-      snapshot.matches('disabled') ||
-      snapshot.matches('unsupported') ||
-      (!snapshot.matches('stopped') && snapshot.context.stamp !== null)
-    );
+    this.read();
+    return this.readCanSend;
   }
 
   get state(): IdentityState {

@@ -52,8 +52,8 @@ export class RecordRouter {
     const { parts } = this;
     const topic = parts.topic(topicName);
     const firstSpoolId = origin?.firstSpoolId ?? -1;
-    const state = parts.topicActor(topic)?.getSnapshot();
-    if (state?.matches('refused') === true && topic.refusedWith !== null) {
+    const route = topic.routeFor(parts.topicActor(topic)?.getSnapshot());
+    if (route === 'refuse' && topic.refusedWith !== null) {
       parts.settlement.callFailed(records, firstSpoolId, call, topic.refusedWith);
       return;
     }
@@ -61,9 +61,7 @@ export class RecordRouter {
     const now = origin?.acceptedAt ?? Date.now();
     topic.lastUsedAt = origin === undefined ? now : Date.now();
     const indexBase = origin?.indexBase ?? 0;
-    // No snapshot while the registry restarts the topic's actor: the partitions we know decide.
-    const resolved = state === undefined ? topic.partitions.length > 0 : state.context.partitionCount > 0;
-    if (!resolved || topic.partitions.length === 0) {
+    if (route === 'wait' || topic.partitions.length === 0) {
       for (let i = 0; i < records.length; i++) {
         topic.waiting.push({
           record: records[i] as NormalizedRecord,

@@ -156,7 +156,7 @@ export class Runtime {
       pendingCalls: this.pendingCalls,
       topic: (name) => this.topic(name),
       topics: () => this.topology.topics.values(),
-      topicActor: (topic) => this.index.topic(topic.name),
+      topicActor: (topic) => this.index.topicNamed(topic.actorName),
       wakeLeader: (node) => {
         this.wakeLeader(node);
       },
@@ -335,7 +335,7 @@ export class Runtime {
       topic,
       partition,
       name,
-      () => this.index.worker(topic.name, partition),
+      () => this.index.workerNamed(name),
       this.identity,
       (t) => this.codecFor(t),
       this.batchBuffers,
