@@ -8,24 +8,8 @@ import { Metadata } from '../../src/protocol/apis/metadata.js';
 import { Produce } from '../../src/protocol/apis/produce.js';
 import { SaslAuthenticate } from '../../src/protocol/apis/sasl-authenticate.js';
 import { SaslHandshake } from '../../src/protocol/apis/sasl-handshake.js';
-import { Reader } from '../../src/protocol/reader.js';
 import { pickVersion, SUPPORTED_VERSIONS } from '../../src/protocol/versions.js';
-import { Writer } from '../../src/protocol/writer.js';
-
-/** Hex with spaces and `|` separators for readability; `#` starts a comment to the end of the line. */
-const h = (s: string): string => s.replace(/#[^\n]*/g, '').replace(/[\s|]/g, '');
-const bytes = (s: string): Buffer => Buffer.from(h(s), 'hex');
-const body = (encode: (w: Writer) => void): string => {
-  const w = new Writer();
-  encode(w);
-  return w.view().toString('hex');
-};
-const decode = <T>(decodeFn: (r: Reader) => T, hex: string): T => {
-  const r = new Reader(bytes(hex));
-  const value = decodeFn(r);
-  r.expectEnd('test response');
-  return value;
-};
+import { body, decode, h } from '../support/golden.js';
 
 describe('request frames and headers', () => {
   it('frames ApiVersions v3 with request header v2 (golden)', () => {
