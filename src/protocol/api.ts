@@ -5,6 +5,7 @@ import type { Writer } from './writer.js';
 export const ApiKey = {
   Produce: 0,
   Metadata: 3,
+  FindCoordinator: 10,
   SaslHandshake: 17,
   ApiVersions: 18,
   InitProducerId: 22,

@@ -15,6 +15,8 @@ export const SUPPORTED_VERSIONS: Readonly<Record<ApiKey, { readonly min: number;
   [ApiKey.Metadata]: { min: 1, max: 12 },
   [ApiKey.ApiVersions]: { min: 0, max: 3 },
   [ApiKey.InitProducerId]: { min: 0, max: 4 },
+  // From v1, like the Java client: v0 cannot name a transactional id (it has no key type).
+  [ApiKey.FindCoordinator]: { min: 1, max: 6 },
   // SASL: v1 hands the exchange to SaslAuthenticate (Kafka 1.0+); after v0 it goes as raw tokens.
   [ApiKey.SaslHandshake]: { min: 0, max: 1 },
   [ApiKey.SaslAuthenticate]: { min: 0, max: 2 },
