@@ -9,6 +9,10 @@ export const ApiKey = {
   SaslHandshake: 17,
   ApiVersions: 18,
   InitProducerId: 22,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  TxnOffsetCommit: 28,
   SaslAuthenticate: 36,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];

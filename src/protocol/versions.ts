@@ -17,9 +17,28 @@ export const SUPPORTED_VERSIONS: Readonly<Record<ApiKey, { readonly min: number;
   [ApiKey.InitProducerId]: { min: 0, max: 4 },
   // From v1, like the Java client: v0 cannot name a transactional id (it has no key type).
   [ApiKey.FindCoordinator]: { min: 1, max: 6 },
+  // Transactions. AddPartitionsToTxn v4+ is broker-to-broker; TxnOffsetCommit v6 names topics by id.
+  [ApiKey.AddPartitionsToTxn]: { min: 0, max: 3 },
+  [ApiKey.AddOffsetsToTxn]: { min: 0, max: 4 },
+  [ApiKey.EndTxn]: { min: 0, max: 5 },
+  [ApiKey.TxnOffsetCommit]: { min: 0, max: 5 },
   // SASL: v1 hands the exchange to SaslAuthenticate (Kafka 1.0+); after v0 it goes as raw tokens.
   [ApiKey.SaslHandshake]: { min: 0, max: 1 },
   [ApiKey.SaslAuthenticate]: { min: 0, max: 2 },
+};
+
+/**
+ * The highest versions a transactional producer may use while the cluster's `transaction.version`
+ * feature is below 2 (transactions v1). The versions above them mean transactions v2 (KIP-890
+ * part 2): Produce v12 adds its partitions to the transaction, TxnOffsetCommit v5 its group,
+ * EndTxn v5 bumps the epoch. The Java client caps them the same way
+ * (`LAST_STABLE_VERSION_BEFORE_TRANSACTION_V2` in ProduceRequest, TxnOffsetCommitRequest and
+ * EndTxnRequest); a producer without a transactional id is not capped.
+ */
+export const TRANSACTION_V1_MAX_VERSIONS: Readonly<Partial<Record<ApiKey, number>>> = {
+  [ApiKey.Produce]: 11,
+  [ApiKey.EndTxn]: 4,
+  [ApiKey.TxnOffsetCommit]: 4,
 };
 
 /** Picks the version to use for `api` given the broker's advertised ranges. */

@@ -1,20 +1,26 @@
 import { describe, expect, it } from 'vitest';
+import { AddOffsetsToTxn } from '../../src/protocol/apis/add-offsets-to-txn.js';
+import { AddPartitionsToTxn } from '../../src/protocol/apis/add-partitions-to-txn.js';
+import { EndTxn } from '../../src/protocol/apis/end-txn.js';
 import {
   coordinatorFor,
   CoordinatorType,
   FindCoordinator,
-  type FindCoordinatorRequest,
 } from '../../src/protocol/apis/find-coordinator.js';
-import { body, decode, h } from '../support/golden.js';
+import { TxnOffsetCommit, type TxnOffsetCommitRequest } from '../../src/protocol/apis/txn-offset-commit.js';
+import { decode, encoded, h } from '../support/golden.js';
 
 // Golden bytes for the transaction APIs, from the message definitions of Kafka 4.4
-// (clients/src/main/resources/common/message/*.json). Strings: "tx" 7478, "g" 67, "h" 68.
+// (clients/src/main/resources/common/message/*.json), checked against the Java client's own
+// serialisation (kafka-clients 4.4.0). Strings: "tx" 7478, "g" 67, "h" 68, "t" 74, "m" 6d, "x" 78.
+
+/** Transactional id "tx", producer id 7, epoch 2. */
+const producer = { transactionalId: 'tx', producerId: 7, producerEpoch: 2 };
+const PRODUCER = '0002 7478 | 0000000000000007 | 0002';
+const PRODUCER_FLEX = '03 7478 | 0000000000000007 | 0002';
 
 describe('FindCoordinator', () => {
-  const encode = (version: number, request: FindCoordinatorRequest): string =>
-    body((w) => {
-      FindCoordinator.encodeRequest(w, version, request);
-    });
+  const encode = encoded.bind(null, FindCoordinator);
   const tx = { keyType: CoordinatorType.Transaction, keys: ['tx'] };
 
   it('encodes each request shape (golden)', () => {
@@ -94,6 +100,188 @@ describe('FindCoordinator', () => {
       ]);
       expect(coordinatorFor(response, 'a')?.errorCode).toBe(15);
       expect(coordinatorFor(response, 'b')).toBeUndefined();
+    }
+  });
+});
+
+describe('AddPartitionsToTxn', () => {
+  const request = { ...producer, topics: [{ name: 't', partitions: [0, 3] }] };
+
+  it("encodes v0-v2 and flexible v3 (golden); refuses the brokers' v4+", () => {
+    for (const version of [0, 1, 2]) {
+      expect(encoded(AddPartitionsToTxn, version, request)).toBe(
+        h(`${PRODUCER} | 00000001 | 0001 74 | 00000002 00000000 00000003  # topic "t" partitions [0, 3]`),
+      );
+    }
+    expect(encoded(AddPartitionsToTxn, 3, request)).toBe(
+      h(`${PRODUCER_FLEX} | 02 | 02 74 | 03 00000000 00000003 | 00  # topic, tagged
+         00                                                        # tagged`),
+    );
+    expect(() => encoded(AddPartitionsToTxn, 4, request)).toThrow(
+      'AddPartitionsToTxn v4 is for brokers; clients send v0-v3',
+    );
+  });
+
+  it('decodes v0-v2 and v3: an error code a partition', () => {
+    const expected = {
+      throttleTimeMs: 0,
+      topics: [
+        {
+          name: 't',
+          partitions: [
+            { partition: 0, errorCode: 0 },
+            { partition: 3, errorCode: 51 },
+          ],
+        },
+      ],
+    };
+    for (const version of [0, 1, 2]) {
+      const response = decode(
+        (r) => AddPartitionsToTxn.decodeResponse(r, version),
+        `00000000 | 00000001 | 0001 74     # throttle, 1 topic "t"
+         00000002 | 00000000 0000 | 00000003 0033  # partition 0 ok, partition 3 CONCURRENT_TRANSACTIONS (51)`,
+      );
+      expect(response).toEqual(expected);
+    }
+    const v3 = decode(
+      (r) => AddPartitionsToTxn.decodeResponse(r, 3),
+      `00000000 | 02 | 02 74
+         03 | 00000000 0000 00 | 00000003 0033 00  # partitions, each with tagged fields
+         00                                        # topic tagged
+       00                                          # tagged`,
+    );
+    expect(v3).toEqual(expected);
+  });
+});
+
+describe('EndTxn', () => {
+  const request = { ...producer, committed: true };
+
+  it('encodes v0-v2 and v3-v5 (golden)', () => {
+    for (const version of [0, 1, 2]) {
+      expect(encoded(EndTxn, version, request)).toBe(h(`${PRODUCER} | 01  # commit`));
+    }
+    for (const version of [3, 4, 5]) {
+      expect(encoded(EndTxn, version, { ...request, committed: false })).toBe(
+        h(`${PRODUCER_FLEX} | 00 | 00  # abort, tagged`),
+      );
+    }
+  });
+
+  it('decodes v0-v4, and v5 with the producer id and epoch for the next transaction', () => {
+    const v0 = decode((r) => EndTxn.decodeResponse(r, 0), '00000000 | 0033  # CONCURRENT_TRANSACTIONS');
+    expect(v0.errorCode).toBe(51);
+    expect(v0.producerId.toNumber()).toBe(-1);
+    expect(v0.producerEpoch).toBe(-1);
+    for (const version of [3, 4]) {
+      const response = decode((r) => EndTxn.decodeResponse(r, version), '00000000 | 0000 | 00');
+      expect(response.producerId.toNumber()).toBe(-1);
+    }
+    const v5 = decode(
+      (r) => EndTxn.decodeResponse(r, 5),
+      '00000000 | 0000 | 0000000000000007 | 0003 | 00  # producer id 7, epoch 3 (bumped)',
+    );
+    expect(v5.errorCode).toBe(0);
+    expect(v5.producerId.toNumber()).toBe(7);
+    expect(v5.producerEpoch).toBe(3);
+  });
+});
+
+describe('AddOffsetsToTxn', () => {
+  it('encodes v0-v2 and v3-v4 (golden)', () => {
+    for (const version of [0, 1, 2]) {
+      expect(encoded(AddOffsetsToTxn, version, { ...producer, groupId: 'g' })).toBe(
+        h(`${PRODUCER} | 0001 67  # group "g"`),
+      );
+    }
+    for (const version of [3, 4]) {
+      expect(encoded(AddOffsetsToTxn, version, { ...producer, groupId: 'g' })).toBe(
+        h(`${PRODUCER_FLEX} | 02 67 | 00`),
+      );
+    }
+  });
+
+  it('decodes v0-v2 and v3-v4', () => {
+    expect(decode((r) => AddOffsetsToTxn.decodeResponse(r, 2), '00000000 | 001e')).toEqual({
+      throttleTimeMs: 0,
+      errorCode: 30, // GROUP_AUTHORIZATION_FAILED
+    });
+    expect(decode((r) => AddOffsetsToTxn.decodeResponse(r, 4), '00000064 | 0000 | 00')).toEqual({
+      throttleTimeMs: 100,
+      errorCode: 0,
+    });
+  });
+});
+
+describe('TxnOffsetCommit', () => {
+  const request: TxnOffsetCommitRequest = {
+    ...producer,
+    groupId: 'g',
+    generationId: -1,
+    memberId: '',
+    groupInstanceId: null,
+    topics: [
+      {
+        name: 't',
+        partitions: [{ partition: 1, committedOffset: 42, committedLeaderEpoch: 9, committedMetadata: 'x' }],
+      },
+    ],
+  };
+  const member = { ...request, generationId: 5, memberId: 'm' };
+
+  it('encodes v0-v1, v2 (leader epoch) and v3-v5 (group metadata, flexible) (golden)', () => {
+    for (const version of [0, 1]) {
+      expect(encoded(TxnOffsetCommit, version, request)).toBe(
+        h(`0002 7478 | 0001 67 | 0000000000000007 | 0002  # "tx", group "g", producer 7 epoch 2
+           00000001 | 0001 74 | 00000001                 # topic "t", 1 partition
+           00000001 | 000000000000002a | 0001 78         # partition 1, offset 42, metadata "x"`),
+      );
+    }
+    expect(encoded(TxnOffsetCommit, 2, request)).toBe(
+      h(`0002 7478 | 0001 67 | 0000000000000007 | 0002
+         00000001 | 0001 74 | 00000001
+         00000001 | 000000000000002a | 00000009 | 0001 78  # leader epoch 9 before the metadata`),
+    );
+    for (const version of [3, 4, 5]) {
+      expect(encoded(TxnOffsetCommit, version, member)).toBe(
+        h(`03 7478 | 02 67 | 0000000000000007 | 0002
+           00000005 | 02 6d | 00                                # generation 5, member "m", no instance id
+           02 | 02 74 | 02                                      # 1 topic "t", 1 partition
+             00000001 | 000000000000002a | 00000009 | 02 78 | 00  # partition, tagged
+           00                                                   # topic tagged
+           00                                                   # tagged`),
+      );
+    }
+    // A dynamic member: group instance id null; a static one: its id.
+    expect(encoded(TxnOffsetCommit, 3, { ...member, groupInstanceId: 'i', topics: [] })).toBe(
+      h('03 7478 | 02 67 | 0000000000000007 | 0002 | 00000005 | 02 6d | 02 69 | 01 | 00'),
+    );
+  });
+
+  it('refuses group metadata before v3 (it could not fence a zombie) and topic ids (v6)', () => {
+    expect(() => encoded(TxnOffsetCommit, 2, member)).toThrow(
+      'TxnOffsetCommit v2 cannot carry the group metadata (v3+)',
+    );
+    expect(() => encoded(TxnOffsetCommit, 6, member)).toThrow(
+      expect.objectContaining({ code: 'ERR_ENCODE' }),
+    );
+  });
+
+  it('decodes v0-v2 and v3-v5: an error code a partition', () => {
+    const v0 = decode(
+      (r) => TxnOffsetCommit.decodeResponse(r, 0),
+      '00000000 | 00000001 | 0001 74 | 00000001 | 00000001 0000',
+    );
+    expect(v0).toEqual({
+      throttleTimeMs: 0,
+      topics: [{ name: 't', partitions: [{ partition: 1, errorCode: 0 }] }],
+    });
+    for (const version of [3, 4, 5]) {
+      const response = decode(
+        (r) => TxnOffsetCommit.decodeResponse(r, version),
+        '00000000 | 02 | 02 74 | 02 | 00000001 0019 00 | 00 | 00  # partition 1: UNKNOWN_MEMBER_ID (25)',
+      );
+      expect(response.topics[0]?.partitions).toEqual([{ partition: 1, errorCode: 25 }]);
     }
   });
 });

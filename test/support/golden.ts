@@ -1,3 +1,4 @@
+import type { Api } from '../../src/protocol/api.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';
 
@@ -15,6 +16,12 @@ export const body = (encode: (w: Writer) => void): string => {
   encode(w);
   return w.view().toString('hex');
 };
+
+/** The body of `api`'s request at `version`, as plain hex. */
+export const encoded = <Request>(api: Api<Request, unknown>, version: number, request: Request): string =>
+  body((w) => {
+    api.encodeRequest(w, version, request);
+  });
 
 /** Decodes a commented hex body, which must be consumed exactly. */
 export const decode = <T>(decodeFn: (r: Reader) => T, hex: string): T => {
