@@ -7,6 +7,7 @@ import {
   CoordinatorType,
   FindCoordinator,
 } from '../../src/protocol/apis/find-coordinator.js';
+import { InitProducerId } from '../../src/protocol/apis/init-producer-id.js';
 import { TxnOffsetCommit, type TxnOffsetCommitRequest } from '../../src/protocol/apis/txn-offset-commit.js';
 import { decode, encoded, h } from '../support/golden.js';
 
@@ -283,5 +284,40 @@ describe('TxnOffsetCommit', () => {
       );
       expect(response.topics[0]?.partitions).toEqual([{ partition: 1, errorCode: 25 }]);
     }
+  });
+});
+
+describe('InitProducerId for transactions', () => {
+  const request = { transactionalId: 'tx', transactionTimeoutMs: 60000, producerId: 7, producerEpoch: 2 };
+
+  it('encodes v3-v5 alike, and v6 with Enable2Pc and KeepPreparedTxn false (golden)', () => {
+    for (const version of [3, 4, 5]) {
+      expect(encoded(InitProducerId, version, request)).toBe(
+        h('03 7478 | 0000ea60 | 0000000000000007 | 0002 | 00  # "tx", timeout 60 s, producer 7 epoch 2'),
+      );
+    }
+    expect(encoded(InitProducerId, 6, request)).toBe(
+      h(
+        '03 7478 | 0000ea60 | 0000000000000007 | 0002 | 00 | 00 | 00  # Enable2Pc false, KeepPreparedTxn false',
+      ),
+    );
+  });
+
+  it('decodes v5, and v6 with the ongoing transaction (-1 before v6)', () => {
+    const v5 = decode(
+      (r) => InitProducerId.decodeResponse(r, 5),
+      '00000000 | 0078 | ffffffffffffffff | ffff | 00  # TRANSACTION_ABORTABLE (120)',
+    );
+    expect(v5.errorCode).toBe(120);
+    expect(v5.ongoingTxnProducerId.toNumber()).toBe(-1);
+    expect(v5.ongoingTxnProducerEpoch).toBe(-1);
+    const v6 = decode(
+      (r) => InitProducerId.decodeResponse(r, 6),
+      `00000000 | 0000 | 000000000000002a | 0003  # producer 42 epoch 3
+       0000000000000029 | 0009 | 00                # ongoing transaction: producer 41 epoch 9`,
+    );
+    expect(v6.producerId.toNumber()).toBe(42);
+    expect(v6.ongoingTxnProducerId.toNumber()).toBe(41);
+    expect(v6.ongoingTxnProducerEpoch).toBe(9);
   });
 });
