@@ -1,12 +1,21 @@
 import { KafkaProtocolError, UnsupportedVersionError } from '../errors.js';
 import { ApiKey, type Api } from '../protocol/api.js';
-import { ApiVersions, type ApiVersionRange } from '../protocol/apis/api-versions.js';
+import { AddOffsetsToTxn } from '../protocol/apis/add-offsets-to-txn.js';
+import { AddPartitionsToTxn } from '../protocol/apis/add-partitions-to-txn.js';
+import {
+  ApiVersions,
+  type ApiVersionRange,
+  type ApiVersionsResponse,
+} from '../protocol/apis/api-versions.js';
+import { EndTxn } from '../protocol/apis/end-txn.js';
+import { FindCoordinator } from '../protocol/apis/find-coordinator.js';
 import { InitProducerId } from '../protocol/apis/init-producer-id.js';
 import { Metadata } from '../protocol/apis/metadata.js';
 import { Produce } from '../protocol/apis/produce.js';
 import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
 import { SaslAuthenticate } from '../protocol/apis/sasl-authenticate.js';
 import { SaslHandshake } from '../protocol/apis/sasl-handshake.js';
+import { TxnOffsetCommit } from '../protocol/apis/txn-offset-commit.js';
 import { pickVersion, SUPPORTED_VERSIONS } from '../protocol/versions.js';
 import { authenticate, type CredentialsSource } from '../security/sasl.js';
 import { EKAF_SOFTWARE_NAME, EKAF_VERSION } from '../version.js';
@@ -14,8 +23,18 @@ import type { Connection } from './connection.js';
 
 /** The APIs a producer cannot work without; the handshake fails unless each has a common version. */
 const REQUIRED_APIS: readonly Api<unknown, unknown>[] = [Metadata, Produce] as Api<unknown, unknown>[];
-/** APIs used when the broker has them (idempotence needs InitProducerId); absent otherwise. */
-const OPTIONAL_APIS: readonly Api<unknown, unknown>[] = [InitProducerId] as Api<unknown, unknown>[];
+/**
+ * APIs used when the broker has them (idempotence needs InitProducerId, transactions the rest);
+ * absent otherwise.
+ */
+const OPTIONAL_APIS: readonly Api<unknown, unknown>[] = [
+  InitProducerId,
+  FindCoordinator,
+  AddPartitionsToTxn,
+  AddOffsetsToTxn,
+  EndTxn,
+  TxnOffsetCommit,
+] as Api<unknown, unknown>[];
 
 export interface HandshakeResult {
   /** The broker's advertised ranges, as received. */
@@ -24,6 +43,12 @@ export interface HandshakeResult {
   versions: ReadonlyMap<number, number>;
   /** The ApiVersions version that succeeded (lower than ours after a KIP-511 fallback). */
   apiVersionsVersion: number;
+  /**
+   * The cluster's finalized features as this broker knows them (KIP-584), name to max version
+   * level: `transaction.version` >= 2 means transactions v2 (KIP-890). Empty when the broker says
+   * nothing (ApiVersions below v3, older brokers) or gives no valid epoch.
+   */
+  finalizedFeatures: ReadonlyMap<string, number>;
 }
 
 /**
@@ -64,7 +89,18 @@ export async function negotiateVersions(connection: Connection): Promise<Handsha
       if (!(error instanceof UnsupportedVersionError)) throw error;
     }
   }
-  return { brokerRanges: response.apiKeys, versions, apiVersionsVersion: version };
+  return {
+    brokerRanges: response.apiKeys,
+    versions,
+    apiVersionsVersion: version,
+    finalizedFeatures: finalizedFeatures(response),
+  };
+}
+
+/** Finalized features are valid only with an epoch >= 0 (ApiVersionsResponse.json). */
+function finalizedFeatures(response: ApiVersionsResponse): ReadonlyMap<string, number> {
+  if (response.finalizedFeaturesEpoch.isNegative()) return new Map();
+  return new Map(response.finalizedFeatures.map((feature) => [feature.name, feature.maxVersionLevel]));
 }
 
 /**

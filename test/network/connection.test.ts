@@ -13,6 +13,7 @@ import { negotiateVersions } from '../../src/network/handshake.js';
 import { ApiVersions } from '../../src/protocol/apis/api-versions.js';
 import { Produce, type ProduceRequest } from '../../src/protocol/apis/produce.js';
 import type { RequestHeader } from '../../src/protocol/headers.js';
+import { Writer } from '../../src/protocol/writer.js';
 import {
   apiVersionsV0Body,
   responseFrame,
@@ -283,6 +284,73 @@ describe('version negotiation', () => {
     expect(result.apiVersionsVersion).toBe(2);
     expect(result.versions.get(0)).toBe(9);
     expect(result.versions.get(3)).toBe(12);
+    expect(result.finalizedFeatures.size).toBe(0);
+  });
+
+  /** An ApiVersions v3 body: the ranges, then the finalized features (tags 1 and 2) when given. */
+  const apiVersionsV3Body = (
+    ranges: [key: number, min: number, max: number][],
+    features?: { epoch: number; levels: [name: string, max: number][] },
+  ): Buffer => {
+    const w = new Writer().int16(0);
+    w.compactArray(ranges, (rw, [key, min, max]) => rw.int16(key).int16(min).int16(max).taggedFields());
+    w.int32(0);
+    if (features === undefined) return w.taggedFields().toBuffer();
+    const levels = new Writer().compactArray(features.levels, (fw, [name, max]) => {
+      fw.compactString(name).int16(max).int16(1).taggedFields();
+    });
+    const epoch = new Writer().int64(features.epoch).toBuffer();
+    return w
+      .taggedFields([
+        [1, epoch],
+        [2, levels.toBuffer()],
+      ])
+      .toBuffer();
+  };
+  const V3_RANGES: [number, number, number][] = [
+    [0, 3, 12],
+    [3, 1, 12],
+    [10, 0, 6],
+    [18, 0, 3],
+    [22, 0, 5],
+    [24, 0, 5],
+    [25, 0, 4],
+    [26, 0, 5],
+    [28, 0, 5],
+  ];
+
+  it('negotiates the transaction APIs and reports the finalized features (ApiVersions v3)', async () => {
+    const conn = await connectTo((header, socket) => {
+      const features = { epoch: 7, levels: [['transaction.version', 2] as [string, number]] };
+      socket.write(responseFrame(header.correlationId, apiVersionsV3Body(V3_RANGES, features)));
+    });
+    const result = await negotiateVersions(conn);
+    expect(result.apiVersionsVersion).toBe(3);
+    expect(result.finalizedFeatures).toEqual(new Map([['transaction.version', 2]]));
+    // FindCoordinator, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit: ours are 1-6, 0-3, 0-4, 0-5, 0-5.
+    expect([10, 24, 25, 26, 28].map((key) => result.versions.get(key))).toEqual([6, 3, 4, 5, 5]);
+  });
+
+  it('reports no finalized features without a valid epoch (ApiVersionsResponse.json)', async () => {
+    const conn = await connectTo((header, socket) => {
+      const features = { epoch: -1, levels: [['transaction.version', 2] as [string, number]] };
+      socket.write(responseFrame(header.correlationId, apiVersionsV3Body(V3_RANGES, features)));
+    });
+    expect((await negotiateVersions(conn)).finalizedFeatures.size).toBe(0);
+  });
+
+  it('leaves out the transaction APIs, and reports no features, when the broker has neither', async () => {
+    const conn = await connectTo((header, socket) => {
+      const ranges: [number, number, number][] = [
+        [0, 3, 9],
+        [3, 1, 12],
+        [18, 0, 3],
+      ];
+      socket.write(responseFrame(header.correlationId, apiVersionsV3Body(ranges)));
+    });
+    const result = await negotiateVersions(conn);
+    expect(result.finalizedFeatures.size).toBe(0);
+    expect([...result.versions.keys()].sort((a, b) => a - b)).toEqual([0, 3, 18]);
   });
 
   it('fails with a clear error when Produce has no common version', async () => {

@@ -56,7 +56,7 @@ describe('ApiVersions responses', () => {
        0000 0000 000a 00      # Produce v0-v10, tagged
        0012 0000 0003 00      # ApiVersions v0-v3, tagged
        00000000               # throttle
-       02 | 00 00 | 01 00     # 2 empty tagged fields (tags 0 and 1: features), skipped
+       02 | 00 01 01 | 03 01 00  # tag 0: no supported features (skipped), tag 3: ZkMigrationReady false (skipped)
        `,
     );
     expect(response.errorCode).toBe(0);
@@ -65,6 +65,8 @@ describe('ApiVersions responses', () => {
       { apiKey: 18, minVersion: 0, maxVersion: 3 },
     ]);
     expect(response.decodedVersion).toBe(3);
+    expect(response.finalizedFeaturesEpoch.toNumber()).toBe(-1);
+    expect(response.finalizedFeatures).toEqual([]);
   });
 
   it('decodes a KIP-511 fallback: v0 format whatever version was asked', () => {
@@ -83,7 +85,8 @@ describe('ApiVersions responses', () => {
     // Captured from librdkafka 2.0.2 and 2.12.0 mock brokers answering an ApiVersions v3 request:
     // a one-byte element count (1, not 1 + 1), one range, a throttle time.
     const response = decode((r) => ApiVersions.decodeResponse(r, 3), '0023 | 01 | 0012 0000 0002 | 00000000');
-    expect(response).toEqual({ errorCode: 35, apiKeys: [], throttleTimeMs: 0, decodedVersion: 0 });
+    expect(response).toMatchObject({ errorCode: 35, apiKeys: [], throttleTimeMs: 0, decodedVersion: 0 });
+    expect(response.finalizedFeatures).toEqual([]);
   });
 
   it('decodes v1/v2 with throttle time', () => {

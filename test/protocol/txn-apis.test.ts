@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AddOffsetsToTxn } from '../../src/protocol/apis/add-offsets-to-txn.js';
 import { AddPartitionsToTxn } from '../../src/protocol/apis/add-partitions-to-txn.js';
+import { ApiVersions } from '../../src/protocol/apis/api-versions.js';
 import { EndTxn } from '../../src/protocol/apis/end-txn.js';
 import {
   coordinatorFor,
@@ -319,5 +320,40 @@ describe('InitProducerId for transactions', () => {
     expect(v6.producerId.toNumber()).toBe(42);
     expect(v6.ongoingTxnProducerId.toNumber()).toBe(41);
     expect(v6.ongoingTxnProducerEpoch).toBe(9);
+  });
+});
+
+describe('ApiVersions finalized features (KIP-584)', () => {
+  const TXN_VERSION = Buffer.from('transaction.version').toString('hex'); // 19 bytes: compact length 14
+
+  it('decodes v3 tags 1 and 2: the epoch and the finalized features; skips the supported ones', () => {
+    const response = decode(
+      (r) => ApiVersions.decodeResponse(r, 3),
+      `0000 | 02 | 001a 0000 0005 00        # EndTxn v0-v5
+       00000000                            # throttle
+       03                                  # 3 tagged fields
+         00 1a | 02 14 ${TXN_VERSION} 0001 0002 00   # tag 0 (26 bytes): supported transaction.version 1-2
+         01 08 | 000000000000012c                    # tag 1 (8 bytes): finalized features epoch 300
+         02 22 | 03                                  # tag 2 (34 bytes): 2 finalized features
+                 14 ${TXN_VERSION} 0002 0002 00      #   transaction.version, max level 2, min level 2
+                 03 6d76 001b 001b 00                #   "mv", max level 27, min level 27`,
+    );
+    expect(response.apiKeys).toEqual([{ apiKey: 26, minVersion: 0, maxVersion: 5 }]);
+    expect(response.finalizedFeaturesEpoch.toNumber()).toBe(300);
+    expect(response.finalizedFeatures).toEqual([
+      { name: 'transaction.version', maxVersionLevel: 2, minVersionLevel: 2 },
+      { name: 'mv', maxVersionLevel: 27, minVersionLevel: 27 },
+    ]);
+  });
+
+  it('reports none before v3 or without the tags', () => {
+    for (const [version, hex] of [
+      [2, '0000 | 00000000 | 00000000'],
+      [3, '0000 | 01 | 00000000 | 00'],
+    ] as const) {
+      const response = decode((r) => ApiVersions.decodeResponse(r, version), hex);
+      expect(response.finalizedFeaturesEpoch.toNumber()).toBe(-1);
+      expect(response.finalizedFeatures).toEqual([]);
+    }
   });
 });
