@@ -3,6 +3,7 @@ import type { brokerConnectionMachine } from './broker-connection.machine.js';
 import type { partitionWorkerMachine } from './partition-worker.machine.js';
 import type { producerIdentityMachine } from './producer-identity.machine.js';
 import type { topicMachine } from './topic.machine.js';
+import type { transactionMachine } from './transaction.machine.js';
 
 /**
  * The registry's index: every actor of a producer by name, with its kind and how to start it
@@ -12,7 +13,7 @@ import type { topicMachine } from './topic.machine.js';
  * worker is a Map lookup, not an event.
  */
 
-export type ActorKind = 'metadata' | 'identity' | 'broker' | 'topic' | 'partition';
+export type ActorKind = 'metadata' | 'identity' | 'transaction' | 'broker' | 'topic' | 'partition';
 
 /** How the registry (re)starts a child. */
 export interface ChildSpec {
@@ -43,10 +44,13 @@ export type TopicRef = ActorRefFrom<typeof topicMachine>;
 export type PartitionWorkerRef = ActorRefFrom<typeof partitionWorkerMachine>;
 export type BrokerConnectionRef = ActorRefFrom<typeof brokerConnectionMachine>;
 export type ProducerIdentityRef = ActorRefFrom<typeof producerIdentityMachine>;
+export type TransactionRef = ActorRefFrom<typeof transactionMachine>;
 
 /** The names of the producer's single actors. */
 export const METADATA = 'metadata';
 export const IDENTITY = 'identity';
+/** A transactional producer's transaction actor. */
+export const TRANSACTION = 'transaction';
 
 export class ActorIndex {
   private readonly entries = new Map<string, IndexEntry>();
@@ -73,6 +77,10 @@ export class ActorIndex {
 
   identity(): ProducerIdentityRef | undefined {
     return this.ofKind(IDENTITY, 'identity') as ProducerIdentityRef | undefined;
+  }
+
+  transaction(): TransactionRef | undefined {
+    return this.ofKind(TRANSACTION, 'transaction') as TransactionRef | undefined;
   }
 
   broker(id: number): BrokerConnectionRef | undefined {

@@ -51,6 +51,7 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
     'tls',
     'sasl',
     'spool',
+    'transactionalId',
   ]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new ConfigError(key, 'is not an ekaf option');
@@ -63,6 +64,7 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
     tls: validateTls(options.tls),
     sasl: validateSasl(options.sasl),
     spool: validateSpool(options.spool),
+    transactionalId: validateTransactionalId(options.transactionalId),
   } as ResolvedOptions;
   for (const [key, fallback] of Object.entries(PRODUCER_DEFAULTS)) {
     const value = (options as unknown as Record<string, unknown>)[key];
@@ -79,7 +81,10 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
         value,
         key === 'topicIdleEvictionMs'
           ? TOPIC_IDLE_EVICTION_MIN_MS
-          : key === 'deliveryTimeoutMs' || key.endsWith('Bytes') || key.endsWith('Records')
+          : key === 'deliveryTimeoutMs' ||
+              key.startsWith('transaction') ||
+              key.endsWith('Bytes') ||
+              key.endsWith('Records')
             ? 1
             : 0,
         key === 'topicIdleEvictionMs'
@@ -107,7 +112,38 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
   if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) {
     throw new ConfigError('retryBackoffMaxMs', `must be >= retryBackoffMs (${resolved.retryBackoffMs})`);
   }
+  checkTransactional(resolved, options);
   return resolved;
+}
+
+function validateTransactionalId(id: unknown): string | null {
+  if (id === undefined) return null;
+  // Kafka's limit for a transactional id is that of a string field (int16 length).
+  if (typeof id !== 'string' || id.length === 0 || Buffer.byteLength(id) > 32_767) {
+    throw new ConfigError(
+      'transactionalId',
+      `must be a non-empty string of at most 32767 bytes (got ${show(id)})`,
+    );
+  }
+  return id;
+}
+
+/**
+ * A transactional producer is idempotent (the coordinator fences by producer id and epoch, and
+ * the markers close sequences the broker checks), as Java enforces; the spool is refused: a
+ * record read back after a restart belongs to no open transaction.
+ */
+function checkTransactional(resolved: ResolvedOptions, options: ProducerOptions): void {
+  if (resolved.transactionalId === null) return;
+  if (options.idempotent === false) {
+    throw new ConfigError('idempotent', 'must be true with transactionalId (transactions are idempotent)');
+  }
+  if (resolved.spool !== null) {
+    throw new ConfigError(
+      'spool',
+      'cannot be used with transactionalId: a spooled record belongs to no open transaction',
+    );
+  }
 }
 
 function parseBrokers(brokers: unknown): BrokerAddress[] {

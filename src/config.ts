@@ -118,6 +118,28 @@ export interface ProducerOptions {
    */
   idempotent?: boolean;
   /**
+   * Makes the producer transactional: records are produced inside transactions
+   * (`beginTransaction()`, `transaction(fn)`) that commit or abort as a whole, and a new producer
+   * with the same id fences the old one and aborts what it left open. Unique per producer
+   * instance that must not run twice at once (one per gateway worker, say), stable across its
+   * restarts. Requires idempotence (acks 'all', maxInFlight <= 5); not with `spool`. None by
+   * default. Java `transactional.id`.
+   */
+  transactionalId?: string;
+  /**
+   * How long a transaction may stay open before the transaction coordinator aborts it, in ms.
+   * Default 60000; the broker refuses values above its `transaction.max.timeout.ms` (15 min by
+   * default). Java `transaction.timeout.ms`.
+   */
+  transactionTimeoutMs?: number;
+  /**
+   * How long a transaction operation (initialization, adding partitions, sendOffsets, commit,
+   * abort) may wait for the transaction coordinator, retries and coordinator moves included,
+   * before it fails with ERR_TRANSACTION_TIMEOUT. Default 60000. Java `max.block.ms` (for
+   * `initTransactions`, `commitTransaction`, `abortTransaction`).
+   */
+  transactionCoordinatorTimeoutMs?: number;
+  /**
    * TLS to every broker: `true` (Node's trusted roots) or node:tls options
    * `{ ca, cert, key, servername, rejectUnauthorized }`. Off by default. Java
    * `security.protocol=SSL` and the `ssl.*` settings.
@@ -220,6 +242,8 @@ export const PRODUCER_DEFAULTS = Object.freeze({
   topicIdleEvictionMs: 300_000,
   maxRequestBytes: 1024 * 1024,
   maxResponseBytes: 64 * 1024 * 1024,
+  transactionTimeoutMs: 60_000,
+  transactionCoordinatorTimeoutMs: 60_000,
 });
 
 export interface BrokerAddress {
@@ -229,8 +253,13 @@ export interface BrokerAddress {
 
 /** Options after validation, with every default applied. */
 export interface ResolvedOptions extends Required<
-  Omit<ProducerOptions, 'brokers' | 'defaults' | 'topics' | 'logger' | 'inspect' | 'tls' | 'sasl' | 'spool'>
+  Omit<
+    ProducerOptions,
+    'brokers' | 'defaults' | 'topics' | 'logger' | 'inspect' | 'tls' | 'sasl' | 'spool' | 'transactionalId'
+  >
 > {
+  /** Null for a producer that is not transactional. */
+  transactionalId: string | null;
   spool: ResolvedSpoolOptions | null;
   inspect: InspectionObserver | undefined;
   tls: TlsOptions | null;

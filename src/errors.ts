@@ -23,7 +23,13 @@ export type EkafErrorCode =
   | 'ERR_PRODUCER_CLOSED'
   | 'ERR_ABORTED'
   | 'ERR_SPOOL'
-  | 'ERR_SPOOL_LOCKED';
+  | 'ERR_SPOOL_LOCKED'
+  | 'ERR_PRODUCER_FENCED'
+  | 'ERR_TRANSACTION_ABORTABLE'
+  | 'ERR_TRANSACTION_ABORTED'
+  | 'ERR_INVALID_TXN_STATE'
+  | 'ERR_TRANSACTION_TIMEOUT'
+  | 'ERR_TRANSACTION_FATAL';
 
 export class EkafError extends Error {
   readonly code: EkafErrorCode;
@@ -240,5 +246,96 @@ export class SaslAuthenticationError extends EkafError {
 export class AbortedError extends EkafError {
   constructor(reason?: unknown) {
     super('ERR_ABORTED', 'the operation was aborted', { cause: reason });
+  }
+}
+
+// ------------------------------------------------------------------------------------ transactions
+
+/**
+ * Another producer with the same `transactionalId` has started (InitProducerId gave it a newer
+ * epoch): this one is a zombie. The broker answered PRODUCER_FENCED or INVALID_PRODUCER_EPOCH
+ * (Java `ProducerFencedException`). The producer refuses transactional work from then on; close
+ * it. Nothing it writes after the fence can become visible.
+ */
+export class ProducerFencedError extends EkafError {
+  constructor(
+    readonly transactionalId: string,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(
+      'ERR_PRODUCER_FENCED',
+      `transactional id "${transactionalId}" was taken by a newer producer: ${detail}`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+/**
+ * The current transaction cannot commit: a record of it failed, the broker answered
+ * TRANSACTION_ABORTABLE, or an offset commit failed. `cause` says which. Abort it (`tx.abort()`)
+ * and start again; the producer stays usable (Java: `commitTransaction()` in ABORTABLE_ERROR).
+ */
+export class TransactionAbortableError extends EkafError {
+  constructor(reason: string, cause?: unknown) {
+    super(
+      'ERR_TRANSACTION_ABORTABLE',
+      `the transaction must be aborted: ${reason}`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+/** A record that was part of a transaction that was aborted: it will never be visible to read_committed readers. */
+export class TransactionAbortedError extends EkafError {
+  constructor(cause?: unknown) {
+    super(
+      'ERR_TRANSACTION_ABORTED',
+      'the transaction was aborted: this record is not visible to read_committed consumers',
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+/**
+ * A transactional operation asked in a state that does not allow it: `produceSync` on a
+ * transactional producer outside a transaction, a second `beginTransaction()` while one is open,
+ * `commit()` after the transaction ended; or the broker answered INVALID_TXN_STATE. `state` names
+ * the transaction actor's state at the time.
+ */
+export class InvalidTransactionStateError extends EkafError {
+  constructor(
+    readonly state: string,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(
+      'ERR_INVALID_TXN_STATE',
+      `${detail} (transaction state: ${state})`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+/**
+ * A transaction operation (initialization, commit, abort, sendOffsets) did not complete within
+ * `transactionCoordinatorTimeoutMs` (`cause`: the last error seen), or the broker aborted the
+ * transaction because it stayed open longer than `transactionTimeoutMs`.
+ */
+export class TransactionTimeoutError extends EkafError {
+  constructor(detail: string, cause?: unknown) {
+    super('ERR_TRANSACTION_TIMEOUT', detail, { cause, retriable: true });
+  }
+}
+
+/**
+ * The transactional producer cannot go on (Java FATAL_ERROR): the transactional id is not
+ * authorised, the broker's answer makes no sense in this state, or the outcome of a commit is
+ * unknown. `cause` says why. Close the producer; a new one with the same `transactionalId`
+ * completes or aborts whatever this one left open.
+ */
+export class TransactionFatalError extends EkafError {
+  constructor(detail: string, cause?: unknown) {
+    super('ERR_TRANSACTION_FATAL', detail, cause === undefined ? undefined : { cause });
   }
 }

@@ -11,6 +11,7 @@ export {
   type ProduceRecord,
   type ProducerMetrics,
 } from './producer.js';
+export { Transaction, type SendOffsetsOptions, type TransactionOffset } from './transaction.js';
 export {
   PRODUCER_DEFAULTS,
   TOPIC_DEFAULTS,

@@ -1,7 +1,14 @@
 import { EventEmitter } from 'eventemitter3';
 import type { ProducerOptions, TopicSettings } from './config.js';
 import { resolveOptions } from './config-validation.js';
-import { AbortedError, BufferFullError, InvalidRecordError, ProducerClosedError } from './errors.js';
+import {
+  AbortedError,
+  BufferFullError,
+  EkafError,
+  InvalidRecordError,
+  InvalidTransactionStateError,
+  ProducerClosedError,
+} from './errors.js';
 import type { ProducerEvents } from './events.js';
 import { isolated, ProducerCalls, type DeliveryCallback } from './producer-calls.js';
 import { assertTopic, prepareRecords, type PreparedCall } from './producer-input.js';
@@ -9,10 +16,14 @@ import type { ProduceCall, DeliveryReport } from './runtime/delivery.js';
 import type { ProduceRecord } from './runtime/records.js';
 import { Runtime, type ActorSnapshot } from './runtime/runtime.js';
 import type { SpoolStats } from './spool/spool.js';
+import type { SendOffsetsOptions } from './runtime/transaction-manager.js';
+import { Transaction, type TransactionPort } from './transaction.js';
 
 export type { DeliveryCallback } from './producer-calls.js';
 export type { DeliveryReport } from './runtime/delivery.js';
 export type { ProduceRecord } from './runtime/records.js';
+export { Transaction } from './transaction.js';
+export type { SendOffsetsOptions, TransactionOffset } from './transaction.js';
 
 export interface ProduceOptions {
   /** Cancels a produceSync that is waiting for room in the buffer. */
@@ -218,14 +229,17 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   // ----------------------------------------------------------------------------------------------
 
+  /** `inTransaction`: told when records of the transaction fail (tx.produce); null otherwise. */
   private sync(
     topic: string,
     input: ProduceRecord | readonly ProduceRecord[],
     options: ProduceOptions,
     urgent: boolean,
+    inTransaction: ((error: EkafError) => void) | null = null,
   ): Promise<DeliveryReport | DeliveryReport[]> {
     let prepared: PreparedCall;
     try {
+      if (inTransaction === null) this.refuseOutsideTransaction('produceSync');
       prepared = this.prepare(topic, input);
     } catch (error) {
       // prepare() throws only EkafErrors (typed validation errors), returned as a rejection.
@@ -236,10 +250,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
     if (this.runtime.spooler !== null) return this.submit(topic, prepared, urgent, single, true);
     // The common case, room in the buffer, takes no extra turn through the promise machinery.
     if (this.runtime.budget.tryReserve(prepared.records.length, prepared.bytes)) {
-      return this.submit(topic, prepared, urgent, single, false);
+      return this.submit(topic, prepared, urgent, single, false, inTransaction);
     }
     return this.waitForRoom(topic, prepared, options).then(() =>
-      this.submit(topic, prepared, urgent, single, false),
+      this.submit(topic, prepared, urgent, single, false, inTransaction),
     );
   }
 
@@ -277,9 +291,17 @@ export class Producer extends EventEmitter<ProducerEvents> {
     urgent: boolean,
     single: boolean,
     viaSpool: boolean,
+    inTransaction: ((error: EkafError) => void) | null = null,
   ): Promise<DeliveryReport | DeliveryReport[]> {
     return new Promise((resolve, reject) => {
-      const makeCall = this.calls.syncCallMaker(topic, prepared.records.length, single, resolve, reject);
+      const fail =
+        inTransaction === null
+          ? reject
+          : (error: EkafError) => {
+              inTransaction(error);
+              reject(error);
+            };
+      const makeCall = this.calls.syncCallMaker(topic, prepared.records.length, single, resolve, fail);
       // A refusal from the spool throws here, and rejects the promise.
       if (viaSpool) this.admitSpooled(topic, prepared, makeCall, urgent);
       else this.runtime.accept(topic, prepared.records, makeCall(), urgent);
@@ -338,6 +360,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     if (callback !== undefined && typeof callback !== 'function') {
       throw new InvalidRecordError('callback', 'must be a function');
     }
+    this.refuseOutsideTransaction('produceAsync');
     const prepared = this.prepare(topic, input);
     const { records, bytes } = prepared;
     if (this.runtime.spooler === null && !this.runtime.budget.tryReserve(records.length, bytes)) {
@@ -364,6 +387,92 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
   }
 
+  // ---------------------------------------------------------------- transactions
+
+  /**
+   * Opens a transaction (a producer created with `transactionalId`); the first one initializes
+   * the producer: finds the transaction coordinator and takes the transactional id, fencing any
+   * older producer with it and aborting what that one left open. One transaction at a time.
+   * Java `initTransactions()` + `beginTransaction()`.
+   */
+  async beginTransaction(): Promise<Transaction> {
+    const transactions = this.requireTransactions('beginTransaction');
+    if (this.closing !== null) throw new ProducerClosedError();
+    const serial = await transactions.begin();
+    return new Transaction(this.transactionPort, serial);
+  }
+
+  /**
+   * Runs `work` in a transaction: commits when it resolves, aborts when it throws (and rethrows).
+   * Resolves with what `work` returned, once the transaction is committed.
+   */
+  async transaction<T>(work: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    const tx = await this.beginTransaction();
+    let result: T;
+    try {
+      result = await work(tx);
+    } catch (error) {
+      await this.abortQuietly(tx);
+      throw error;
+    }
+    try {
+      await tx.commit();
+    } catch (error) {
+      // An abortable commit leaves the transaction open: abort it, so that the producer can go on.
+      if (error instanceof EkafError && error.code === 'ERR_TRANSACTION_ABORTABLE')
+        await this.abortQuietly(tx);
+      throw error;
+    }
+    return result;
+  }
+
+  /** Aborts `tx` after a failure; the failure is what the caller hears of, not the abort's. */
+  private async abortQuietly(tx: Transaction): Promise<void> {
+    try {
+      await tx.abort();
+    } catch (error) {
+      this.runtime.options.logger.warn('ekaf: aborting the failed transaction failed too', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  private readonly transactionPort: TransactionPort = {
+    produce: (serial, topic, records) => {
+      const transactions = this.requireTransactions('tx.produce');
+      try {
+        transactions.checkProduce(serial);
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+      return this.sync(topic, records, {}, true, (error) => {
+        transactions.recordsFailed(error);
+      });
+    },
+    sendOffsets: (serial, options: SendOffsetsOptions) =>
+      this.requireTransactions('tx.sendOffsets').sendOffsets(serial, options),
+    commit: (serial) => this.requireTransactions('tx.commit').commit(serial),
+    abort: (serial) => this.requireTransactions('tx.abort').abort(serial),
+  };
+
+  private requireTransactions(what: string) {
+    const transactions = this.runtime.transactions;
+    if (transactions === null) {
+      throw new InvalidTransactionStateError('none', `${what}(): the producer has no transactionalId`);
+    }
+    return transactions;
+  }
+
+  /** A transactional producer writes inside transactions only (Java: IllegalStateException). */
+  private refuseOutsideTransaction(what: string): void {
+    const transactions = this.runtime.transactions;
+    if (transactions === null) return;
+    throw new InvalidTransactionStateError(
+      transactions.stateName,
+      `${what}() on a transactional producer: produce inside a transaction (beginTransaction(), tx.produce())`,
+    );
+  }
+
   /** Validates a call and converts its records; nothing is accepted if any record is bad. */
   private prepare(topic: string, input: ProduceRecord | readonly ProduceRecord[]): PreparedCall {
     if (this.closing !== null) throw new ProducerClosedError();
@@ -377,6 +486,9 @@ export class Producer extends EventEmitter<ProducerEvents> {
   }
 
   private async shutdown(timeoutMs: number): Promise<void> {
+    // An open transaction is aborted rather than left to the coordinator's timeout, which would
+    // hold read_committed readers of its partitions back until then.
+    await this.runtime.transactions?.abortOpen();
     const drained = this.flush();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {

@@ -54,10 +54,20 @@ const logger = (): Logger => ({
 describe('resolveOptions: defaults', () => {
   it('applies every producer and topic default', () => {
     const resolved = resolveOptions({ brokers: 'localhost:9092' });
-    const { brokers, defaults, topics, logger: silent, tls, sasl, spool, ...rest } = resolved;
+    const {
+      brokers,
+      defaults,
+      topics,
+      logger: silent,
+      tls,
+      sasl,
+      spool,
+      transactionalId,
+      ...rest
+    } = resolved;
     expect(brokers).toEqual([{ host: 'localhost', port: 9092 }]);
     expect(rest).toEqual(PRODUCER_DEFAULTS);
-    expect([tls, sasl, spool]).toEqual([null, null, null]);
+    expect([tls, sasl, spool, transactionalId]).toEqual([null, null, null, null]);
     expect(defaults).toEqual(TOPIC_DEFAULTS);
     expect(topics).toEqual({});
     // The silent logger takes any call and does nothing.
@@ -84,6 +94,8 @@ describe('resolveOptions: defaults', () => {
       topicIdleEvictionMs: 300_000,
       maxRequestBytes: 1024 * 1024,
       maxResponseBytes: 64 * 1024 * 1024,
+      transactionTimeoutMs: 60_000,
+      transactionCoordinatorTimeoutMs: 60_000,
     });
     expect(TOPIC_DEFAULTS).toEqual({
       acks: 'all',
@@ -117,11 +129,13 @@ describe('resolveOptions: defaults', () => {
       topicIdleEvictionMs: 60_000,
       maxRequestBytes: 4096,
       maxResponseBytes: 8192,
+      transactionTimeoutMs: 5_000,
+      transactionCoordinatorTimeoutMs: 7_000,
       logger: custom,
     };
     const resolved = resolveOptions(options);
-    const { brokers, logger: kept, defaults, topics, tls, sasl, spool, ...rest } = resolved;
-    expect([tls, sasl, spool]).toEqual([null, null, null]);
+    const { brokers, logger: kept, defaults, topics, tls, sasl, spool, transactionalId, ...rest } = resolved;
+    expect([tls, sasl, spool, transactionalId]).toEqual([null, null, null, null]);
     expect(brokers).toEqual([
       { host: 'a', port: 1 },
       { host: 'b', port: 2 },
@@ -144,6 +158,8 @@ describe('resolveOptions: defaults', () => {
       topicIdleEvictionMs: 60_000,
       maxRequestBytes: 4096,
       maxResponseBytes: 8192,
+      transactionTimeoutMs: 5_000,
+      transactionCoordinatorTimeoutMs: 7_000,
     });
   });
 
@@ -249,6 +265,8 @@ describe('resolveOptions: rejections', () => {
     ['topicIdleEvictionMs', 1000, 86_400_000],
     ['maxRequestBytes', 1, NO_MAX],
     ['maxResponseBytes', 1, NO_MAX],
+    ['transactionTimeoutMs', 1, 2_147_483_647],
+    ['transactionCoordinatorTimeoutMs', 1, 2_147_483_647],
   ];
   const rule = (min: number, max: number): string =>
     max === NO_MAX ? `an integer >= ${min}` : `an integer >= ${min} and <= ${max}`;
@@ -387,6 +405,28 @@ describe('resolveOptions: rejections', () => {
         ...integerSettings.filter(([, , max]) => max === MAX_DURATION_MS).map(([key]) => key),
         'fsyncIntervalMs',
       ].sort(),
+    );
+  });
+});
+
+describe('resolveOptions: transactions', () => {
+  it('takes a transactionalId, and refuses what cannot be transactional', () => {
+    expect(withBrokers({ transactionalId: 'orders-1' }).transactionalId).toBe('orders-1');
+    expectConfigError(
+      () => withBrokers({ transactionalId: '' }),
+      'transactionalId',
+      'transactionalId: must be a non-empty string of at most 32767 bytes (got "")',
+    );
+    expectConfigError(
+      () => withBrokers({ transactionalId: 'a', idempotent: false }),
+      'idempotent',
+      'idempotent: must be true with transactionalId (transactions are idempotent)',
+    );
+    expect(configError(() => withBrokers({ transactionalId: 'a', defaults: { acks: 1 } })).field).toBe(
+      'defaults.acks',
+    );
+    expect(configError(() => withBrokers({ transactionalId: 'a', spool: { dir: '/tmp/x' } })).field).toBe(
+      'spool',
     );
   });
 });

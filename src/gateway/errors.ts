@@ -50,6 +50,15 @@ const STATUS_BY_CODE: Record<EkafErrorCode, number> = {
   ERR_SPOOL: 507,
   // Only at startup (a second producer on one spool directory); never from a request.
   ERR_SPOOL_LOCKED: 500,
+  // Transactions (POST /tx/batch): the request's transaction did not commit, nothing of it is
+  // visible to read_committed readers. A fenced or broken producer is the gateway's fault (a
+  // second process with the same transactional id), the others are Kafka's answer.
+  ERR_PRODUCER_FENCED: 500,
+  ERR_TRANSACTION_FATAL: 500,
+  ERR_TRANSACTION_ABORTABLE: 502,
+  ERR_TRANSACTION_ABORTED: 502,
+  ERR_INVALID_TXN_STATE: 409,
+  ERR_TRANSACTION_TIMEOUT: 504,
 };
 
 /** How long a client should wait before retrying a 503: the buffer drains in well under a second. */

@@ -27,6 +27,7 @@ import { producerIdentityMachine } from '../../machines/producer-identity.machin
 import { registryMachine } from '../../machines/registry.machine.js';
 import { topicMachine } from '../../machines/topic.machine.js';
 import type { ActorSnapshot } from '../runtime/runtime.js';
+import { transactionMachine } from '../../machines/transaction.machine.js';
 import { loadAssets, type VisualizerAssets } from './visualizer/assets.js';
 import { layoutChart, type Chart } from './visualizer/layout.js';
 
@@ -50,6 +51,7 @@ const MACHINES: Readonly<Record<Exclude<ActorSnapshot['kind'], 'spool'>, Machine
   registry: registryMachine,
   metadata: metadataMachine,
   identity: producerIdentityMachine,
+  transaction: transactionMachine,
   broker: brokerConnectionMachine,
   topic: topicMachine,
   partition: partitionWorkerMachine,

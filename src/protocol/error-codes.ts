@@ -1,3 +1,4 @@
+import { KafkaProtocolError } from '../errors.js';
 /**
  * Kafka protocol error codes: every code a broker can put in an `error_code` field, with its name,
  * whether Kafka's Java client treats it as retriable, and a one-line description.
@@ -222,4 +223,10 @@ export function kafkaError(code: number): KafkaErrorInfo {
 /** Whether Kafka classes `code` as retriable. False for NONE and for unknown codes. */
 export function isRetriable(code: number): boolean {
   return BY_CODE[code - MIN_CODE]?.retriable ?? false;
+}
+
+/** The typed error for a broker's answer: its code's name and retriability, the broker's message or the code's description. */
+export function protocolError(errorCode: number, message?: string | null): KafkaProtocolError {
+  const info = kafkaError(errorCode);
+  return new KafkaProtocolError(info.code, info.name, message ?? info.description, info.retriable);
 }

@@ -34,6 +34,8 @@ export const MAGIC_V2 = 2;
 
 const CRC_OFFSET = 17;
 const ATTRIBUTES_OFFSET = 21;
+/** Attributes bit 4: the batch belongs to a transaction (its records wait for the commit marker). */
+const TRANSACTIONAL_ATTRIBUTE = 0x10;
 const PRODUCER_ID_OFFSET = 43;
 const BATCH_LENGTH_OFFSET = 8;
 
@@ -242,8 +244,16 @@ function writeInt64(buf: Buffer, at: number, value: number): void {
  * Writes the producer identity (id, epoch, base sequence) into a sealed batch and recomputes its
  * CRC. An idempotent producer stamps a batch once, when it is first sent, so that sequence
  * numbers follow the order batches leave in; every retry then resends the stamped bytes as they are.
+ * A transactional producer's batches also get the transactional bit.
  */
-export function stampProducerIdentity(batch: Buffer, identity: ProducerIdentity): void {
+export function stampProducerIdentity(
+  batch: Buffer,
+  identity: ProducerIdentity,
+  transactional = false,
+): void {
+  if (transactional) {
+    batch.writeInt16BE(batch.readInt16BE(ATTRIBUTES_OFFSET) | TRANSACTIONAL_ATTRIBUTE, ATTRIBUTES_OFFSET);
+  }
   writeInt64(batch, PRODUCER_ID_OFFSET, identity.producerId);
   batch.writeInt16BE(identity.producerEpoch, PRODUCER_ID_OFFSET + 8);
   batch.writeInt32BE(identity.baseSequence, PRODUCER_ID_OFFSET + 10);

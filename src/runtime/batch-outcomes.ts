@@ -2,7 +2,7 @@ import type Long from 'long';
 import { describeError } from '../../machines/describe-error.js';
 import { DeliveryTimeoutError, KafkaProtocolError, type EkafError } from '../errors.js';
 import type { ProducePartitionResponse, ProduceResponse } from '../protocol/apis/produce.js';
-import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
+import { ErrorCode, protocolError } from '../protocol/error-codes.js';
 import { offsetOf, type SendOutcomes } from './broker-sender.js';
 import type { SealedBatch } from './sealed-batch.js';
 import type { PartitionNode } from './partition-node.js';
@@ -54,13 +54,7 @@ export function judgeRejection(answer: ProducePartitionResponse, facts: BatchFac
 }
 
 function errorOf(answer: ProducePartitionResponse): KafkaProtocolError {
-  const info = kafkaError(answer.errorCode);
-  return new KafkaProtocolError(
-    info.code,
-    info.name,
-    answer.errorMessage ?? info.description,
-    info.retriable,
-  );
+  return protocolError(answer.errorCode, answer.errorMessage);
 }
 
 /**

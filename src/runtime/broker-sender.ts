@@ -71,6 +71,13 @@ export class BrokerSender<P extends SendablePartition> {
     readonly brokerId: number,
     private readonly maxRequestBytes: number,
     private readonly outcomes: SendOutcomes<P>,
+    /** A transactional producer's id, sent with every Produce request; null otherwise. */
+    private readonly transactionalId: string | null = null,
+    /**
+     * The highest Produce version allowed (a transactional producer: v12 announces transactions
+     * v2, so it is sent only when the coordinator speaks them).
+     */
+    private readonly maxProduceVersion: (() => number) | null = null,
   ) {}
 
   get led(): readonly P[] {
@@ -155,6 +162,10 @@ export class BrokerSender<P extends SendablePartition> {
 
   private send(connection: Connection, entries: Entry<P>[]): void {
     const first = entries[0] as Entry<P>;
+    const version =
+      this.maxProduceVersion === null
+        ? this.produceVersion
+        : Math.min(this.produceVersion, this.maxProduceVersion());
     const settings = first.partition.settings();
     const acks = wireAcks(settings.acks);
     const byTopic = new Map<string, ProduceRequest['topics'][number]>();
@@ -168,13 +179,13 @@ export class BrokerSender<P extends SendablePartition> {
       data.partitions.push({ partition: partition.log.partition, records: batch.bytes });
     }
     const request: ProduceRequest = {
-      transactionalId: null,
+      transactionalId: this.transactionalId,
       acks,
       timeoutMs: settings.produceTimeoutMs,
       topics: [...byTopic.values()],
     };
     if (acks === 0) {
-      rejecting(() => connection.sendWithoutResponse(Produce, this.produceVersion, request)).then(
+      rejecting(() => connection.sendWithoutResponse(Produce, version, request)).then(
         () => {
           for (const { partition, batch } of entries) this.outcomes.acknowledged(partition, batch, null);
           this.requestDrain();
@@ -185,7 +196,7 @@ export class BrokerSender<P extends SendablePartition> {
       );
       return;
     }
-    rejecting(() => connection.send(Produce, this.produceVersion, request)).then(
+    rejecting(() => connection.send(Produce, version, request)).then(
       (response) => {
         const answers = new Map<string, ProducePartitionResponse>();
         for (const topic of response.topics) {

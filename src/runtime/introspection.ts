@@ -73,12 +73,32 @@ export interface PartitionDetails {
   lingerMs: number;
 }
 
+/** A transactional producer's transaction actor (`transaction`). */
+export interface TransactionDetails {
+  transactionalId: string;
+  producerId: number | null;
+  producerEpoch: number | null;
+  /** 'v1' (AddPartitionsToTxn) or 'v2' (KIP-890); null before initialization. */
+  protocol: string | null;
+  /** The current (or last) transaction's number, from 1. */
+  transaction: number;
+  /** Partitions added to the current transaction. */
+  partitions: number;
+  /** How long the current transaction has been open, ms; null between transactions. */
+  openForMs: number | null;
+  /** Why the current transaction must be aborted; null while it may commit. */
+  abortableReason: string | null;
+  committed: number;
+  aborted: number;
+}
+
 /** What `inspect()` says of each actor (and of the spool, shown beside them). */
 export type ActorSnapshot =
   | (SnapshotBase & { kind: 'registry'; details: RegistryDetails })
   | (SnapshotBase & { kind: 'spool'; details: SpoolStats })
   | (SnapshotBase & { kind: 'metadata'; details: MetadataDetails })
   | (SnapshotBase & { kind: 'identity'; details: IdentityDescription })
+  | (SnapshotBase & { kind: 'transaction'; details: TransactionDetails })
   | (SnapshotBase & { kind: 'broker'; details: BrokerDetails })
   | (SnapshotBase & { kind: 'topic'; details: TopicDetails })
   | (SnapshotBase & { kind: 'partition'; details: PartitionDetails });
@@ -161,6 +181,8 @@ function describe(sources: IntrospectionSources, entry: IndexEntry, ref: AnyActo
     }
     case 'identity':
       return { ...base, kind: 'identity', details: sources.identity() };
+    case 'transaction':
+      return { ...base, kind: 'transaction', details: transactionDetails(context) };
     case 'broker': {
       const broker = topology.brokers.get(context.brokerId as number);
       return {
@@ -196,6 +218,24 @@ function describe(sources: IntrospectionSources, entry: IndexEntry, ref: AnyActo
       return { ...base, kind: 'partition', details: partitionDetails(node, context) };
     }
   }
+}
+
+function transactionDetails(context: Record<string, unknown>): TransactionDetails {
+  const stamp = context.stamp as { producerId: number; producerEpoch: number } | null;
+  const startedAt = context.startedAt as number | null;
+  const abortable = context.abortableError as { message: string } | null;
+  return {
+    transactionalId: context.transactionalId as string,
+    producerId: stamp?.producerId ?? null,
+    producerEpoch: stamp?.producerEpoch ?? null,
+    protocol: context.protocol as string | null,
+    transaction: context.serial as number,
+    partitions: context.partitions as number,
+    openForMs: startedAt === null ? null : Date.now() - startedAt,
+    abortableReason: abortable?.message ?? null,
+    committed: context.committed as number,
+    aborted: context.aborted as number,
+  };
 }
 
 function partitionDetails(node: PartitionNode, context: Record<string, unknown>): PartitionDetails {

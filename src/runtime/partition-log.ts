@@ -41,7 +41,7 @@ export class PartitionLog {
   private readonly inFlightBatches: SealedBatch[] = [];
   private nextSequence = 0;
   /** The idempotence state: producer id and epoch, next sequence number, pending reset. */
-  readonly sequence = new PartitionSequence();
+  readonly sequence: PartitionSequence;
   /**
    * The buffer the next open batch is written into. A batch that fills most of it takes it over
    * (no copy); a small one (a lone produceSync) is copied out to its exact size and the scratch is
@@ -68,7 +68,11 @@ export class PartitionLog {
     private readonly needNewProducerId: (stale: number) => void = () => undefined,
     /** Told when this partition's sequence starts again under a new epoch (or a new id). */
     private readonly epochBumped: (stamp: ProducerStamp) => void = () => undefined,
-  ) {}
+    /** A transactional producer's partition: transactional batches, the coordinator's epochs. */
+    private readonly transactional = false,
+  ) {
+    this.sequence = new PartitionSequence(transactional);
+  }
 
   get inFlight(): number {
     return this.inFlightBatches.length;
@@ -193,7 +197,7 @@ export class PartitionLog {
           batch.baseSequence = this.sequence.take(batch.recordCount);
         }
         if (!batch.stampWritten) {
-          stampProducerIdentity(batch.bytes, batch);
+          stampProducerIdentity(batch.bytes, batch, this.transactional);
           batch.stampWritten = true;
         }
         batch.maybeWritten = true;
@@ -357,6 +361,24 @@ export class PartitionLog {
   }
 
   /** Removes and returns everything not in flight (close() giving up). */
+  /**
+   * Removes and returns every batch that never left (no sequence numbers yet), the open one
+   * sealed first: a transaction's abort fails them. Stamped batches waiting to be resent stay:
+   * the broker may hold them, and their sequence numbers must be settled.
+   */
+  takeUnsent(): SealedBatch[] {
+    if (this.open !== null) this.seal();
+    const unsent = this.waiting.filter((b) => b.baseSequence === -1);
+    if (unsent.length === 0) return unsent;
+    const kept = this.waiting.filter((b) => b.baseSequence !== -1);
+    this.waiting.splice(0, this.waiting.length, ...kept);
+    for (const batch of unsent) {
+      this.settled(batch);
+      this.recordsFailed += batch.recordCount;
+    }
+    return unsent;
+  }
+
   drainAll(): SealedBatch[] {
     if (this.open !== null) this.seal();
     const all = this.waiting.splice(0);

@@ -20,6 +20,12 @@ export interface StampSource {
   epochBumped(topic: string, partition: number, epoch: number): void;
 }
 
+/** Which partitions may send in the current transaction (a transactional producer's). */
+export interface TransactionGate {
+  /** Whether `node` is part of the current transaction (v1: added with AddPartitionsToTxn). */
+  admits(node: PartitionNode): boolean;
+}
+
 /**
  * One partition, as the data path sees it: its log (the accumulator, in-flight batches and
  * idempotent sequence: plain code) beside its worker actor (`partition:<topic>:<p>`), whose state
@@ -52,6 +58,8 @@ export class PartitionNode implements SendablePartition {
     private readonly identity: StampSource,
     private readonly codecOf: (topic: TopicNode) => Codec | null | undefined,
     pool: BatchBufferPool,
+    /** A transactional producer's gate; null otherwise. */
+    private readonly gate: TransactionGate | null = null,
   ) {
     this.log = new PartitionLog(
       topic.name,
@@ -64,6 +72,7 @@ export class PartitionNode implements SendablePartition {
         identity.epochBumped(topic.name, partition, stamp.producerEpoch);
         this.tell({ type: 'epoch.bumped', ...stamp });
       },
+      gate !== null,
     );
   }
 
@@ -74,12 +83,14 @@ export class PartitionNode implements SendablePartition {
   private workerReady = false;
 
   /**
-   * Batches may flow: the producer has its identity and the worker is `ready`. Asked on every
+   * Batches may flow: the producer has its identity, the partition is part of the current
+   * transaction (a transactional producer), and the worker is `ready`. Asked on every
    * drain and every call: `matches()` parses its argument each time, so its answer is kept per
    * snapshot (snapshots are immutable, a new one per transition).
    */
   readonly isReady = (): boolean => {
     if (!this.identity.canSend) return false;
+    if (this.gate !== null && !this.gate.admits(this)) return false;
     const snapshot = this.worker()?.getSnapshot();
     if (snapshot === undefined) return false;
     if (snapshot !== this.readSnapshot) {

@@ -61,6 +61,14 @@ export function provesNotAppended(errorCode: number): boolean {
  *   epoch would pass MAX_PRODUCER_EPOCH.
  */
 export class PartitionSequence {
+  /**
+   * @param coordinated the epochs come from the transaction coordinator (a transactional
+   *   producer): the partition never bumps its own, and starts again from sequence 0 whenever
+   *   the producer's id or epoch changes (InitProducerId after an abort, EndTxn in transactions
+   *   v2), which happens only between transactions, when nothing is in flight.
+   */
+  constructor(readonly coordinated = false) {}
+
   /** The id and epoch new batches are stamped with; -1 until the first batch is stamped. */
   producerId = -1;
   producerEpoch = -1;
@@ -80,7 +88,11 @@ export class PartitionSequence {
 
   /** Takes the producer's id and epoch if this partition has none yet. */
   adopt(producer: ProducerStamp): void {
-    if (this.producerId === -1) {
+    if (
+      this.producerId === -1 ||
+      (this.coordinated &&
+        (producer.producerId !== this.producerId || producer.producerEpoch !== this.producerEpoch))
+    ) {
       this.producerId = producer.producerId;
       this.producerEpoch = producer.producerEpoch;
       this.nextSequence = 0;
@@ -94,7 +106,13 @@ export class PartitionSequence {
    * one yet (the caller asks for it).
    */
   bump(producer: ProducerStamp): boolean {
-    if (this.producerId === -1 || this.producerId !== producer.producerId) {
+    if (this.coordinated) {
+      // Only the coordinator gives epochs: wait for a new one (the caller asks for it).
+      if (producer.producerId === this.producerId && producer.producerEpoch === this.producerEpoch)
+        return false;
+      this.producerId = producer.producerId;
+      this.producerEpoch = producer.producerEpoch;
+    } else if (this.producerId === -1 || this.producerId !== producer.producerId) {
       this.producerId = producer.producerId;
       this.producerEpoch = producer.producerEpoch;
     } else if (this.producerEpoch < MAX_PRODUCER_EPOCH) {

@@ -24,6 +24,8 @@ export interface RouterParts {
   topicActor(topic: TopicNode): TopicRef | undefined;
   /** The sender of the partition's current leader may take its batches. */
   wakeLeader(node: PartitionNode): void;
+  /** Records were appended to these partitions (a transactional producer adds them to its transaction). */
+  partitionsUsed?(nodes: readonly PartitionNode[]): void;
 }
 
 /**
@@ -162,6 +164,8 @@ export class RecordRouter {
 
   /** Wakes each partition an accept touched, once per call rather than once per record. */
   private wake(touched: readonly PartitionNode[]): void {
+    // First, so that a partition of a transaction is known to it before its sender asks.
+    if (touched.length > 0) this.parts.partitionsUsed?.(touched);
     for (const node of touched) {
       node.touched = false;
       this.appended(node);

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import { createActor, type Actor, type AnyActorLogic, type AnyActorRef } from 'xstate';
-import { IDENTITY, METADATA } from '../../machines/actor-index.js';
+import { IDENTITY, METADATA, TRANSACTION } from '../../machines/actor-index.js';
 import type { ProducerIdentityInput } from '../../machines/producer-identity.machine.js';
 import { ActorIndex, actorName, registryMachine, type ActorKind } from '../../machines/registry.machine.js';
 import type { MetadataSummary } from '../../machines/metadata.machine.js';
@@ -22,6 +22,8 @@ import { ActorMonitor } from './actor-monitor.js';
 import { BatchBufferPool } from './batch-buffer-pool.js';
 import { BatchOutcomes } from './batch-outcomes.js';
 import { BrokerSender } from './broker-sender.js';
+import { BrokerSessions } from './broker-sessions.js';
+import { CoordinatorRequests } from './coordinator-requests.js';
 import { BufferBudget } from './buffer-budget.js';
 import type { ProduceCall } from './delivery.js';
 import { inspectActors, type ActorSnapshot } from './introspection.js';
@@ -34,6 +36,7 @@ import { Settlement } from './settlement.js';
 import { Spooler, type SpoolOrigin } from './spooler.js';
 import { TopicNode } from './topic-node.js';
 import { TopologyFollower, type BrokerNode } from './topology-follower.js';
+import { TransactionManager } from './transaction-manager.js';
 
 export type { ActorSnapshot, ActorSnapshotOf } from './introspection.js';
 export { actorNamed, ofKind } from './introspection.js';
@@ -76,6 +79,10 @@ export class Runtime {
   /** The producer identity actor (`identity`), read through the registry's index. */
   private readonly identity: IdentityView;
   private readonly metadataClient: MetadataClient;
+  /** A transactional producer's transactions (the `transaction` actor's runtime side); else null. */
+  readonly transactions: TransactionManager | null;
+  /** Connections to the transaction and group coordinators (a transactional producer's). */
+  private readonly coordinatorSessions: BrokerSessions | null;
   /** Buffers of settled batches, recycled for new ones. */
   private readonly batchBuffers = new BatchBufferPool();
   /** Why the latest metadata request failed; null once one succeeds. */
@@ -99,6 +106,48 @@ export class Runtime {
       options.sasl,
     );
     this.identity = new IdentityView(() => this.index.identity());
+    if (options.transactionalId === null) {
+      this.coordinatorSessions = null;
+      this.transactions = null;
+    } else {
+      this.coordinatorSessions = new BrokerSessions(connectionOptions(options), options.sasl);
+      const coordinator = new CoordinatorRequests(
+        {
+          transactionalId: options.transactionalId,
+          retryBackoffMs: options.retryBackoffMs,
+          retryBackoffMaxMs: options.retryBackoffMaxMs,
+          timeoutMs: options.transactionCoordinatorTimeoutMs,
+          candidates: () => [
+            ...[...this.topology.brokers.values()].map((b) => b.address),
+            ...options.brokers,
+          ],
+        },
+        this.coordinatorSessions,
+        () => this.transactions?.stateName ?? 'unknown',
+      );
+      this.transactions = new TransactionManager(
+        {
+          transactionalId: options.transactionalId,
+          transactionTimeoutMs: options.transactionTimeoutMs,
+          actor: () => this.index.transaction(),
+          partitions: () => this.allPartitions(),
+          pendingCalls: this.pendingCalls,
+          flushAll: () => {
+            this.flushAll();
+          },
+          wakeLeader: (node) => {
+            this.wakeLeader(node);
+          },
+          wakeAll: () => {
+            for (const broker of this.topology.brokers.values()) broker.sender.requestDrain();
+          },
+          batchFailed: (batch, error) => {
+            this.settlement.batchFailed(batch, error);
+          },
+        },
+        coordinator,
+      );
+    }
     this.logicHost = {
       options,
       events,
@@ -128,7 +177,15 @@ export class Runtime {
       newBroker: (id, address) => ({
         id,
         address,
-        sender: new BrokerSender(id, options.maxRequestBytes, this.outcomes),
+        sender: new BrokerSender(
+          id,
+          options.maxRequestBytes,
+          this.outcomes,
+          options.transactionalId,
+          this.transactions === null
+            ? null
+            : () => (this.transactions as TransactionManager).maxProduceVersion,
+        ),
         absences: 0,
         absentSince: 0,
       }),
@@ -160,6 +217,12 @@ export class Runtime {
       wakeLeader: (node) => {
         this.wakeLeader(node);
       },
+      partitionsUsed:
+        this.transactions === null
+          ? undefined
+          : (nodes) => {
+              this.transactions?.partitionsUsed(nodes);
+            },
     });
     this.monitor = new ActorMonitor(this.index, options.logger, events);
     const userInspect = options.inspect;
@@ -168,7 +231,9 @@ export class Runtime {
         actions: {
           restarted: (_, { name }) => {
             // A restarted identity waits for `start` again; the others learn what metadata said.
-            if (name === IDENTITY) {
+            if (name === TRANSACTION) {
+              // Back in `uninitialized`: the next beginTransaction() initializes again.
+            } else if (name === IDENTITY) {
               if (this.topology.brokers.size > 0) this.identity.start();
             } else {
               this.topology.restarted(name);
@@ -189,7 +254,8 @@ export class Runtime {
     this.registry.start();
     const metadata = metadataLogic(this.logicHost, () => this.fetchMetadata());
     this.register(METADATA, 'metadata', metadata.logic, metadata.input);
-    // Registered even when idempotence is off: it then rests in `disabled` (and shows so).
+    // Registered even when idempotence is off: it then rests in `disabled` (and shows so). A
+    // transactional producer's partitions take their id and epoch from the transaction actor.
     const wakeAll = (): void => {
       for (const broker of this.topology.brokers.values()) broker.sender.requestDrain();
     };
@@ -204,11 +270,16 @@ export class Runtime {
         },
       }),
       {
-        enabled: options.idempotent,
+        enabled: options.idempotent && this.transactions === null,
         retryBackoffMs: options.retryBackoffMs,
         retryBackoffMaxMs: options.retryBackoffMaxMs,
       } satisfies ProducerIdentityInput,
     );
+    if (this.transactions !== null) {
+      this.register(TRANSACTION, 'transaction', this.transactions.logic(), {
+        transactionalId: options.transactionalId,
+      });
+    }
     this.sweepTimer = setInterval(() => {
       const now = Date.now();
       this.router.expire(now, options.deliveryTimeoutMs, this.lastMetadataError);
@@ -253,6 +324,11 @@ export class Runtime {
     if (topic === undefined || topic.partitions.length === 0) return true;
     for (const node of topic.partitions) if (!node.isReady()) return true;
     return false;
+  }
+
+  /** Every partition of every topic in use. */
+  private *allPartitions(): Iterable<PartitionNode> {
+    for (const topic of this.topology.topics.values()) yield* topic.partitions;
   }
 
   /** Makes every open batch leave now, and wakes every sender. */
@@ -336,9 +412,10 @@ export class Runtime {
       partition,
       name,
       () => this.index.workerNamed(name),
-      this.identity,
+      this.transactions ?? this.identity,
       (t) => this.codecFor(t),
       this.batchBuffers,
+      this.transactions,
     );
   }
 
@@ -433,6 +510,8 @@ export class Runtime {
     if (this.settlement.closedWith === null) this.settlement.close(new ProducerClosedError());
     clearInterval(this.sweepTimer);
     this.identity.stop();
+    this.transactions?.stop();
+    this.coordinatorSessions?.close();
     for (const broker of this.topology.brokers.values()) broker.sender.stop();
     this.registry.stop();
     this.metadataClient.close();

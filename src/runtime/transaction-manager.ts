@@ -1,0 +1,750 @@
+import { fromPromise, waitFor, type ActorRefFrom, type EventFromLogic, type SnapshotFrom } from 'xstate';
+import { describeError, originalError } from '../../machines/describe-error.js';
+import {
+  transactionMachine,
+  type TransactionProtocol,
+  type TransactionStamp,
+  type TransactionStep,
+} from '../../machines/transaction.machine.js';
+import {
+  EkafError,
+  InvalidTransactionStateError,
+  KafkaProtocolError,
+  ProducerFencedError,
+  TransactionAbortableError,
+  TransactionAbortedError,
+  TransactionFatalError,
+  TransactionTimeoutError,
+} from '../errors.js';
+import { ApiKey } from '../protocol/api.js';
+import { AddOffsetsToTxn } from '../protocol/apis/add-offsets-to-txn.js';
+import { AddPartitionsToTxn } from '../protocol/apis/add-partitions-to-txn.js';
+import { EndTxn } from '../protocol/apis/end-txn.js';
+import { CoordinatorType } from '../protocol/apis/find-coordinator.js';
+import { InitProducerId } from '../protocol/apis/init-producer-id.js';
+import { TxnOffsetCommit } from '../protocol/apis/txn-offset-commit.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { TRANSACTION_V1_MAX_VERSIONS } from '../protocol/versions.js';
+import type { BrokerSession } from './broker-sessions.js';
+import { CoordinatorRequests, type Answer, type Verdict } from './coordinator-requests.js';
+import type { ProduceCall } from './delivery.js';
+import type { PartitionNode, StampSource } from './partition-node.js';
+import type { ProducerStamp } from './partition-sequence.js';
+import type { SealedBatch } from './sealed-batch.js';
+
+/**
+ * The runtime's side of the transaction actor (machines/transaction.machine.ts): the protocol
+ * work its states invoke, the gate that keeps a partition's batches back until the partition is
+ * part of the transaction, and the stamp (producer id, epoch) the partitions use.
+ *
+ * How a record of a transaction travels (transactions v1):
+ * 1. `tx.produce` hands it to the data path like any record; it is appended to its partition's
+ *    log, and the router reports the partitions it touched (`partitionsUsed`).
+ * 2. A partition not yet in the transaction is queued; one AddPartitionsToTxn at a time adds the
+ *    queued ones (records appended meanwhile queue the next). Until then `admits()` keeps the
+ *    partition's batches back; once added, its leader is woken.
+ * 3. `commit` waits for every record of the transaction (each acknowledged or failed), for the
+ *    AddPartitionsToTxn and offset commits under way, then sends EndTxn(commit).
+ * With transactions v2 (KIP-890) step 2 disappears (Produce adds the partition itself) and every
+ * EndTxn hands back a new epoch.
+ */
+
+export type TransactionLogic = ReturnType<TransactionManager['logic']>;
+export type TransactionRef = ActorRefFrom<typeof transactionMachine>;
+type TransactionSnapshot = SnapshotFrom<typeof transactionMachine>;
+
+/** One offset to commit with a transaction (consume-transform-produce). */
+export interface TransactionOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to read: the last record processed + 1. */
+  offset: number;
+  /** The leader epoch of the last record processed, -1 if unknown. */
+  leaderEpoch?: number;
+  metadata?: string | null;
+}
+
+/** `tx.sendOffsets(...)`: the group's offsets, committed if and only if the transaction commits. */
+export interface SendOffsetsOptions {
+  groupId: string;
+  offsets: readonly TransactionOffset[];
+  /** The consumer's generation (KIP-447 fencing of zombie consumers); -1 if unknown. */
+  generationId?: number;
+  memberId?: string;
+  groupInstanceId?: string | null;
+}
+
+/** What the manager needs of the runtime around it. */
+export interface TransactionHost {
+  readonly transactionalId: string;
+  readonly transactionTimeoutMs: number;
+  /** The transaction actor, from the registry's index. */
+  actor(): TransactionRef | undefined;
+  /** Every partition of every topic in use. */
+  partitions(): Iterable<PartitionNode>;
+  /** Calls accepted and not yet done: on a transactional producer, the current transaction's. */
+  readonly pendingCalls: Set<ProduceCall>;
+  /** Makes every open batch leave now and wakes every sender. */
+  flushAll(): void;
+  wakeLeader(node: PartitionNode): void;
+  wakeAll(): void;
+  /** Fails a batch that will not be sent (its records settle with `error`). */
+  batchFailed(batch: SealedBatch, error: EkafError): void;
+}
+
+export class TransactionManager implements StampSource {
+  /** Partitions whose batches may leave in the current transaction (v1: added to it). */
+  private readonly added = new Set<PartitionNode>();
+  /** Partitions waiting for AddPartitionsToTxn. */
+  private readonly queued = new Set<PartitionNode>();
+  /** The AddPartitionsToTxn under way, if any. */
+  private adding: Promise<void> | null = null;
+  /** Offset commits under way (commit waits for them). */
+  private readonly offsetCommits = new Set<Promise<void>>();
+  /** The coordinator knows of the current transaction (a partition or offsets were added to it). */
+  private begunAtCoordinator = false;
+  /** The protocol learned at initialization. */
+  private protocol: TransactionProtocol = 'v1';
+  /** What the current operation (init, commit, abort) failed with, for the caller. */
+  private readonly txnKey;
+
+  constructor(
+    private readonly host: TransactionHost,
+    private readonly coordinator: CoordinatorRequests,
+  ) {
+    this.txnKey = { keyType: CoordinatorType.Transaction, key: host.transactionalId };
+  }
+
+  /** The machine with the runtime's implementations. */
+  logic() {
+    return transactionMachine.provide({
+      actors: {
+        initialize: fromPromise<TransactionStep>(() => this.initialize(null)),
+        commitTransaction: fromPromise<TransactionStep>(() => this.commitWork()),
+        abortTransaction: fromPromise<TransactionStep, { bumpEpoch: boolean }>(({ input }) =>
+          this.abortWork(input.bumpEpoch),
+        ),
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------- the API's operations
+
+  /** Initializes if needed, then opens a transaction; resolves with its number. */
+  async begin(): Promise<number> {
+    if (this.snapshot().matches('uninitialized')) this.send({ type: 'init' });
+    // Also when another call started the initialization: wait for its outcome.
+    const snapshot = await this.settle(this.snapshot(), 'initializing');
+    if (snapshot.matches('uninitialized'))
+      throw this.failure(snapshot, 'initializing the transactional producer');
+    this.refuseBroken(snapshot);
+    if (!snapshot.matches('ready')) {
+      throw new InvalidTransactionStateError(
+        stateName(snapshot),
+        'beginTransaction(): a transaction is already open (one at a time per producer)',
+      );
+    }
+    this.added.clear();
+    this.queued.clear();
+    this.begunAtCoordinator = false;
+    this.send({ type: 'begin' });
+    return this.snapshot().context.serial;
+  }
+
+  /** Commits transaction `serial`: resolves once its records are visible to read_committed readers. */
+  async commit(serial: number): Promise<void> {
+    const snapshot = this.current(serial, 'commit()');
+    if (snapshot.matches({ inTransaction: 'abortable' })) throw this.abortableError(snapshot);
+    this.send({ type: 'commit' });
+    const after = await this.settle(this.snapshot(), 'committing');
+    if (after.matches('ready')) return;
+    throw this.failure(after, 'commit()');
+  }
+
+  /** Aborts transaction `serial`: none of its records will ever be visible to read_committed readers. */
+  async abort(serial: number): Promise<void> {
+    this.current(serial, 'abort()');
+    this.send({ type: 'abort' });
+    const after = await this.settle(this.snapshot(), 'aborting');
+    if (after.matches('ready')) return;
+    throw this.failure(after, 'abort()');
+  }
+
+  /** Aborts the open transaction, if any (close()); a failure is only logged by the caller's logger. */
+  async abortOpen(): Promise<void> {
+    const actor = this.host.actor();
+    if (actor === undefined) return;
+    let snapshot = actor.getSnapshot();
+    // A commit or an abort under way finishes first.
+    if (snapshot.matches('committing') || snapshot.matches('aborting')) {
+      snapshot = await waitFor(actor, (s) => !s.matches('committing') && !s.matches('aborting'), {
+        timeout: Infinity,
+      });
+    }
+    if (!snapshot.matches('inTransaction')) return;
+    try {
+      await this.abort(snapshot.context.serial);
+    } catch {
+      // The coordinator aborts it after transactionTimeoutMs anyway; close() goes on.
+    }
+  }
+
+  /** Throws unless records may be produced in transaction `serial` now. */
+  checkProduce(serial: number): void {
+    const snapshot = this.current(serial, 'tx.produce()');
+    if (snapshot.matches({ inTransaction: 'abortable' })) throw this.abortableError(snapshot);
+  }
+
+  /** Records of the current transaction failed: it cannot commit any more. */
+  recordsFailed(error: EkafError): void {
+    if (error instanceof TransactionAbortedError) return; // the abort's own doing
+    const code = error instanceof KafkaProtocolError ? error.errorCode : -1;
+    if (code === ErrorCode.PRODUCER_FENCED) {
+      this.send({
+        type: 'fenced',
+        error: describeError(new ProducerFencedError(this.host.transactionalId, error.message, error)),
+      });
+      return;
+    }
+    // INVALID_PRODUCER_EPOCH from a partition: the coordinator bumped the epoch, usually because
+    // the transaction outlived transactionTimeoutMs (KIP-588); the abort's re-initialization
+    // tells a timeout from a fence.
+    const bumpEpoch = code === ErrorCode.INVALID_PRODUCER_EPOCH;
+    const reason = bumpEpoch ? this.timeoutReason(error) : error;
+    this.send({
+      type: 'abortable',
+      error: describeError(
+        new TransactionAbortableError(`a record of the transaction failed: ${reason.message}`, reason),
+      ),
+      bumpEpoch,
+    });
+  }
+
+  /** Commits offsets of `options.groupId` with transaction `serial`. */
+  async sendOffsets(serial: number, options: SendOffsetsOptions): Promise<void> {
+    this.checkProduce(serial);
+    const work = this.commitOffsets(options);
+    const tracked = work.catch(() => undefined);
+    this.offsetCommits.add(tracked);
+    try {
+      await work;
+    } catch (error) {
+      const typed = asEkafError(error);
+      if (typed instanceof ProducerFencedError) this.send({ type: 'fenced', error: describeError(typed) });
+      else if (typed instanceof TransactionFatalError)
+        this.send({ type: 'fatal', error: describeError(typed) });
+      else {
+        this.send({
+          type: 'abortable',
+          error: describeError(new TransactionAbortableError(`sendOffsets failed: ${typed.message}`, typed)),
+          bumpEpoch: false,
+        });
+      }
+      throw typed;
+    } finally {
+      this.offsetCommits.delete(tracked);
+    }
+  }
+
+  /** The transaction actor's state, for errors and inspect(). */
+  get stateName(): string {
+    const actor = this.host.actor();
+    return actor === undefined ? 'restarting' : stateName(actor.getSnapshot());
+  }
+
+  /** Which Produce version the senders may use: v12 announces transactions v2 (KIP-890). */
+  get maxProduceVersion(): number {
+    return this.protocol === 'v2' ? Infinity : (TRANSACTION_V1_MAX_VERSIONS[ApiKey.Produce] ?? Infinity);
+  }
+
+  stop(): void {
+    this.coordinator.close();
+    this.send({ type: 'stop' });
+  }
+
+  // ---------------------------------------------------------------- the data path (StampSource)
+
+  get canSend(): boolean {
+    const snapshot = this.host.actor()?.getSnapshot();
+    if (snapshot === undefined || snapshot.context.stamp === null) return false;
+    // Aborting too: stamped batches in doubt are resent until their fate is known.
+    return (
+      snapshot.matches('inTransaction') || snapshot.matches('committing') || snapshot.matches('aborting')
+    );
+  }
+
+  get stamp(): ProducerStamp | null {
+    return this.host.actor()?.getSnapshot().context.stamp ?? null;
+  }
+
+  /**
+   * A partition's sequence must start again (a batch failed for good, or the broker lost our
+   * state): only a new epoch from the coordinator can do that, and only after an abort.
+   */
+  renewFor(): void {
+    this.send({
+      type: 'abortable',
+      error: describeError(
+        new TransactionAbortableError(
+          'a partition lost its sequence (a batch failed for good): it needs a new epoch',
+        ),
+      ),
+      bumpEpoch: true,
+    });
+  }
+
+  epochBumped(): void {
+    // Partitions take the coordinator's epochs only; there is nothing to count.
+  }
+
+  /** Whether `node`'s batches may leave now: it is part of the current transaction. */
+  admits(node: PartitionNode): boolean {
+    return this.protocol === 'v2' || this.added.has(node);
+  }
+
+  /** The router appended records of the current transaction to these partitions. */
+  partitionsUsed(nodes: readonly PartitionNode[]): void {
+    let fresh = 0;
+    for (const node of nodes) {
+      if (this.added.has(node) || this.queued.has(node)) continue;
+      if (this.protocol === 'v2') {
+        this.added.add(node);
+        fresh++;
+      } else {
+        this.queued.add(node);
+      }
+    }
+    if (this.protocol === 'v2') {
+      if (fresh > 0) {
+        this.begunAtCoordinator = true;
+        this.send({ type: 'partitions.added', count: fresh });
+      }
+      return;
+    }
+    if (this.queued.size > 0) this.addQueued();
+  }
+
+  // ---------------------------------------------------------------- the states' work
+
+  /**
+   * FindCoordinator + InitProducerId. `current`: the id and epoch held (after an abort that needs
+   * a new epoch, KIP-360); null for the first.
+   */
+  private async initialize(current: TransactionStamp | null): Promise<TransactionStep> {
+    const { transactionalId, transactionTimeoutMs } = this.host;
+    let protocol: TransactionProtocol = 'v1';
+    const stamp = await this.coordinator.run(
+      'InitProducerId',
+      this.txnKey,
+      async (session): Promise<Answer<TransactionStamp>> => {
+        const version = requireApi(session, ApiKey.InitProducerId, 'InitProducerId');
+        if (current !== null && version < 3) {
+          throw new TransactionFatalError(
+            'a new epoch is needed, and the broker has no InitProducerId v3+ (Kafka 2.5+) to give one',
+          );
+        }
+        protocol = protocolOf(session);
+        const response = await session.connection.send(InitProducerId, version, {
+          transactionalId,
+          transactionTimeoutMs,
+          producerId: current?.producerId ?? -1,
+          producerEpoch: current?.producerEpoch ?? -1,
+        });
+        return {
+          errorCode: response.errorCode,
+          value: { producerId: response.producerId.toNumber(), producerEpoch: response.producerEpoch },
+        };
+      },
+      (code) => (code === ErrorCode.INVALID_TRANSACTION_TIMEOUT ? 'fatal' : undefined),
+    );
+    this.protocol = protocol;
+    return { stamp, protocol };
+  }
+
+  /** Waits for the transaction's records and offsets, then EndTxn(commit). */
+  private async commitWork(): Promise<TransactionStep> {
+    await this.drain();
+    const snapshot = this.snapshot();
+    if (snapshot.context.abortableError !== null) throw this.abortableError(snapshot);
+    return this.endTransaction(true);
+  }
+
+  /**
+   * Fails every record not sent yet, waits for those in flight, then EndTxn(abort); then a new
+   * epoch when a partition's sequence needs one (`bumpEpoch`), or after v1 aborts that sent
+   * records (their partitions' sequences start clean, whatever was left in doubt).
+   */
+  private async abortWork(bumpEpochAtStart: boolean): Promise<TransactionStep> {
+    // Batches without sequence numbers never left: they fail here. Those stamped may be written
+    // already; they are resent until their fate is known, so that no gap is left in the
+    // partition's sequence (the Java producer's abortUndrainedBatches). The abort marker covers
+    // whatever of them was written.
+    const aborted = new TransactionAbortedError();
+    for (const node of this.host.partitions()) {
+      for (const batch of node.log.takeUnsent()) this.host.batchFailed(batch, aborted);
+    }
+    this.queued.clear();
+    await Promise.all([...this.host.pendingCalls].map((call) => call.whenDone()));
+    await this.settleCoordinatorWork();
+    // A stamped batch that failed for good left a gap: its partition needs a new epoch.
+    let bumpEpoch = bumpEpochAtStart || this.snapshot().context.epochBumpRequired;
+    for (const node of this.host.partitions()) if (node.log.sequence.resetPending) bumpEpoch = true;
+    let step: TransactionStep = { stamp: null };
+    let fencedAtEnd: EkafError | null = null;
+    try {
+      step = await this.endTransaction(false);
+    } catch (error) {
+      // With an epoch the coordinator already moved past (it aborted the transaction itself on
+      // timeout), EndTxn is refused: the re-initialization below tells a timeout from a fence.
+      if (!(error instanceof ProducerFencedError) || !bumpEpoch) throw error;
+      fencedAtEnd = error;
+    }
+    // Transactions v2: EndTxn gave a new epoch already.
+    if (!bumpEpoch || step.stamp !== null) return step;
+    const current = this.stamp;
+    if (current === null) return step;
+    try {
+      return await this.initialize(current);
+    } catch (error) {
+      throw fencedAtEnd !== null && error instanceof ProducerFencedError ? fencedAtEnd : error;
+    }
+  }
+
+  /** EndTxn, if the coordinator knows of the transaction; v2 answers with a new epoch. */
+  private async endTransaction(commit: boolean): Promise<TransactionStep> {
+    if (!this.begunAtCoordinator) return { stamp: null };
+    const { transactionalId } = this.host;
+    const stamp = this.requireStamp();
+    const next = await this.coordinator.run(
+      commit ? 'EndTxn(commit)' : 'EndTxn(abort)',
+      this.txnKey,
+      async (session): Promise<Answer<TransactionStamp | null>> => {
+        // v5 is transactions v2 (the coordinator bumps the epoch): only when that is what we speak.
+        const version = this.capped(ApiKey.EndTxn, requireApi(session, ApiKey.EndTxn, 'EndTxn'));
+        const response = await session.connection.send(EndTxn, version, {
+          transactionalId,
+          producerId: stamp.producerId,
+          producerEpoch: stamp.producerEpoch,
+          committed: commit,
+        });
+        const renewed =
+          response.producerId.toNumber() >= 0 && response.producerEpoch >= 0
+            ? { producerId: response.producerId.toNumber(), producerEpoch: response.producerEpoch }
+            : null;
+        return { errorCode: response.errorCode, value: renewed };
+      },
+    );
+    return { stamp: next };
+  }
+
+  /** Waits until every record of the transaction is settled and every coordinator step is done. */
+  private async drain(): Promise<void> {
+    this.host.flushAll();
+    const calls = [...this.host.pendingCalls];
+    // A partition that needs a new epoch holds its records until the abort: stop waiting then.
+    const stopWaiting = new AbortController();
+    const abortable = waitFor(this.actorRef(), (s) => s.context.abortableError !== null, {
+      timeout: Infinity,
+      signal: stopWaiting.signal,
+    }).then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await Promise.race([Promise.all(calls.map((call) => call.whenDone())), abortable]);
+    } finally {
+      stopWaiting.abort();
+    }
+    await this.settleCoordinatorWork();
+  }
+
+  private async settleCoordinatorWork(): Promise<void> {
+    while (this.adding !== null || this.offsetCommits.size > 0) {
+      await Promise.all([this.adding, ...this.offsetCommits]);
+    }
+  }
+
+  /** AddPartitionsToTxn for the queued partitions; one request at a time. */
+  private addQueued(): void {
+    if (this.adding !== null || this.queued.size === 0) return;
+    const nodes = [...this.queued];
+    const stamp = this.stamp;
+    if (stamp === null) return;
+    const { transactionalId } = this.host;
+    const topics = new Map<string, number[]>();
+    for (const node of nodes) {
+      const list = topics.get(node.topic.name) ?? [];
+      list.push(node.partition);
+      topics.set(node.topic.name, list);
+    }
+    this.adding = this.coordinator
+      .run(
+        'AddPartitionsToTxn',
+        this.txnKey,
+        async (session): Promise<Answer<null>> => {
+          const version = requireApi(session, ApiKey.AddPartitionsToTxn, 'AddPartitionsToTxn');
+          const response = await session.connection.send(AddPartitionsToTxn, version, {
+            transactionalId,
+            producerId: stamp.producerId,
+            producerEpoch: stamp.producerEpoch,
+            topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
+          });
+          return { errorCode: worstPartitionError(response), value: null };
+        },
+        judgeAddPartitions,
+      )
+      .then(
+        () => {
+          this.begunAtCoordinator = true;
+          for (const node of nodes) {
+            if (!this.queued.delete(node)) continue; // aborted meanwhile
+            this.added.add(node);
+            this.host.wakeLeader(node);
+          }
+          this.send({ type: 'partitions.added', count: nodes.length });
+        },
+        (error: unknown) => {
+          for (const node of nodes) this.queued.delete(node);
+          this.reportFailure(asEkafError(error), 'AddPartitionsToTxn');
+        },
+      )
+      .finally(() => {
+        this.adding = null;
+        if (this.queued.size > 0 && this.snapshot().matches('inTransaction')) this.addQueued();
+      });
+  }
+
+  /** AddOffsetsToTxn (v1) to the transaction coordinator, then TxnOffsetCommit to the group's. */
+  private async commitOffsets(options: SendOffsetsOptions): Promise<void> {
+    const stamp = this.requireStamp();
+    const { transactionalId } = this.host;
+    if (this.protocol === 'v1') {
+      await this.coordinator.run('AddOffsetsToTxn', this.txnKey, async (session): Promise<Answer<null>> => {
+        const version = requireApi(session, ApiKey.AddOffsetsToTxn, 'AddOffsetsToTxn');
+        const response = await session.connection.send(AddOffsetsToTxn, version, {
+          transactionalId,
+          producerId: stamp.producerId,
+          producerEpoch: stamp.producerEpoch,
+          groupId: options.groupId,
+        });
+        return { errorCode: response.errorCode, value: null };
+      });
+    }
+    this.begunAtCoordinator = true;
+    const byTopic = new Map<string, TransactionOffset[]>();
+    for (const offset of options.offsets) {
+      const list = byTopic.get(offset.topic) ?? [];
+      list.push(offset);
+      byTopic.set(offset.topic, list);
+    }
+    await this.coordinator.run(
+      'TxnOffsetCommit',
+      { keyType: CoordinatorType.Group, key: options.groupId },
+      async (session): Promise<Answer<null>> => {
+        // v5 adds the offsets partition to the transaction itself (transactions v2).
+        const version = this.capped(
+          ApiKey.TxnOffsetCommit,
+          requireApi(session, ApiKey.TxnOffsetCommit, 'TxnOffsetCommit'),
+        );
+        const response = await session.connection.send(TxnOffsetCommit, version, {
+          transactionalId,
+          groupId: options.groupId,
+          producerId: stamp.producerId,
+          producerEpoch: stamp.producerEpoch,
+          generationId: options.generationId ?? -1,
+          memberId: options.memberId ?? '',
+          groupInstanceId: options.groupInstanceId ?? null,
+          topics: [...byTopic].map(([name, offsets]) => ({
+            name,
+            partitions: offsets.map((o) => ({
+              partition: o.partition,
+              committedOffset: o.offset,
+              committedLeaderEpoch: o.leaderEpoch ?? -1,
+              committedMetadata: o.metadata ?? null,
+            })),
+          })),
+        });
+        let worst: number = ErrorCode.NONE;
+        for (const topic of response.topics)
+          for (const p of topic.partitions) if (p.errorCode !== ErrorCode.NONE) worst = p.errorCode;
+        return { errorCode: worst, value: null };
+      },
+      judgeOffsetCommit,
+    );
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** `version`, or at most the last version before transactions v2 while the coordinator speaks v1. */
+  private capped(key: ApiKey, version: number): number {
+    return this.protocol === 'v2' ? version : Math.min(version, TRANSACTION_V1_MAX_VERSIONS[key] ?? version);
+  }
+
+  /** A failure outside the states' own work (AddPartitionsToTxn): the machine hears of it. */
+  private reportFailure(error: EkafError, what: string): void {
+    if (error instanceof ProducerFencedError) {
+      this.send({ type: 'fenced', error: describeError(error) });
+    } else if (error instanceof TransactionFatalError) {
+      this.send({ type: 'fatal', error: describeError(error) });
+    } else {
+      const abortable =
+        error instanceof TransactionAbortableError
+          ? error
+          : new TransactionAbortableError(`${what} failed: ${error.message}`, error);
+      this.send({ type: 'abortable', error: describeError(abortable), bumpEpoch: false });
+    }
+  }
+
+  /** Why an INVALID_PRODUCER_EPOCH happened, as far as we can tell. */
+  private timeoutReason(error: EkafError): EkafError {
+    const startedAt = this.snapshot().context.startedAt;
+    const { transactionTimeoutMs } = this.host;
+    if (startedAt !== null && Date.now() - startedAt >= transactionTimeoutMs) {
+      return new TransactionTimeoutError(
+        `the transaction stayed open longer than transactionTimeoutMs (${transactionTimeoutMs} ms) and the coordinator aborted it`,
+        error,
+      );
+    }
+    return error;
+  }
+
+  private requireStamp(): TransactionStamp {
+    const stamp = this.stamp;
+    if (stamp === null)
+      throw new TransactionFatalError('no producer id: the transactional producer is not initialized');
+    return stamp;
+  }
+
+  /** The snapshot of the open transaction `serial`; throws when it is not the one open. */
+  private current(serial: number, what: string): TransactionSnapshot {
+    const snapshot = this.snapshot();
+    this.refuseBroken(snapshot);
+    const open = snapshot.matches('inTransaction');
+    if (!open || snapshot.context.serial !== serial) {
+      throw new InvalidTransactionStateError(
+        stateName(snapshot),
+        `${what}: transaction ${serial} is not open any more (it was committed or aborted)`,
+      );
+    }
+    return snapshot;
+  }
+
+  /** Fenced and fatal producers refuse everything with the error that broke them. */
+  private refuseBroken(snapshot: TransactionSnapshot): void {
+    if (snapshot.matches('fenced') || snapshot.matches('fatal'))
+      throw this.failure(snapshot, 'transactional work');
+    if (snapshot.matches('stopped')) {
+      throw new InvalidTransactionStateError('stopped', 'the producer is closed');
+    }
+  }
+
+  private abortableError(snapshot: TransactionSnapshot): TransactionAbortableError {
+    const summary = snapshot.context.abortableError;
+    const original = summary === null ? undefined : originalError(summary);
+    if (original instanceof TransactionAbortableError) return original;
+    return new TransactionAbortableError(summary?.message ?? 'the transaction failed', original);
+  }
+
+  /** The typed error a failed operation left in the machine (its original error when kept). */
+  private failure(snapshot: TransactionSnapshot, what: string): EkafError {
+    if (snapshot.matches({ inTransaction: 'abortable' })) return this.abortableError(snapshot);
+    const summary = snapshot.context.lastError;
+    const original = summary === null ? undefined : originalError(summary);
+    if (original instanceof EkafError) return original;
+    if (snapshot.matches('fenced')) {
+      return new ProducerFencedError(this.host.transactionalId, summary?.message ?? 'fenced');
+    }
+    return new TransactionFatalError(`${what} failed: ${summary?.message ?? stateName(snapshot)}`, original);
+  }
+
+  /** Waits until the machine leaves `state` (it was entered by the event just sent). */
+  private async settle(snapshot: TransactionSnapshot, state: 'initializing' | 'committing' | 'aborting') {
+    if (!snapshot.matches(state)) return snapshot;
+    return waitFor(this.actorRef(), (s) => !s.matches(state), { timeout: Infinity });
+  }
+
+  private snapshot(): TransactionSnapshot {
+    return this.actorRef().getSnapshot();
+  }
+
+  private actorRef(): TransactionRef {
+    const actor = this.host.actor();
+    if (actor === undefined) {
+      throw new TransactionFatalError('the transaction actor failed and is restarting: retry later');
+    }
+    return actor;
+  }
+
+  private send(event: EventFromLogic<TransactionLogic>): void {
+    const actor = this.host.actor();
+    if (actor?.getSnapshot().status === 'active') actor.send(event);
+  }
+}
+
+/** The transaction actor's state as one word: `inTransaction.abortable` → `abortable`. */
+export function stateName(snapshot: TransactionSnapshot): string {
+  const value = snapshot.value;
+  if (typeof value === 'string') return value;
+  const [outer, inner] = Object.entries(value)[0] ?? ['unknown', ''];
+  return inner === 'open' ? outer : `${outer}.${inner}`;
+}
+
+/** Transactions v2 when the broker finalized transaction.version 2 and speaks the versions it needs. */
+function protocolOf(session: BrokerSession): TransactionProtocol {
+  const level = session.features.get('transaction.version') ?? 0;
+  const endTxn = session.versions.get(ApiKey.EndTxn) ?? -1;
+  const produce = session.versions.get(ApiKey.Produce) ?? -1;
+  return level >= 2 && endTxn >= 5 && produce >= 12 ? 'v2' : 'v1';
+}
+
+function requireApi(session: BrokerSession, key: number, name: string): number {
+  const version = session.versions.get(key);
+  if (version === undefined) {
+    throw new TransactionFatalError(
+      `broker ${session.address.host}:${session.address.port} has no ${name} (transactions need Kafka 0.11+)`,
+    );
+  }
+  return version;
+}
+
+/** The code that decides an AddPartitionsToTxn answer: the first real error of any partition. */
+function worstPartitionError(response: { topics: { partitions: { errorCode: number }[] }[] }): number {
+  let worst: number = ErrorCode.NONE;
+  for (const topic of response.topics) {
+    for (const p of topic.partitions) {
+      // OPERATION_NOT_ATTEMPTED: another partition's error stopped the request; that one decides.
+      if (p.errorCode === ErrorCode.NONE || p.errorCode === ErrorCode.OPERATION_NOT_ATTEMPTED) continue;
+      if (worst === ErrorCode.NONE) worst = p.errorCode;
+    }
+  }
+  return worst;
+}
+
+/** AddPartitionsToTxn: an unknown topic or a partition being moved is retried (Java: retriable). */
+function judgeAddPartitions(code: number): Verdict | undefined {
+  if (code === ErrorCode.TOPIC_AUTHORIZATION_FAILED) return 'abortable';
+  if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return 'retry';
+  return undefined;
+}
+
+/** TxnOffsetCommit: a consumer group that moved on (rebalance) makes the transaction abortable. */
+function judgeOffsetCommit(code: number): Verdict | undefined {
+  switch (code) {
+    case ErrorCode.UNKNOWN_MEMBER_ID:
+    case ErrorCode.ILLEGAL_GENERATION:
+    case ErrorCode.FENCED_INSTANCE_ID:
+    case ErrorCode.GROUP_AUTHORIZATION_FAILED:
+    case ErrorCode.TOPIC_AUTHORIZATION_FAILED:
+      return 'abortable';
+    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+    case ErrorCode.UNSTABLE_OFFSET_COMMIT:
+      return 'retry';
+    default:
+      return undefined;
+  }
+}
+
+function asEkafError(error: unknown): EkafError {
+  if (error instanceof EkafError) return error;
+  return new TransactionFatalError(String(error instanceof Error ? error.message : error), error);
+}
