@@ -7,15 +7,15 @@ import type { ApiVersionRange } from './apis/api-versions.js';
  * min(our max, the broker's max), provided the ranges overlap.
  *
  * Produce starts at v3: it is the first version that carries RecordBatch v2, the only record
- * format ekaf writes, and Kafka 4 removed v0–v2. Metadata starts at v1 because v0 cannot tell
- * "no topics" from "all topics".
+ * format ekaf writes, and Kafka 4 removed v0–v2; it stops at v12, as v13 names topics by id.
+ * Metadata starts at v1 because v0 cannot tell "no topics" from "all topics".
  */
 export const SUPPORTED_VERSIONS: Readonly<Record<ApiKey, { readonly min: number; readonly max: number }>> = {
-  [ApiKey.Produce]: { min: 3, max: 10 },
+  [ApiKey.Produce]: { min: 3, max: 12 },
   [ApiKey.Metadata]: { min: 1, max: 12 },
   [ApiKey.ApiVersions]: { min: 0, max: 3 },
   // InitProducerId v6 (KIP-939, two-phase commit) is unstable in Kafka 4.4: not claimed.
-  [ApiKey.InitProducerId]: { min: 0, max: 4 },
+  [ApiKey.InitProducerId]: { min: 0, max: 5 },
   // From v1, like the Java client: v0 cannot name a transactional id (it has no key type).
   [ApiKey.FindCoordinator]: { min: 1, max: 6 },
   // Transactions. AddPartitionsToTxn v4+ is broker-to-broker; TxnOffsetCommit v6 names topics by id.

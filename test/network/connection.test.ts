@@ -365,7 +365,7 @@ describe('version negotiation', () => {
     await expect(negotiateVersions(conn)).rejects.toMatchObject({
       code: 'ERR_UNSUPPORTED_VERSION',
       apiName: 'Produce',
-      ours: { min: 3, max: 10 },
+      ours: { min: 3, max: 12 },
       broker: { min: 0, max: 2 },
     });
   });

@@ -340,10 +340,10 @@ describe('InitProducerId', () => {
 describe('version choice', () => {
   it('uses min(ours, broker) and names both ranges when they are disjoint', () => {
     expect(pickVersion(Produce, [{ apiKey: ApiKey.Produce, minVersion: 0, maxVersion: 7 }])).toBe(7);
-    expect(pickVersion(Produce, [{ apiKey: ApiKey.Produce, minVersion: 0, maxVersion: 12 }])).toBe(10);
+    expect(pickVersion(Produce, [{ apiKey: ApiKey.Produce, minVersion: 0, maxVersion: 13 }])).toBe(12);
     // The message names both ranges: what a user reads to see which side is too old.
     expect(() => pickVersion(Produce, [{ apiKey: ApiKey.Produce, minVersion: 0, maxVersion: 2 }])).toThrow(
-      'Produce: no common version (ekaf supports v3-v10, the broker v0-v2)',
+      'Produce: no common version (ekaf supports v3-v12, the broker v0-v2)',
     );
     expect(() =>
       pickVersion(Metadata, [{ apiKey: ApiKey.Metadata, minVersion: 13, maxVersion: 13 }]),

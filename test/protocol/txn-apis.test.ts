@@ -9,6 +9,7 @@ import {
   FindCoordinator,
 } from '../../src/protocol/apis/find-coordinator.js';
 import { InitProducerId } from '../../src/protocol/apis/init-producer-id.js';
+import { Produce } from '../../src/protocol/apis/produce.js';
 import { TxnOffsetCommit, type TxnOffsetCommitRequest } from '../../src/protocol/apis/txn-offset-commit.js';
 import { decode, encoded, h } from '../support/golden.js';
 
@@ -354,6 +355,42 @@ describe('ApiVersions finalized features (KIP-584)', () => {
       const response = decode((r) => ApiVersions.decodeResponse(r, version), hex);
       expect(response.finalizedFeaturesEpoch.toNumber()).toBe(-1);
       expect(response.finalizedFeatures).toEqual([]);
+    }
+  });
+});
+
+describe('Produce v11-v12 (transactions v2)', () => {
+  const request = {
+    transactionalId: 'tx',
+    acks: -1 as const,
+    timeoutMs: 30000,
+    topics: [{ name: 't', partitions: [{ partition: 2, records: Buffer.from('abcd', 'hex') }] }],
+  };
+
+  it('encodes v9-v12 alike (golden)', () => {
+    for (const version of [9, 10, 11, 12]) {
+      expect(encoded(Produce, version, request)).toBe(
+        h(`03 7478 | ffff | 00007530              # transactional id "tx", acks -1, timeout 30 s
+           02 | 02 74 | 02 | 00000002 | 03 abcd   # topic "t", partition 2, 2 bytes of records
+           00 | 00 | 00                          # partition, topic, request tagged fields`),
+      );
+    }
+  });
+
+  it('decodes v10-v12 alike, leader hints included', () => {
+    for (const version of [10, 11, 12]) {
+      const response = decode(
+        (r) => Produce.decodeResponse(r, version),
+        `02 | 02 74 | 02 | 00000000 0006                  # topic "t", partition 0 NOT_LEADER_OR_FOLLOWER
+              ffffffffffffffff ffffffffffffffff ffffffffffffffff  # base offset, log append time, log start offset
+              01 | 00                                      # no record errors, no message
+              01 | 00 09 | 00000003 00000009 00            # tag 0: current leader 3 epoch 9 (and its tagged fields)
+            00                                             # topic tagged
+         00000000                                          # throttle
+         01 | 00 0d | 02 00000003 02 68 00000007 00 00     # tag 0: node endpoints [3 "h":7 rack null]`,
+      );
+      expect(response.topics[0]?.partitions[0]?.currentLeader).toEqual({ leaderId: 3, leaderEpoch: 9 });
+      expect(response.nodeEndpoints).toEqual([{ nodeId: 3, host: 'h', port: 7, rack: null }]);
     }
   });
 });

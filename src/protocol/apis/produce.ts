@@ -4,8 +4,12 @@ import { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
 
 /**
- * Produce (key 0), v3–v10; flexible from v9. v3 is the first version that carries RecordBatch v2,
- * the only record format ekaf writes (Kafka 4 removed v0–v2).
+ * Produce (key 0), v3–v12; flexible from v9. v3 is the first version that carries RecordBatch v2,
+ * the only record format ekaf writes (Kafka 4 removed v0–v2). v11 and v12 are v10 on the wire:
+ * v11 may answer TRANSACTION_ABORTABLE, and v12 tells the broker that the client speaks
+ * transactions v2 (KIP-890 part 2), where a transactional Produce adds its partitions to the
+ * transaction itself; a transactional producer below transaction.version 2 sends v11 at most
+ * (`TRANSACTION_V1_MAX_VERSIONS`). v13 names topics by id (KIP-516) and is not supported.
  */
 export interface ProduceRequest {
   transactionalId: string | null;
