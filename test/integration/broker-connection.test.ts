@@ -88,7 +88,7 @@ describe.each(PEERS)('broker-connection actor against librdkafka %s', (peer) => 
       expect(value).toBe('failed');
       expect(context.lastError).toEqual({
         code: 'ERR_UNSUPPORTED_VERSION',
-        message: `Produce: no common version (ekaf supports v3-v10, the broker v0-v2)`,
+        message: `Produce: no common version (ekaf supports v3-v12, the broker v0-v2)`,
       });
       expect(context.link).toBeNull();
     } finally {

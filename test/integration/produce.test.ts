@@ -210,7 +210,7 @@ describe('version negotiation with restricted brokers', () => {
     const error = await handshake().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnsupportedVersionError);
     expect((error as Error).message).toBe(
-      'Produce: no common version (ekaf supports v3-v10, the broker v0-v2)',
+      'Produce: no common version (ekaf supports v3-v12, the broker v0-v2)',
     );
   });
 });

@@ -52,8 +52,8 @@ interface Run {
   binaryKeys: number;
   /**
    * What ekaf must negotiate with this broker: min(ekaf's max, the broker's max), checked
-   * against the broker's own ApiVersions answer as well. ekaf's maxima: Produce 10, Metadata 12,
-   * InitProducerId 4, ApiVersions 3.
+   * against the broker's own ApiVersions answer as well. ekaf's maxima: Produce 12, Metadata 12,
+   * InitProducerId 5, ApiVersions 3.
    */
   versions: Record<RecordedApi, number>;
 }
@@ -69,7 +69,7 @@ const RUNS: Run[] = [
     binaryKeys: 100,
     // The broker advertises Produce 0–13 (it refuses v0–v2 since 4.0, yet advertises v0 for
     // older clients' sake, KAFKA-18659), Metadata 0–13, InitProducerId 0–5, ApiVersions 0–5.
-    versions: { Produce: 10, Metadata: 12, InitProducerId: 4, ApiVersions: 3 },
+    versions: { Produce: 12, Metadata: 12, InitProducerId: 5, ApiVersions: 3 },
   },
   {
     version: '3.9.2',
@@ -80,7 +80,7 @@ const RUNS: Run[] = [
     stringKeys: 1_500,
     binaryKeys: 50,
     // Produce 0–11, Metadata 0–12, InitProducerId 0–5, ApiVersions 0–4.
-    versions: { Produce: 10, Metadata: 12, InitProducerId: 4, ApiVersions: 3 },
+    versions: { Produce: 11, Metadata: 12, InitProducerId: 5, ApiVersions: 3 },
   },
   {
     version: '2.8.2',
