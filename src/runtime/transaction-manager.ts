@@ -264,13 +264,25 @@ export class TransactionManager implements StampSource {
 
   // ---------------------------------------------------------------- the data path (StampSource)
 
+  /** The snapshot `canSend` was last read from, and what it said. */
+  private readSnapshot: unknown = undefined;
+  private readCanSend = false;
+
+  /**
+   * Batches may leave: a transaction is open, committing or aborting (stamped batches in doubt
+   * are resent until their fate is known). Asked on every drain of every partition: `matches()`
+   * parses its argument each time, so the answer is kept per snapshot (immutable).
+   */
   get canSend(): boolean {
     const snapshot = this.host.actor()?.getSnapshot();
-    if (snapshot === undefined || snapshot.context.stamp === null) return false;
-    // Aborting too: stamped batches in doubt are resent until their fate is known.
-    return (
-      snapshot.matches('inTransaction') || snapshot.matches('committing') || snapshot.matches('aborting')
-    );
+    if (snapshot !== this.readSnapshot) {
+      this.readSnapshot = snapshot;
+      this.readCanSend =
+        snapshot !== undefined &&
+        snapshot.context.stamp !== null &&
+        (snapshot.matches('inTransaction') || snapshot.matches('committing') || snapshot.matches('aborting'));
+    }
+    return this.readCanSend;
   }
 
   get stamp(): ProducerStamp | null {
@@ -366,7 +378,21 @@ export class TransactionManager implements StampSource {
     await this.drain();
     const snapshot = this.snapshot();
     if (snapshot.context.abortableError !== null) throw this.abortableError(snapshot);
-    return this.endTransaction(true);
+    try {
+      return await this.endTransaction(true);
+    } catch (error) {
+      // The coordinator aborted the transaction itself (it outlived transactionTimeoutMs) and
+      // bumped the epoch: EndTxn(commit) is refused as a fence (v1) or an invalid state (v2).
+      // That is the timeout, reported as such; the abort that must follow recovers the producer
+      // where the coordinator allows it (v2 always; v1 through InitProducerId, KIP-360).
+      const timedOut = this.timeoutReason(asEkafError(error));
+      if (!(timedOut instanceof TransactionTimeoutError)) throw error;
+      if (!(error instanceof ProducerFencedError || error instanceof InvalidTransactionStateError))
+        throw error;
+      const abortable = new TransactionAbortableError(timedOut.message, timedOut);
+      this.send({ type: 'abortable', error: describeError(abortable), bumpEpoch: true });
+      throw abortable;
+    }
   }
 
   /**
@@ -406,7 +432,21 @@ export class TransactionManager implements StampSource {
     try {
       return await this.initialize(current);
     } catch (error) {
-      throw fencedAtEnd !== null && error instanceof ProducerFencedError ? fencedAtEnd : error;
+      if (fencedAtEnd === null || !(error instanceof ProducerFencedError)) throw error;
+      // A transaction the coordinator aborted on timeout fences a v1 producer for good (Java
+      // too); say so rather than blame a newer producer.
+      const reason = this.snapshot().context.abortableError;
+      if (reason !== null && originalError(reason) instanceof TransactionAbortableError) {
+        const cause = (originalError(reason) as TransactionAbortableError).cause;
+        if (cause instanceof TransactionTimeoutError) {
+          throw new ProducerFencedError(
+            this.host.transactionalId,
+            `${cause.message}; with transactions v1 that fences this producer: create a new one`,
+            fencedAtEnd,
+          );
+        }
+      }
+      throw fencedAtEnd;
     }
   }
 

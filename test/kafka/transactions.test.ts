@@ -16,13 +16,15 @@ import {
   createProducer,
   EkafError,
   ProducerFencedError,
+  TransactionAbortableError,
+  TransactionTimeoutError,
   type Producer,
   type ProducerOptions,
 } from '../../src/index.js';
 import { startKafkaCluster, type KafkaCluster, type KafkaVersion } from './kafka-cluster.js';
 import { readWithKcat, type IsolationLevel } from './read-back.js';
 
-const TOPICS = ['tx-a', 'tx-b', 'tx-c', 'tx-kill', 'tx-coord'];
+const TOPICS = ['tx-a', 'tx-b', 'tx-c', 'tx-kill', 'tx-coord', 'tx-timeout'];
 const CHILD = fileURLToPath(new URL('../support/txn-child.ts', import.meta.url));
 
 /** The node id of the transaction coordinator of `transactionalId`, asked of the cluster itself. */
@@ -80,6 +82,8 @@ for (const [version, protocol] of [
           replicationFactor: 3,
           configs: { 'min.insync.replicas': '2' },
         })),
+        // Transactions that outlive their timeout are aborted within half a second (default 10 s).
+        brokerConfig: { 'transaction.abort.timed.out.transaction.cleanup.interval.ms': '500' },
       });
     }, 180_000);
     afterAll(async () => {
@@ -185,6 +189,57 @@ for (const [version, protocol] of [
         expect([0, 300]).toContain(visible.length);
       }
     }, 180_000);
+
+    it('transactionTimeoutMs is enforced by the broker and reported; the abort recovers the producer', async () => {
+      const id = `timeout-${version}`;
+      const p = producer({ transactionalId: id, transactionTimeoutMs: 1_000 });
+      const tx = await p.beginTransaction();
+      await tx.produce('tx-timeout', { value: 'too-late' });
+      // The coordinator aborts it on its own once it is older than 1 s.
+      await expect
+        .poll(
+          async () =>
+            (
+              await cluster.runTool('org.apache.kafka.tools.TransactionsCommand', [
+                '--bootstrap-server',
+                cluster.bootstrap,
+                'describe',
+                '--transactional-id',
+                id,
+              ])
+            ).stdout.toString(),
+          { timeout: 60_000, interval: 500 },
+        )
+        .toContain('CompleteAbort');
+      const error = await tx.commit().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(TransactionAbortableError);
+      expect((error as Error).cause).toBeInstanceOf(TransactionTimeoutError);
+      expect(actorNamed(p.inspect(), 'transaction')?.details.abortableReason).toContain(
+        'transactionTimeoutMs',
+      );
+      let next = p;
+      if (protocol === 'v2') {
+        // EndTxn(abort) with the old epoch is taken as a retry and hands back the new one.
+        await tx.abort();
+      } else {
+        // v1: the coordinator's bump fences this producer (as the Java producer finds); a new
+        // instance with the same id goes on.
+        const abortError = await tx.abort().then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(abortError).toBeInstanceOf(ProducerFencedError);
+        expect((abortError as Error).message).toContain('transactionTimeoutMs');
+        next = producer({ transactionalId: id });
+      }
+      await next.transaction(async (t) => {
+        await t.produce('tx-timeout', { value: 'after-timeout' });
+      });
+      expect(await values('tx-timeout', 'read_committed')).toEqual(['after-timeout']);
+    }, 120_000);
 
     it('produceSync outside a transaction is refused on a transactional producer', async () => {
       const p = producer({ transactionalId: `outside-${version}` });
