@@ -61,7 +61,7 @@ export interface KafkaChaosReport extends ChaosAccount {
 const PARTITIONS = 6;
 const KEYS = 600;
 /** Short, so a hung broker outlasts it quickly; each fault is a few seconds. */
-const REQUEST_TIMEOUT_MS = 2_000;
+export const REQUEST_TIMEOUT_MS = 2_000;
 /** Room for the longest outage (two nodes down, then their catch-up) without giving up. */
 const DELIVERY_TIMEOUT_MS = 120_000;
 
@@ -145,19 +145,23 @@ export async function runKafkaChaos(options: KafkaChaosOptions): Promise<KafkaCh
  * The kind of fault number `n`: the first five are one of each kind, so that every run has
  * them all; then drawn by the seed.
  */
-function scheduled(n: number, random: () => number): KafkaFaultKind {
+export function scheduled(n: number, random: () => number): KafkaFaultKind {
   if (n < KAFKA_FAULT_KINDS.length) return KAFKA_FAULT_KINDS[n] as KafkaFaultKind;
   return KAFKA_FAULT_KINDS[Math.floor(random() * KAFKA_FAULT_KINDS.length)] as KafkaFaultKind;
 }
 
-/** Injects one fault and undoes it; resolves once every partition is fully replicated again. */
-async function inject(
+/**
+ * Injects one fault and undoes it; resolves once every partition of `topic` is fully replicated
+ * again. `topic` picks whose leaders the fault hits.
+ */
+export async function inject(
   cluster: KafkaCluster,
   topic: string,
   kind: KafkaFaultKind,
   between: (low: number, high: number) => number,
+  partitions = PARTITIONS,
 ): Promise<string> {
-  const partition = between(0, PARTITIONS - 1);
+  const partition = between(0, partitions - 1);
   const leader = async (): Promise<number> => {
     const id = await cluster.leaderOf(topic, partition);
     return id === -1 ? 1 : id;
@@ -216,6 +220,6 @@ async function inject(
   return what;
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
