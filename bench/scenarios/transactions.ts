@@ -45,17 +45,6 @@ interface Params {
   warmupTransactions: number;
 }
 
-/**
- * The transactional API of issue 15 as this scenario uses it; declared here until it is in
- * src/index.ts (then this and the cast below can go).
- */
-interface TransactionalProducer {
-  transaction<T>(
-    fn: (tx: { produce(topic: string, records: unknown[]): Promise<unknown> }) => Promise<T>,
-  ): Promise<T>;
-  close(): Promise<void>;
-}
-
 export const workers = {
   async ekaf(p: Params): Promise<Metrics> {
     // The records of every transaction, built before the clock starts, as the Java side's are
@@ -73,8 +62,11 @@ export const workers = {
       all.push(records);
     }
     const { createProducer } = await import('../../src/index.js');
-    const options = { brokers: p.bootstrap, clientId: 'ekaf-bench-txn', transactionalId: p.transactionalId };
-    const producer = createProducer(options) as unknown as TransactionalProducer;
+    const producer = createProducer({
+      brokers: p.bootstrap,
+      clientId: 'ekaf-bench-txn',
+      transactionalId: p.transactionalId,
+    });
     const run = async (records: { key: Buffer; value: Buffer }[]): Promise<void> => {
       await producer.transaction(async (tx) => {
         await tx.produce(p.topic, records);
