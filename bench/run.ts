@@ -1,19 +1,22 @@
 // `npm run bench [-- --quick] [-- --only <scenario>[,<scenario>]] [-- --rounds N]`
 //
 // Benchmarks ekaf side by side with its peers (kafkajs, kcat/librdkafka) on the bundled dev
-// cluster (librdkafka's mock brokers, 3 of them, one cluster per scenario, in memory). For each
+// cluster (librdkafka's mock brokers, 3 of them, one cluster per scenario, in memory). Scenarios
+// on Apache Kafka (9: transactions, against the Java client) run only when named with --only,
+// on a cluster of Kafka's jars started for the scenario: hold the machine's Kafka lock
+// (`flock /tmp/ekaf-kafka.lock npm run bench -- --only 9`). For each
 // case, the contestants run alternately (A B C, A B C, ...) for R rounds, each run in its own
 // process and on a fresh topic; the table shows the median of the rounds, the spread of the
 // first metric, and ekaf / contestant on that metric. Targets print PASS or MISS. The table is
 // printed and written to bench/RESULTS.md with the machine, the date and the command.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDevCluster } from '../src/dev-cluster.js';
 import { BENCH_DIR, childPids, rssOf, type Metrics } from './lib/proc.js';
-import type { Case, RunContext, Scenario, TargetOutcome } from './lib/scenario.js';
+import type { Case, KafkaScenario, RunContext, Scenario, TargetOutcome } from './lib/scenario.js';
 import { fmt, median, ratio } from './lib/stats.js';
 import { markdownTable } from './lib/table.js';
 import { scenario as throughput } from './scenarios/throughput.js';
@@ -24,8 +27,12 @@ import { scenario as memory } from './scenarios/memory.js';
 import { scenario as compression } from './scenarios/compression.js';
 import { scenario as gateway } from './scenarios/gateway.js';
 import { scenario as spool } from './scenarios/spool.js';
+import { scenario as transactions } from './scenarios/transactions.js';
+import { startKafkaCluster } from '../test/kafka/kafka-cluster.js';
 
 const SCENARIOS: Scenario[] = [throughput, cli, concurrent, latency, memory, compression, gateway, spool];
+/** On Apache Kafka: only with --only. */
+const KAFKA_SCENARIOS: KafkaScenario[] = [transactions];
 const ALIASES: Record<string, string> = {
   throughput: '1',
   cli: '2',
@@ -35,6 +42,7 @@ const ALIASES: Record<string, string> = {
   compression: '6',
   gateway: '7',
   spool: '8',
+  transactions: '9',
 };
 
 const { values } = parseArgs({
@@ -48,7 +56,8 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`Usage: npm run bench [-- --quick] [-- --only <ids>] [-- --rounds N]
   --quick       fewer records and 1 round: a smoke run
-  --only <ids>  scenarios by number or name, comma-separated: ${SCENARIOS.map((s) => s.id).join(', ')} or ${Object.keys(ALIASES).join(', ')}
+  --only <ids>  scenarios by number or name, comma-separated: ${[...SCENARIOS, ...KAFKA_SCENARIOS].map((s) => s.id).join(', ')} or ${Object.keys(ALIASES).join(', ')}
+                (${KAFKA_SCENARIOS.map((s) => s.id).join(', ')}: on Apache Kafka, only when named; run under flock /tmp/ekaf-kafka.lock)
   --rounds N    rounds per case (default 5, quick 1)`);
   process.exit(0);
 }
@@ -56,7 +65,8 @@ const quick = values.quick;
 const rounds = values.rounds === undefined ? (quick ? 1 : 5) : Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer`);
 const only = values.only?.split(',').map((s) => ALIASES[s.trim()] ?? s.trim());
-const selected = only === undefined ? SCENARIOS : SCENARIOS.filter((s) => only.includes(s.id));
+const selected: (Scenario | KafkaScenario)[] =
+  only === undefined ? SCENARIOS : [...SCENARIOS, ...KAFKA_SCENARIOS].filter((s) => only.includes(s.id));
 if (selected.length === 0) throw new Error(`--only ${values.only}: no such scenario`);
 
 const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(
@@ -65,8 +75,8 @@ const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...proces
 const startedAt = new Date();
 
 interface CaseResult {
-  scenario: Scenario;
-  kase: Case;
+  scenario: { id: string; name: string };
+  kase: Case<unknown>;
   /** Per contestant: the metrics of each successful round, and the errors of failed ones. */
   runs: Map<string, Metrics[]>;
   errors: Map<string, string[]>;
@@ -75,62 +85,95 @@ interface CaseResult {
 }
 const results: CaseResult[] = [];
 const mockNotes: string[] = [];
+const kafkaNotes: string[] = [];
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-for (const scenario of selected) {
-  log(`\n== ${scenario.id}. ${scenario.name}`);
-  const cluster = await startDevCluster({ brokers: 3 });
-  const mockPid = childPids('mock-cluster')[0];
+/** Runs every case of a scenario, rounds alternating the contestants, into `results`. */
+async function runCases<C>(
+  scenario: Scenario<C>,
+  cluster: C,
+  createTopic: (name: string, partitions: number) => Promise<void>,
+): Promise<void> {
   let topicSeq = 0;
-  try {
-    for (const kase of scenario.cases(quick)) {
-      const runs = new Map<string, Metrics[]>(kase.contestants.map((c) => [c.name, []]));
-      const errors = new Map<string, string[]>(kase.contestants.map((c) => [c.name, []]));
-      for (let round = 1; round <= rounds; round++) {
-        for (const contestant of kase.contestants) {
-          const ctx: RunContext = {
-            cluster,
-            quick,
-            round,
-            async freshTopic(label, partitions = 6) {
-              const name = `bench-${kase.id}-${label.replace(/[^a-zA-Z0-9]+/g, '_')}-${round}-${topicSeq++}`;
-              await cluster.createTopic(name, partitions);
-              return name;
-            },
-          };
-          const t0 = Date.now();
-          try {
-            const metrics = await contestant.run(ctx);
-            runs.get(contestant.name)?.push(metrics);
-            const first = kase.metrics[0];
-            const shown = first === undefined ? '' : `${fmt(metrics[first.key] ?? NaN)} ${first.label}`;
-            log(
-              `  ${kase.id} round ${round}/${rounds} ${contestant.name}: ${shown} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
-            );
-          } catch (error) {
-            const message = (error as Error).message;
-            errors.get(contestant.name)?.push(message);
-            log(`  ${kase.id} round ${round}/${rounds} ${contestant.name}: FAILED: ${message}`);
-          }
+  for (const kase of scenario.cases(quick)) {
+    const runs = new Map<string, Metrics[]>(kase.contestants.map((c) => [c.name, []]));
+    const errors = new Map<string, string[]>(kase.contestants.map((c) => [c.name, []]));
+    for (let round = 1; round <= rounds; round++) {
+      for (const contestant of kase.contestants) {
+        const ctx: RunContext<C> = {
+          cluster,
+          quick,
+          round,
+          async freshTopic(label, partitions = 6) {
+            const name = `bench-${kase.id}-${label.replace(/[^a-zA-Z0-9]+/g, '_')}-${round}-${topicSeq++}`;
+            await createTopic(name, partitions);
+            return name;
+          },
+        };
+        const t0 = Date.now();
+        try {
+          const metrics = await contestant.run(ctx);
+          runs.get(contestant.name)?.push(metrics);
+          const first = kase.metrics[0];
+          const shown = first === undefined ? '' : `${fmt(metrics[first.key] ?? NaN)} ${first.label}`;
+          log(
+            `  ${kase.id} round ${round}/${rounds} ${contestant.name}: ${shown} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+          );
+        } catch (error) {
+          const message = (error as Error).message;
+          errors.get(contestant.name)?.push(message);
+          log(`  ${kase.id} round ${round}/${rounds} ${contestant.name}: FAILED: ${message}`);
         }
       }
-      const medians: Record<string, Metrics> = {};
-      for (const [name, list] of runs) {
-        if (list.length === 0) continue;
-        const keys = new Set(list.flatMap((m) => Object.keys(m)));
-        medians[name] = Object.fromEntries([...keys].map((k) => [k, median(list.map((m) => m[k] ?? NaN))]));
-      }
-      const targets = (kase.targets ?? []).map((t) => ({ label: t.label, outcome: t.evaluate(medians) }));
-      for (const t of targets) {
-        log(
-          `  ${t.outcome === undefined ? 'n/a ' : t.outcome.pass ? 'PASS' : 'MISS'} ${t.label}: ${t.outcome?.measured ?? 'no result'}`,
-        );
-      }
-      results.push({ scenario, kase, runs, errors, medians, targets });
     }
+    const medians: Record<string, Metrics> = {};
+    for (const [name, list] of runs) {
+      if (list.length === 0) continue;
+      const keys = new Set(list.flatMap((m) => Object.keys(m)));
+      medians[name] = Object.fromEntries([...keys].map((k) => [k, median(list.map((m) => m[k] ?? NaN))]));
+    }
+    const targets = (kase.targets ?? []).map((t) => ({ label: t.label, outcome: t.evaluate(medians) }));
+    for (const t of targets) {
+      log(
+        `  ${t.outcome === undefined ? 'n/a ' : t.outcome.pass ? 'PASS' : 'MISS'} ${t.label}: ${t.outcome?.measured ?? 'no result'}`,
+      );
+    }
+    results.push({ scenario, kase, runs, errors, medians, targets });
+  }
+}
+
+for (const scenario of selected) {
+  log(`\n== ${scenario.id}. ${scenario.name}`);
+  if ('apacheKafka' in scenario) {
+    const { version, nodes } = scenario.apacheKafka;
+    const kafka = await startKafkaCluster({ version, nodes });
+    const tv = await kafka.transactionVersion().catch(() => NaN);
+    const note = `scenario ${scenario.id}: Apache Kafka ${version}, ${nodes} combined KRaft nodes (test/kafka/kafka-cluster.ts), started in ${fmt(kafka.startup.ms / 1000)} s, transaction.version ${tv}`;
+    kafkaNotes.push(note);
+    log(`  (${note})`);
+    try {
+      await runCases(scenario, kafka, (name, partitions) =>
+        kafka.createTopics([
+          {
+            name,
+            partitions,
+            replicationFactor: nodes,
+            configs: { 'min.insync.replicas': String(Math.min(2, nodes)) },
+          },
+        ]),
+      );
+    } finally {
+      await kafka.stop();
+    }
+    continue;
+  }
+  const cluster = await startDevCluster({ brokers: 3 });
+  const mockPid = childPids('mock-cluster')[0];
+  try {
+    await runCases(scenario, cluster, (name, partitions) => cluster.createTopic(name, partitions));
   } finally {
     const rss = mockPid === undefined ? 0 : rssOf(mockPid);
     mockNotes.push(`scenario ${scenario.id}: mock cluster RSS ${fmt(rss / 2 ** 20)} MiB at the end`);
@@ -142,7 +185,7 @@ for (const scenario of selected) {
 // ---------------------------------------------------------------------------------------------
 // The report
 
-function resultCell(metrics: Metrics | undefined, kase: Case): string {
+function resultCell(metrics: Metrics | undefined, kase: Case<unknown>): string {
   if (metrics === undefined) return 'failed';
   return kase.metrics
     .filter((m) => metrics[m.key] !== undefined && !Number.isNaN(metrics[m.key]))
@@ -198,9 +241,8 @@ Latest run of \`${command}\` (${quick ? 'quick smoke run: fewer records' : 'full
 
 - Date: ${startedAt.toISOString()}
 - Machine: ${cpuModel}, ${cpus().length} cores, Node ${process.version}, ${process.platform} ${process.arch}
-- Cluster: the bundled dev cluster (src/dev-cluster.ts: librdkafka 2.12 mock brokers), 3 brokers,
-  one cluster per scenario, a fresh 6-partition topic (replication factor 3) per run; ${mockNotes.join('; ')}
-- Peers: kafkajs ${kafkajsVersion()}, kcat ${kcatVersion()}
+${clusterLines()}
+- Peers: kafkajs ${kafkajsVersion()}, kcat ${kcatVersion()}${kafkaNotes.length > 0 ? `, the Java client (kafka-clients of the cluster's version, ${javaVersion()})` : ''}
 
 Each client runs in its own process; contestants alternate (A B C, A B C, …), the figures are the
 medians over the rounds. "ekaf / client" is ekaf's median divided by the client's on the first
@@ -225,6 +267,25 @@ process.stdout.write(`\n${table}\n\n${targetTable}\n`);
 const resultsFile = only === undefined ? 'RESULTS.md' : `RESULTS-${only.join('-')}.md`;
 writeFileSync(join(BENCH_DIR, resultsFile), report);
 log(`\nwritten to bench/${resultsFile} (${minutes} min)`);
+
+function clusterLines(): string {
+  const lines: string[] = [];
+  if (mockNotes.length > 0) {
+    lines.push(`- Cluster: the bundled dev cluster (src/dev-cluster.ts: librdkafka 2.12 mock brokers), 3 brokers,
+  one cluster per scenario, a fresh 6-partition topic (replication factor 3) per run; ${mockNotes.join('; ')}`);
+  }
+  if (kafkaNotes.length > 0) {
+    lines.push(`- Apache Kafka (from its Maven jars, on this machine): ${kafkaNotes.join('; ')}; a fresh topic per run
+  (replication factor = nodes, min.insync.replicas 2)`);
+  }
+  return lines.join('\n');
+}
+
+function javaVersion(): string {
+  // `java -version` prints to stderr: 'openjdk version "17.0.15" 2025-04-15'.
+  const { stderr } = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  return `JDK ${/version "([^"]+)"/.exec(stderr)?.[1] ?? 'unknown'}`;
+}
 
 function kafkajsVersion(): string {
   try {

@@ -6,7 +6,8 @@
 #
 # Pinned: 4.4.0 (newest 4.x, KRaft), 3.9.2 (newest 3.9, KRaft) and 2.8.2 (ZooKeeper era,
 # Produce up to v9; its ZooKeeper comes from the same classpath). Each version is skipped
-# when its libs are newer than its pom. Installs Java 17 and Maven from Debian when missing.
+# when its libs are newer than its pom. Installs a JDK 17 (java, and javac for the test programs in
+# test/kafka/java/) and Maven from Debian when missing.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,17 +23,17 @@ die() {
   exit 1
 }
 
-tools_present() { command -v java >/dev/null && command -v mvn >/dev/null; }
+tools_present() { command -v java >/dev/null && command -v javac >/dev/null && command -v mvn >/dev/null; }
 if tools_present; then
-  step "java and maven present ($(java -version 2>&1 | head -n 1))"
+  step "java, javac and maven present ($(java -version 2>&1 | head -n 1))"
 elif [[ $(id -u) -eq 0 ]]; then
-  step "installing openjdk-17-jre-headless and maven with apt-get"
+  step "installing openjdk-17-jdk-headless and maven with apt-get"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null
-  tools_present || die "apt-get install did not provide java and mvn"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null
+  tools_present || die "apt-get install did not provide java, javac and mvn"
 else
-  die "java or mvn is missing; run as root, or:
-  sudo apt-get update && sudo apt-get install -y openjdk-17-jre-headless maven"
+  die "java, javac or mvn is missing; run as root, or:
+  sudo apt-get update && sudo apt-get install -y openjdk-17-jdk-headless maven"
 fi
 
 for version in "${versions[@]}"; do

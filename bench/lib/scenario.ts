@@ -1,9 +1,11 @@
-// What a scenario is, as the orchestrator (bench/run.ts) sees it.
+// What a scenario is, as the orchestrator (bench/run.ts) sees it. Most run on the bundled dev
+// cluster (C = DevCluster); a KafkaScenario runs on Apache Kafka (C = KafkaCluster).
 import type { DevCluster } from '../../src/dev-cluster.js';
+import type { KafkaCluster, KafkaVersion } from '../../test/kafka/kafka-cluster.js';
 import type { Metrics } from './proc.js';
 
-export interface RunContext {
-  cluster: DevCluster;
+export interface RunContext<C = DevCluster> {
+  cluster: C;
   quick: boolean;
   round: number;
   /** A new topic (6 partitions unless told), created on the cluster, so runs never share data. */
@@ -11,10 +13,10 @@ export interface RunContext {
 }
 
 /** One client (or configuration) measured in a case. */
-export interface Contestant {
+export interface Contestant<C = DevCluster> {
   name: string;
   /** One measured run; every process it needs is started and ended inside. */
-  run(ctx: RunContext): Promise<Metrics>;
+  run(ctx: RunContext<C>): Promise<Metrics>;
 }
 
 export interface MetricSpec {
@@ -35,19 +37,28 @@ export interface Target {
   evaluate(medians: Record<string, Metrics>): TargetOutcome | undefined;
 }
 
-export interface Case {
+export interface Case<C = DevCluster> {
   id: string;
   title: string;
   /** The first is ekaf: the ratio column is ekaf / each contestant, on the first metric. */
-  contestants: Contestant[];
+  contestants: Contestant<C>[];
   metrics: MetricSpec[];
   targets?: Target[];
 }
 
-export interface Scenario {
+export interface Scenario<C = DevCluster> {
   id: string;
   name: string;
-  cases(quick: boolean): Case[];
+  cases(quick: boolean): Case<C>[];
+}
+
+/**
+ * A scenario on Apache Kafka, started by run.ts from the jars of scripts/kafka-jars.sh (fresh
+ * topics: replication factor = nodes, min ISR 2). Run only when named with --only; the caller
+ * holds the machine's Kafka lock (`flock /tmp/ekaf-kafka.lock npm run bench -- --only <id>`).
+ */
+export interface KafkaScenario extends Scenario<KafkaCluster> {
+  apacheKafka: { version: KafkaVersion; nodes: 1 | 3 };
 }
 
 /** records/s and MB/s of payload (keys + values) from a run's count, bytes and milliseconds. */

@@ -62,6 +62,18 @@ export interface KafkaClusterOptions {
   plainUsers?: { name: string; password: string }[];
   /** Added to (or overriding) every node's server.properties. */
   brokerConfig?: Record<string, string>;
+  /**
+   * Feature levels set when storage is formatted (KRaft only: `kafka-storage format --feature
+   * name=level`), e.g. { 'transaction.version': 1 }. Unset features get the release's defaults:
+   * 4.4.0 finalizes transaction.version 2 (KIP-890 transactions v2); 3.9.2 leaves it at 0, and
+   * its formatter refuses 1 and 2 (they need metadata.version 4.0, not stable in 3.9).
+   */
+  features?: Record<string, number>;
+  /**
+   * Shorthand for features['transaction.version']: 2 = transactions v2 (KIP-890: partitions
+   * added by Produce, the epoch bumped on every commit; 4.4.0's default), 0 or 1 = v1.
+   */
+  transactionVersion?: 0 | 1 | 2;
   /** Copy formatted storage from a cached template (default true). */
   useTemplate?: boolean;
   /** How long start() may take until every broker is listed. Default 120 s. */
@@ -117,6 +129,14 @@ export interface KafkaCluster {
    * every partition: kafka-leader-election, a JVM tool start (~2 s).
    */
   electPreferredLeaders(topic?: string): Promise<void>;
+  /**
+   * The finalized feature levels, as `kafka-features describe` prints them (a JVM start, ~2 s):
+   * e.g. { 'metadata.version': '4.4-IV2', 'transaction.version': '2' }. A feature at level 0 may
+   * be missing (3.9.2 lists no transaction.version).
+   */
+  finalizedFeatures(): Promise<Record<string, string>>;
+  /** features['transaction.version'] as a number; 0 when the cluster lists none. */
+  transactionVersion(): Promise<number>;
   /** Runs a tool of this version (main class, args) against the cluster's jars. */
   runTool(
     mainClass: string,
@@ -288,6 +308,12 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
   if (mode === 'zookeeper' && nodeCount !== 1) throw new Error('ZooKeeper mode (2.8.2) runs 1 broker');
   const secure = opts.listeners ?? [];
   if (mode === 'zookeeper' && secure.length > 0) throw new Error('secure listeners are KRaft-only here');
+  const features = { ...opts.features };
+  if (opts.transactionVersion !== undefined) features['transaction.version'] = opts.transactionVersion;
+  if (mode === 'zookeeper' && Object.keys(features).length > 0) throw new Error('features are KRaft-only');
+  if (version.startsWith('3.') && (features['transaction.version'] ?? 0) > 0) {
+    throw new Error(`Kafka ${version} has no stable transaction.version above 0 (transactions v1 only)`);
+  }
 
   for (const orphan of reapOrphans()) console.warn(`[kafka-cluster] killed a JVM left behind: ${orphan}`);
 
@@ -352,7 +378,7 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
       mkdirSync(join(dir, `n${id}`), { recursive: true });
       writeFileSync(join(dir, `n${id}`, 'server.properties'), properties(nodeConfig(id)));
     }
-    formatted = await prepareStorage(version, dir, ids, scramUsers, opts.useTemplate ?? true);
+    formatted = await prepareStorage(version, dir, ids, scramUsers, features, opts.useTemplate ?? true);
   } else {
     const id = 1;
     mkdirSync(join(dir, `n${id}`, 'data'), { recursive: true });
@@ -562,6 +588,23 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
         throw err;
       });
     },
+    finalizedFeatures: async () => {
+      // 4.x pads the columns with spaces, 3.9 separates them with tabs.
+      const { stdout } = await runKafkaTool(version, 'org.apache.kafka.tools.FeatureCommand', [
+        '--bootstrap-server',
+        liveAddresses().join(','),
+        'describe',
+      ]);
+      const levels: Record<string, string> = {};
+      for (const m of stdout.toString().matchAll(/Feature:\s*(\S+).*?FinalizedVersionLevel:\s*(\S+)/g)) {
+        if (m[1] !== undefined && m[2] !== undefined) levels[m[1]] = m[2];
+      }
+      return levels;
+    },
+    transactionVersion: async () => {
+      const level = Number((await cluster.finalizedFeatures())['transaction.version'] ?? 0);
+      return Number.isInteger(level) ? level : 0;
+    },
     runTool: (mainClass, args, o) => runKafkaTool(version, mainClass, args, o),
     kill: async (id) => {
       if (id !== undefined) return byId(id).kill();
@@ -600,7 +643,7 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
 
 /**
  * Puts formatted KRaft storage into <dir>/n<id>/data: copied from a template when one exists
- * for this version, node count and SCRAM users, else formatted (and kept as the template).
+ * for this version, node count, SCRAM users and features, else formatted (and kept as the template).
  * Ports and paths are not in the formatted files (the quorum is static: controller.quorum.voters),
  * so one template serves every run. Returns whether it formatted.
  */
@@ -609,9 +652,13 @@ async function prepareStorage(
   dir: string,
   ids: number[],
   scramUsers: { name: string; password: string }[],
+  features: Record<string, number>,
   useTemplate: boolean,
 ): Promise<boolean> {
-  const key = createHash('sha256').update(JSON.stringify({ ids, scramUsers })).digest('hex').slice(0, 10);
+  // Without features the key is what it was before they could be chosen: existing templates serve.
+  const sorted = Object.entries(features).sort(([a], [b]) => a.localeCompare(b));
+  const keyed = sorted.length === 0 ? { ids, scramUsers } : { ids, scramUsers, features: sorted };
+  const key = createHash('sha256').update(JSON.stringify(keyed)).digest('hex').slice(0, 10);
   const template = join(KAFKA_CACHE, 'templates', `${version}-kraft-${ids.length}n-${key}`);
   if (useTemplate && existsSync(join(template, '.complete'))) {
     for (const id of ids) cpSync(join(template, `n${id}`), join(dir, `n${id}`, 'data'), { recursive: true });
@@ -639,6 +686,7 @@ async function prepareStorage(
         join(dir, `n${id}`, 'server.properties'),
         '--ignore-formatted',
         ...scram,
+        ...sorted.flatMap(([name, level]) => ['--feature', `${name}=${level}`]),
       ]),
     ),
   );

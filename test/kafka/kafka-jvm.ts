@@ -19,6 +19,17 @@ export const KAFKA_VERSIONS: readonly KafkaVersion[] = ['4.4.0', '3.9.2', '2.8.2
 const BROKER_JVM_FLAGS = ['-Xms512m', '-Xmx512m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20'];
 /** Tools and ZooKeeper: C1 only and the serial collector start in about half the time. */
 const TOOL_JVM_FLAGS = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
+/**
+ * A Java client measured for speed: both JIT tiers and G1, as Kafka's kafka-run-class.sh runs its
+ * tools (KAFKA_HEAP_OPTS -Xmx256m, KAFKA_JVM_PERFORMANCE_OPTS), the heap raised to 512 MB.
+ */
+export const CLIENT_BENCH_JVM_FLAGS: readonly string[] = [
+  '-Xmx512m',
+  '-XX:+UseG1GC',
+  '-XX:MaxGCPauseMillis=20',
+  '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent',
+];
 
 /** The fully qualified main classes that moved between versions. */
 export interface KafkaClasses {
@@ -121,6 +132,8 @@ function javaArgs(
   mainClass: string,
   args: readonly string[],
   jvmFlags: readonly string[] = role === 'server' ? BROKER_JVM_FLAGS : TOOL_JVM_FLAGS,
+  /** Directories or jars searched before the version's jars (our own compiled programs). */
+  classpathPrefix: readonly string[] = [],
 ): string[] {
   return [
     ...jvmFlags,
@@ -128,7 +141,7 @@ function javaArgs(
     `${HARNESS_MARK}${process.pid}`,
     ...loggingFlags(version, role),
     '-cp',
-    kafkaClasspath(version),
+    [...classpathPrefix, kafkaClasspath(version)].join(':'),
     mainClass,
     ...args,
   ];
@@ -170,7 +183,12 @@ export async function runKafkaTool(
   version: KafkaVersion,
   mainClass: string,
   args: readonly string[],
-  opts: { input?: Buffer | string; timeoutMs?: number } = {},
+  opts: {
+    input?: Buffer | string;
+    timeoutMs?: number;
+    classpathPrefix?: readonly string[];
+    jvmFlags?: readonly string[];
+  } = {},
 ): Promise<ToolResult> {
   const stdout: Buffer[] = [];
   const { stderr, ms } = await runKafkaToolStreaming(version, mainClass, args, {
@@ -194,13 +212,19 @@ export function runKafkaToolStreaming(
     timeoutMs?: number;
     onStdout?: (chunk: Buffer) => void;
     stdoutFile?: string;
+    /** Searched before the version's jars: a directory of our own compiled programs. */
+    classpathPrefix?: readonly string[];
+    /** Default: the quick-starting tool flags (C1 only, serial GC). */
+    jvmFlags?: readonly string[];
   },
 ): Promise<{ stderr: string; ms: number }> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const outFd = opts.stdoutFile === undefined ? undefined : openSync(opts.stdoutFile, 'w');
-    const child = spawn('java', javaArgs(version, 'tool', mainClass, args), {
+    const flags = opts.jvmFlags ?? TOOL_JVM_FLAGS;
+    const argv = javaArgs(version, 'tool', mainClass, args, flags, opts.classpathPrefix);
+    const child = spawn('java', argv, {
       stdio: ['pipe', outFd ?? 'pipe', 'pipe'],
     });
     if (outFd !== undefined) closeSync(outFd); // the child has its own copy
@@ -232,3 +256,44 @@ export function runKafkaToolStreaming(
     child.stdin?.end(opts.input);
   });
 }
+
+/**
+ * Starts a tool-weight JVM that the caller talks to over its stdin and stdout (stderr: WARN
+ * logs), registered in the pid registry until it exits. The caller ends it (kill or stdin).
+ */
+export function spawnToolJvm(
+  version: KafkaVersion,
+  mainClass: string,
+  args: readonly string[],
+  opts: { classpathPrefix?: readonly string[]; jvmFlags?: readonly string[] } = {},
+): ChildProcess {
+  const argv = javaArgs(
+    version,
+    'tool',
+    mainClass,
+    args,
+    opts.jvmFlags ?? TOOL_JVM_FLAGS,
+    opts.classpathPrefix,
+  );
+  const child = spawn('java', argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const pid = child.pid;
+  if (pid !== undefined) {
+    registerPid(pid, `${mainClass} (kafka ${version})`);
+    liveToolJvms.add(child);
+    child.once('exit', () => {
+      liveToolJvms.delete(child);
+      unregisterPid(pid);
+    });
+    if (!toolExitHandlerInstalled) {
+      toolExitHandlerInstalled = true;
+      // Synchronous, as 'exit' handlers must be: a JVM the test left running dies with it.
+      process.once('exit', () => {
+        for (const c of liveToolJvms) c.kill('SIGKILL');
+      });
+    }
+  }
+  return child;
+}
+
+const liveToolJvms = new Set<ChildProcess>();
+let toolExitHandlerInstalled = false;
