@@ -22,6 +22,7 @@ import {
   type ProducerOptions,
 } from '../../src/index.js';
 import { startKafkaCluster, type KafkaCluster, type KafkaVersion } from './kafka-cluster.js';
+import { readGroupOffsets } from './group-offsets.js';
 import { readWithKcat, type IsolationLevel } from './read-back.js';
 
 const TOPICS = ['tx-a', 'tx-b', 'tx-c', 'tx-kill', 'tx-coord', 'tx-timeout'];
@@ -239,6 +240,29 @@ for (const [version, protocol] of [
         await t.produce('tx-timeout', { value: 'after-timeout' });
       });
       expect(await values('tx-timeout', 'read_committed')).toEqual(['after-timeout']);
+    }, 120_000);
+
+    it('sendOffsets: the offsets reach the group with the commit, never with an abort', async () => {
+      const group = `group-${version}`;
+      const read = () =>
+        readGroupOffsets(cluster.bootstrap, group, {
+          requireStable: true,
+          topics: ['tx-b'],
+          timeoutMs: 3_000,
+          version,
+        });
+      const p = producer({ transactionalId: `offsets-${version}` });
+      const tx = await p.beginTransaction();
+      await tx.produce('tx-a', { value: 'with-offsets' });
+      await tx.sendOffsets({ groupId: group, offsets: [{ topic: 'tx-b', partition: 0, offset: 42 }] });
+      // In the open transaction: a read_committed consumer's fetch of them is not stable.
+      expect((await read()).status).toBe('pending');
+      await tx.commit();
+      expect(await read()).toEqual({ status: 'ok', offsets: new Map([['tx-b:0', 42]]) });
+      const aborted = await p.beginTransaction();
+      await aborted.sendOffsets({ groupId: group, offsets: [{ topic: 'tx-b', partition: 0, offset: 99 }] });
+      await aborted.abort();
+      expect(await read()).toEqual({ status: 'ok', offsets: new Map([['tx-b:0', 42]]) });
     }, 120_000);
 
     it('produceSync outside a transaction is refused on a transactional producer', async () => {
