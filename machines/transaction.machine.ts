@@ -7,21 +7,30 @@ import { describeError, type ErrorSummary } from './describe-error.js';
  * - `uninitialized`: nothing asked yet. `init` (the first `beginTransaction()`) starts it.
  * - `initializing`: the transaction coordinator is found (FindCoordinator) and InitProducerId
  *   gives the producer id and a new epoch, which fences every older producer with the same
- *   transactional id and aborts what it left open. A timeout returns here to `uninitialized`
- *   (the next call tries again); a fence or a refusal is final.
+ *   transactional id and aborts what it left open. A timeout or the broker's refusal (an
+ *   authorization failure, `ERR_KAFKA`) returns to `uninitialized`: the next call tries again,
+ *   as Java's initTransactions() may. A fence or anything else is final.
  * - `ready`: between transactions. `begin` opens one.
  * - `inTransaction`: records go out to the partitions added to the transaction. `open` while all
  *   is well; `abortable` once something failed (a record, an AddPartitionsToTxn, a
  *   TransactionAbortable answer, the broker's transaction timeout): commit is refused, naming
- *   why, and only `abort` leaves.
+ *   why, and only `abort` leaves. Entering it fails every record not sent yet (`failUnsent`),
+ *   as Java's Sender does, so that no caller waits for records that can only be aborted.
  * - `committing`: every record of the transaction is acknowledged, then EndTxn(commit). A record
- *   that fails meanwhile makes the transaction `abortable` instead.
- * - `aborting`: what was not sent is failed, what is in flight is awaited, EndTxn(abort); then a
- *   new epoch (InitProducerId with the current id and epoch, KIP-360) so that the next
- *   transaction's sequence numbers start clean.
- * - `fenced`: a newer producer took the transactional id; everything transactional is refused.
- * - `fatal`: the producer cannot go on (not authorised, an answer that makes no sense, a commit
- *   whose outcome is unknown); everything transactional is refused.
+ *   that fails meanwhile makes the transaction `abortable` instead. A commit that times out
+ *   (its outcome unknown) goes to `unresolved`.
+ * - `unresolved`: only `commit` again is allowed (Java: commitTransaction() may be retried after
+ *   a timeout); it resends EndTxn(commit) under the same epoch, which the coordinator answers as
+ *   a retry.
+ * - `aborting`: what was not sent is failed, what is in flight is awaited, EndTxn(abort); then,
+ *   when a partition's sequence has a gap (a batch failed for good) or the broker lost our
+ *   state, a new epoch (InitProducerId with the current id and epoch, KIP-360), so that the next
+ *   transaction's sequence numbers start clean. Transactions v2 get a new epoch from every
+ *   EndTxn anyway.
+ * - `fenced`: a newer producer took the transactional id; everything transactional is refused,
+ *   and the records held are failed (`failHeld`).
+ * - `fatal`: the producer cannot go on (an answer that makes no sense in its state, a broker
+ *   without the APIs); everything transactional is refused, and the records held are failed.
  *
  * The protocol work (coordinator requests, waiting for records) is the runtime's, provided with
  * `machine.provide()` by src/runtime/transaction-manager.ts; a missing one fails loudly. Records
@@ -87,6 +96,9 @@ export type TransactionEvent =
 const notProvided = (name: string) => (): never => {
   throw new Error(`transaction machine: actor "${name}" was not provided`);
 };
+const notProvidedAction = (name: string) => (): never => {
+  throw new Error(`transaction machine: action "${name}" was not provided`);
+};
 
 /** The error code an actor's error event carries (codes are EkafError codes). */
 function codeOf(event: object): string | undefined {
@@ -117,6 +129,10 @@ export const transactionMachine = setup({
     abortTransaction: fromPromise<TransactionStep, { bumpEpoch: boolean }>(notProvided('abortTransaction')),
   },
   actions: {
+    /** Fails the records of the transaction not sent yet with the abortable error (provided). */
+    failUnsent: notProvidedAction('failUnsent'),
+    /** Fails every record held, sent or not, with the error that broke the producer (provided). */
+    failHeld: notProvidedAction('failHeld'),
     takeStep: assign(({ context, event }) => {
       const step = stepOf(event);
       return {
@@ -158,6 +174,8 @@ export const transactionMachine = setup({
     fencedError: ({ event }) => codeOf(event) === 'ERR_PRODUCER_FENCED',
     abortableError: ({ event }) => codeOf(event) === 'ERR_TRANSACTION_ABORTABLE',
     timedOut: ({ event }) => codeOf(event) === 'ERR_TRANSACTION_TIMEOUT',
+    /** A timeout, or the broker's plain refusal (an authorization failure): worth asking again. */
+    mayRetryInit: ({ event }) => codeOf(event) === 'ERR_TRANSACTION_TIMEOUT' || codeOf(event) === 'ERR_KAFKA',
   },
 }).createMachine({
   id: 'transaction',
@@ -192,7 +210,7 @@ export const transactionMachine = setup({
         onDone: { target: 'ready', actions: 'takeStep' },
         onError: [
           { guard: 'fencedError', target: 'fenced', actions: 'recordError' },
-          { guard: 'timedOut', target: 'uninitialized', actions: 'recordError' },
+          { guard: 'mayRetryInit', target: 'uninitialized', actions: 'recordError' },
           { target: 'fatal', actions: 'recordError' },
         ],
       },
@@ -204,6 +222,7 @@ export const transactionMachine = setup({
     },
     inTransaction: {
       description: 'Records go to the partitions added to the transaction.',
+      meta: { tone: 'good' },
       initial: 'open',
       on: {
         abort: 'aborting',
@@ -221,6 +240,9 @@ export const transactionMachine = setup({
         abortable: {
           description: 'Something failed: only abort leaves.',
           meta: { tone: 'warn' },
+          entry: 'failUnsent',
+          // Later causes are kept for the record; the state is not entered again.
+          on: { abortable: { actions: 'markAbortable' } },
         },
       },
     },
@@ -238,12 +260,22 @@ export const transactionMachine = setup({
         onError: [
           { guard: 'fencedError', target: 'fenced', actions: 'recordError' },
           { guard: 'abortableError', target: 'inTransaction.abortable', actions: 'markAbortable' },
+          { guard: 'timedOut', target: 'unresolved', actions: 'recordError' },
           { target: 'fatal', actions: 'recordError' },
         ],
       },
     },
+    unresolved: {
+      description: 'A commit timed out, its outcome unknown: only commit() again resolves it.',
+      meta: { tone: 'warn' },
+      on: {
+        commit: 'committing',
+        fenced: { target: 'fenced', actions: 'recordError' },
+        fatal: { target: 'fatal', actions: 'recordError' },
+      },
+    },
     aborting: {
-      description: 'Failing what was not sent, then EndTxn(abort) and a new epoch.',
+      description: 'Failing what was not sent, then EndTxn(abort), and a new epoch if one is needed.',
       meta: { tone: 'busy' },
       on: {
         abortable: { actions: 'markAbortable' },
@@ -261,10 +293,12 @@ export const transactionMachine = setup({
     fenced: {
       description: 'A newer producer took the transactional id: nothing transactional is allowed.',
       meta: { tone: 'bad' },
+      entry: 'failHeld',
     },
     fatal: {
       description: 'The producer cannot go on: close it.',
       meta: { tone: 'bad' },
+      entry: 'failHeld',
     },
     stopped: {
       meta: { tone: 'idle' },

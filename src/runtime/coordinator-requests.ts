@@ -32,7 +32,16 @@ import type { BrokerSession, BrokerSessions } from './broker-sessions.js';
  */
 
 /** What a request's answer says, before the common rules. */
-export type Verdict = 'done' | 'retry' | 'rediscover' | 'fenced' | 'abortable' | 'invalid-state' | 'fatal';
+export type Verdict =
+  | 'done'
+  | 'retry'
+  | 'rediscover'
+  | 'fenced'
+  | 'abortable'
+  | 'invalid-state'
+  /** The broker refused (an authorization failure): the KafkaProtocolError itself, to try again later. */
+  | 'refused'
+  | 'fatal';
 
 /** One attempt's answer: the error code that decides, and the value when it is NONE. */
 export interface Answer<T> {
@@ -153,6 +162,8 @@ export class CoordinatorRequests {
           throw new TransactionAbortableError(`${what}: ${error.message}`, error);
         case 'invalid-state':
           throw new InvalidTransactionStateError(this.stateName(), `${what}: ${error.message}`, error);
+        case 'refused':
+          throw error;
         case 'fatal':
           throw new TransactionFatalError(`${what}: ${error.message}`, error);
       }

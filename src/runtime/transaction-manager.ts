@@ -1,5 +1,5 @@
 import { fromPromise, waitFor, type ActorRefFrom, type EventFromLogic, type SnapshotFrom } from 'xstate';
-import { describeError, originalError } from '../../machines/describe-error.js';
+import { describeError, originalError, type ErrorSummary } from '../../machines/describe-error.js';
 import {
   transactionMachine,
   type TransactionProtocol,
@@ -125,6 +125,14 @@ export class TransactionManager implements StampSource {
           this.abortWork(input.bumpEpoch),
         ),
       },
+      actions: {
+        failUnsent: ({ context }) => {
+          this.failUnsent(this.typedError(context.abortableError, 'the transaction must be aborted'));
+        },
+        failHeld: ({ context }) => {
+          this.failHeld(this.typedError(context.lastError, 'the transactional producer cannot go on'));
+        },
+      },
     });
   }
 
@@ -138,6 +146,7 @@ export class TransactionManager implements StampSource {
     if (snapshot.matches('uninitialized'))
       throw this.failure(snapshot, 'initializing the transactional producer');
     this.refuseBroken(snapshot);
+    if (snapshot.matches('unresolved')) throw this.unresolvedError(snapshot, 'beginTransaction()');
     if (!snapshot.matches('ready')) {
       throw new InvalidTransactionStateError(
         stateName(snapshot),
@@ -153,7 +162,7 @@ export class TransactionManager implements StampSource {
 
   /** Commits transaction `serial`: resolves once its records are visible to read_committed readers. */
   async commit(serial: number): Promise<void> {
-    const snapshot = this.current(serial, 'commit()');
+    const snapshot = this.current(serial, 'commit()', true);
     if (snapshot.matches({ inTransaction: 'abortable' })) throw this.abortableError(snapshot);
     this.send({ type: 'commit' });
     const after = await this.settle(this.snapshot(), 'committing');
@@ -163,14 +172,15 @@ export class TransactionManager implements StampSource {
 
   /** Aborts transaction `serial`: none of its records will ever be visible to read_committed readers. */
   async abort(serial: number): Promise<void> {
-    this.current(serial, 'abort()');
+    const snapshot = this.current(serial, 'abort()', true);
+    if (snapshot.matches('unresolved')) throw this.unresolvedError(snapshot, 'abort()');
     this.send({ type: 'abort' });
     const after = await this.settle(this.snapshot(), 'aborting');
     if (after.matches('ready')) return;
     throw this.failure(after, 'abort()');
   }
 
-  /** Aborts the open transaction, if any (close()); a failure is only logged by the caller's logger. */
+  /** Aborts the open transaction, if any (close()); a failure is ignored (the coordinator's timeout aborts it). */
   async abortOpen(): Promise<void> {
     const actor = this.host.actor();
     if (actor === undefined) return;
@@ -230,16 +240,7 @@ export class TransactionManager implements StampSource {
       await work;
     } catch (error) {
       const typed = asEkafError(error);
-      if (typed instanceof ProducerFencedError) this.send({ type: 'fenced', error: describeError(typed) });
-      else if (typed instanceof TransactionFatalError)
-        this.send({ type: 'fatal', error: describeError(typed) });
-      else {
-        this.send({
-          type: 'abortable',
-          error: describeError(new TransactionAbortableError(`sendOffsets failed: ${typed.message}`, typed)),
-          bumpEpoch: false,
-        });
-      }
+      this.reportFailure(typed, 'sendOffsets');
       throw typed;
     } finally {
       this.offsetCommits.delete(tracked);
@@ -316,6 +317,19 @@ export class TransactionManager implements StampSource {
 
   /** The router appended records of the current transaction to these partitions. */
   partitionsUsed(nodes: readonly PartitionNode[]): void {
+    // Records that reach their partitions after the transaction turned abortable (or the producer
+    // broke) can only be aborted: they fail now rather than wait.
+    const snapshot = this.host.actor()?.getSnapshot();
+    if (
+      snapshot !== undefined &&
+      !snapshot.matches({ inTransaction: 'open' }) &&
+      !snapshot.matches('committing')
+    ) {
+      if (snapshot.matches({ inTransaction: 'abortable' })) this.failUnsent(this.abortableError(snapshot));
+      else if (snapshot.matches('fenced') || snapshot.matches('fatal'))
+        this.failHeld(this.typedError(snapshot.context.lastError, 'the transactional producer cannot go on'));
+      return;
+    }
     let fresh = 0;
     for (const node of nodes) {
       if (this.added.has(node) || this.queued.has(node)) continue;
@@ -367,7 +381,7 @@ export class TransactionManager implements StampSource {
           value: { producerId: response.producerId.toNumber(), producerEpoch: response.producerEpoch },
         };
       },
-      (code) => (code === ErrorCode.INVALID_TRANSACTION_TIMEOUT ? 'fatal' : undefined),
+      judgeInit,
     );
     this.protocol = protocol;
     return { stamp, protocol };
@@ -381,6 +395,10 @@ export class TransactionManager implements StampSource {
     try {
       return await this.endTransaction(true);
     } catch (error) {
+      if (error instanceof TransactionAbortableError && needsNewEpoch(error)) {
+        this.send({ type: 'abortable', error: describeError(error), bumpEpoch: true });
+        throw error;
+      }
       // The coordinator aborted the transaction itself (it outlived transactionTimeoutMs) and
       // bumped the epoch: EndTxn(commit) is refused as a fence (v1) or an invalid state (v2).
       // That is the timeout, reported as such; the abort that must follow recovers the producer
@@ -397,8 +415,8 @@ export class TransactionManager implements StampSource {
 
   /**
    * Fails every record not sent yet, waits for those in flight, then EndTxn(abort); then a new
-   * epoch when a partition's sequence needs one (`bumpEpoch`), or after v1 aborts that sent
-   * records (their partitions' sequences start clean, whatever was left in doubt).
+   * epoch when one is needed (`bumpEpoch`, a partition whose sequence has a gap, or the broker
+   * lost our producer state), unless EndTxn gave one (transactions v2).
    */
   private async abortWork(bumpEpochAtStart: boolean): Promise<TransactionStep> {
     // Batches without sequence numbers never left: they fail here. Those stamped may be written
@@ -420,10 +438,15 @@ export class TransactionManager implements StampSource {
     try {
       step = await this.endTransaction(false);
     } catch (error) {
-      // With an epoch the coordinator already moved past (it aborted the transaction itself on
-      // timeout), EndTxn is refused: the re-initialization below tells a timeout from a fence.
-      if (!(error instanceof ProducerFencedError) || !bumpEpoch) throw error;
-      fencedAtEnd = error;
+      // The coordinator lost our producer state: a new epoch (below) starts clean.
+      if (error instanceof TransactionAbortableError && needsNewEpoch(error)) {
+        bumpEpoch = true;
+      } else {
+        // With an epoch the coordinator already moved past (it aborted the transaction itself on
+        // timeout), EndTxn is refused: the re-initialization below tells a timeout from a fence.
+        if (!(error instanceof ProducerFencedError) || !bumpEpoch) throw error;
+        fencedAtEnd = error;
+      }
     }
     // Transactions v2: EndTxn gave a new epoch already.
     if (!bumpEpoch || step.stamp !== null) return step;
@@ -473,6 +496,7 @@ export class TransactionManager implements StampSource {
             : null;
         return { errorCode: response.errorCode, value: renewed };
       },
+      judgeEndTxn,
     );
     return { stamp: next };
   }
@@ -559,16 +583,21 @@ export class TransactionManager implements StampSource {
     const stamp = this.requireStamp();
     const { transactionalId } = this.host;
     if (this.protocol === 'v1') {
-      await this.coordinator.run('AddOffsetsToTxn', this.txnKey, async (session): Promise<Answer<null>> => {
-        const version = requireApi(session, ApiKey.AddOffsetsToTxn, 'AddOffsetsToTxn');
-        const response = await session.connection.send(AddOffsetsToTxn, version, {
-          transactionalId,
-          producerId: stamp.producerId,
-          producerEpoch: stamp.producerEpoch,
-          groupId: options.groupId,
-        });
-        return { errorCode: response.errorCode, value: null };
-      });
+      await this.coordinator.run(
+        'AddOffsetsToTxn',
+        this.txnKey,
+        async (session): Promise<Answer<null>> => {
+          const version = requireApi(session, ApiKey.AddOffsetsToTxn, 'AddOffsetsToTxn');
+          const response = await session.connection.send(AddOffsetsToTxn, version, {
+            transactionalId,
+            producerId: stamp.producerId,
+            producerEpoch: stamp.producerEpoch,
+            groupId: options.groupId,
+          });
+          return { errorCode: response.errorCode, value: null };
+        },
+        judgeAddOffsets,
+      );
     }
     this.begunAtCoordinator = true;
     const byTopic = new Map<string, TransactionOffset[]>();
@@ -624,14 +653,15 @@ export class TransactionManager implements StampSource {
   private reportFailure(error: EkafError, what: string): void {
     if (error instanceof ProducerFencedError) {
       this.send({ type: 'fenced', error: describeError(error) });
-    } else if (error instanceof TransactionFatalError) {
+    } else if (error instanceof TransactionFatalError || error instanceof InvalidTransactionStateError) {
+      // INVALID_TXN_STATE from AddPartitionsToTxn, AddOffsetsToTxn or TxnOffsetCommit: fatal (Java).
       this.send({ type: 'fatal', error: describeError(error) });
     } else {
       const abortable =
         error instanceof TransactionAbortableError
           ? error
           : new TransactionAbortableError(`${what} failed: ${error.message}`, error);
-      this.send({ type: 'abortable', error: describeError(abortable), bumpEpoch: false });
+      this.send({ type: 'abortable', error: describeError(abortable), bumpEpoch: needsNewEpoch(error) });
     }
   }
 
@@ -656,10 +686,11 @@ export class TransactionManager implements StampSource {
   }
 
   /** The snapshot of the open transaction `serial`; throws when it is not the one open. */
-  private current(serial: number, what: string): TransactionSnapshot {
+  private current(serial: number, what: string, unresolvedToo = false): TransactionSnapshot {
     const snapshot = this.snapshot();
     this.refuseBroken(snapshot);
-    const open = snapshot.matches('inTransaction');
+    // `unresolvedToo`: also a transaction whose commit timed out (commit() again resolves it).
+    const open = snapshot.matches('inTransaction') || (unresolvedToo && snapshot.matches('unresolved'));
     if (!open || snapshot.context.serial !== serial) {
       throw new InvalidTransactionStateError(
         stateName(snapshot),
@@ -676,6 +707,41 @@ export class TransactionManager implements StampSource {
     if (snapshot.matches('stopped')) {
       throw new InvalidTransactionStateError('stopped', 'the producer is closed');
     }
+  }
+
+  /** A commit timed out: Java refuses anything but commitTransaction() again. */
+  private unresolvedError(snapshot: TransactionSnapshot, what: string): InvalidTransactionStateError {
+    return new InvalidTransactionStateError(
+      stateName(snapshot),
+      `${what}: the previous commit() timed out and its outcome is unknown; call commit() again (or close the producer)`,
+      this.typedError(snapshot.context.lastError, 'the commit timed out'),
+    );
+  }
+
+  /** The error a summary was made from, or one built from its message. */
+  private typedError(summary: ErrorSummary | null, fallback: string): EkafError {
+    const original = summary === null ? undefined : originalError(summary);
+    if (original instanceof EkafError) return original;
+    return new TransactionFatalError(summary?.message ?? fallback, original);
+  }
+
+  /** Every partition's records not sent yet fail with `error` (the transaction must be aborted). */
+  private failUnsent(error: EkafError): void {
+    for (const node of this.host.partitions()) {
+      for (const batch of node.log.takeUnsent()) this.host.batchFailed(batch, error);
+    }
+    this.queued.clear();
+  }
+
+  /**
+   * Fenced or fatal: nothing will be sent again, so every record held fails now (in doubt or
+   * not); those in flight fail as their answers come back.
+   */
+  private failHeld(error: EkafError): void {
+    for (const node of this.host.partitions()) {
+      for (const batch of node.log.drainAll()) this.host.batchFailed(batch, error);
+    }
+    this.queued.clear();
   }
 
   private abortableError(snapshot: TransactionSnapshot): TransactionAbortableError {
@@ -762,9 +828,38 @@ function worstPartitionError(response: { topics: { partitions: { errorCode: numb
 
 /** AddPartitionsToTxn: an unknown topic or a partition being moved is retried (Java: retriable). */
 function judgeAddPartitions(code: number): Verdict | undefined {
-  if (code === ErrorCode.TOPIC_AUTHORIZATION_FAILED) return 'abortable';
+  if (code === ErrorCode.TOPIC_AUTHORIZATION_FAILED || code === ErrorCode.UNKNOWN_PRODUCER_ID)
+    return 'abortable';
   if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return 'retry';
   return undefined;
+}
+
+/** AddOffsetsToTxn: the group not authorised, or our producer state lost: abortable (Java). */
+function judgeAddOffsets(code: number): Verdict | undefined {
+  return code === ErrorCode.GROUP_AUTHORIZATION_FAILED || code === ErrorCode.UNKNOWN_PRODUCER_ID
+    ? 'abortable'
+    : undefined;
+}
+
+/** EndTxn: the coordinator lost our producer state: abortable, with a new epoch (Java). */
+function judgeEndTxn(code: number): Verdict | undefined {
+  return code === ErrorCode.UNKNOWN_PRODUCER_ID ? 'abortable' : undefined;
+}
+
+/** InitProducerId: not authorised is the broker's refusal, to try again once the ACL is fixed. */
+function judgeInit(code: number): Verdict | undefined {
+  if (
+    code === ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
+    code === ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+  )
+    return 'refused';
+  return code === ErrorCode.INVALID_TRANSACTION_TIMEOUT ? 'fatal' : undefined;
+}
+
+/** An abortable failure whose abort must end with a new epoch: the broker lost our producer state. */
+function needsNewEpoch(error: EkafError): boolean {
+  const cause = error instanceof TransactionAbortableError ? error.cause : error;
+  return cause instanceof KafkaProtocolError && cause.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID;
 }
 
 /** TxnOffsetCommit: a consumer group that moved on (rebalance) makes the transaction abortable. */
@@ -775,7 +870,14 @@ function judgeOffsetCommit(code: number): Verdict | undefined {
     case ErrorCode.FENCED_INSTANCE_ID:
     case ErrorCode.GROUP_AUTHORIZATION_FAILED:
     case ErrorCode.TOPIC_AUTHORIZATION_FAILED:
+    case ErrorCode.GROUP_ID_NOT_FOUND:
+    case ErrorCode.STALE_MEMBER_EPOCH:
       return 'abortable';
+    case ErrorCode.UNKNOWN_PRODUCER_ID:
+    case ErrorCode.INVALID_PRODUCER_ID_MAPPING:
+    case ErrorCode.INVALID_TXN_STATE:
+      // Java: "unexpected error" in TxnOffsetCommitResponse, fatal.
+      return 'fatal';
     case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
     case ErrorCode.UNSTABLE_OFFSET_COMMIT:
       return 'retry';

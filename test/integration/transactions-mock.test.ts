@@ -21,7 +21,6 @@ import {
   KafkaProtocolError,
   ProducerFencedError,
   TransactionAbortableError,
-  TransactionFatalError,
   TransactionTimeoutError,
 } from '../../src/errors.js';
 import { createProducer, type Producer } from '../../src/producer.js';
@@ -150,23 +149,25 @@ describe('transactions: error codes on cue (librdkafka 2.12 mock)', () => {
 
     // Java instead goes back to UNINITIALIZED, so that initTransactions() may be tried again: see
     // the bug test below; fixing it changes the end of this test.
-    it('TRANSACTIONAL_ID_AUTHORIZATION_FAILED: ERR_TRANSACTION_FATAL, and later calls are refused', async () => {
+    it('TRANSACTIONAL_ID_AUTHORIZATION_FAILED: the refusal is reported, and beginTransaction may try again (Java: back to UNINITIALIZED)', async () => {
       const p = transactional('init-unauthorised');
       await cluster().pushRequestErrors(ApiKey.InitProducerId, [
         ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
       ]);
       const error = await rejection(p.beginTransaction());
-      expect(error).toBeInstanceOf(TransactionFatalError);
-      expect(error.code).toBe('ERR_TRANSACTION_FATAL');
-      expect(causeCode(error)).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-      expect(txState(p)).toBe('fatal');
-      expect(txActor(p)?.lastError?.code).toBe('ERR_TRANSACTION_FATAL');
-      // Not retried: one request, and none for the calls after it.
+      expect(error).toBeInstanceOf(KafkaProtocolError);
+      expect(error).toMatchObject({
+        code: 'ERR_KAFKA',
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+      });
+      expect(txState(p)).toBe('uninitialized');
+      // Not retried on its own: one request.
       expect(initRequests()).toHaveLength(1);
-      const again = await rejection(p.beginTransaction());
-      expect(again).toBeInstanceOf(TransactionFatalError);
-      await expect(p.transaction(() => undefined)).rejects.toBeInstanceOf(TransactionFatalError);
-      expect(initRequests()).toHaveLength(1);
+      // The ACL fixed: the next call initializes.
+      const tx = await p.beginTransaction();
+      expect(initRequests()).toHaveLength(2);
+      await tx.produce(TOPIC, { value: 'authorised', partition: 0 });
+      await tx.commit();
     });
 
     it('PRODUCER_FENCED: ERR_PRODUCER_FENCED, and later calls are refused', async () => {
@@ -462,9 +463,8 @@ describe('transactions: error codes on cue (librdkafka 2.12 mock)', () => {
       expect(took).toBeLessThan(5_000);
       // Asked again and again until the deadline: more than a couple of attempts.
       expect(log.of(ApiKey.EndTxn).length).toBeGreaterThan(2);
-      // The outcome of the commit is unknown: the producer stops (ekaf's choice; Java would let
-      // the same commit be retried, see the bug test below).
-      expect(txState(p)).toBe('fatal');
+      // The outcome of the commit is unknown: only commit() again may resolve it (Java too).
+      expect(txState(p)).toBe('unresolved');
       expect(txActor(p)?.lastError?.code).toBe('ERR_TRANSACTION_TIMEOUT');
     });
   });
@@ -522,16 +522,10 @@ describe('transactions: error codes on cue (librdkafka 2.12 mock)', () => {
       expect(await outcomeOf(step, code)).toBe(java);
     });
 
-    // Bugs: ekaf's verdict differs from Java's. The fix, in src/runtime/transaction-manager.ts:
-    // - UNKNOWN_PRODUCER_ID from AddPartitionsToTxn, AddOffsetsToTxn and EndTxn: abortable, with
-    //   an epoch bump at the abort (Java abortableErrorIfPossible; InitProducerId v3+ is there);
-    //   today the common rule makes it fatal (not retriable).
-    // - GROUP_AUTHORIZATION_FAILED from AddOffsetsToTxn, GROUP_ID_NOT_FOUND (and
-    //   STALE_MEMBER_EPOCH) from TxnOffsetCommit: abortable (a judge for each request).
-    // - INVALID_TXN_STATE from AddPartitionsToTxn, AddOffsetsToTxn and TxnOffsetCommit: fatal;
-    //   today reportFailure() and sendOffsets() turn every error that is not fenced or
-    //   TransactionFatalError (InvalidTransactionStateError included) into 'abortable'.
-    it.fails.each<[Step, string, string, number]>([
+    // Verdicts that once differed from Java's (found by these tests): UNKNOWN_PRODUCER_ID is
+    // abortable with a new epoch at the abort; the group's refusals are abortable; INVALID_TXN_STATE
+    // from the add and offset requests is fatal.
+    it.each<[Step, string, string, number]>([
       ['AddPartitionsToTxn', 'UNKNOWN_PRODUCER_ID', 'abortable', ErrorCode.UNKNOWN_PRODUCER_ID],
       ['AddPartitionsToTxn', 'INVALID_TXN_STATE', 'fatal', ErrorCode.INVALID_TXN_STATE],
       ['AddOffsetsToTxn', 'GROUP_AUTHORIZATION_FAILED', 'abortable', ErrorCode.GROUP_AUTHORIZATION_FAILED],
@@ -540,83 +534,57 @@ describe('transactions: error codes on cue (librdkafka 2.12 mock)', () => {
       ['TxnOffsetCommit', 'GROUP_ID_NOT_FOUND', 'abortable', ErrorCode.GROUP_ID_NOT_FOUND],
       ['TxnOffsetCommit', 'INVALID_TXN_STATE', 'fatal', ErrorCode.INVALID_TXN_STATE],
       ['EndTxn', 'UNKNOWN_PRODUCER_ID', 'abortable', ErrorCode.UNKNOWN_PRODUCER_ID],
-    ])('bug: %s %s: Java says %s', async (step, _, java, code) => {
+    ])('%s %s: %s, as Java', async (step, _, java, code) => {
       expect(await outcomeOf(step, code)).toBe(java);
     });
   });
 
-  // Each fails today (`it.fails`); once the runtime behaves as Java does it turns red: then make
-  // it a plain `it`.
-  describe('bugs: where ekaf differs from the Java producer', () => {
-    it.fails(
-      'bug: records held back for a fenced producer fail at once with ERR_PRODUCER_FENCED (Java: a fatal error aborts every batch)',
-      async () => {
-        const p = transactional('bug-held-fenced');
-        const tx = await p.beginTransaction();
-        await cluster().pushRequestErrors(ApiKey.AddPartitionsToTxn, [ErrorCode.PRODUCER_FENCED]);
-        const produced = watch(tx.produce(TOPIC, { value: 'held', partition: 0 }));
-        await expect.poll(() => txState(p)).toBe('fenced');
-        // Today the call never settles: its partition was never added, so its batch never leaves,
-        // and close() waits for it until its timeout.
-        await expect.poll(() => produced.settled, { timeout: 2_000 }).toBe(true);
-        expect(produced.error).toBeInstanceOf(ProducerFencedError);
-      },
-    );
+  // Found by these tests against the Java producer's behaviour, and fixed.
+  describe('as the Java producer: held records fail at once, a timed-out commit may be retried', () => {
+    it('records held back for a fenced producer fail at once with ERR_PRODUCER_FENCED (Java: a fatal error aborts every batch)', async () => {
+      const p = transactional('bug-held-fenced');
+      const tx = await p.beginTransaction();
+      await cluster().pushRequestErrors(ApiKey.AddPartitionsToTxn, [ErrorCode.PRODUCER_FENCED]);
+      const produced = watch(tx.produce(TOPIC, { value: 'held', partition: 0 }));
+      await expect.poll(() => txState(p)).toBe('fenced');
+      // Today the call never settles: its partition was never added, so its batch never leaves,
+      // and close() waits for it until its timeout.
+      await expect.poll(() => produced.settled, { timeout: 2_000 }).toBe(true);
+      expect(produced.error).toBeInstanceOf(ProducerFencedError);
+    });
 
-    it.fails(
-      'bug: a record whose AddPartitionsToTxn failed (TOPIC_AUTHORIZATION_FAILED) fails at once, so `await tx.produce()` in transaction(fn) does not hang',
-      async () => {
-        const p = transactional('bug-held-abortable');
-        await p.beginTransaction().then((tx) => tx.commit()); // initialized, coordinator known
-        await cluster().pushRequestErrors(ApiKey.AddPartitionsToTxn, [ErrorCode.TOPIC_AUTHORIZATION_FAILED]);
-        const run = watch(
-          p.transaction(async (tx) => {
-            await tx.produce(TOPIC, { value: 'held', partition: 0 });
-          }),
-        );
-        await expect.poll(() => txActor(p)?.details.abortableReason).toMatch(/TOPIC_AUTHORIZATION_FAILED/);
-        // Java fails the partition's batches with the abortable error (Sender: abortUndrainedBatches
-        // with lastError); today they wait for an abort that transaction(fn) never reaches.
-        await expect.poll(() => run.settled, { timeout: 2_000 }).toBe(true);
-        expect(run.error).toBeInstanceOf(TransactionAbortableError);
-        expect(txState(p)).toBe('ready');
-      },
-    );
+    it('a record whose AddPartitionsToTxn failed (TOPIC_AUTHORIZATION_FAILED) fails at once, so `await tx.produce()` in transaction(fn) does not hang', async () => {
+      const p = transactional('bug-held-abortable');
+      await p.beginTransaction().then((tx) => tx.commit()); // initialized, coordinator known
+      await cluster().pushRequestErrors(ApiKey.AddPartitionsToTxn, [ErrorCode.TOPIC_AUTHORIZATION_FAILED]);
+      const run = watch(
+        p.transaction(async (tx) => {
+          await tx.produce(TOPIC, { value: 'held', partition: 0 });
+        }),
+      );
 
-    it.fails(
-      'bug: InitProducerId TRANSACTIONAL_ID_AUTHORIZATION_FAILED lets beginTransaction try again (Java: back to UNINITIALIZED)',
-      async () => {
-        const p = transactional('bug-init-unauthorised');
-        await cluster().pushRequestErrors(ApiKey.InitProducerId, [
-          ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        ]);
-        const error = await rejection(p.beginTransaction());
-        expect(causeCode(error)).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-        // The ACL fixed: Java's initTransactions() may be called again and succeeds.
-        expect(txState(p)).toBe('uninitialized');
-        await p.beginTransaction();
-        expect(initRequests()).toHaveLength(2);
-      },
-    );
+      // Java fails the partition's batches with the abortable error (Sender: abortUndrainedBatches
+      // with lastError); so does entering inTransaction.abortable (failUnsent).
+      await expect.poll(() => run.settled, { timeout: 2_000 }).toBe(true);
+      expect(run.error).toBeInstanceOf(TransactionAbortableError);
+      expect(txState(p)).toBe('ready');
+    });
 
-    it.fails(
-      'bug: a commit that timed out may be retried (Java: commitTransaction() again awaits the same EndTxn)',
-      async () => {
-        const p = transactional('bug-commit-retry', { transactionCoordinatorTimeoutMs: 300 });
-        const tx = await p.beginTransaction();
-        await tx.produce(TOPIC, { value: 'x', partition: 0 });
-        await cluster().pushRequestErrors(
-          ApiKey.EndTxn,
-          Array<number>(40).fill(ErrorCode.CONCURRENT_TRANSACTIONS),
-        );
-        await expect(tx.commit()).rejects.toBeInstanceOf(TransactionTimeoutError);
-        await cluster().clearRequestErrors(ApiKey.EndTxn);
-        // Today the producer is fatal after the timeout; Java lets the same commit be retried.
-        expect(txState(p)).not.toBe('fatal');
-        await tx.commit();
-        expect(txActor(p)?.details).toMatchObject({ committed: 1 });
-      },
-    );
+    it('a commit that timed out may be retried (Java: commitTransaction() again awaits the same EndTxn)', async () => {
+      const p = transactional('bug-commit-retry', { transactionCoordinatorTimeoutMs: 300 });
+      const tx = await p.beginTransaction();
+      await tx.produce(TOPIC, { value: 'x', partition: 0 });
+      await cluster().pushRequestErrors(
+        ApiKey.EndTxn,
+        Array<number>(40).fill(ErrorCode.CONCURRENT_TRANSACTIONS),
+      );
+      await expect(tx.commit()).rejects.toBeInstanceOf(TransactionTimeoutError);
+      await cluster().clearRequestErrors(ApiKey.EndTxn);
+      // The outcome is unknown (`unresolved`): only the same commit again, as Java allows.
+      expect(txState(p)).not.toBe('fatal');
+      await tx.commit();
+      expect(txActor(p)?.details).toMatchObject({ committed: 1 });
+    });
   });
 
   describe('API misuse', () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { describeError } from '../../machines/describe-error.js';
 import { transactionMachine, type TransactionStep } from '../../machines/transaction.machine.js';
 import {
+  KafkaProtocolError,
   ProducerFencedError,
   TransactionAbortableError,
   TransactionFatalError,
@@ -27,6 +28,8 @@ function start() {
     commit: [],
     abort: [],
   };
+  /** The failure actions run, in order: records not sent failed (abortable), or all held (broken). */
+  const failures: ('unsent' | 'held')[] = [];
   const pending = <Input = NonReducibleUnknown>(kind: keyof typeof calls) =>
     fromPromise<TransactionStep, Input>(
       ({ input }) =>
@@ -40,6 +43,14 @@ function start() {
       commitTransaction: pending('commit'),
       abortTransaction: pending<{ bumpEpoch: boolean }>('abort'),
     },
+    actions: {
+      failUnsent: () => {
+        failures.push('unsent');
+      },
+      failHeld: () => {
+        failures.push('held');
+      },
+    },
   });
   const actor = createActor(logic, { input: { transactionalId: 'tx-1' } });
   actor.start();
@@ -48,7 +59,7 @@ function start() {
     if (call === undefined) throw new Error(`no ${kind} call`);
     return call;
   };
-  return { actor, calls, last };
+  return { actor, calls, last, failures };
 }
 
 const settled = () => new Promise((resolve) => setImmediate(resolve));
@@ -96,6 +107,16 @@ describe('transaction machine', () => {
     expect(t.actor.getSnapshot().value).toBe('fenced');
   });
 
+  it("the broker's refusal (not authorised, ERR_KAFKA) also goes back to uninitialized, as Java's initTransactions()", async () => {
+    const t = start();
+    t.actor.send({ type: 'init' });
+    t.last('initialize').reject(
+      new KafkaProtocolError(53, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'not authorised', false),
+    );
+    await settled();
+    expect(t.actor.getSnapshot().value).toBe('uninitialized');
+  });
+
   it('any other initialization failure is fatal', async () => {
     const t = start();
     t.actor.send({ type: 'init' });
@@ -122,13 +143,14 @@ describe('transaction machine', () => {
   });
 
   it('abortable: commit is not taken, only abort leaves; the abort is told whether to bump the epoch', async () => {
-    const { actor, calls, last } = await ready();
+    const { actor, calls, last, failures } = await ready();
     actor.send({ type: 'begin' });
     const why = describeError(new TransactionAbortableError('a record failed'));
     actor.send({ type: 'abortable', error: why, bumpEpoch: true });
     actor.send({ type: 'abortable', error: describeError(new Error('later')), bumpEpoch: false });
     expect(actor.getSnapshot().value).toEqual({ inTransaction: 'abortable' });
     expect(actor.getSnapshot().context.abortableError).toEqual(why); // the first cause
+    expect(failures).toEqual(['unsent']); // entering abortable fails what was not sent
     actor.send({ type: 'commit' });
     expect(actor.getSnapshot().value).toEqual({ inTransaction: 'abortable' });
     expect(calls.commit).toHaveLength(0);
@@ -156,21 +178,41 @@ describe('transaction machine', () => {
     expect(actor.getSnapshot().context.abortableError?.message).toContain('during the commit');
   });
 
-  it('a fenced commit or abort is fenced; another failure is fatal', async () => {
+  it('a fenced commit or abort is fenced (failing what is held); another failure is fatal', async () => {
     for (const [operation, error, state] of [
       ['commit', new ProducerFencedError('tx-1', 'x'), 'fenced'],
       ['abort', new ProducerFencedError('tx-1', 'x'), 'fenced'],
-      ['commit', new TransactionTimeoutError('EndTxn'), 'fatal'],
+      ['abort', new TransactionTimeoutError('EndTxn'), 'fatal'],
       ['abort', new TransactionFatalError('INVALID_TXN_STATE'), 'fatal'],
     ] as const) {
-      const { actor, last } = await ready();
+      const { actor, last, failures } = await ready();
       actor.send({ type: 'begin' });
       actor.send({ type: operation });
       last(operation).reject(error);
       await settled();
       expect(actor.getSnapshot().value, `${operation} ${error.code}`).toBe(state);
       expect(actor.getSnapshot().context.lastError?.code).toBe(error.code);
+      expect(failures).toEqual(['held']);
     }
+  });
+
+  it('a commit that times out is unresolved: only commit() again, which resends EndTxn', async () => {
+    const { actor, calls, last } = await ready();
+    actor.send({ type: 'begin' });
+    actor.send({ type: 'commit' });
+    last('commit').reject(new TransactionTimeoutError('EndTxn(commit) did not complete'));
+    await settled();
+    expect(actor.getSnapshot().value).toBe('unresolved');
+    actor.send({ type: 'abort' });
+    actor.send({ type: 'begin' });
+    expect(actor.getSnapshot().value).toBe('unresolved');
+    actor.send({ type: 'commit' });
+    expect(actor.getSnapshot().value).toBe('committing');
+    expect(calls.commit).toHaveLength(2);
+    last('commit').resolve({ stamp: null });
+    await settled();
+    expect(actor.getSnapshot().value).toBe('ready');
+    expect(actor.getSnapshot().context.committed).toBe(1);
   });
 
   it('fenced and fatal events from the data path end the transaction', async () => {
@@ -195,8 +237,9 @@ describe('transaction machine', () => {
     actor.start();
     actor.send({ type: 'init' });
     await settled();
-    // The invoked promise actor rejects: initialization fails as fatal, naming the missing actor.
-    expect(actor.getSnapshot().value).toBe('fatal');
-    expect(actor.getSnapshot().context.lastError?.message).toContain('actor "initialize" was not provided');
+    // The missing `initialize` makes initialization fail; entering `fatal` then runs the missing
+    // `failHeld`, which stops the actor with an error naming it.
+    expect(actor.getSnapshot().status).toBe('error');
+    expect(String(errors[0])).toMatch(/transaction machine: action "failHeld" was not provided/);
   });
 });
