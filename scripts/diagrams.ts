@@ -150,25 +150,42 @@ export interface MachineFile {
   name: string;
   /** Path from the repository root. */
   path: string;
-  /** The first paragraph of the file's first doc comment, on one line. */
+  /** The first paragraph of the file's first doc comment, on one line (and its list: see topDocComment). */
   description: string;
   machines: MachineView[];
 }
 
-/** The first paragraph of the first `/** … *\/` comment of a source file, on one line. */
+/**
+ * The first paragraph of the first `/** … *\/` comment of a source file, on one line. A paragraph
+ * that ends with a colon announces the list after it (`… keeps it:` then `- \`ready\`: …`): the
+ * list comes too, as Markdown, an item a line.
+ */
 export function topDocComment(source: string): string {
   const match = /\/\*\*([\s\S]*?)\*\//.exec(source);
   if (match === null) return '';
   const lines = (match[1] ?? '').split('\n').map((line) => line.replace(/^\s*\* ?/, '').trim());
-  const paragraph: string[] = [];
+  // The comment's first two blocks of lines (blank lines apart).
+  const blocks: string[][] = [];
+  let block: string[] = [];
   for (const line of lines) {
-    if (line === '') {
-      if (paragraph.length > 0) break;
+    if (line !== '') {
+      block.push(line);
       continue;
     }
-    paragraph.push(line);
+    if (block.length > 0) blocks.push(block);
+    block = [];
+    if (blocks.length === 2) break;
   }
-  return paragraph.join(' ');
+  if (block.length > 0 && blocks.length < 2) blocks.push(block);
+  const [paragraph = [], next = []] = blocks;
+  const text = paragraph.join(' ');
+  if (!text.endsWith(':') || !next[0]?.startsWith('- ')) return text;
+  // An item's continuation lines join it.
+  const items = next
+    .join('\n')
+    .split(/\n(?=- )/)
+    .map((item) => item.replace(/\n/g, ' '));
+  return `${text}\n\n${items.join('\n')}`;
 }
 
 export async function loadMachines(): Promise<MachineFile[]> {

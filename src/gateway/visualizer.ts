@@ -73,10 +73,23 @@ function titleOf(id: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
+/**
+ * `graph` with a tone for every state: a compound state whose definition gives none is shown in
+ * the tone of the substate it starts in (the transaction's `inTransaction`, as `open`: good).
+ */
+function withTones(graph: MachineGraph): MachineGraph {
+  const states = graph.states.map((state): GraphState => {
+    if (state.tone !== null) return state;
+    const initial = graph.states.find((child) => child.parent === state.id && child.initial);
+    return { ...state, tone: initial?.tone ?? null };
+  });
+  return { ...graph, states };
+}
+
 /** Every kind of actor with its machine, its chart laid out (what `GET /api/machines` answers). */
 export function visualizedMachines(): VisualizedMachine[] {
   const machines = Object.entries(MACHINES).map(([kind, machine]): VisualizedMachine => {
-    const graph = machineGraph(machine);
+    const graph = withTones(machineGraph(machine));
     // Each machine's id is its file's name.
     return {
       kind: kind as VisualizedMachine['kind'],

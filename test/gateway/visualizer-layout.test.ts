@@ -48,13 +48,14 @@ describe('state charts (GET /api/machines)', () => {
       'registry',
       'metadata',
       'identity',
+      'transaction',
       'broker',
       'topic',
       'partition',
       'spool',
     ]);
     expect(machines.find((m) => m.kind === 'spool')?.chart).toBeNull();
-    expect(charted).toHaveLength(6);
+    expect(charted).toHaveLength(7);
   });
 
   it.each(charted.map(({ machine, chart }) => [machine.kind, chart] as const))(
@@ -90,12 +91,20 @@ describe('state charts (GET /api/machines)', () => {
   );
 
   it.each(machines.map((machine) => [machine.kind, machine] as const))(
-    '%s: every state has a tone (its `meta.tone`)',
+    '%s: every state has a tone (its `meta.tone`; a compound state without one, its initial substate’s)',
     (_kind, machine) => {
       const untoned = machine.states.filter((state) => state.tone === null).map((state) => state.id);
       expect(untoned, `states of ${machine.id} without meta: { tone }`).toEqual([]);
     },
   );
+
+  it('shows a compound state without a tone of its own in its initial substate’s', () => {
+    const states = machines.find((m) => m.kind === 'transaction')?.states ?? [];
+    const tone = (id: string) => states.find((state) => state.id === id)?.tone;
+    expect(tone('inTransaction.open')).toBe('good');
+    expect(tone('inTransaction')).toBe(tone('inTransaction.open'));
+    expect(tone('inTransaction.abortable')).toBe('warn');
+  });
 
   it('names each machine’s file', () => {
     for (const { machine } of charted) {

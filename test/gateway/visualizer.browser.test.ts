@@ -1,6 +1,7 @@
 // The live visualizer in a real browser (Debian's Chromium driven by playwright-core): the
 // actor tree of a producer connected to a 3-broker mock cluster, live state changes when a
-// broker goes down and comes back, and the per-topic settings form.
+// broker goes down and comes back, and the per-topic settings form; and, on a page of its own,
+// a transactional producer's transaction actor following a commit and an abort.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,10 +14,16 @@ import { createProducer, type Producer } from '../../src/producer.js';
 import type { ActorSnapshot } from '../../src/runtime/runtime.js';
 import { startCluster, type MockCluster } from '../broker/cluster.js';
 import { actorNamed, ofKind } from '../../src/runtime/introspection.js';
+import { ApiKey } from '../../src/protocol/api.js';
+import { ErrorCode } from '../../src/protocol/error-codes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
-const SCREENSHOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts', 'visualizer.png');
+const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
+const SCREENSHOT = join(ARTIFACTS, 'visualizer.png');
+const TRANSACTION_SCREENSHOT = join(ARTIFACTS, 'visualizer-transaction.png');
+/** The transactional producer's id (its page is another gateway's). */
+const TRANSACTIONAL_ID = 'ekaf-visualizer-tx';
 const TOPIC = 'viz';
 const PARTITIONS = 6;
 /** A topic with more partitions than the page shows expanded (24). */
@@ -39,9 +46,13 @@ describe('visualizer in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let spoolDir: string | undefined;
+  // A transactional producer cannot have a spool: it has its own gateway and page.
+  let txProducer: Producer;
+  let txGateway: Gateway;
+  let txPage: Page;
 
-  const actors = async (): Promise<ActorSnapshot[]> => {
-    const response = await fetch(`${gateway.url}/api/actors`);
+  const actors = async (url: string = gateway.url): Promise<ActorSnapshot[]> => {
+    const response = await fetch(`${url}/api/actors`);
     return (await response.json()) as ActorSnapshot[];
   };
   const row = (name: string) => page.locator(`[data-actor="${name}"]`);
@@ -53,6 +64,20 @@ describe('visualizer in Chromium', () => {
         message: `${name} ${what}`,
       })
       .toBe(true);
+  };
+
+  /** Chromium with the visualizer of `url` open; fails the test if the page throws. */
+  const openPage = async (url: string): Promise<Page> => {
+    const opened = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    const pageErrors: string[] = [];
+    opened.on('pageerror', (error) => pageErrors.push(error.message));
+    opened.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+    await opened.goto(`${url}/`);
+    // Nothing the page does may throw.
+    expect(pageErrors).toEqual([]);
+    return opened;
   };
 
   beforeAll(async () => {
@@ -78,6 +103,12 @@ describe('visualizer in Chromium', () => {
     await producer.produceSync(TOPIC, records);
     await producer.produceSync(WIDE, { value: 'one', partition: 7 });
     gateway = await startGateway({ producer, port: 0, extraRoutes: visualizerRoutes() });
+    txProducer = createProducer({
+      brokers: cluster.bootstrap,
+      clientId: 'ekaf-visualizer-tx-test',
+      transactionalId: TRANSACTIONAL_ID,
+    });
+    txGateway = await startGateway({ producer: txProducer, port: 0, extraRoutes: visualizerRoutes() });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -90,22 +121,17 @@ describe('visualizer in Chromium', () => {
         '--no-first-run',
       ],
     });
-    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
-    await page.goto(`${gateway.url}/`);
-    // Nothing the page does may throw.
-    expect(pageErrors).toEqual([]);
+    page = await openPage(gateway.url);
+    txPage = await openPage(txGateway.url);
   });
 
   afterAll(async () => {
     // What beforeAll got to start (nothing without Chromium).
     await (browser as Browser | undefined)?.close();
     await (gateway as Gateway | undefined)?.close();
+    await (txGateway as Gateway | undefined)?.close();
     await (producer as Producer | undefined)?.close({ timeoutMs: 5000 });
+    await (txProducer as Producer | undefined)?.close({ timeoutMs: 5000 });
     await (cluster as MockCluster | undefined)?.stop();
     if (typeof spoolDir === 'string') rmSync(spoolDir, { recursive: true, force: true });
   });
@@ -265,6 +291,98 @@ describe('visualizer in Chromium', () => {
     await filter.fill('');
     await expect.poll(() => row('broker:1').isVisible()).toBe(true);
   });
+
+  it.skipIf(!hasChromium)(
+    'shows a transactional producer’s transaction actor in its own group, live through a commit and an abort',
+    async () => {
+      const card = txPage.locator('[data-actor="transaction"]');
+      const stat = (label: string) =>
+        card
+          .locator('.stats > div')
+          .filter({ has: txPage.locator('dt', { hasText: new RegExp(`^${label}$`) }) })
+          .locator('dd')
+          .innerText();
+      const group = txPage.locator('[data-kind-group="transaction"]');
+      await expect.poll(() => group.locator('h3').innerText()).toMatch(/^transaction$/i);
+      // Nothing asked yet: the first beginTransaction() initializes.
+      await expect.poll(() => card.getAttribute('data-state')).toBe('uninitialized');
+      expect(await stat('transactional id')).toBe(TRANSACTIONAL_ID);
+      expect(await stat('protocol')).toBe('—');
+      // State events as they come (the stream is live), every one the page shows.
+      await expect.poll(() => txPage.locator('#conn').getAttribute('data-status')).toBe('live');
+      await txPage.evaluate(() => {
+        const inPage = globalThis as unknown as InPage;
+        const node = inPage.document.querySelector('[data-actor="transaction"]');
+        const seen = [node?.getAttribute('data-state') ?? ''];
+        inPage.seenStates = { transaction: seen };
+        new inPage.MutationObserver(() => seen.push(node?.getAttribute('data-state') ?? '')).observe(node, {
+          attributeFilter: ['data-state'],
+        });
+      });
+
+      // A transaction over two partitions, open: its number, its partitions, how long it is open.
+      const tx = await txProducer.beginTransaction();
+      await tx.produce(TOPIC, [
+        { value: 'tx 1', partition: 0 },
+        { value: 'tx 2', partition: 1 },
+      ]);
+      await expect.poll(() => card.getAttribute('data-state')).toBe('inTransaction');
+      expect(await card.getAttribute('data-tone')).toBe('good');
+      await expect.poll(() => stat('partitions'), { timeout: 5000 }).toBe('2');
+      const details = actorNamed(await actors(txGateway.url), 'transaction')?.details;
+      expect(details?.protocol).toBe('v1'); // librdkafka's mock: no transaction.version feature
+      expect(await stat('protocol')).toBe('v1');
+      expect(await stat('transaction')).toBe('#1');
+      expect(await stat('producer id')).toBe(String(details?.producerId));
+      expect(await stat('epoch')).toBe(String(details?.producerEpoch));
+      expect(await stat('open for')).toMatch(/^\d+(\.\d)? m?s$/);
+
+      await tx.commit();
+      await expect.poll(() => card.getAttribute('data-state')).toBe('ready');
+      await expect.poll(() => stat('committed'), { timeout: 5000 }).toBe('1');
+      expect(await stat('open for')).toBe('—');
+      const seen = (await txPage.evaluate(() => (globalThis as unknown as InPage).seenStates)).transaction;
+      expect(seen?.join(' ')).toContain('ready inTransaction committing ready');
+
+      // A record fails: the transaction must be aborted, and the card says so (a warning) and why.
+      const failing = await txProducer.beginTransaction();
+      await cluster.pushRequestErrors(ApiKey.Produce, [ErrorCode.INVALID_RECORD]);
+      await expect(failing.produce(TOPIC, { value: 'refused', partition: 2 })).rejects.toMatchObject({
+        code: 'ERR_KAFKA',
+      });
+      const badge = card.locator('.badge');
+      await expect.poll(() => badge.innerText(), { timeout: 5000 }).toBe('inTransaction.abortable');
+      expect(await card.getAttribute('data-state')).toBe('inTransaction');
+      expect(await card.getAttribute('data-tone')).toBe('warn');
+      const note = card.locator('.note');
+      expect(await note.isVisible()).toBe(true);
+      expect(await note.innerText()).toMatch(/^must abort: .*INVALID_RECORD/);
+      // Its machine: inTransaction highlighted; commit is not a way out of abortable.
+      await card.locator('button.name').click();
+      const diagram = txPage.locator('.detail svg.machine');
+      await expect
+        .poll(() => diagram.locator('.state.active').getAttribute('data-state-node'))
+        .toBe('inTransaction');
+      expect(await txPage.locator('.detail-head .badge').innerText()).toBe('inTransaction.abortable');
+      const leaving = await txPage.locator('.detail .leaving').innerText();
+      expect(leaving).toContain('abort');
+      expect(leaving).not.toMatch(/^commit\b/m);
+      await expect(failing.commit()).rejects.toMatchObject({ code: 'ERR_TRANSACTION_ABORTABLE' });
+      // The picture: a transaction that must be aborted, its machine beside it.
+      await txPage.evaluate('window.scrollTo(0, 0)');
+      await txPage.waitForTimeout(300);
+      mkdirSync(dirname(TRANSACTION_SCREENSHOT), { recursive: true });
+      await txPage.screenshot({ path: TRANSACTION_SCREENSHOT, fullPage: true });
+      expect(existsSync(TRANSACTION_SCREENSHOT)).toBe(true);
+
+      await failing.abort();
+      await expect.poll(() => card.getAttribute('data-state')).toBe('ready');
+      await expect.poll(() => stat('aborted'), { timeout: 5000 }).toBe('1');
+      expect(await card.getAttribute('data-tone')).toBe('good');
+      expect(await note.isVisible()).toBe(false);
+      expect(await stat('transaction')).toBe('#2');
+    },
+  );
 
   it.skipIf(!hasChromium)('saves a screenshot', async () => {
     await row(`partition:${TOPIC}:0`).locator('button.name').click();

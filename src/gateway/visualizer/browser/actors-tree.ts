@@ -7,10 +7,10 @@ import type { ActorSnapshot } from './api.js';
 import { titleOf } from './catalog.js';
 import { showState } from './detail.js';
 import { byId, h, setText } from './dom.js';
-import { ago, errorText, fmt, mib } from './format.js';
+import { ago, duration, errorText, fmt, mib } from './format.js';
 import { applyFilter } from './filter.js';
 import { markTopic, markTotals } from './frame.js';
-import { actors, detailsOf, isKind, topicOf, type ActorView } from './model.js';
+import { actors, detailsOf, isKind, topicOf, type ActorView, type Cell } from './model.js';
 import { badge, insertSorted, nameButton, paintState, statList, statsOf, type Stat } from './rows.js';
 import { createPartition, ensureTopic, markAllTopics, removePartition, showTopicDetails } from './topics.js';
 
@@ -33,6 +33,18 @@ const STATS: Readonly<Partial<Record<string, readonly Stat[]>>> = {
     ['leads', (d) => fmt(d.partitionsLed)],
     ['attempts', (d) => fmt(d.attempts)],
   ]),
+  transaction: statsOf('transaction', [
+    ['transactional id', (d) => d.transactionalId],
+    // Ids and epochs as the broker's logs write them (no thousands separators).
+    ['producer id', (d) => (d.producerId === null ? '—' : String(d.producerId))],
+    ['epoch', (d) => (d.producerEpoch === null ? '—' : String(d.producerEpoch))],
+    ['protocol', (d) => fmt(d.protocol)],
+    ['transaction', (d) => (d.transaction > 0 ? `#${d.transaction}` : '—')],
+    ['partitions', (d) => fmt(d.partitions)],
+    ['open for', (d) => duration(d.openForMs)],
+    ['committed', (d) => fmt(d.committed)],
+    ['aborted', (d) => fmt(d.aborted)],
+  ]),
   spool: statsOf('spool', [
     ['records', (d) => fmt(d.liveRecords)],
     ['on disk only', (d) => fmt(d.backlogRecords)],
@@ -40,6 +52,15 @@ const STATS: Readonly<Partial<Record<string, readonly Stat[]>>> = {
     ['used', (d) => `${mib(d.bytes)} / ${mib(d.maxBytes)}`],
     ['oldest', (d) => (d.oldestEntryAgeMs > 0 ? `${fmt(Math.round(d.oldestEntryAgeMs / 1000))} s` : '—')],
   ]),
+};
+
+/** The line under a card's counters, by kind: shown when it has something to say. */
+const NOTES: Readonly<Partial<Record<string, (data: ActorSnapshot) => string>>> = {
+  // The reason is a TransactionAbortableError's message: its "must be aborted" is said once.
+  transaction: (data) =>
+    isKind(data, 'transaction') && data.details.abortableReason !== null
+      ? `must abort: ${data.details.abortableReason.replace(/^the transaction must be aborted: /, '')}`
+      : '',
 };
 
 /** For a kind of actor the page does not know: its first few details that are plain values. */
@@ -56,6 +77,9 @@ function createCard(data: ActorSnapshot, tag: 'div' | 'li', extraClass: string):
   const button = nameButton(data.name, data.name);
   const state = badge();
   const error = h('p', { class: 'error', hidden: true });
+  const noteText = NOTES[data.kind];
+  const note: Cell | undefined =
+    noteText === undefined ? undefined : [h('p', { class: 'note', hidden: true }), noteText];
   const row = h(
     tag,
     {
@@ -66,6 +90,7 @@ function createCard(data: ActorSnapshot, tag: 'div' | 'li', extraClass: string):
     },
     h('div', { class: 'node-head' }, button, state),
     stats.list,
+    note?.[0],
     error,
   );
   return {
@@ -79,13 +104,14 @@ function createCard(data: ActorSnapshot, tag: 'div' | 'li', extraClass: string):
     cells: stats.cells,
     error,
     topic: null,
+    note,
   };
 }
 
 /**
  * The list of the cards of a kind of actor that has no place of its own in the page (the
- * producer identity, any new kind), in a group titled with its title from GET /api/machines;
- * created before the topics on first use.
+ * producer identity, a transactional producer's transaction, any new kind), in a group titled
+ * with its title from GET /api/machines; created before the topics on first use.
  */
 function groupOf(kind: string): HTMLElement {
   const existing = byId('children').querySelector<HTMLElement>(
@@ -166,10 +192,21 @@ export function setState(actor: ActorView, state: string, live: boolean): void {
   showState(actor);
 }
 
-/** Writes the actor's counters and last error (only the cells whose text changed). */
+/**
+ * Writes the actor's counters, its note and last error (only the cells whose text changed), and
+ * its state again: its details may tell more of it (a transaction that must be aborted).
+ */
 export function updateCounters(actor: ActorView): void {
   const data = actor.data;
   if (data !== null) for (const [node, value] of actor.cells) setText(node, value(data));
+  if (data !== null && actor.note !== undefined) {
+    const [node, value] = actor.note;
+    const text = value(data);
+    setText(node, text);
+    if (node.title !== text) node.title = text;
+    node.hidden = text === '';
+  }
+  paintState(actor);
   const text = errorText(actor.data?.lastError);
   setText(actor.error, text);
   if (actor.error.title !== text) actor.error.title = text;

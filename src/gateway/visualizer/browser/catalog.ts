@@ -32,7 +32,7 @@ export function titleOf(kind: string): string {
   return byKind.get(kind)?.title ?? kind;
 }
 
-/** The tone of `state` for an actor of `kind`. */
+/** The tone of `state` (a state's id: `ready`, `inTransaction.abortable`) for an actor of `kind`. */
 export function toneOf(kind: string, state: string | null): Tone {
   if (state === null) return UNKNOWN_TONE;
   return byKind.get(kind)?.states.find((candidate) => candidate.id === state)?.tone ?? UNKNOWN_TONE;

@@ -7,7 +7,7 @@ import { machineOf, titleOf, toneOf } from './catalog.js';
 import { byId, h, setData, setText } from './dom.js';
 import { ago, describe, errorText } from './format.js';
 import { actors, detailsOf, type ActorView } from './model.js';
-import { badge } from './rows.js';
+import { badge, shownState } from './rows.js';
 import { drawChart, type DrawnChart } from './state-chart.js';
 
 interface Shown {
@@ -50,20 +50,22 @@ export function select(name: string): void {
   render(actor);
 }
 
-/** The selected actor changed state. */
+/** The selected actor changed state (or its details tell more of it: `inTransaction.abortable`). */
 export function showState(actor: ActorView): void {
-  if (shown?.name !== actor.name || shown.current === actor.state) return;
+  const state = shownState(actor);
+  if (shown?.name !== actor.name || shown.current === state.id) return;
   const view = shown;
-  view.current = actor.state;
-  const tone = toneOf(actor.kind, actor.state);
+  view.current = state.id;
+  const tone = toneOf(actor.kind, state.id);
   setData(view.state, 'tone', tone);
   view.error.classList.toggle('past', tone === 'good');
-  setText(view.state, actor.state ?? '…');
+  setText(view.state, state.label);
+  // The chart draws top-level states, their substates inside.
   view.chart?.setActive(actor.state);
-  view.leaving.replaceChildren('Transitions out of ', h('em', { text: actor.state ?? '…' }));
+  view.leaving.replaceChildren('Transitions out of ', h('em', { text: state.label }));
   const items: HTMLElement[] = [];
   for (const transition of view.machine?.transitions ?? []) {
-    if (transition.from.split('.')[0] !== actor.state) continue;
+    if (!leaves(transition.from, actor.state, state.id)) continue;
     const to = transition.to === transition.from && !transition.reenter ? 'stays' : `→ ${transition.to}`;
     items.push(
       h(
@@ -78,6 +80,18 @@ export function showState(actor: ActorView): void {
   }
   if (items.length === 0) items.push(h('li', { class: 'none', text: 'none: a final state' }));
   view.transitions.replaceChildren(...items);
+}
+
+/**
+ * Whether a transition from `from` leaves the state `top` (a top-level state) when the actor is
+ * known to be in `id`: the transitions of `top` and of its substates, but not those of a sibling
+ * of the substate it is known to be in (`commit` leaves `inTransaction.open`, not
+ * `inTransaction.abortable`).
+ */
+function leaves(from: string, top: string | null, id: string | null): boolean {
+  if (from.split('.')[0] !== top) return false;
+  if (id === top || id === null || from === top) return true;
+  return from === id || from.startsWith(`${id}.`) || id.startsWith(`${from}.`);
 }
 
 /** The selected actor's data changed (or it is gone), or the machines arrived: show it again. */

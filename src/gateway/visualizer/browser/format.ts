@@ -28,6 +28,15 @@ export function ago(ms: unknown): string {
   return new Date(ms).toLocaleTimeString();
 }
 
+/** A duration in ms: `850 ms`, `12.4 s`, `3 min 5 s`; `—` for none. */
+export function duration(ms: unknown): string {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}
+
 export function mib(bytes: unknown): string {
   return typeof bytes === 'number' ? `${(bytes / 1048576).toFixed(1)} MiB` : '—';
 }

@@ -23,9 +23,10 @@ function reconcile(list: readonly ActorSnapshot[], started: number): void {
     seen.add(data.name);
     const actor = actors.get(data.name) ?? createActor(data);
     actor.data = data;
-    // A state event newer than this list wins over the list's state.
-    if (actor.state === null || (stateStamp.get(data.name) ?? 0) <= started)
-      setState(actor, data.state, false);
+    // A state event newer than this list wins over the list's state (and its details lag).
+    const behind = (stateStamp.get(data.name) ?? 0) > started;
+    actor.detailsBehind = behind;
+    if (actor.state === null || !behind) setState(actor, data.state, false);
     updateCounters(actor);
   }
   for (const actor of [...actors.values()]) {
@@ -42,9 +43,12 @@ function onStateEvent(body: unknown): void {
   seq += 1;
   stateStamp.set(body.actor, seq);
   const actor = actors.get(body.actor);
-  if (actor === undefined)
+  if (actor === undefined) {
     void poll(); // a new actor: fetch its details
-  else setState(actor, body.to, true);
+    return;
+  }
+  actor.detailsBehind = true;
+  setState(actor, body.to, true);
 }
 
 let polling = false;

@@ -34,6 +34,13 @@ export interface ActorView {
   error: HTMLElement;
   /** A topic's or a partition's topic (from its snapshot's details), else null. */
   topic: string | null;
+  /**
+   * A line under the counters, shown only when it has something to say (why a transaction must
+   * be aborted).
+   */
+  note?: Cell;
+  /** A state event came after `data` was taken: what `data` says of the state is out of date. */
+  detailsBehind?: boolean;
 }
 
 export const actors = new Map<string, ActorView>();

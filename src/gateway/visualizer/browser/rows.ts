@@ -67,12 +67,43 @@ export function insertSorted(parent: HTMLElement, row: HTMLElement, key: number)
   parent.append(row);
 }
 
+/**
+ * What an actor's details say of its state that `inspect()` does not: `inspect()` names the
+ * top-level state only, so a transaction that must be aborted is `inTransaction`, like one that
+ * may commit; its `abortableReason` tells them apart.
+ */
+const SUBSTATES: Readonly<Partial<Record<Kind, (data: ActorSnapshot) => string | null>>> = {
+  transaction: (data) =>
+    data.kind === 'transaction' && data.state === 'inTransaction' && data.details.abortableReason !== null
+      ? 'inTransaction.abortable'
+      : null,
+};
+
+/** The state an actor is shown in: its state's id (for its tone) and the badge's text. */
+export interface ShownState {
+  /** The state's id in its machine (`ready`, `inTransaction.abortable`); null while unknown. */
+  id: string | null;
+  label: string;
+}
+
+/** The actor's state, or the substate of it its details give away (while they are current). */
+export function shownState(actor: ActorView): ShownState {
+  const { state, data } = actor;
+  if (state === null) return { id: null, label: '…' };
+  const refine = SUBSTATES[actor.kind as Kind];
+  const substate =
+    refine !== undefined && data !== null && data.state === state && actor.detailsBehind !== true
+      ? refine(data)
+      : null;
+  return substate === null ? { id: state, label: state } : { id: substate, label: substate };
+}
+
 /** Shows the actor's state and its tone on its row and badge. */
 export function paintState(actor: ActorView): void {
-  const state = actor.state ?? 'unknown';
-  const tone = toneOf(actor.kind, actor.state);
-  setData(actor.row, 'state', state);
+  const shown = shownState(actor);
+  const tone = toneOf(actor.kind, shown.id);
+  setData(actor.row, 'state', actor.state ?? 'unknown');
   setData(actor.row, 'tone', tone);
   setData(actor.badge, 'tone', tone);
-  setText(actor.badge, actor.state ?? '…');
+  setText(actor.badge, shown.label);
 }
