@@ -330,8 +330,8 @@ export class TransactionTimeoutError extends EkafError {
 
 /**
  * The transactional producer cannot go on (Java FATAL_ERROR): the transactional id is not
- * authorised, the broker's answer makes no sense in this state, or the outcome of a commit is
- * unknown. `cause` says why. Close the producer; a new one with the same `transactionalId`
+ * authorised, the broker's answer makes no sense in this state, or an abort could not complete.
+ * `cause` says why. Close the producer; a new one with the same `transactionalId`
  * completes or aborts whatever this one left open.
  */
 export class TransactionFatalError extends EkafError {
