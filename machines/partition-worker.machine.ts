@@ -42,6 +42,8 @@ export interface PartitionWorkerContext {
   connected: boolean;
   /** Consecutive retriable failures since the last success. */
   attempts: number;
+  /** The fixed delay the latest retriable failure asked for (`soonMs`), or null for the backoff. */
+  retrySoonMs: number | null;
   lastError: { code: string; message: string } | null;
   /** Since when the worker has had no usable leader (ms since epoch), or null. */
   downSince: number | null;
@@ -68,7 +70,12 @@ export type PartitionWorkerEvent =
   | { type: 'conn.up' }
   | { type: 'conn.down'; error: { code: string; message: string } }
   /** A batch came back with a retriable error. */
-  | { type: 'produce.retriable'; error: { code: string; message: string } }
+  /**
+   * A batch comes back to be resent. `soonMs`: resend after this fixed delay instead of the
+   * backoff (CONCURRENT_TRANSACTIONS: the coordinator is writing the previous transaction's
+   * markers, done within milliseconds; Java retries after 20 ms in that case).
+   */
+  | { type: 'produce.retriable'; error: { code: string; message: string }; soonMs?: number }
   /** A batch failed for good (a non-retriable answer); the partition goes on with the next. */
   | { type: 'produce.failed'; error: { code: string; message: string } }
   /** A batch was acknowledged after failed attempts. */
@@ -78,6 +85,7 @@ export type PartitionWorkerEvent =
 
 /** Retry delay after `attempts` consecutive failures, with ±20% jitter. */
 export function retryDelay(context: PartitionWorkerContext): number {
+  if (context.retrySoonMs !== null) return context.retrySoonMs;
   return jitteredBackoff(context.attempts, context.retryBackoffMs, context.retryBackoffMaxMs, context.random);
 }
 
@@ -148,6 +156,7 @@ export const partitionWorkerMachine = setup({
     broker: null,
     connected: false,
     attempts: 0,
+    retrySoonMs: null,
     lastError: null,
     downSince: null,
     batchesFailed: 0,
@@ -208,6 +217,7 @@ export const partitionWorkerMachine = setup({
           actions: assign({
             attempts: ({ context }) => context.attempts + 1,
             lastError: ({ event }) => event.error,
+            retrySoonMs: ({ event }) => event.soonMs ?? null,
           }),
         },
         'produce.acked': { actions: assign({ attempts: 0 }) },

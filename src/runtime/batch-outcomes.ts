@@ -9,6 +9,9 @@ import type { PartitionNode } from './partition-node.js';
 import { provesNotAppended } from './partition-sequence.js';
 import type { Settlement } from './settlement.js';
 
+/** The resend delay after CONCURRENT_TRANSACTIONS (the Java producer's, for AddPartitionsToTxn). */
+export const CONCURRENT_TRANSACTIONS_RETRY_MS = 20;
+
 /**
  * What becomes of a batch the broker refused, decided from the answer and what the partition's
  * log knows; no I/O, so that every rule is unit-tested (test/runtime/batch-outcomes.test.ts).
@@ -176,7 +179,15 @@ export class BatchOutcomes implements SendOutcomes<PartitionNode> {
         if (verdict.resetSequence) log.resetSequence();
         this.host.wakeLeader(node);
         this.retryOrExpire(node, batch, verdict.error, verdict.notAppended);
-        node.tell({ type: 'produce.retriable', error: describeError(verdict.error) });
+        node.tell({
+          type: 'produce.retriable',
+          error: describeError(verdict.error),
+          // Transactions v2: the first batch of a transaction to a partition meets the previous
+          // transaction's markers still being written; they take milliseconds, not a backoff.
+          ...(answer.errorCode === ErrorCode.CONCURRENT_TRANSACTIONS
+            ? { soonMs: CONCURRENT_TRANSACTIONS_RETRY_MS }
+            : {}),
+        });
         return;
       case 'fail':
         if (verdict.resetSequence) log.resetSequence();

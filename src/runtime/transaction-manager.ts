@@ -830,6 +830,8 @@ function worstPartitionError(response: { topics: { partitions: { errorCode: numb
 function judgeAddPartitions(code: number): Verdict | undefined {
   if (code === ErrorCode.TOPIC_AUTHORIZATION_FAILED || code === ErrorCode.UNKNOWN_PRODUCER_ID)
     return 'abortable';
+  // The previous transaction's markers are being written: done within milliseconds (Java: 20 ms).
+  if (code === ErrorCode.CONCURRENT_TRANSACTIONS) return 'retry-soon';
   if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return 'retry';
   return undefined;
 }

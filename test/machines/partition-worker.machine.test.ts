@@ -123,6 +123,7 @@ describe('retryDelay', () => {
     broker: null,
     connected: true,
     attempts,
+    retrySoonMs: null,
     batchesFailed: 0,
     lastBatchError: null,
     epochBumps: 0,
@@ -146,6 +147,10 @@ describe('retryDelay', () => {
     expect(retryDelay(context(3, 0.25))).toBe(360);
     expect(retryDelay(context(10, 0))).toBe(800);
     expect(retryDelay(context(10, 1))).toBe(1200);
+  });
+
+  it('takes the fixed delay a retriable failure asked for (CONCURRENT_TRANSACTIONS) instead', () => {
+    expect(retryDelay({ ...context(4, 1), retrySoonMs: 20 })).toBe(20);
   });
 });
 

@@ -23,7 +23,7 @@ import { CoordinatorRequests, type Answer } from '../../src/runtime/coordinator-
 
 const TARGET = { keyType: CoordinatorType.Transaction, key: 'tx' };
 
-function setup(options: { coordinators?: BrokerAddress[]; timeoutMs?: number } = {}) {
+function setup(options: { coordinators?: BrokerAddress[]; timeoutMs?: number; backoffMs?: number } = {}) {
   const coordinators = [...(options.coordinators ?? [{ host: 'c1', port: 1 }])];
   const log: string[] = [];
   const dropped: string[] = [];
@@ -50,8 +50,8 @@ function setup(options: { coordinators?: BrokerAddress[]; timeoutMs?: number } =
   const requests = new CoordinatorRequests(
     {
       transactionalId: 'tx',
-      retryBackoffMs: 1,
-      retryBackoffMaxMs: 2,
+      retryBackoffMs: options.backoffMs ?? 1,
+      retryBackoffMaxMs: options.backoffMs ?? 2,
       timeoutMs: options.timeoutMs ?? 5_000,
       candidates: () => [{ host: 'b1', port: 9 }],
       random: () => 0.5,
@@ -60,7 +60,10 @@ function setup(options: { coordinators?: BrokerAddress[]; timeoutMs?: number } =
     () => 'inTransaction',
   );
   /** Runs a request whose attempts answer `codes` in turn (the last one repeats). */
-  const run = (codes: (number | Error)[], judge?: (code: number) => 'abortable' | 'retry' | undefined) => {
+  const run = (
+    codes: (number | Error)[],
+    judge?: (code: number) => 'abortable' | 'retry' | 'retry-soon' | undefined,
+  ) => {
     const queue = [...codes];
     return requests.run(
       'EndTxn(commit)',
@@ -146,6 +149,17 @@ describe('coordinator requests', () => {
       (e: unknown) => e,
     )) as InvalidTransactionStateError;
     expect(invalid.state).toBe('inTransaction');
+  });
+
+  it("'retry-soon' asks again after 20 ms, not after the backoff (Java's AddPartitionsToTxn rule)", async () => {
+    const { run, log } = setup({ backoffMs: 5_000 });
+    const started = Date.now();
+    const soon = (code: number) => (code === ErrorCode.CONCURRENT_TRANSACTIONS ? 'retry-soon' : undefined);
+    await expect(
+      run([ErrorCode.CONCURRENT_TRANSACTIONS, ErrorCode.CONCURRENT_TRANSACTIONS, ErrorCode.NONE], soon),
+    ).resolves.toBe('done');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(log.filter((line) => line.startsWith('attempt'))).toHaveLength(3);
   });
 
   it("a request's own verdict comes before the common rules", async () => {
