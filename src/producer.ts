@@ -236,6 +236,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     options: ProduceOptions,
     urgent: boolean,
     inTransaction: ((error: EkafError) => void) | null = null,
+    stillOpen: () => void = () => undefined,
   ): Promise<DeliveryReport | DeliveryReport[]> {
     let prepared: PreparedCall;
     try {
@@ -252,9 +253,15 @@ export class Producer extends EventEmitter<ProducerEvents> {
     if (this.runtime.budget.tryReserve(prepared.records.length, prepared.bytes)) {
       return this.submit(topic, prepared, urgent, single, false, inTransaction);
     }
-    return this.waitForRoom(topic, prepared, options).then(() =>
-      this.submit(topic, prepared, urgent, single, false, inTransaction),
-    );
+    return this.waitForRoom(topic, prepared, options).then(() => {
+      try {
+        stillOpen();
+      } catch (error) {
+        this.runtime.budget.release(prepared.records.length, prepared.bytes);
+        throw error;
+      }
+      return this.submit(topic, prepared, urgent, single, false, inTransaction);
+    });
   }
 
   /** produceSync with a full buffer: waits for room (bufferTimeoutMs, or its AbortSignal). */
@@ -403,6 +410,17 @@ export class Producer extends EventEmitter<ProducerEvents> {
   }
 
   /**
+   * Initializes the transactional producer without opening a transaction (Java
+   * `initTransactions()`): finds the coordinator and takes the transactional id, fencing older
+   * producers with it and aborting what they left open. `beginTransaction()` does it when needed.
+   */
+  async initTransactions(): Promise<void> {
+    const transactions = this.requireTransactions('initTransactions');
+    if (this.closing !== null) throw new ProducerClosedError();
+    await transactions.initialized();
+  }
+
+  /**
    * Runs `work` in a transaction: commits when it resolves, aborts when it throws (and rethrows).
    * Resolves with what `work` returned, once the transaction is committed.
    */
@@ -445,9 +463,20 @@ export class Producer extends EventEmitter<ProducerEvents> {
       } catch (error) {
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
-      return this.sync(topic, records, {}, true, (error) => {
-        transactions.recordsFailed(error);
-      });
+      const produce = this.sync(
+        topic,
+        records,
+        {},
+        true,
+        (error) => {
+          transactions.recordsFailed(error);
+        },
+        // After waiting for room in the buffer: still the open transaction?
+        () => {
+          transactions.checkProduce(serial);
+        },
+      );
+      return transactions.track(serial, produce);
     },
     sendOffsets: (serial, options: SendOffsetsOptions) =>
       this.requireTransactions('tx.sendOffsets').sendOffsets(serial, options),

@@ -99,6 +99,8 @@ export class TransactionManager implements StampSource {
   private readonly queued = new Set<PartitionNode>();
   /** The AddPartitionsToTxn under way, if any. */
   private adding: Promise<void> | null = null;
+  /** Every `tx.produce` not settled yet (see track). */
+  private readonly admissions = new Set<Promise<void>>();
   /** Offset commits under way (commit waits for them). */
   private readonly offsetCommits = new Set<Promise<void>>();
   /** The coordinator knows of the current transaction (a partition or offsets were added to it). */
@@ -140,11 +142,7 @@ export class TransactionManager implements StampSource {
 
   /** Initializes if needed, then opens a transaction; resolves with its number. */
   async begin(): Promise<number> {
-    if (this.snapshot().matches('uninitialized')) this.send({ type: 'init' });
-    // Also when another call started the initialization: wait for its outcome.
-    const snapshot = await this.settle(this.snapshot(), 'initializing');
-    if (snapshot.matches('uninitialized'))
-      throw this.failure(snapshot, 'initializing the transactional producer');
+    const snapshot = await this.initialized();
     this.refuseBroken(snapshot);
     if (snapshot.matches('unresolved')) throw this.unresolvedError(snapshot, 'beginTransaction()');
     if (!snapshot.matches('ready')) {
@@ -158,6 +156,43 @@ export class TransactionManager implements StampSource {
     this.begunAtCoordinator = false;
     this.send({ type: 'begin' });
     return this.snapshot().context.serial;
+  }
+
+  /**
+   * Initializes if not done yet (Java `initTransactions()`): FindCoordinator and InitProducerId,
+   * which fence older producers with the transactional id and abort what they left open.
+   */
+  async initialized(): Promise<TransactionSnapshot> {
+    if (this.snapshot().matches('uninitialized')) this.send({ type: 'init' });
+    // Also when another call started the initialization: wait for its outcome.
+    const snapshot = await this.settle(this.snapshot(), 'initializing');
+    if (snapshot.matches('uninitialized'))
+      throw this.failure(snapshot, 'initializing the transactional producer');
+    this.refuseBroken(snapshot);
+    return snapshot;
+  }
+
+  /**
+   * Follows a `tx.produce` of transaction `serial` until it settles: commit and abort wait for
+   * every one (also those still waiting for room in the buffer, not yet calls), and one that fails
+   * before its records were even accepted (an invalid record, a full buffer) makes the
+   * transaction abortable too, as any failed send() does in Java.
+   */
+  track<T>(serial: number, produce: Promise<T>): Promise<T> {
+    const settled = produce.then(
+      () => undefined,
+      (error: unknown) => {
+        const snapshot = this.host.actor()?.getSnapshot();
+        const current =
+          snapshot !== undefined &&
+          snapshot.context.serial === serial &&
+          (snapshot.matches('inTransaction') || snapshot.matches('committing'));
+        if (current) this.recordsFailed(asEkafError(error));
+      },
+    );
+    this.admissions.add(settled);
+    void settled.finally(() => this.admissions.delete(settled));
+    return produce;
   }
 
   /** Commits transaction `serial`: resolves once its records are visible to read_committed readers. */
@@ -428,7 +463,7 @@ export class TransactionManager implements StampSource {
       for (const batch of node.log.takeUnsent()) this.host.batchFailed(batch, aborted);
     }
     this.queued.clear();
-    await Promise.all([...this.host.pendingCalls].map((call) => call.whenDone()));
+    await Promise.all([...[...this.host.pendingCalls].map((call) => call.whenDone()), ...this.admissions]);
     await this.settleCoordinatorWork();
     // A stamped batch that failed for good left a gap: its partition needs a new epoch.
     let bumpEpoch = bumpEpochAtStart || this.snapshot().context.epochBumpRequired;
@@ -515,7 +550,10 @@ export class TransactionManager implements StampSource {
       () => undefined,
     );
     try {
-      await Promise.race([Promise.all(calls.map((call) => call.whenDone())), abortable]);
+      await Promise.race([
+        Promise.all([...calls.map((call) => call.whenDone()), ...this.admissions]),
+        abortable,
+      ]);
     } finally {
       stopWaiting.abort();
     }
@@ -574,7 +612,10 @@ export class TransactionManager implements StampSource {
       )
       .finally(() => {
         this.adding = null;
-        if (this.queued.size > 0 && this.snapshot().matches('inTransaction')) this.addQueued();
+        // Partitions queued meanwhile, also while the commit waits for them.
+        const snapshot = this.snapshot();
+        if (this.queued.size > 0 && (snapshot.matches('inTransaction') || snapshot.matches('committing')))
+          this.addQueued();
       });
   }
 

@@ -87,8 +87,6 @@ describe('transactions: error codes on cue (librdkafka 2.12 mock)', () => {
   afterEach(async () => {
     await log.close();
   });
-  // closeTimeoutMs: records held by a fenced producer are never failed (a bug, see below) and
-  // close() waits for them until this.
   const make = useProducers(
     cluster,
     { retryBackoffMs: 20, retryBackoffMaxMs: 100 },
@@ -584,6 +582,48 @@ describe('transactions: error codes on cue (librdkafka 2.12 mock)', () => {
       expect(txState(p)).not.toBe('fatal');
       await tx.commit();
       expect(txActor(p)?.details).toMatchObject({ committed: 1 });
+    });
+  });
+
+  describe('found through kafboy: what a commit waits for', () => {
+    it('produces to two topics not awaited, then commit: the partition queued while AddPartitionsToTxn was in flight is added, and the commit resolves', async () => {
+      await cluster().createTopic('other', 1, 1);
+      const p = transactional('unawaited');
+      await p.initTransactions();
+      const produced: Promise<unknown>[] = [];
+      await p.transaction((tx) => {
+        produced.push(
+          tx.produce(TOPIC, { value: 'first', partition: 0 }),
+          tx.produce('other', { value: 'second' }),
+        );
+      });
+      await Promise.all(produced);
+      expect(await values(TOPIC)).toEqual(['first']);
+      expect(await values('other')).toEqual(['second']);
+      expect(txActor(p)?.details).toMatchObject({ committed: 1 });
+    });
+
+    it('a tx.produce refused before anything is sent (a bad partition) makes the transaction abortable: commit refuses', async () => {
+      const p = transactional('refused-produce');
+      const tx = await p.beginTransaction();
+      await tx.produce(TOPIC, { value: 'good', partition: 0 });
+      await expect(tx.produce(TOPIC, { value: 'bad', partition: 99 })).rejects.toMatchObject({
+        code: 'ERR_INVALID_RECORD',
+      });
+      const error = await rejection(tx.commit());
+      expect(error).toBeInstanceOf(TransactionAbortableError);
+      expect(error.message).toMatch(/records\[0\]\.partition|partition/);
+      await tx.abort();
+      await commitNext(p, 'next', 0);
+    });
+
+    it('initTransactions() initializes once, without opening or counting a transaction', async () => {
+      const p = transactional('init-only');
+      await p.initTransactions();
+      await p.initTransactions();
+      expect(initRequests()).toHaveLength(1);
+      expect(txState(p)).toBe('ready');
+      expect(txActor(p)?.details).toMatchObject({ transaction: 0, committed: 0, aborted: 0 });
     });
   });
 
