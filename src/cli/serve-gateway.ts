@@ -22,6 +22,8 @@ export interface ServeConfig {
   tls: TlsSetting;
   /** The durable spool; with workers, each uses a directory of its own under `dir`. */
   spool?: SpoolOption;
+  /** POST /tx/batch: each process's transactional id is `<prefix>-<worker index>`. */
+  transactionalIdPrefix?: string;
 }
 
 /** Starts the gateway with its visualizer; `warmTopics` are resolved at once (readiness). */
@@ -55,5 +57,10 @@ export function startGateway(config: ServeConfig, warmTopics: string[], slot?: n
   if (config.maxBodyBytes !== undefined) options.maxBodyBytes = config.maxBodyBytes;
   if (config.requestTimeoutMs !== undefined) options.requestTimeoutMs = config.requestTimeoutMs;
   if (config.drainTimeoutMs !== undefined) options.drainTimeoutMs = config.drainTimeoutMs;
+  if (config.transactionalIdPrefix !== undefined) {
+    // Stable per slot: a worker's replacement takes its id, fencing what is left of it and
+    // aborting the transaction it left open.
+    options.transactions = { transactionalId: `${config.transactionalIdPrefix}-${slot ?? 0}` };
+  }
   return serve(options);
 }

@@ -3,12 +3,12 @@
 // cluster, so that `ekaf serve` alone gives something to click on.
 import { MAX_DURATION_MS } from '../config.js';
 import { startDevCluster, type DevCluster } from '../dev-cluster.js';
-import { FAILED, OK } from './exit-codes.js';
+import { FAILED, OK, UsageError } from './exit-codes.js';
 import { err, out } from './output.js';
 import { saslFromEnv, tlsSetting } from './security-settings.js';
 import { startGateway, type ServeConfig } from './serve-gateway.js';
 import { runPrimary } from './serve-workers.js';
-import { brokers, integer, noPositionals, parseCommandLine, setting } from './settings.js';
+import { brokers, integer, noPositionals, parseCommandLine, setting, type Values } from './settings.js';
 import { spoolSetting } from './spool-settings.js';
 
 export const SERVE_HELP = `Usage: ekaf serve [options]
@@ -39,6 +39,10 @@ Options (environment variable in brackets):
       --spool-mode <mode>         downtime or always [EKAF_SPOOL_MODE] (default: downtime)
       --spool-max-bytes <n>       Disk the spool may use [EKAF_SPOOL_MAX_BYTES] (default: 1 GiB)
       --spool-fsync <when>        batch, interval or never [EKAF_SPOOL_FSYNC] (default: interval)
+      --transactional-id <prefix> Turns on POST /tx/batch with a transactional producer whose
+                                  id is <prefix>-<worker index> (<prefix>-0 without --workers)
+                                  [EKAF_TRANSACTIONAL_ID] (default: off). One id per process:
+                                  give every gateway host its own prefix
   SASL (environment only, so that the password is not in the process list):
     [KAFKA_SASL_MECHANISM]  PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
     [KAFKA_SASL_USERNAME]   [KAFKA_SASL_PASSWORD]
@@ -69,6 +73,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     'spool-mode': { type: 'string' },
     'spool-max-bytes': { type: 'string' },
     'spool-fsync': { type: 'string' },
+    'transactional-id': { type: 'string' },
   });
   if (values.help === true) {
     process.stdout.write(SERVE_HELP);
@@ -79,11 +84,13 @@ export async function serveCommand(args: string[]): Promise<number> {
   const clientId = setting(values, 'client-id', 'KAFKA_CLIENT_ID')?.value;
   const host = setting(values, 'host', 'EKAF_HOST')?.value ?? '127.0.0.1';
   const authToken = setting(values, 'auth-token', 'EKAF_AUTH_TOKEN')?.value;
+  const transactionalIdPrefix = transactionalIdSetting(values);
   const config: Omit<ServeConfig, 'brokers'> = {
     port: integer(setting(values, 'port', 'EKAF_PORT'), 0, 65535) ?? 8080,
     host,
     ...(clientId === undefined ? {} : { clientId }),
     ...(authToken === undefined ? {} : { authToken }),
+    ...(transactionalIdPrefix === undefined ? {} : { transactionalIdPrefix }),
     maxBodyBytes: integer(
       setting(values, 'max-body-bytes', 'EKAF_MAX_BODY_BYTES'),
       1,
@@ -129,6 +136,17 @@ export async function serveCommand(args: string[]): Promise<number> {
     return new Promise<number>(() => undefined); // serve() exits on SIGTERM/SIGINT
   }
   return runPrimary(full, workers, warmTopics, devCluster, announce);
+}
+
+/** The prefix of the workers' transactional ids, checked as the producer will check `<prefix>-<n>`. */
+function transactionalIdSetting(values: Values): string | undefined {
+  const prefix = setting(values, 'transactional-id', 'EKAF_TRANSACTIONAL_ID');
+  if (prefix === undefined) return undefined;
+  // Kafka's limit is that of a string field (int16 length), worker index included.
+  if (prefix.value === '' || Buffer.byteLength(prefix.value) > 32_000) {
+    throw new UsageError(`${prefix.source} must be a non-empty prefix of at most 32000 bytes`);
+  }
+  return prefix.value;
 }
 
 /** A dev cluster that dies under a running gateway ends ekaf with an error. */

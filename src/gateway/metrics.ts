@@ -11,7 +11,8 @@ import type { ProducerEvents } from '../events.js';
  *   state transitions;
  * - the producer's own counters (`metrics()`, `inspect()`), read at each scrape: buffer
  *   levels, in-flight batches, batch bytes sent and retries per topic, actors by state;
- * - the gateway's requests: records per produce request and produce latency.
+ * - the gateway's requests: records per produce request and produce latency, and the
+ *   transactions of `POST /tx/batch` (run by a transactional producer of their own).
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -33,6 +34,8 @@ export class GatewayMetrics {
   private readonly requestRecords: Histogram<'topic' | 'route'>;
   private readonly latency: Histogram<'topic' | 'route'>;
   private readonly requests: Counter<'route' | 'status'>;
+  private readonly transactions: Counter<'outcome'>;
+  private readonly transactionsQueued: Gauge;
   private readonly detach: () => void;
 
   constructor(producer: Producer) {
@@ -138,6 +141,19 @@ export class GatewayMetrics {
       labelNames: ['route', 'status'],
       registers,
     });
+    this.transactions = new Counter({
+      name: 'kafboy_transactions_total',
+      help:
+        'Transactions of POST /tx/batch, by outcome: committed; aborted (nothing of it visible, the ' +
+        'producer goes on); failed (could not run or end cleanly: fenced, fatal, not initialized).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.transactionsQueued = new Gauge({
+      name: 'kafboy_transactions_queued',
+      help: 'POST /tx/batch requests waiting for their turn (one transaction at a time).',
+      registers,
+    });
     this.detach = this.listen();
   }
 
@@ -149,6 +165,19 @@ export class GatewayMetrics {
   /** A produce request's records were all acknowledged, `seconds` after they were handed over. */
   observeLatency(topic: string, route: string, seconds: number): void {
     this.latency.observe({ topic, route }, seconds);
+  }
+
+  /** POST /tx/batch is on: every outcome shows, at 0 until counted. */
+  showTransactions(): void {
+    for (const outcome of TRANSACTION_OUTCOMES) this.transactions.inc({ outcome }, 0);
+  }
+
+  countTransaction(outcome: TransactionOutcome): void {
+    this.transactions.inc({ outcome });
+  }
+
+  setTransactionsQueued(count: number): void {
+    this.transactionsQueued.set(count);
   }
 
   countRequest(route: string, status: number): void {
@@ -237,6 +266,9 @@ export class GatewayMetrics {
     }
   }
 }
+
+type TransactionOutcome = (typeof TRANSACTION_OUTCOMES)[number];
+const TRANSACTION_OUTCOMES = ['committed', 'aborted', 'failed'] as const;
 
 function num(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : 0;

@@ -12,12 +12,15 @@ import { HttpError } from './errors.js';
  *
  * A record object is `{ key, value, headers, partition, timestamp }`: `value` is required, a
  * string is sent as is, `null` is a tombstone, any other JSON value is sent JSON-encoded.
+ * `POST /tx/batch` takes the JSON shapes only, each record naming its `topic`.
  * Everything is validated here, before anything reaches the producer, so that errors can
  * name the record the client wrote (`records[2]`, `line 3`).
  */
 
 export type MediaType =
   'application/json' | 'application/x-ndjson' | 'text/plain' | 'application/octet-stream';
+
+type JsonMediaType = 'application/json' | 'application/x-ndjson';
 
 export const MEDIA_TYPES: readonly MediaType[] = [
   'application/json',
@@ -27,6 +30,22 @@ export const MEDIA_TYPES: readonly MediaType[] = [
 ];
 
 const RECORD_FIELDS = new Set(['key', 'value', 'headers', 'partition', 'timestamp']);
+const TOPIC_RECORD_FIELDS = new Set(['topic', ...RECORD_FIELDS]);
+
+/** A record object of a JSON body, as the producer takes it. */
+export interface JsonRecord {
+  key: string | null;
+  value: string | null;
+  headers?: [string, string | null][];
+  partition?: number;
+  timestamp?: number;
+}
+
+/** A record of `POST /tx/batch`: the topic is the record's own. */
+export interface TopicRecord {
+  topic: string;
+  record: JsonRecord;
+}
 
 /** The media type of a request (`text/plain; charset=utf-8` → `text/plain`), or 415. */
 export function mediaTypeOf(req: IncomingMessage): MediaType {
@@ -46,13 +65,33 @@ export function mediaTypeOf(req: IncomingMessage): MediaType {
 export function parseRecords(type: MediaType, body: Buffer, req: IncomingMessage, url: URL): ProduceRecord[] {
   switch (type) {
     case 'application/json':
-      return parseJson(body);
+      return parseJson(body, toRecord);
     case 'application/x-ndjson':
-      return parseNdjson(body);
+      return parseNdjson(body, toRecord);
     case 'text/plain':
     case 'application/octet-stream':
       return [rawRecord(body, req, url)];
   }
+}
+
+/** The media type of a `POST /tx/batch` request: JSON or NDJSON (a raw body names no topic), or 415. */
+export function topicRecordsMediaTypeOf(req: IncomingMessage): JsonMediaType {
+  const type = mediaTypeOf(req);
+  if (type === 'application/json' || type === 'application/x-ndjson') return type;
+  throw new HttpError(
+    415,
+    'ERR_UNSUPPORTED_MEDIA_TYPE',
+    `Content-Type "${type}" is not supported here: send application/json or application/x-ndjson ` +
+      'records, each with its topic',
+  );
+}
+
+/**
+ * Parses a `POST /tx/batch` body: JSON (one record or an array) or NDJSON, each record with
+ * its `topic`; at least one record, or a 400.
+ */
+export function parseTopicRecords(type: JsonMediaType, body: Buffer): TopicRecord[] {
+  return type === 'application/json' ? parseJson(body, toTopicRecord) : parseNdjson(body, toTopicRecord);
 }
 
 /** A JSON document (one record or an array), as `PUT .../config` also needs. */
@@ -65,15 +104,18 @@ export function parseJsonBody(body: Buffer): unknown {
   }
 }
 
-function parseJson(body: Buffer): ProduceRecord[] {
+/** Turns one record object of a body into what the route needs; `where` names it in errors. */
+type Convert<T> = (doc: unknown, where: string) => T;
+
+function parseJson<T>(body: Buffer, convert: Convert<T>): T[] {
   const doc = parseJsonBody(body);
-  if (!Array.isArray(doc)) return [toRecord(doc, 'record')];
+  if (!Array.isArray(doc)) return [convert(doc, 'record')];
   if (doc.length === 0) throw badRequest('the array holds no records');
-  return doc.map((item, i) => toRecord(item, `records[${i}]`));
+  return doc.map((item, i) => convert(item, `records[${i}]`));
 }
 
-function parseNdjson(body: Buffer): ProduceRecord[] {
-  const records: ProduceRecord[] = [];
+function parseNdjson<T>(body: Buffer, convert: Convert<T>): T[] {
+  const records: T[] = [];
   const lines = utf8(body).split('\n');
   lines.forEach((raw, i) => {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
@@ -85,20 +127,34 @@ function parseNdjson(body: Buffer): ProduceRecord[] {
     } catch (error) {
       throw badRequest(`${where}: invalid JSON: ${(error as Error).message}`);
     }
-    records.push(toRecord(doc, where));
+    records.push(convert(doc, where));
   });
   if (records.length === 0) throw badRequest('the body holds no records (every line is blank)');
   return records;
 }
 
-function toRecord(doc: unknown, where: string): ProduceRecord {
+function toTopicRecord(doc: unknown, where: string): TopicRecord {
+  const record = toRecord(doc, where, TOPIC_RECORD_FIELDS);
+  const { topic } = doc as Record<string, unknown>;
+  if (typeof topic !== 'string') {
+    throw badRequest(
+      `${where}: topic is required, a string naming the record's topic (got ${topic === undefined ? 'none' : kind(topic)})`,
+    );
+  }
+  return { topic, record };
+}
+
+function toRecord(doc: unknown, where: string, known: ReadonlySet<string> = RECORD_FIELDS): JsonRecord {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw badRequest(`${where}: must be an object { key, value, headers, partition } (got ${kind(doc)})`);
+    const shape = known.has('topic')
+      ? '{ topic, key, value, headers, partition }'
+      : '{ key, value, headers, partition }';
+    throw badRequest(`${where}: must be an object ${shape} (got ${kind(doc)})`);
   }
   const fields = doc as Record<string, unknown>;
   for (const name of Object.keys(fields)) {
-    if (!RECORD_FIELDS.has(name)) {
-      throw badRequest(`${where}: unknown field "${name}" (expected ${[...RECORD_FIELDS].join(', ')})`);
+    if (!known.has(name)) {
+      throw badRequest(`${where}: unknown field "${name}" (expected ${[...known].join(', ')})`);
     }
   }
   if (!('value' in fields)) throw badRequest(`${where}: value is required (null for a tombstone)`);

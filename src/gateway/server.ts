@@ -8,11 +8,18 @@ import { HttpError, toHttpError } from './errors.js';
 import { readiness } from './health.js';
 import { GatewayMetrics } from './metrics.js';
 import { produce, type ProduceRoute } from './produce.js';
-import { mediaTypeOf, parseJsonBody, parseRecords } from './records.js';
+import {
+  mediaTypeOf,
+  parseJsonBody,
+  parseRecords,
+  parseTopicRecords,
+  topicRecordsMediaTypeOf,
+} from './records.js';
 import { sendError, sendJson } from './respond.js';
 import { matchRoute, type Route } from './routes.js';
 import { HEARTBEAT_MS, streamActors } from './sse.js';
 import { createTopicCheck } from './topics.js';
+import { TransactionLane, type GatewayTransactions } from './transactions.js';
 
 /**
  * kafboy, ekaf's HTTP gateway (named after the Erlang ekaf's companion): produce to Kafka over
@@ -46,6 +53,12 @@ export interface GatewayOptions {
    * Brokers that auto-create topics create these.
    */
   warmTopics?: string[];
+  /**
+   * Turns on `POST /tx/batch` (without it the route answers 501 ERR_TRANSACTIONS_DISABLED): the
+   * gateway makes a transactional producer with `createProducer(transactionalId)` and runs each
+   * request's records as one transaction. One transactional id per process.
+   */
+  transactions?: GatewayTransactions;
   /** Where the gateway logs; silent by default. */
   logger?: Logger;
   /** Heartbeat period of `/api/actors/stream`, in ms. Default 15 000. */
@@ -88,6 +101,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const checkTopic = createTopicCheck(options.allowTopics);
   const metrics = new GatewayMetrics(producer);
   const deps = { producer, metrics, logger, requestTimeoutMs };
+  const transactions =
+    options.transactions === undefined
+      ? undefined
+      : new TransactionLane(options.transactions, { metrics, logger, requestTimeoutMs });
   /** Live SSE streams, ended by close(). */
   const streams = new Set<() => void>();
   /** Responses not finished yet: close() marks them `Connection: close`. */
@@ -119,6 +136,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       pattern: re(`/batch/async/${TOPIC}`),
       name: 'batch/async',
       handle: produceRoute('batch/async'),
+    },
+    {
+      method: 'POST',
+      pattern: re('/tx/batch'),
+      name: 'tx/batch',
+      handle: async ({ req, res }) => {
+        if (transactions === undefined) {
+          throw new HttpError(
+            501,
+            'ERR_TRANSACTIONS_DISABLED',
+            'POST /tx/batch needs a transactional producer: start kafboy with --transactional-id <prefix> ' +
+              '(EKAF_TRANSACTIONAL_ID), or give serve() / startGateway() the transactions option',
+          );
+        }
+        const type = topicRecordsMediaTypeOf(req);
+        const records = parseTopicRecords(type, await readBody(req, maxBodyBytes));
+        for (const topic of new Set(records.map((r) => r.topic))) checkTopic(topic);
+        const reports = await transactions.run(records, res);
+        sendJson(res, 200, { reports });
+      },
     },
     {
       method: 'GET',
@@ -239,19 +276,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
   );
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? GATEWAY_DEFAULTS.port, options.host ?? GATEWAY_DEFAULTS.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? GATEWAY_DEFAULTS.port, options.host ?? GATEWAY_DEFAULTS.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    metrics.close();
+    await transactions?.close();
+    throw error;
+  }
   // Errors after start (EMFILE on accept, …) are logged, not thrown into the void. Malformed or
   // too slow requests ('clientError') keep node's own answers: 400, 408, 431.
   server.on('error', (error) => {
     logger.error(`kafboy: server error: ${error.message}`, { error });
   });
   warmUp(producer, options.warmTopics ?? options.allowTopics ?? [], logger);
+  transactions?.start();
 
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -261,7 +305,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     closing ??= new Promise<void>((resolve) => {
       server.close(() => {
         metrics.close();
-        resolve();
+        // The transactional producer is the gateway's own; every request has its answer by now.
+        void (transactions?.close() ?? Promise.resolve()).then(resolve);
       });
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       for (const end of streams) end();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useMockCluster, useMockClusters } from '../support/cluster-fixture.js';
 import { listMetadata, produceWithKcat, readTopic } from '../broker/kcat.js';
+import { waitFor } from '../gateway/helpers.js';
 import { runCli, startCli, type RunningCli } from './run-cli.js';
 
 describe.concurrent('ekaf --help', () => {
@@ -44,6 +45,7 @@ describe.concurrent('ekaf --help', () => {
       'EKAF_SPOOL_MODE',
       'EKAF_SPOOL_MAX_BYTES',
       'EKAF_SPOOL_FSYNC',
+      'EKAF_TRANSACTIONAL_ID',
     ]) {
       expect(serve.stdout).toContain(`[${name}]`);
     }
@@ -93,6 +95,7 @@ describe.concurrent('ekaf usage errors exit 2 and name the option', () => {
       /--delivery-timeout-ms must be an integer from 1 to 2147483647/,
     ],
     [['serve', 'extra'], {}, /takes no arguments/],
+    [['serve', '--transactional-id', ''], {}, /--transactional-id must be a non-empty prefix/],
     [['produce', '-t', 'x'], {}, /missing --brokers/],
     [['produce', '-b', '127.0.0.1:9092'], {}, /missing --topic/],
     [['produce', '-t', 'x'], { KAFKA_BROKERS: 'a:b:c' }, /KAFKA_BROKERS: "a:b:c" is not "host:port"/],
@@ -299,6 +302,49 @@ describe('long-running commands', () => {
       expect(health.status).toBe(200);
       await health.text();
     }
+    const result = await running.stop('SIGTERM');
+    expect(result.stderr.match(/SIGTERM received/g)).toHaveLength(2);
+    expect(result.code).toBe(0);
+  });
+
+  it('ekaf serve --workers 2 --transactional-id p: one transactional id per worker (p-0, p-1); POST /tx/batch commits', async () => {
+    const cluster = await startCluster({
+      peer: '2.12',
+      brokers: 2,
+      topics: [
+        { name: 'tx-cli-a', partitions: 2 },
+        { name: 'tx-cli-b', partitions: 1 },
+      ],
+    });
+    running = startCli(['serve', '--port', '0', '--workers', '2', '-b', cluster.bootstrap], {
+      env: { EKAF_TRANSACTIONAL_ID: 'cli-gw' },
+    });
+    const url = await running.line(/^gateway: +(\S+)$/);
+    const pids = (await running.line(/^workers: +2 \(pids (.+)\)$/)).split(', ').map(Number);
+    const ids = (): string[] =>
+      [...(running?.stderr() ?? '').matchAll(/transactional id "([^"]+)"/g)].map((m) => m[1] ?? '').sort();
+    await waitFor(() => ids().length === 2);
+    expect(ids()).toEqual(['cli-gw-0', 'cli-gw-1']);
+    // A worker that dies is replaced in its slot, under its transactional id.
+    process.kill(pids[0] ?? 0, 'SIGKILL');
+    await waitFor(() => ids().length === 3, 20_000);
+    expect(new Set(ids())).toEqual(new Set(['cli-gw-0', 'cli-gw-1']));
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${url}/tx/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([
+          { topic: 'tx-cli-a', value: `a${i}` },
+          { topic: 'tx-cli-b', value: `b${i}` },
+        ]),
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+    }
+    const values = async (topic: string): Promise<string[]> =>
+      (await readTopic(cluster.bootstrap, topic)).map((r) => r.value?.toString() ?? '').sort();
+    expect(await values('tx-cli-a')).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'a5']);
+    expect(await values('tx-cli-b')).toEqual(['b0', 'b1', 'b2', 'b3', 'b4', 'b5']);
     const result = await running.stop('SIGTERM');
     expect(result.stderr.match(/SIGTERM received/g)).toHaveLength(2);
     expect(result.code).toBe(0);

@@ -33,6 +33,7 @@ const CLI_ENV = [
   'EKAF_SPOOL_MODE',
   'EKAF_SPOOL_MAX_BYTES',
   'EKAF_SPOOL_FSYNC',
+  'EKAF_TRANSACTIONAL_ID',
 ];
 
 function environment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -98,6 +99,8 @@ export interface RunningCli {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<CliResult>;
   /** Kills it if still running (for afterEach). */
   kill(): void;
+  /** What it wrote on stderr so far. */
+  stderr(): string;
 }
 
 export function startCli(args: string[], opts: { env?: Record<string, string> } = {}): RunningCli {
@@ -176,5 +179,6 @@ export function startCli(args: string[], opts: { env?: Record<string, string> } 
     kill() {
       if (!exited) killGroup(child);
     },
+    stderr: () => stderr,
   };
 }

@@ -9,6 +9,8 @@ export interface Stack {
   cluster: MockCluster;
   producer: Producer;
   gateway: Gateway;
+  /** The transactional producers the gateway made (POST /tx/batch), in order: the last is in use. */
+  txProducers: Producer[];
   stop(): Promise<void>;
 }
 
@@ -16,16 +18,44 @@ export async function startStack(
   opts: {
     topics?: { name: string; partitions: number }[];
     producer?: Omit<ProducerOptions, 'brokers'>;
-    gateway?: Omit<GatewayOptions, 'producer'>;
+    gateway?: Omit<GatewayOptions, 'producer' | 'transactions'>;
+    /** Turns on POST /tx/batch; `producer`: options of the transactional producers. */
+    transactions?: {
+      transactionalId: string;
+      maxQueued?: number;
+      producer?: Omit<ProducerOptions, 'brokers'>;
+    };
   } = {},
 ): Promise<Stack> {
   const cluster = await startCluster({ peer: '2.12', brokers: 3, topics: opts.topics ?? [] });
   const producer = createProducer({ brokers: cluster.bootstrap, clientId: 'kafboy-test', ...opts.producer });
-  const gateway = await startGateway({ port: 0, ...opts.gateway, producer });
+  const txProducers: Producer[] = [];
+  const tx = opts.transactions;
+  const transactions =
+    tx === undefined
+      ? {}
+      : {
+          transactions: {
+            transactionalId: tx.transactionalId,
+            ...(tx.maxQueued === undefined ? {} : { maxQueued: tx.maxQueued }),
+            createProducer: (transactionalId: string) => {
+              const made = createProducer({
+                brokers: cluster.bootstrap,
+                clientId: 'kafboy-test-tx',
+                ...tx.producer,
+                transactionalId,
+              });
+              txProducers.push(made);
+              return made;
+            },
+          },
+        };
+  const gateway = await startGateway({ port: 0, ...opts.gateway, ...transactions, producer });
   return {
     cluster,
     producer,
     gateway,
+    txProducers,
     stop: async () => {
       await gateway.close();
       await producer.close({ timeoutMs: 2000 });
