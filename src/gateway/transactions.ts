@@ -1,7 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../config.js';
-import { EkafError } from '../errors.js';
+import { EkafError, TransactionAbortableError } from '../errors.js';
 import type { DeliveryReport, Producer } from '../producer.js';
 import { ofKind } from '../runtime/introspection.js';
 import { HttpError, RETRY_AFTER_SECONDS, statusForCode } from './errors.js';
@@ -60,9 +59,6 @@ interface Waiter {
   start(): void;
   cancel(error: Error): void;
 }
-
-/** How often a transaction waiting for its records checks whether it can still commit. */
-const TRANSACTION_POLL_MS = 100;
 
 /** How long closing a transactional producer may take (it holds nothing by then: every request is answered). */
 const CLOSE_TIMEOUT_MS = 10_000;
@@ -134,18 +130,21 @@ export class TransactionLane {
     try {
       await producer.transaction(async (tx) => {
         calls = groups.map((group) => track(group, tx.produce(group.topic, group.records)));
-        // A call refused on the spot (a partition the topic does not have, a record over
-        // maxRequestBytes) fails within this turn and leaves the transaction able to commit the
-        // other topics' records: throwing aborts it.
-        await nextTurn();
+        // Every call settles: acknowledged, refused on the spot (a partition the topic does not
+        // have, a record over maxRequestBytes), or failed with the transaction (a record Kafka
+        // refused, a partition that could not join: the producer then fails what it holds). A
+        // failure made the transaction abortable; throwing it aborts the transaction, and the
+        // commit is never tried.
+        await Promise.all(calls.map((call) => call.done));
         const refused = calls.find((call) => 'error' in call);
-        if (refused !== undefined) throw refused.error;
-        // Then the commit, once every record is acknowledged (a commit while a partition is
-        // still joining the transaction can stall), or as soon as the transaction cannot commit
-        // any more (a record Kafka refused, a partition that could not join): the commit then
-        // refuses with the typed error (ERR_TRANSACTION_ABORTABLE, ERR_PRODUCER_FENCED…) and
-        // producer.transaction() aborts what can be aborted.
-        await acknowledgedOrBroken(producer, calls);
+        if (refused !== undefined) {
+          // Answered as the transaction's failure (ERR_TRANSACTION_ABORTABLE), naming the record's
+          // error; requestFault() turns a fault of the request itself into its 4xx.
+          const cause = refused.error;
+          throw cause instanceof TransactionAbortableError
+            ? cause
+            : new TransactionAbortableError(`a record failed: ${describe(cause)}`, cause);
+        }
       });
     } catch (error) {
       this.failed(producer, error);
@@ -237,8 +236,7 @@ export class TransactionLane {
     }
     const producer = this.producer;
     try {
-      const tx = await producer.beginTransaction();
-      await tx.abort();
+      await producer.initTransactions();
     } catch (error) {
       this.deps.logger.warn(
         `kafboy: cannot initialize the transactional producer "${this.options.transactionalId}": ${describe(error)}`,
@@ -341,37 +339,6 @@ function track(group: TopicGroup, promise: Promise<DeliveryReport[]>): Call {
     },
   );
   return call;
-}
-
-/**
- * Resolves when every call has its reports, or a call failed, or the transaction turned
- * abortable or worse without any call failing: records of a partition that could not join the
- * transaction are held back until the abort and their calls do not settle before. The producer
- * tells that only through inspect(), looked at every TRANSACTION_POLL_MS.
- */
-function acknowledgedOrBroken(producer: Producer, calls: readonly Call[]): Promise<void> {
-  return new Promise((resolve) => {
-    let pending = calls.length;
-    const finish = (): void => {
-      clearInterval(poll);
-      resolve();
-    };
-    const poll = setInterval(() => {
-      if (!committable(producer)) finish();
-    }, TRANSACTION_POLL_MS);
-    for (const call of calls) {
-      void call.done.then(() => {
-        pending--;
-        if (pending === 0 || 'error' in call) finish();
-      });
-    }
-  });
-}
-
-/** The transaction is open and nothing has made it abortable. */
-function committable(producer: Producer): boolean {
-  const actor = ofKind(producer.inspect(), 'transaction')[0];
-  return actor?.state === 'inTransaction' && actor.details.abortableReason === null;
 }
 
 /**
