@@ -210,11 +210,14 @@ export class TransactionLane {
   private replaceIfBroken(producer: Producer, error: unknown, warm: boolean): boolean {
     const code = error instanceof EkafError ? error.code : undefined;
     const state = transactionState(producer);
+    // `unresolved`: a commit timed out and the answer (504) is gone; a new producer with the id
+    // completes or aborts that transaction when it initializes.
     const broken =
       code === 'ERR_PRODUCER_FENCED' ||
       code === 'ERR_TRANSACTION_FATAL' ||
       state === 'fenced' ||
-      state === 'fatal';
+      state === 'fatal' ||
+      state === 'unresolved';
     if (!broken || producer !== this.producer || this.closed) return broken;
     this.deps.logger.warn(
       `kafboy: the transactional producer "${this.options.transactionalId}" cannot go on ` +
