@@ -177,6 +177,14 @@ export class BatchOutcomes implements SendOutcomes<PartitionNode> {
         return;
       case 'retry':
         if (verdict.resetSequence) log.resetSequence();
+        // A transactional partition cannot start its sequence again on its own: only the
+        // transaction's abort brings a new epoch. A batch proven not written would wait for it,
+        // and the abort for the batch: it fails now, and the transaction becomes abortable (Java).
+        if (log.sequence.coordinated && verdict.notAppended && log.sequence.resetPending) {
+          this.host.wakeLeader(node);
+          this.failed(node, batch, verdict.error);
+          return;
+        }
         this.host.wakeLeader(node);
         this.retryOrExpire(node, batch, verdict.error, verdict.notAppended);
         node.tell({

@@ -362,15 +362,18 @@ export class PartitionLog {
 
   /** Removes and returns everything not in flight (close() giving up). */
   /**
-   * Removes and returns every batch that never left (no sequence numbers yet), the open one
-   * sealed first: a transaction's abort fails them. Stamped batches waiting to be resent stay:
-   * the broker may hold them, and their sequence numbers must be settled.
+   * Removes and returns every batch known not to be written (never sent, or refused), the open
+   * one sealed first: a transaction's abort fails them. Batches the broker may hold stay, to be
+   * resent until their fate is known: their sequence numbers must be settled.
    */
   takeUnsent(): SealedBatch[] {
     if (this.open !== null) this.seal();
-    const unsent = this.waiting.filter((b) => b.baseSequence === -1);
+    // Also those stamped but proven not written (the broker refused them for a sequence gap):
+    // failing them leaves a gap, so the sequence must start again, under a new epoch.
+    const unsent = this.waiting.filter((b) => !b.maybeWritten);
     if (unsent.length === 0) return unsent;
-    const kept = this.waiting.filter((b) => b.baseSequence !== -1);
+    if (unsent.some((b) => b.baseSequence !== -1)) this.sequence.resetPending = true;
+    const kept = this.waiting.filter((b) => b.maybeWritten);
     this.waiting.splice(0, this.waiting.length, ...kept);
     for (const batch of unsent) {
       this.settled(batch);

@@ -144,6 +144,12 @@ export class Runtime {
           batchFailed: (batch, error) => {
             this.settlement.batchFailed(batch, error);
           },
+          failWaiting: (error) => {
+            for (const topic of this.topology.topics.values()) {
+              for (const waiting of topic.waiting.splice(0))
+                this.settlement.recordFailed(waiting.record, waiting.spoolId, waiting.call, error);
+            }
+          },
         },
         coordinator,
       );

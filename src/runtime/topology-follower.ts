@@ -297,6 +297,9 @@ export class TopologyFollower {
   private isIdle(topic: TopicNode): boolean {
     if (topic.waiting.length > 0) return false;
     const { options } = this.parts;
+    // A transactional producer keeps its topics: with transactions v1 the broker expects each
+    // partition's sequence to go on under the same epoch, which a new partition log would restart.
+    if (options.transactionalId !== null) return false;
     if (topic.settings !== (options.topics[topic.name] ?? options.defaults)) return false;
     for (const node of topic.partitions) if (!node.log.isEmpty) return false;
     return true;

@@ -90,6 +90,8 @@ export interface TransactionHost {
   wakeAll(): void;
   /** Fails a batch that will not be sent (its records settle with `error`). */
   batchFailed(batch: SealedBatch, error: EkafError): void;
+  /** Fails every record still waiting for its topic's metadata (an abort). */
+  failWaiting(error: EkafError): void;
 }
 
 export class TransactionManager implements StampSource {
@@ -99,6 +101,11 @@ export class TransactionManager implements StampSource {
   private readonly queued = new Set<PartitionNode>();
   /** The AddPartitionsToTxn under way, if any. */
   private adding: Promise<void> | null = null;
+  /**
+   * A fence or a fatal error met by work outside the states' own (AddPartitionsToTxn, an offset
+   * commit) while the machine cannot take it (committing): the commit ends with it.
+   */
+  private brokenBy: EkafError | null = null;
   /** Every `tx.produce` not settled yet (see track). */
   private readonly admissions = new Set<Promise<void>>();
   /** Offset commits under way (commit waits for them). */
@@ -142,7 +149,9 @@ export class TransactionManager implements StampSource {
 
   /** Initializes if needed, then opens a transaction; resolves with its number. */
   async begin(): Promise<number> {
-    const snapshot = await this.initialized();
+    await this.initialized();
+    // Read again after the await, and begin in the same turn: two calls cannot both see `ready`.
+    const snapshot = this.snapshot();
     this.refuseBroken(snapshot);
     if (snapshot.matches('unresolved')) throw this.unresolvedError(snapshot, 'beginTransaction()');
     if (!snapshot.matches('ready')) {
@@ -154,6 +163,7 @@ export class TransactionManager implements StampSource {
     this.added.clear();
     this.queued.clear();
     this.begunAtCoordinator = false;
+    this.brokenBy = null;
     this.send({ type: 'begin' });
     return this.snapshot().context.serial;
   }
@@ -244,6 +254,15 @@ export class TransactionManager implements StampSource {
   recordsFailed(error: EkafError): void {
     if (error instanceof TransactionAbortedError) return; // the abort's own doing
     const code = error instanceof KafkaProtocolError ? error.errorCode : -1;
+    if (FATAL_PRODUCE_ERRORS.has(code)) {
+      this.send({
+        type: 'fatal',
+        error: describeError(
+          new TransactionFatalError(`a record of the transaction failed: ${error.message}`, error),
+        ),
+      });
+      return;
+    }
     if (code === ErrorCode.PRODUCER_FENCED) {
       this.send({
         type: 'fenced',
@@ -363,6 +382,10 @@ export class TransactionManager implements StampSource {
       if (snapshot.matches({ inTransaction: 'abortable' })) this.failUnsent(this.abortableError(snapshot));
       else if (snapshot.matches('fenced') || snapshot.matches('fatal'))
         this.failHeld(this.typedError(snapshot.context.lastError, 'the transactional producer cannot go on'));
+      // Aborting (or already ended): these records arrived after the abort began (they waited for
+      // their topic's metadata). Sent now, transactions v2 would add their partition to a
+      // transaction the abort is about to skip, for the next commit to make visible.
+      else this.failUnsent(new TransactionAbortedError());
       return;
     }
     let fresh = 0;
@@ -425,6 +448,7 @@ export class TransactionManager implements StampSource {
   /** Waits for the transaction's records and offsets, then EndTxn(commit). */
   private async commitWork(): Promise<TransactionStep> {
     await this.drain();
+    if (this.brokenBy !== null) throw this.brokenBy;
     const snapshot = this.snapshot();
     if (snapshot.context.abortableError !== null) throw this.abortableError(snapshot);
     try {
@@ -462,6 +486,8 @@ export class TransactionManager implements StampSource {
     for (const node of this.host.partitions()) {
       for (const batch of node.log.takeUnsent()) this.host.batchFailed(batch, aborted);
     }
+    // Records still waiting for their topic's metadata never reached a partition: they fail too.
+    this.host.failWaiting(aborted);
     this.queued.clear();
     await Promise.all([...[...this.host.pendingCalls].map((call) => call.whenDone()), ...this.admissions]);
     await this.settleCoordinatorWork();
@@ -693,10 +719,16 @@ export class TransactionManager implements StampSource {
   /** A failure outside the states' own work (AddPartitionsToTxn): the machine hears of it. */
   private reportFailure(error: EkafError, what: string): void {
     if (error instanceof ProducerFencedError) {
+      this.brokenBy ??= error;
       this.send({ type: 'fenced', error: describeError(error) });
     } else if (error instanceof TransactionFatalError || error instanceof InvalidTransactionStateError) {
       // INVALID_TXN_STATE from AddPartitionsToTxn, AddOffsetsToTxn or TxnOffsetCommit: fatal (Java).
-      this.send({ type: 'fatal', error: describeError(error) });
+      const fatal =
+        error instanceof TransactionFatalError
+          ? error
+          : new TransactionFatalError(`${what}: ${error.message}`, error);
+      this.brokenBy ??= fatal;
+      this.send({ type: 'fatal', error: describeError(fatal) });
     } else {
       const abortable =
         error instanceof TransactionAbortableError
@@ -827,6 +859,14 @@ export class TransactionManager implements StampSource {
     if (actor?.getSnapshot().status === 'active') actor.send(event);
   }
 }
+
+/** Produce answers after which a transactional producer cannot go on (Java's maybeTransitionToErrorState). */
+const FATAL_PRODUCE_ERRORS: ReadonlySet<number> = new Set([
+  ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+  ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+  ErrorCode.INVALID_PRODUCER_ID_MAPPING,
+  ErrorCode.UNSUPPORTED_VERSION,
+]);
 
 /** The transaction actor's state as one word: `inTransaction.abortable` → `abortable`. */
 export function stateName(snapshot: TransactionSnapshot): string {

@@ -21,6 +21,8 @@ import {
   KafkaProtocolError,
   ProducerFencedError,
   TransactionAbortableError,
+  TransactionAbortedError,
+  TransactionFatalError,
   TransactionTimeoutError,
 } from '../../src/errors.js';
 import { createProducer, type Producer } from '../../src/producer.js';
@@ -624,6 +626,50 @@ describe('transactions: error codes on cue (librdkafka 2.12 mock)', () => {
       expect(initRequests()).toHaveLength(1);
       expect(txState(p)).toBe('ready');
       expect(txActor(p)?.details).toMatchObject({ transaction: 0, committed: 0, aborted: 0 });
+    });
+  });
+
+  describe('found by a review against the Java producer', () => {
+    it('two beginTransaction() at once: one transaction opens, the other call is refused', async () => {
+      const p = transactional('begin-twice');
+      const [first, second] = await Promise.allSettled([p.beginTransaction(), p.beginTransaction()]);
+      const opened = [first, second].filter((r) => r.status === 'fulfilled');
+      const refused = [first, second].filter((r) => r.status === 'rejected');
+      expect(opened).toHaveLength(1);
+      expect(refused).toHaveLength(1);
+      expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(InvalidTransactionStateError);
+    });
+
+    it('an abort fails the records still waiting for their topic, at once; none is written later', async () => {
+      await cluster().createTopic('later', 1, 1);
+      await cluster().setTopicError('later', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      const p = transactional('abort-waiting');
+      const tx = await p.beginTransaction();
+      const waiting = watch(tx.produce('later', { value: 'never' }));
+      await tx.abort();
+      await expect.poll(() => waiting.settled).toBe(true);
+      expect(waiting.error).toBeInstanceOf(TransactionAbortedError);
+      // The topic comes back; the next transaction commits its own record only.
+      await cluster().setTopicError('later', ErrorCode.NONE);
+      await p.transaction(async (next) => {
+        await next.produce('later', { value: 'committed' });
+      });
+      expect(await values('later')).toEqual(['committed']);
+    });
+
+    it('an offset commit that fails fatally while commit() waits for it: the commit fails, nothing is committed', async () => {
+      const p = transactional('offsets-fatal-during-commit');
+      const tx = await p.beginTransaction();
+      await tx.produce(TOPIC, { value: 'with-offsets', partition: 0 });
+      await cluster().pushRequestErrors(ApiKey.TxnOffsetCommit, [ErrorCode.INVALID_TXN_STATE]);
+      const offsets = watch(
+        tx.sendOffsets({ groupId: 'g', offsets: [{ topic: TOPIC, partition: 0, offset: 1 }] }),
+      );
+      const error = await rejection(tx.commit());
+      expect(error).toBeInstanceOf(TransactionFatalError);
+      expect(log.of(ApiKey.EndTxn)).toHaveLength(0);
+      await expect.poll(() => offsets.settled).toBe(true);
+      expect(txState(p)).toBe('fatal');
     });
   });
 
