@@ -2,7 +2,6 @@ import { fromPromise, waitFor, type ActorRefFrom, type EventFromLogic, type Snap
 import { describeError, originalError, type ErrorSummary } from '../../machines/describe-error.js';
 import {
   transactionMachine,
-  type TransactionProtocol,
   type TransactionStamp,
   type TransactionStep,
 } from '../../machines/transaction.machine.js';
@@ -16,21 +15,13 @@ import {
   TransactionFatalError,
   TransactionTimeoutError,
 } from '../errors.js';
-import { ApiKey } from '../protocol/api.js';
-import { AddOffsetsToTxn } from '../protocol/apis/add-offsets-to-txn.js';
-import { AddPartitionsToTxn } from '../protocol/apis/add-partitions-to-txn.js';
-import { EndTxn } from '../protocol/apis/end-txn.js';
-import { CoordinatorType } from '../protocol/apis/find-coordinator.js';
-import { InitProducerId } from '../protocol/apis/init-producer-id.js';
-import { TxnOffsetCommit } from '../protocol/apis/txn-offset-commit.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { TRANSACTION_V1_MAX_VERSIONS } from '../protocol/versions.js';
-import type { BrokerSession } from './broker-sessions.js';
-import { CoordinatorRequests, type Answer, type Verdict } from './coordinator-requests.js';
+import type { CoordinatorRequests } from './coordinator-requests.js';
 import type { ProduceCall } from './delivery.js';
 import type { PartitionNode, StampSource } from './partition-node.js';
 import type { ProducerStamp } from './partition-sequence.js';
 import type { SealedBatch } from './sealed-batch.js';
+import { FATAL_PRODUCE_ERRORS, needsNewEpoch, TransactionRequests } from './transaction-requests.js';
 
 /**
  * The runtime's side of the transaction actor (machines/transaction.machine.ts): the protocol
@@ -112,16 +103,14 @@ export class TransactionManager implements StampSource {
   private readonly offsetCommits = new Set<Promise<void>>();
   /** The coordinator knows of the current transaction (a partition or offsets were added to it). */
   private begunAtCoordinator = false;
-  /** The protocol learned at initialization. */
-  private protocol: TransactionProtocol = 'v1';
-  /** What the current operation (init, commit, abort) failed with, for the caller. */
-  private readonly txnKey;
+  /** The coordinator requests, and the protocol (v1, v2) they speak. */
+  private readonly requests: TransactionRequests;
 
   constructor(
     private readonly host: TransactionHost,
-    private readonly coordinator: CoordinatorRequests,
+    coordinator: CoordinatorRequests,
   ) {
-    this.txnKey = { keyType: CoordinatorType.Transaction, key: host.transactionalId };
+    this.requests = new TransactionRequests(host.transactionalId, host.transactionTimeoutMs, coordinator);
   }
 
   /** The machine with the runtime's implementations. */
@@ -309,11 +298,11 @@ export class TransactionManager implements StampSource {
 
   /** Which Produce version the senders may use: v12 announces transactions v2 (KIP-890). */
   get maxProduceVersion(): number {
-    return this.protocol === 'v2' ? Infinity : (TRANSACTION_V1_MAX_VERSIONS[ApiKey.Produce] ?? Infinity);
+    return this.requests.maxProduceVersion;
   }
 
   stop(): void {
-    this.coordinator.close();
+    this.requests.close();
     this.send({ type: 'stop' });
   }
 
@@ -366,7 +355,7 @@ export class TransactionManager implements StampSource {
 
   /** Whether `node`'s batches may leave now: it is part of the current transaction. */
   admits(node: PartitionNode): boolean {
-    return this.protocol === 'v2' || this.added.has(node);
+    return this.requests.protocol === 'v2' || this.added.has(node);
   }
 
   /** The router appended records of the current transaction to these partitions. */
@@ -391,14 +380,14 @@ export class TransactionManager implements StampSource {
     let fresh = 0;
     for (const node of nodes) {
       if (this.added.has(node) || this.queued.has(node)) continue;
-      if (this.protocol === 'v2') {
+      if (this.requests.protocol === 'v2') {
         this.added.add(node);
         fresh++;
       } else {
         this.queued.add(node);
       }
     }
-    if (this.protocol === 'v2') {
+    if (this.requests.protocol === 'v2') {
       if (fresh > 0) {
         this.begunAtCoordinator = true;
         this.send({ type: 'partitions.added', count: fresh });
@@ -414,35 +403,8 @@ export class TransactionManager implements StampSource {
    * FindCoordinator + InitProducerId. `current`: the id and epoch held (after an abort that needs
    * a new epoch, KIP-360); null for the first.
    */
-  private async initialize(current: TransactionStamp | null): Promise<TransactionStep> {
-    const { transactionalId, transactionTimeoutMs } = this.host;
-    let protocol: TransactionProtocol = 'v1';
-    const stamp = await this.coordinator.run(
-      'InitProducerId',
-      this.txnKey,
-      async (session): Promise<Answer<TransactionStamp>> => {
-        const version = requireApi(session, ApiKey.InitProducerId, 'InitProducerId');
-        if (current !== null && version < 3) {
-          throw new TransactionFatalError(
-            'a new epoch is needed, and the broker has no InitProducerId v3+ (Kafka 2.5+) to give one',
-          );
-        }
-        protocol = protocolOf(session);
-        const response = await session.connection.send(InitProducerId, version, {
-          transactionalId,
-          transactionTimeoutMs,
-          producerId: current?.producerId ?? -1,
-          producerEpoch: current?.producerEpoch ?? -1,
-        });
-        return {
-          errorCode: response.errorCode,
-          value: { producerId: response.producerId.toNumber(), producerEpoch: response.producerEpoch },
-        };
-      },
-      judgeInit,
-    );
-    this.protocol = protocol;
-    return { stamp, protocol };
+  private initialize(current: TransactionStamp | null): Promise<TransactionStep> {
+    return this.requests.initProducerId(current);
   }
 
   /** Waits for the transaction's records and offsets, then EndTxn(commit). */
@@ -537,29 +499,7 @@ export class TransactionManager implements StampSource {
   /** EndTxn, if the coordinator knows of the transaction; v2 answers with a new epoch. */
   private async endTransaction(commit: boolean): Promise<TransactionStep> {
     if (!this.begunAtCoordinator) return { stamp: null };
-    const { transactionalId } = this.host;
-    const stamp = this.requireStamp();
-    const next = await this.coordinator.run(
-      commit ? 'EndTxn(commit)' : 'EndTxn(abort)',
-      this.txnKey,
-      async (session): Promise<Answer<TransactionStamp | null>> => {
-        // v5 is transactions v2 (the coordinator bumps the epoch): only when that is what we speak.
-        const version = this.capped(ApiKey.EndTxn, requireApi(session, ApiKey.EndTxn, 'EndTxn'));
-        const response = await session.connection.send(EndTxn, version, {
-          transactionalId,
-          producerId: stamp.producerId,
-          producerEpoch: stamp.producerEpoch,
-          committed: commit,
-        });
-        const renewed =
-          response.producerId.toNumber() >= 0 && response.producerEpoch >= 0
-            ? { producerId: response.producerId.toNumber(), producerEpoch: response.producerEpoch }
-            : null;
-        return { errorCode: response.errorCode, value: renewed };
-      },
-      judgeEndTxn,
-    );
-    return { stamp: next };
+    return { stamp: await this.requests.endTxn(this.requireStamp(), commit) };
   }
 
   /** Waits until every record of the transaction is settled and every coordinator step is done. */
@@ -598,29 +538,14 @@ export class TransactionManager implements StampSource {
     const nodes = [...this.queued];
     const stamp = this.stamp;
     if (stamp === null) return;
-    const { transactionalId } = this.host;
     const topics = new Map<string, number[]>();
     for (const node of nodes) {
       const list = topics.get(node.topic.name) ?? [];
       list.push(node.partition);
       topics.set(node.topic.name, list);
     }
-    this.adding = this.coordinator
-      .run(
-        'AddPartitionsToTxn',
-        this.txnKey,
-        async (session): Promise<Answer<null>> => {
-          const version = requireApi(session, ApiKey.AddPartitionsToTxn, 'AddPartitionsToTxn');
-          const response = await session.connection.send(AddPartitionsToTxn, version, {
-            transactionalId,
-            producerId: stamp.producerId,
-            producerEpoch: stamp.producerEpoch,
-            topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
-          });
-          return { errorCode: worstPartitionError(response), value: null };
-        },
-        judgeAddPartitions,
-      )
+    this.adding = this.requests
+      .addPartitions(stamp, topics)
       .then(
         () => {
           this.begunAtCoordinator = true;
@@ -648,73 +573,12 @@ export class TransactionManager implements StampSource {
   /** AddOffsetsToTxn (v1) to the transaction coordinator, then TxnOffsetCommit to the group's. */
   private async commitOffsets(options: SendOffsetsOptions): Promise<void> {
     const stamp = this.requireStamp();
-    const { transactionalId } = this.host;
-    if (this.protocol === 'v1') {
-      await this.coordinator.run(
-        'AddOffsetsToTxn',
-        this.txnKey,
-        async (session): Promise<Answer<null>> => {
-          const version = requireApi(session, ApiKey.AddOffsetsToTxn, 'AddOffsetsToTxn');
-          const response = await session.connection.send(AddOffsetsToTxn, version, {
-            transactionalId,
-            producerId: stamp.producerId,
-            producerEpoch: stamp.producerEpoch,
-            groupId: options.groupId,
-          });
-          return { errorCode: response.errorCode, value: null };
-        },
-        judgeAddOffsets,
-      );
-    }
+    if (this.requests.protocol === 'v1') await this.requests.addOffsets(stamp, options.groupId);
     this.begunAtCoordinator = true;
-    const byTopic = new Map<string, TransactionOffset[]>();
-    for (const offset of options.offsets) {
-      const list = byTopic.get(offset.topic) ?? [];
-      list.push(offset);
-      byTopic.set(offset.topic, list);
-    }
-    await this.coordinator.run(
-      'TxnOffsetCommit',
-      { keyType: CoordinatorType.Group, key: options.groupId },
-      async (session): Promise<Answer<null>> => {
-        // v5 adds the offsets partition to the transaction itself (transactions v2).
-        const version = this.capped(
-          ApiKey.TxnOffsetCommit,
-          requireApi(session, ApiKey.TxnOffsetCommit, 'TxnOffsetCommit'),
-        );
-        const response = await session.connection.send(TxnOffsetCommit, version, {
-          transactionalId,
-          groupId: options.groupId,
-          producerId: stamp.producerId,
-          producerEpoch: stamp.producerEpoch,
-          generationId: options.generationId ?? -1,
-          memberId: options.memberId ?? '',
-          groupInstanceId: options.groupInstanceId ?? null,
-          topics: [...byTopic].map(([name, offsets]) => ({
-            name,
-            partitions: offsets.map((o) => ({
-              partition: o.partition,
-              committedOffset: o.offset,
-              committedLeaderEpoch: o.leaderEpoch ?? -1,
-              committedMetadata: o.metadata ?? null,
-            })),
-          })),
-        });
-        let worst: number = ErrorCode.NONE;
-        for (const topic of response.topics)
-          for (const p of topic.partitions) if (p.errorCode !== ErrorCode.NONE) worst = p.errorCode;
-        return { errorCode: worst, value: null };
-      },
-      judgeOffsetCommit,
-    );
+    await this.requests.txnOffsetCommit(stamp, options);
   }
 
   // ---------------------------------------------------------------- helpers
-
-  /** `version`, or at most the last version before transactions v2 while the coordinator speaks v1. */
-  private capped(key: ApiKey, version: number): number {
-    return this.protocol === 'v2' ? version : Math.min(version, TRANSACTION_V1_MAX_VERSIONS[key] ?? version);
-  }
 
   /** A failure outside the states' own work (AddPartitionsToTxn): the machine hears of it. */
   private reportFailure(error: EkafError, what: string): void {
@@ -860,113 +724,12 @@ export class TransactionManager implements StampSource {
   }
 }
 
-/** Produce answers after which a transactional producer cannot go on (Java's maybeTransitionToErrorState). */
-const FATAL_PRODUCE_ERRORS: ReadonlySet<number> = new Set([
-  ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-  ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
-  ErrorCode.INVALID_PRODUCER_ID_MAPPING,
-  ErrorCode.UNSUPPORTED_VERSION,
-]);
-
 /** The transaction actor's state as one word: `inTransaction.abortable` → `abortable`. */
 export function stateName(snapshot: TransactionSnapshot): string {
   const value = snapshot.value;
   if (typeof value === 'string') return value;
   const [outer, inner] = Object.entries(value)[0] ?? ['unknown', ''];
   return inner === 'open' ? outer : `${outer}.${inner}`;
-}
-
-/** Transactions v2 when the broker finalized transaction.version 2 and speaks the versions it needs. */
-function protocolOf(session: BrokerSession): TransactionProtocol {
-  const level = session.features.get('transaction.version') ?? 0;
-  const endTxn = session.versions.get(ApiKey.EndTxn) ?? -1;
-  const produce = session.versions.get(ApiKey.Produce) ?? -1;
-  return level >= 2 && endTxn >= 5 && produce >= 12 ? 'v2' : 'v1';
-}
-
-function requireApi(session: BrokerSession, key: number, name: string): number {
-  const version = session.versions.get(key);
-  if (version === undefined) {
-    throw new TransactionFatalError(
-      `broker ${session.address.host}:${session.address.port} has no ${name} (transactions need Kafka 0.11+)`,
-    );
-  }
-  return version;
-}
-
-/** The code that decides an AddPartitionsToTxn answer: the first real error of any partition. */
-function worstPartitionError(response: { topics: { partitions: { errorCode: number }[] }[] }): number {
-  let worst: number = ErrorCode.NONE;
-  for (const topic of response.topics) {
-    for (const p of topic.partitions) {
-      // OPERATION_NOT_ATTEMPTED: another partition's error stopped the request; that one decides.
-      if (p.errorCode === ErrorCode.NONE || p.errorCode === ErrorCode.OPERATION_NOT_ATTEMPTED) continue;
-      if (worst === ErrorCode.NONE) worst = p.errorCode;
-    }
-  }
-  return worst;
-}
-
-/** AddPartitionsToTxn: an unknown topic or a partition being moved is retried (Java: retriable). */
-function judgeAddPartitions(code: number): Verdict | undefined {
-  if (code === ErrorCode.TOPIC_AUTHORIZATION_FAILED || code === ErrorCode.UNKNOWN_PRODUCER_ID)
-    return 'abortable';
-  // The previous transaction's markers are being written: done within milliseconds (Java: 20 ms).
-  if (code === ErrorCode.CONCURRENT_TRANSACTIONS) return 'retry-soon';
-  if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return 'retry';
-  return undefined;
-}
-
-/** AddOffsetsToTxn: the group not authorised, or our producer state lost: abortable (Java). */
-function judgeAddOffsets(code: number): Verdict | undefined {
-  return code === ErrorCode.GROUP_AUTHORIZATION_FAILED || code === ErrorCode.UNKNOWN_PRODUCER_ID
-    ? 'abortable'
-    : undefined;
-}
-
-/** EndTxn: the coordinator lost our producer state: abortable, with a new epoch (Java). */
-function judgeEndTxn(code: number): Verdict | undefined {
-  return code === ErrorCode.UNKNOWN_PRODUCER_ID ? 'abortable' : undefined;
-}
-
-/** InitProducerId: not authorised is the broker's refusal, to try again once the ACL is fixed. */
-function judgeInit(code: number): Verdict | undefined {
-  if (
-    code === ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
-    code === ErrorCode.CLUSTER_AUTHORIZATION_FAILED
-  )
-    return 'refused';
-  return code === ErrorCode.INVALID_TRANSACTION_TIMEOUT ? 'fatal' : undefined;
-}
-
-/** An abortable failure whose abort must end with a new epoch: the broker lost our producer state. */
-function needsNewEpoch(error: EkafError): boolean {
-  const cause = error instanceof TransactionAbortableError ? error.cause : error;
-  return cause instanceof KafkaProtocolError && cause.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID;
-}
-
-/** TxnOffsetCommit: a consumer group that moved on (rebalance) makes the transaction abortable. */
-function judgeOffsetCommit(code: number): Verdict | undefined {
-  switch (code) {
-    case ErrorCode.UNKNOWN_MEMBER_ID:
-    case ErrorCode.ILLEGAL_GENERATION:
-    case ErrorCode.FENCED_INSTANCE_ID:
-    case ErrorCode.GROUP_AUTHORIZATION_FAILED:
-    case ErrorCode.TOPIC_AUTHORIZATION_FAILED:
-    case ErrorCode.GROUP_ID_NOT_FOUND:
-    case ErrorCode.STALE_MEMBER_EPOCH:
-      return 'abortable';
-    case ErrorCode.UNKNOWN_PRODUCER_ID:
-    case ErrorCode.INVALID_PRODUCER_ID_MAPPING:
-    case ErrorCode.INVALID_TXN_STATE:
-      // Java: "unexpected error" in TxnOffsetCommitResponse, fatal.
-      return 'fatal';
-    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
-    case ErrorCode.UNSTABLE_OFFSET_COMMIT:
-      return 'retry';
-    default:
-      return undefined;
-  }
 }
 
 function asEkafError(error: unknown): EkafError {
