@@ -28,9 +28,20 @@ import { scenario as compression } from './scenarios/compression.js';
 import { scenario as gateway } from './scenarios/gateway.js';
 import { scenario as spool } from './scenarios/spool.js';
 import { scenario as transactions } from './scenarios/transactions.js';
+import { scenario as scaling } from './scenarios/scaling.js';
 import { startKafkaCluster } from '../test/kafka/kafka-cluster.js';
 
-const SCENARIOS: Scenario[] = [throughput, cli, concurrent, latency, memory, compression, gateway, spool];
+const SCENARIOS: Scenario[] = [
+  throughput,
+  cli,
+  concurrent,
+  latency,
+  memory,
+  compression,
+  gateway,
+  spool,
+  scaling,
+];
 /** On Apache Kafka: only with --only. */
 const KAFKA_SCENARIOS: KafkaScenario[] = [transactions];
 const ALIASES: Record<string, string> = {
@@ -43,6 +54,7 @@ const ALIASES: Record<string, string> = {
   gateway: '7',
   spool: '8',
   transactions: '9',
+  scaling: '11',
 };
 
 const { values } = parseArgs({
