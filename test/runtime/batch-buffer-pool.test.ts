@@ -70,4 +70,33 @@ describe('PartitionLog with a pool', () => {
     log.drainAll();
     expect(pool.idleSize).toBe(4096 + 1024);
   });
+
+  it('holds no buffer while nothing is open: a small batch is copied out and its buffer given back', () => {
+    const pool = new BatchBufferPool();
+    const log = new PartitionLog('t', 0, pool);
+    const call = new ProduceCall('t', 1, () => undefined);
+    log.append(normalizeRecord('small', 0, 1, 1 << 20), call, 0, limits, true, Infinity, 1);
+    expect(pool.idleSize).toBe(0); // the open batch writes into it
+    const batch = log.takeNext(1) as SealedBatch;
+    // An idle partition (a gateway has thousands) keeps no batch-sized buffer of its own.
+    expect(pool.idleSize).toBe(4096 + 1024);
+    expect(batch.pooled).toBeNull();
+    expect(batch.bytes.length).toBeLessThan(200);
+    expect(values(batch)).toEqual(['small']);
+    // The next batch, of any partition, starts in that buffer again.
+    const other = new PartitionLog('t', 1, pool);
+    other.append(normalizeRecord('next', 0, 1, 1 << 20), call, 0, limits, true, Infinity, 1);
+    expect(pool.idleSize).toBe(0);
+  });
+
+  it('gives the buffer back when one large record outgrew it', () => {
+    const pool = new BatchBufferPool();
+    const log = new PartitionLog('t', 0, pool);
+    const call = new ProduceCall('t', 1, () => undefined);
+    log.append(normalizeRecord('y'.repeat(10_000), 0, 1, 1 << 20), call, 0, limits, true, Infinity, 1);
+    const batch = log.takeNext(1) as SealedBatch;
+    expect(values(batch)).toEqual(['y'.repeat(10_000)]);
+    expect(batch.pooled).toBeNull();
+    expect(pool.idleSize).toBe(4096 + 1024);
+  });
 });
