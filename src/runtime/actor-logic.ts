@@ -51,9 +51,11 @@ export function workerLogic(host: LogicHost, node: PartitionNode) {
         if (!node.everUp) events.emit('time_to_connect', { ...ref, ms: Date.now() - host.startedAt });
         node.everUp = true;
         node.savedReported = false;
+        node.log.downtime = false;
         events.emit('worker.up', { ...ref, leaderId: context.leaderId });
       },
       reportDown: ({ context }) => {
+        node.log.downtime = true;
         if (node.everUp) events.emit('worker.down', { ...ref, error: context.lastError });
         // While a topic is down, everything it holds is on disk.
         if (host.spooler?.mode === 'downtime') host.spooler.catchUp(node.topic.name);

@@ -46,6 +46,13 @@ export class PartitionLog {
   readonly sequence: PartitionSequence;
   /** Whether records not in the spool may be held here (false: all known to be spooled). */
   hasUnspooled = false;
+  /**
+   * The partition cannot send for now (its worker lost its leader): its open batch starts in a
+   * small buffer that doubles as records come. Records may wait long in a downtime, and every
+   * partition a sticky partitioner leaves behind keeps a partly filled open batch: a thousand
+   * batch-sized buffers would outweigh the records they hold.
+   */
+  downtime = false;
 
   // Counters for inspect()/metrics().
   recordsAcked = 0;
@@ -114,7 +121,7 @@ export class PartitionLog {
       // The open batch is written into a batch-sized buffer from the pool, handed back when the
       // batch is sealed unless the batch keeps it (see seal): a partition with nothing open holds
       // no buffer, so that an idle partition costs no batch's worth of memory.
-      const scratch = this.pool.take(scratchSize(limits.batchBytes));
+      const scratch = this.pool.take(this.downtime ? DOWNTIME_SCRATCH_BYTES : scratchSize(limits.batchBytes));
       open = {
         builder: new RecordBatchBuilder(scratch),
         scratch,
@@ -455,6 +462,9 @@ export class PartitionLog {
     if (index !== -1) this.inFlightBatches.splice(index, 1);
   }
 }
+
+/** The first buffer of an open batch during a downtime (see `downtime`). */
+const DOWNTIME_SCRATCH_BYTES = 4096;
 
 /** The size of a buffer for open batches: a full batch and its last record's overshoot, at most 1 MiB. */
 function scratchSize(batchBytes: number): number {

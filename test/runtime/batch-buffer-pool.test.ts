@@ -99,4 +99,26 @@ describe('PartitionLog with a pool', () => {
     expect(batch.pooled).toBeNull();
     expect(pool.idleSize).toBe(4096 + 1024);
   });
+
+  it('in a downtime, starts an open batch in a small buffer that grows with it', () => {
+    const pool = new BatchBufferPool();
+    const log = new PartitionLog('t', 0, pool);
+    log.downtime = true;
+    const big = { batchBytes: 64 * 1024, batchRecords: 10_000 };
+    const call = new ProduceCall('t', 100, () => undefined);
+    log.append(normalizeRecord('a'.repeat(60), 0, 1, 1 << 20), call, 0, big, false, 10, 1);
+    // A thousand partitions left with a few records each hold a few KiB each, not 65 KiB.
+    const open = log.takeNext(10) as SealedBatch;
+    expect(open.bytes.length).toBeLessThan(200);
+    expect(pool.idleSize).toBe(4096);
+    for (let i = 0; i < 100; i++)
+      log.append(normalizeRecord(`b-${i}`.padEnd(60, '.'), i, 1, 1 << 20), call, i, big, false, 10, 1);
+    const grown = log.takeNext(10) as SealedBatch;
+    expect(values(grown)).toHaveLength(100);
+    expect(values(grown)[99]).toMatch(/^b-99\./);
+    // Back up: batch-sized buffers again, for throughput.
+    log.downtime = false;
+    log.append(normalizeRecord('c', 0, 1, 1 << 20), call, 0, big, false, 10, 1);
+    expect(pool.idleSize).toBe(4096); // the small one stays idle, a batch-sized one was taken
+  });
 });
