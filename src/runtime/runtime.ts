@@ -188,6 +188,15 @@ export class Runtime {
         register: (name, kind, logic, input) => {
           this.register(name, kind, logic, input);
         },
+        registerAll: (registrations) => {
+          this.registry.send({
+            type: 'register.all',
+            children: registrations.map(({ name, kind, logic, input }) => ({
+              name,
+              spec: { kind, logic, input },
+            })),
+          });
+        },
         unregister: (name) => {
           this.unregister(name);
         },
@@ -528,6 +537,8 @@ export class Runtime {
     this.transactions?.stop();
     this.coordinatorSessions?.close();
     for (const broker of this.topology.brokers.values()) broker.sender.stop();
+    // The registry's children are not in its snapshot (see registry.machine.ts): it stops them.
+    this.registry.send({ type: 'close' });
     this.registry.stop();
     this.metadataClient.close();
     this.budget.rejectWaiters(new ProducerClosedError());
