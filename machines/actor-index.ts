@@ -1,6 +1,6 @@
 import type { ActorRefFrom, AnyActorLogic, AnyActorRef } from 'xstate';
 import type { brokerConnectionMachine } from './broker-connection.machine.js';
-import type { partitionWorkerMachine } from './partition-worker.machine.js';
+import type { partitionWorkerMachine, WorkerRest } from './partition-worker.machine.js';
 import type { producerIdentityMachine } from './producer-identity.machine.js';
 import type { topicMachine } from './topic.machine.js';
 import type { transactionMachine } from './transaction.machine.js';
@@ -22,11 +22,23 @@ export interface ChildSpec {
   input: unknown;
 }
 
+/**
+ * An actor at rest (hibernating, as an Erlang process does): no actor runs, its state value and
+ * context are kept, and it is started again from them by the next event that concerns it
+ * (the registry's `wake`). Only a state with no timers and no invoked actors can rest.
+ */
+export interface ActorRest {
+  value: string;
+  context: unknown;
+}
+
 export interface IndexEntry {
   readonly name: string;
   readonly spec: ChildSpec;
-  /** The running actor; null while a failed one waits for its restart. */
+  /** The running actor; null while it rests (`rest`), or while a failed one waits for its restart. */
   ref: AnyActorRef | null;
+  /** What it holds while at rest; null while it runs or waits for a restart. */
+  rest: ActorRest | null;
   /** How many times it was restarted. */
   restarts: number;
   /** Why it last failed, null if it never did. */
@@ -73,6 +85,15 @@ export class ActorIndex {
   /** By registry name (`partition:orders:3`): for the data path, which keeps the name it made. */
   workerNamed(name: string): PartitionWorkerRef | undefined {
     return this.ofKind(name, 'partition') as PartitionWorkerRef | undefined;
+  }
+
+  /** A partition worker at rest (its actor stopped, its state kept); undefined if it runs. */
+  workerRest(name: string): WorkerRest | undefined {
+    const entry = this.entries.get(name);
+    if (entry?.rest == null) return undefined;
+    if (entry.spec.kind !== 'partition')
+      throw new Error(`actor index: ${name} is a ${entry.spec.kind}, not a partition`);
+    return entry.rest as WorkerRest;
   }
 
   identity(): ProducerIdentityRef | undefined {
@@ -126,15 +147,33 @@ export class ActorIndex {
 
   // The registry machine's writes.
 
-  add(name: string, spec: ChildSpec, ref: AnyActorRef): void {
-    this.entries.set(name, { name, spec, ref, restarts: 0, lastFailure: null });
+  /** A child registered running (`ref`) or at rest (`rest`). */
+  add(name: string, spec: ChildSpec, ref: AnyActorRef | null, rest: ActorRest | null = null): void {
+    this.entries.set(name, { name, spec, ref, rest, restarts: 0, lastFailure: null });
   }
 
   failed(name: string, reason: string): void {
     const entry = this.entries.get(name);
     if (entry === undefined) return;
     entry.ref = null;
+    entry.rest = null;
     entry.lastFailure = reason;
+  }
+
+  /** The child's actor was stopped to rest, keeping `rest`. */
+  rested(name: string, rest: ActorRest): void {
+    const entry = this.entries.get(name);
+    if (entry === undefined) return;
+    entry.ref = null;
+    entry.rest = rest;
+  }
+
+  /** The child at rest runs again as `ref`. */
+  woke(name: string, ref: AnyActorRef): void {
+    const entry = this.entries.get(name);
+    if (entry === undefined) return;
+    entry.ref = ref;
+    entry.rest = null;
   }
 
   restarted(name: string, ref: AnyActorRef): void {

@@ -14,7 +14,8 @@ import { describeError } from './describe-error.js';
  *
  * Partition workers whose leader this broker is `follow` it (and `unfollow` it when the leader
  * moves); the machine itself tells its followers `conn.up` when it becomes ready (and at once
- * when one follows a ready connection) and `conn.down` when it leaves `ready`. No one else
+ * when one follows a ready connection) and `conn.down` when it leaves `ready` (and at once when
+ * one follows again after a rest, with `resync`, while it is not ready). No one else
  * relays its transitions.
  */
 
@@ -62,8 +63,12 @@ export interface BrokerConnectionContext {
 export type BrokerConnectionEvent =
   | { type: 'conn.down'; error: { code: string; message: string } }
   | { type: 'close' }
-  /** A partition worker whose leader this broker is. */
-  | { type: 'follow'; worker: AnyActorRef }
+  /**
+   * A partition worker whose leader this broker is. `resync`: it follows again after a time it
+   * could not be told (at rest, see src/runtime/hibernation.ts): it is told the connection's
+   * state either way, `conn.down` too.
+   */
+  | { type: 'follow'; worker: AnyActorRef; resync?: boolean }
   | { type: 'unfollow'; worker: AnyActorRef };
 
 export interface HandshakeOutput {
@@ -101,6 +106,11 @@ const actionNotProvided = (name: string) => (): never => {
 };
 
 const CLOSED = { code: 'ERR_CONNECTION_CLOSED', message: 'broker connection stopped' };
+
+/** Why the connection left `ready`, as its followers are told: the lost connection's error, or a close. */
+export function downReason(event: BrokerConnectionEvent): { code: string; message: string } {
+  return event.type === 'conn.down' ? event.error : CLOSED;
+}
 
 /** Tells every live follower `news` (a stopped worker, left behind by its partition, is skipped). */
 function tellFollowers(
@@ -159,13 +169,18 @@ export const brokerConnectionMachine = setup({
         enqueue.sendTo(ref, news);
       });
     }),
+    /** A follower back from a time it could not be told, while the connection is not ready. */
+    tellNotReady: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type === 'follow' && event.resync === true)
+        enqueue.sendTo(event.worker, { type: 'conn.down', error: context.lastError ?? CLOSED });
+    }),
     /** A follower joined a ready connection: it may send at once. */
     welcome: enqueueActions(({ event, enqueue }) => {
       if (event.type === 'follow') enqueue.sendTo(event.worker, { type: 'conn.up' });
     }),
     /** Leaving `ready`: the reason is the lost connection's error, or a close. */
     announceDown: enqueueActions(({ context, event, enqueue }) => {
-      const error = event.type === 'conn.down' ? event.error : CLOSED;
+      const error = downReason(event);
       tellFollowers(context.followers, { type: 'conn.down', error }, (ref, news) => {
         enqueue.sendTo(ref, news);
       });
@@ -200,7 +215,7 @@ export const brokerConnectionMachine = setup({
   initial: 'connecting',
   on: {
     close: { target: '.closed' },
-    follow: { actions: 'follow' },
+    follow: { actions: ['follow', 'tellNotReady'] },
     unfollow: { actions: 'unfollow' },
   },
   states: {

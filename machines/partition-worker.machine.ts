@@ -81,7 +81,66 @@ export type PartitionWorkerEvent =
   /** A batch was acknowledged after failed attempts. */
   | { type: 'produce.acked' }
   /** The partition's idempotent sequence started again under a new epoch. */
-  | { type: 'epoch.bumped'; producerId: number; producerEpoch: number };
+  | { type: 'epoch.bumped'; producerId: number; producerEpoch: number }
+  /**
+   * The worker was at rest (no actor, see src/runtime/hibernation.ts) and runs again: it follows
+   * its leader's broker actor again, which it left on going to rest.
+   */
+  | { type: 'resumed' };
+
+/** A worker's context when it starts: no leader yet, nothing failed. */
+export function initialWorkerContext(input: PartitionWorkerInput): PartitionWorkerContext {
+  return {
+    topic: input.topic,
+    partition: input.partition,
+    leaderId: -1,
+    broker: null,
+    connected: false,
+    attempts: 0,
+    retrySoonMs: null,
+    lastError: null,
+    downSince: null,
+    batchesFailed: 0,
+    lastBatchError: null,
+    epochBumps: 0,
+    retryBackoffMs: input.retryBackoffMs,
+    retryBackoffMaxMs: input.retryBackoffMaxMs,
+    stillDownIntervalMs: input.stillDownIntervalMs,
+    random: input.random ?? Math.random,
+  };
+}
+
+/** What a worker at rest keeps: its state (`ready`, the one state it rests in) and its context. */
+export interface WorkerRest {
+  value: 'ready';
+  context: PartitionWorkerContext;
+}
+
+/**
+ * Where a new worker is once it has followed a leader whose connection is ready: `connecting`,
+ * then `leader` (followLeader), then the broker's `conn.up`, then `ready`. A worker born when
+ * its leader's connection is already up is registered at rest in that state (see
+ * src/runtime/hibernation.ts), without running the three steps; the machine's tests check that
+ * the two agree.
+ */
+export function readyWithLeader(
+  input: PartitionWorkerInput,
+  leaderId: number,
+  broker: AnyActorRef,
+): WorkerRest {
+  return { value: 'ready', context: { ...initialWorkerContext(input), leaderId, broker, connected: true } };
+}
+
+/**
+ * Whether `leader` names the leader the worker follows already: nothing to do in `ready`, and
+ * nothing that would wake a worker at rest.
+ */
+export function isSameLeader(
+  context: Pick<PartitionWorkerContext, 'leaderId' | 'broker'>,
+  event: PartitionWorkerEvent,
+): boolean {
+  return event.type === 'leader' && event.leaderId === context.leaderId && event.broker === context.broker;
+}
 
 /** Retry delay after `attempts` consecutive failures, with ±20% jitter. */
 export function retryDelay(context: PartitionWorkerContext): number {
@@ -120,6 +179,14 @@ export const partitionWorkerMachine = setup({
     refollow: enqueueActions(({ context, enqueue, self }) => {
       if (context.broker !== null) enqueue.sendTo(context.broker, { type: 'follow', worker: self });
     }),
+    /**
+     * Back from rest, where its broker actor could not tell it anything: follow it again, and
+     * be told the connection's state either way (`conn.down` if it went down meanwhile).
+     */
+    resync: enqueueActions(({ context, enqueue, self }) => {
+      if (context.broker !== null)
+        enqueue.sendTo(context.broker, { type: 'follow', worker: self, resync: true });
+    }),
     leaveLeader: enqueueActions(({ context, enqueue, self }) => {
       if (context.broker !== null) enqueue.sendTo(context.broker, { type: 'unfollow', worker: self });
       enqueue.assign({ leaderId: -1, broker: null, connected: false });
@@ -141,32 +208,14 @@ export const partitionWorkerMachine = setup({
   },
   guards: {
     /** The leader named is the one followed already: nothing to do. */
-    sameLeader: ({ context, event }) =>
-      event.type === 'leader' && event.leaderId === context.leaderId && event.broker === context.broker,
+    sameLeader: ({ context, event }) => isSameLeader(context, event),
     connected: ({ context }) => context.connected,
     hasLeader: ({ context }) => context.leaderId !== -1,
     isDown: ({ context }) => context.downSince !== null,
   },
 }).createMachine({
   id: 'partition-worker',
-  context: ({ input }) => ({
-    topic: input.topic,
-    partition: input.partition,
-    leaderId: -1,
-    broker: null,
-    connected: false,
-    attempts: 0,
-    retrySoonMs: null,
-    lastError: null,
-    downSince: null,
-    batchesFailed: 0,
-    lastBatchError: null,
-    epochBumps: 0,
-    retryBackoffMs: input.retryBackoffMs,
-    retryBackoffMaxMs: input.retryBackoffMaxMs,
-    stillDownIntervalMs: input.stillDownIntervalMs,
-    random: input.random ?? Math.random,
-  }),
+  context: ({ input }) => initialWorkerContext(input),
   initial: 'connecting',
   on: {
     'leader.lost': { target: '.buffering', actions: 'leaveLeader' },
@@ -177,6 +226,7 @@ export const partitionWorkerMachine = setup({
       }),
     },
     'epoch.bumped': { actions: assign({ epochBumps: ({ context }) => context.epochBumps + 1 }) },
+    resumed: { actions: 'resync' },
   },
   states: {
     connecting: {

@@ -1,5 +1,17 @@
-import { cancel, createActor, enqueueActions, setup, stopChild, type AnyActorRef } from 'xstate';
-import { ActorIndex, type ChildSpec } from './actor-index.js';
+import {
+  assign,
+  cancel,
+  createActor,
+  enqueueActions,
+  setup,
+  stopChild,
+  type AnyActorRef,
+  StateMachine,
+  type AnyActorLogic,
+  type AnyStateMachine,
+  type EventObject,
+} from 'xstate';
+import { ActorIndex, type ActorRest, type ChildSpec } from './actor-index.js';
 
 /**
  * The registry: gproc's role. It is the one place that starts, stops and restarts the
@@ -21,7 +33,7 @@ import { ActorIndex, type ChildSpec } from './actor-index.js';
  * ```
  */
 
-export { actorName, ActorIndex, type ActorKind, type ChildSpec } from './actor-index.js';
+export { actorName, ActorIndex, type ActorKind, type ActorRest, type ChildSpec } from './actor-index.js';
 
 export interface RegistryInput {
   /** Delay before a failed child is started again. */
@@ -35,18 +47,30 @@ export interface RegistryContext {
   index: ActorIndex;
 }
 
-/** One child to register: its name and how to start it. */
+/** One child to register: its name, how to start it, and whether it starts at rest. */
 export interface ChildRegistration {
   name: string;
   spec: ChildSpec;
+  /** Registered at rest in this state (no actor until an event wakes it); else started. */
+  rest?: ActorRest;
 }
 
 export type RegistryEvent =
-  | { type: 'register'; name: string; spec: ChildSpec }
+  | ({ type: 'register' } & ChildRegistration)
   /** Many children in one event (a topic's partitions): one transition instead of one each. */
   | { type: 'register.all'; children: readonly ChildRegistration[] }
   | { type: 'unregister'; name: string }
   | { type: 'restart'; name: string }
+  /**
+   * The child may rest: its actor is stopped and its state kept (see ActorRest). Asked only for
+   * a state without timers or invoked actors (the partition worker's `ready`).
+   */
+  | { type: 'rest'; name: string }
+  /**
+   * `event` concerns the child: started again first if at rest (and told `resumed`), then given
+   * the event.
+   */
+  | { type: 'wake'; name: string; event: EventObject }
   /** Stops every child (the producer closes); the registry is stopped after. */
   | { type: 'close' };
 
@@ -60,6 +84,45 @@ export type RegistryEvent =
  */
 function startChild(self: AnyActorRef, name: string, spec: ChildSpec): AnyActorRef {
   return createActor(spec.logic, { id: name, parent: self, input: spec.input });
+}
+
+/**
+ * Starts a child again in the state it rested in. xstate's own restore takes a persisted (JSON)
+ * snapshot and walks its context to revive actor references, which from a worker's context (it
+ * holds its broker's actor) would walk the whole actor system; the snapshot resolved here is
+ * live already, so the logic the actor is given restores it as it is.
+ */
+function resumeChild(self: AnyActorRef, name: string, spec: ChildSpec, rest: ActorRest): AnyActorRef {
+  const machine = spec.logic;
+  if (!(machine instanceof StateMachine))
+    throw new Error(`registry: ${name} cannot rest, its logic is not a state machine`);
+  const snapshot = machine.resolveState({ value: rest.value, context: rest.context, historyValue: {} });
+  return createActor(resumable(machine), { id: name, parent: self, snapshot });
+}
+
+const resumables = new WeakMap<AnyStateMachine, AnyActorLogic>();
+
+/** The machine's logic, but restoring a snapshot as it is given (see resumeChild). */
+function resumable(machine: AnyStateMachine): AnyActorLogic {
+  let logic = resumables.get(machine);
+  if (logic === undefined) {
+    type Snapshot = Parameters<AnyStateMachine['transition']>[0];
+    type Scope = Parameters<AnyStateMachine['transition']>[2];
+    const resumed: AnyActorLogic = {
+      config: machine.config,
+      transition: (snapshot: Snapshot, event: EventObject, scope: Scope) =>
+        machine.transition(snapshot, event, scope),
+      getInitialSnapshot: (scope: Scope, input: unknown) => machine.getInitialSnapshot(scope, input),
+      getPersistedSnapshot: (snapshot: Snapshot) => machine.getPersistedSnapshot(snapshot),
+      start: (snapshot: Snapshot) => {
+        machine.start(snapshot);
+      },
+      restoreSnapshot: (snapshot: unknown) => snapshot,
+    };
+    logic = resumed;
+    resumables.set(machine, logic);
+  }
+  return logic;
 }
 
 const ERROR_PREFIX = 'xstate.error.actor.';
@@ -92,24 +155,67 @@ export const registryMachine = setup({
     restarted: (_, _params: { name: string }): void => {
       throw new Error('registry machine: action "restarted" was not provided');
     },
-    /** Starts the children named for the first time; a name already registered is kept as it is. */
-    register: ({ context, event, self }) => {
+    /** A child at rest was started again (provided by the runtime), before its event reaches it. */
+    woken: (_, _params: { name: string; ref: AnyActorRef }): void => {
+      throw new Error('registry machine: action "woken" was not provided');
+    },
+    /**
+     * Starts the children named for the first time, or registers them at rest; a name already
+     * registered is kept as it is. An `assign` that returns the context as it is: xstate resolves
+     * it outside any custom action, as it does `spawn`, so that the children's own first steps
+     * are not run from inside one (xstate warns when they build actions there).
+     */
+    register: assign(({ context, event, self }) => {
       const children =
-        event.type === 'register'
-          ? [{ name: event.name, spec: event.spec }]
-          : event.type === 'register.all'
-            ? event.children
-            : [];
+        event.type === 'register' ? [event] : event.type === 'register.all' ? event.children : [];
       const started: AnyActorRef[] = [];
-      for (const { name, spec } of children) {
+      for (const { name, spec, rest } of children) {
         if (context.index.has(name)) continue;
+        if (rest !== undefined) {
+          context.index.add(name, spec, null, rest);
+          continue;
+        }
         const ref = startChild(self, name, spec);
         // Indexed before it starts: its first actions may already look it up.
         context.index.add(name, spec, ref);
         started.push(ref);
       }
       for (const ref of started) ref.start();
-    },
+      return {};
+    }),
+    /** Stops a running child that may rest, keeping its state. */
+    rest: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'rest') return;
+      const ref = context.index.get(event.name);
+      const snapshot = ref?.getSnapshot() as
+        { status: string; value: unknown; context: unknown; children: object } | undefined;
+      if (ref === undefined || snapshot === undefined) return;
+      if (snapshot.status !== 'active' || typeof snapshot.value !== 'string') return;
+      if (Object.keys(snapshot.children).length > 0) return;
+      context.index.rested(event.name, { value: snapshot.value, context: snapshot.context });
+      enqueue.stopChild(ref);
+    }),
+    /** Starts a child at rest again, in the state it rested in (an `assign`, see `register`). */
+    resume: assign(({ context, event, self }) => {
+      const entry = event.type === 'wake' ? context.index.entry(event.name) : undefined;
+      if (entry?.rest == null) return {};
+      const ref = resumeChild(self, entry.name, entry.spec, entry.rest);
+      context.index.woke(entry.name, ref);
+      ref.start();
+      return {};
+    }),
+    /**
+     * Gives a child its event (none while it waits for its restart, which brings it up to date).
+     * One just started again from rest is told `resumed` first: what it stopped doing at rest,
+     * it takes up again (a partition worker follows its broker's actor again).
+     */
+    deliver: enqueueActions(({ context, event, enqueue }, params: { resumed: boolean }) => {
+      if (event.type !== 'wake') return;
+      const ref = context.index.get(event.name);
+      if (ref === undefined) return;
+      if (params.resumed) enqueue.sendTo(ref, { type: 'resumed' });
+      enqueue.sendTo(ref, event.event);
+    }),
     /** The failed child stopped itself; it waits for its restart without an actor. */
     recordFailure: ({ context, event }) => {
       context.index.failed(failedChild(event), failureOf(event));
@@ -124,6 +230,7 @@ export const registryMachine = setup({
   },
   guards: {
     isRunningChild: ({ context, event }) => context.index.get(failedChild(event)) !== undefined,
+    isResting: ({ context, event }) => event.type === 'wake' && context.index.entry(event.name)?.rest != null,
   },
 }).createMachine({
   id: 'registry',
@@ -150,16 +257,35 @@ export const registryMachine = setup({
     restart: {
       guard: ({ context, event }) => context.index.entry(event.name)?.ref === null,
       actions: [
-        ({ context, event, self }) => {
+        assign(({ context, event, self }) => {
           const entry = context.index.entry(event.name);
-          if (entry === undefined) return;
+          if (entry === undefined) return {};
           const ref = startChild(self, event.name, entry.spec);
           context.index.restarted(event.name, ref);
           ref.start();
-        },
+          return {};
+        }),
         { type: 'restarted', params: ({ event }) => ({ name: event.name }) },
       ],
     },
+    rest: { actions: 'rest' },
+    wake: [
+      {
+        guard: 'isResting',
+        actions: [
+          'resume',
+          {
+            type: 'woken',
+            params: ({ context, event }) => ({
+              name: event.name,
+              ref: context.index.get(event.name) as AnyActorRef,
+            }),
+          },
+          { type: 'deliver', params: { resumed: true } },
+        ],
+      },
+      { actions: { type: 'deliver', params: { resumed: false } } },
+    ],
     close: { actions: 'stopAll' },
   },
 });

@@ -193,6 +193,15 @@ describe('broker-connection machine', () => {
     expect(early.heard).toEqual(['conn.up', 'conn.down']);
     expect(late.heard).toEqual(['conn.up']);
     expect(linkEvents).toEqual(['up', 'down']);
+    // A worker back from rest follows again with `resync`: told the state either way, down too.
+    const rested = worker('partition:t:3');
+    actor.send({ type: 'follow', worker: rested.ref, resync: true });
+    expect(rested.heard).toEqual(['conn.down']);
+    const plain = worker('partition:t:4'); // a first follow waits for the connection
+    actor.send({ type: 'follow', worker: plain.ref });
+    expect(plain.heard).toEqual([]);
+    actor.send({ type: 'unfollow', worker: rested.ref });
+    actor.send({ type: 'unfollow', worker: plain.ref });
     // A stopped follower is skipped, not sent to.
     early.ref.stop();
     clock.increment(50);

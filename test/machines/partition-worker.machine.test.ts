@@ -1,7 +1,9 @@
 import { createActor, fromCallback, SimulatedClock, type AnyActorRef } from 'xstate';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  isSameLeader,
   partitionWorkerMachine,
+  readyWithLeader,
   retryDelay,
   type PartitionWorkerContext,
   type PartitionWorkerInput,
@@ -58,15 +60,21 @@ function start(input: Partial<PartitionWorkerInput> = {}) {
    * Stand-ins for the broker-connection actors the worker follows: each answers `follow` with
    * `conn.up` when its connection is said to be ready, as the real one does.
    */
-  const brokers = new Map<number, { ref: AnyActorRef; up: boolean; heard: string[] }>();
+  const brokers = new Map<number, { ref: AnyActorRef; up: boolean; heard: string[]; resyncs: number }>();
   const leader = (leaderId: number, connected: boolean) => {
     let broker = brokers.get(leaderId);
     if (broker === undefined) {
-      const entry = { ref: undefined as unknown as AnyActorRef, up: connected, heard: [] as string[] };
+      const entry = {
+        ref: undefined as unknown as AnyActorRef,
+        up: connected,
+        heard: [] as string[],
+        resyncs: 0,
+      };
       entry.ref = createActor(
-        fromCallback<{ type: string; worker?: AnyActorRef }>(({ receive }) => {
+        fromCallback<{ type: string; worker?: AnyActorRef; resync?: boolean }>(({ receive }) => {
           receive((event) => {
             entry.heard.push(event.type);
+            if (event.type === 'follow') entry.resyncs += event.resync === true ? 1 : 0;
             if (event.type === 'follow' && entry.up) event.worker?.send({ type: 'conn.up' });
           });
         }),
@@ -635,5 +643,51 @@ describe('partition-worker machine: talking to its broker actor', () => {
     // Ready: the same leader again is no event for the broker.
     w.actor.send(w.leader(1, true));
     expect(broker.heard).toEqual(['follow', 'follow']);
+  });
+});
+
+describe('partition-worker machine: a worker born at rest', () => {
+  const input: PartitionWorkerInput = {
+    topic: 'orders',
+    partition: 3,
+    retryBackoffMs: 100,
+    retryBackoffMaxMs: 1000,
+    stillDownIntervalMs: 5000,
+    random: () => 0.5,
+  };
+
+  it('is where the machine goes on a leader whose connection is up (connecting -> ready)', () => {
+    const w = start(input);
+    const leader = w.leader(2, true);
+    w.actor.send(leader);
+    expect(w.state()).toBe('ready');
+    const born = readyWithLeader(input, 2, leader.broker);
+    expect(born.value).toBe(w.state());
+    expect(born.context).toEqual(w.context());
+  });
+
+  it('is not woken by the leader it follows already, and is by any other', () => {
+    const w = start(input);
+    const leader = w.leader(2, true);
+    const { context } = readyWithLeader(input, 2, leader.broker);
+    expect(isSameLeader(context, leader)).toBe(true);
+    expect(isSameLeader(context, w.leader(3, true))).toBe(false);
+    // The same id behind another broker actor (restarted, or moved): follow it anew.
+    expect(isSameLeader(context, { ...leader, broker: w.leader(4, true).broker })).toBe(false);
+    expect(isSameLeader(context, { type: 'conn.down', error: DOWN })).toBe(false);
+  });
+});
+
+describe('partition-worker machine: back from rest', () => {
+  it('follows its broker again with resync, and goes down if told the connection is down', () => {
+    const w = ready();
+    const broker = w.brokers.get(1);
+    w.actor.send({ type: 'resumed' });
+    expect(broker?.heard.at(-1)).toBe('follow');
+    expect(broker?.resyncs).toBe(1);
+    expect(w.state()).toBe('ready');
+    // What the broker answers a resync while its connection is down.
+    w.actor.send({ type: 'conn.down', error: DOWN });
+    expect(w.state()).toBe('buffering');
   });
 });

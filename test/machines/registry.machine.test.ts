@@ -1,4 +1,4 @@
-import { createActor, fromCallback, SimulatedClock, type AnyActorRef } from 'xstate';
+import { assign, createActor, fromCallback, setup, SimulatedClock, type AnyActorRef } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { actorName, registryMachine } from '../../machines/registry.machine.js';
 
@@ -154,5 +154,108 @@ describe('registry machine: a child registered again under its name', () => {
     expect(starts).toBe(2);
     expect(registry.getSnapshot().context.index.entry(name)?.restarts).toBe(0);
     expect(registry.getSnapshot().context.index.size).toBe(1);
+  });
+});
+
+describe('registry machine: children at rest', () => {
+  /** A child that counts its entries into `ready` and goes `down` on conn.down. */
+  const child = setup({
+    types: { context: {} as { entries: number; seen: string[] }, events: {} as { type: string } },
+    actors: { quiet: fromCallback(() => undefined) },
+  }).createMachine({
+    context: { entries: 0, seen: [] },
+    initial: 'ready',
+    states: {
+      ready: {
+        entry: assign({ entries: ({ context }) => context.entries + 1 }),
+        on: {
+          'conn.down': 'down',
+          work: 'busy',
+          poke: { actions: assign({ seen: ({ context }) => [...context.seen, 'poke'] }) },
+        },
+      },
+      down: {},
+      busy: { invoke: { src: 'quiet' } },
+    },
+  });
+
+  function registry() {
+    const woken: { name: string; state: unknown }[] = [];
+    const created: string[] = [];
+    const actor = createActor(
+      registryMachine.provide({
+        actions: {
+          restarted: () => undefined,
+          woken: (_, { name, ref }) => {
+            woken.push({ name, state: (ref.getSnapshot() as { value: unknown }).value });
+          },
+        },
+      }),
+      {
+        input: { restartDelayMs: 10 },
+        inspect: (inspection) => {
+          if (inspection.type === '@xstate.actor') created.push((inspection.actorRef as AnyActorRef).id);
+        },
+      },
+    );
+    actor.start();
+    return { actor, index: actor.getSnapshot().context.index, woken, created };
+  }
+  const spec = { kind: 'partition' as const, logic: child, input: {} };
+  const name = actorName.partition('t', 0);
+  const snapshotOf = (ref: AnyActorRef | undefined) =>
+    ref?.getSnapshot() as { value: unknown; status: string; context: { entries: number; seen: string[] } };
+
+  it('registers a child at rest without an actor, and wakes it in that state for its event', () => {
+    const r = registry();
+    r.actor.send({
+      type: 'register',
+      name,
+      spec,
+      rest: { value: 'ready', context: { entries: 1, seen: [] } },
+    });
+    expect(r.index.get(name)).toBeUndefined();
+    expect(r.index.entry(name)?.rest?.value).toBe('ready');
+    expect(r.created).not.toContain(name);
+
+    r.actor.send({ type: 'wake', name, event: { type: 'conn.down' } });
+    const ref = r.index.get(name);
+    expect(r.created).toContain(name);
+    // Started in `ready` without entering it again (no second entry), then given its event.
+    expect(r.woken).toEqual([{ name, state: 'ready' }]);
+    expect(snapshotOf(ref).value).toBe('down');
+    expect(snapshotOf(ref).context.entries).toBe(1);
+    expect(r.index.entry(name)?.rest).toBeNull();
+    // Awake: the next event goes straight to it.
+    r.actor.send({ type: 'wake', name, event: { type: 'poke' } });
+    expect(r.woken).toHaveLength(1);
+  });
+
+  it('puts a running child to rest, keeping its context, and wakes it as it was', () => {
+    const r = registry();
+    r.actor.send({ type: 'register', name, spec });
+    const first = r.index.get(name);
+    first?.send({ type: 'poke' });
+    r.actor.send({ type: 'rest', name });
+    expect(r.index.get(name)).toBeUndefined();
+    expect(snapshotOf(first).status).toBe('stopped');
+    expect(r.index.entry(name)?.rest).toEqual({ value: 'ready', context: { entries: 1, seen: ['poke'] } });
+
+    r.actor.send({ type: 'wake', name, event: { type: 'poke' } });
+    const woken = r.index.get(name);
+    expect(woken).not.toBe(first);
+    expect(snapshotOf(woken).context).toEqual({ entries: 1, seen: ['poke', 'poke'] });
+  });
+
+  it('does not rest a child with an invoked actor; a resting child unregistered stays gone', () => {
+    const r = registry();
+    r.actor.send({ type: 'register', name, spec });
+    r.index.get(name)?.send({ type: 'work' });
+    r.actor.send({ type: 'rest', name });
+    expect(snapshotOf(r.index.get(name)).value).toBe('busy'); // still running
+    r.actor.send({ type: 'unregister', name });
+    r.actor.send({ type: 'wake', name, event: { type: 'poke' } });
+    expect(r.index.has(name)).toBe(false);
+    expect(r.index.get(name)).toBeUndefined();
   });
 });
