@@ -164,8 +164,15 @@ export function brokerLogic(host: LogicHost, broker: BrokerNode) {
         broker.sender.produceVersion = versions.Produce ?? 3;
         broker.sender.requestDrain();
       },
-      down: () => {
+      down: (error) => {
         broker.sender.connection = null;
+        // Workers at rest do not follow this broker's actor (hibernation.ts): they are woken
+        // with the news its followers are told. After this action, not from inside it: the
+        // workers' machines then run outside the broker's custom action, as its followers do.
+        const led = [...broker.sender.led];
+        queueMicrotask(() => {
+          for (const node of led) node.tellResting({ type: 'conn.down', error });
+        });
         host.refreshMetadata();
       },
     },

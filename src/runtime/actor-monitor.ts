@@ -43,6 +43,23 @@ export class ActorMonitor {
     this.received.delete(name);
   }
 
+  /**
+   * A resting actor was started again in `state` (src/runtime/hibernation.ts): its first
+   * snapshot is not its initial state, and a change from `state` is a transition to report.
+   */
+  resumed(ref: AnyActorRef, state: string): void {
+    this.states.set(ref, state);
+  }
+
+  /**
+   * A transition made without an actor (a worker born at rest in `ready`, see
+   * topology-follower.ts): reported as the actor's would have been.
+   */
+  transitioned(name: string, kind: ActorKind, from: string, to: string, context: object): void {
+    this.events.emit('state', { actor: name, kind, from, to });
+    this.report(name, kind, from, to, context as Record<string, unknown>);
+  }
+
   readonly inspect = (inspection: InspectionEvent): void => {
     const ref = inspection.actorRef as AnyActorRef;
     // Only the registry's own children: not the promises and callbacks they invoke.
@@ -72,8 +89,7 @@ export class ActorMonitor {
       if (previous === undefined || previous === current) return;
       const kind = this.index.entry(name)?.spec.kind;
       if (kind === undefined) return;
-      this.events.emit('state', { actor: name, kind, from: previous, to: current });
-      this.report(name, kind, previous, current, snapshot.context ?? {});
+      this.transitioned(name, kind, previous, current, snapshot.context ?? {});
     }
   };
 

@@ -238,7 +238,7 @@ export class BatchOutcomes implements SendOutcomes<PartitionNode> {
     node.lastError = null;
     this.host.settlement.acknowledged(node.partition, batch, baseOffset, appendTime, acknowledged);
     // Only a worker counting failed attempts needs to hear of a success.
-    if ((node.worker()?.getSnapshot().context.attempts ?? 0) > 0) node.tell({ type: 'produce.acked' });
+    if (node.attempts > 0) node.tell({ type: 'produce.acked' });
     this.host.wakeLeader(node);
   }
 

@@ -1,6 +1,7 @@
 import { fromCallback, fromPromise } from 'xstate';
 import {
   brokerConnectionMachine,
+  downReason,
   type BrokerConnectionEvent,
   type BrokerLink,
   type HandshakeOutput,
@@ -19,8 +20,8 @@ const API_NAMES: Record<number, string> = Object.fromEntries(
 export interface LinkUser {
   /** The connection is ready, with the API versions negotiated on it. */
   up(connection: Connection, versions: Record<string, number>): void;
-  /** It is gone (lost, or the actor left `ready`). */
-  down(): void;
+  /** It is gone (lost, or the actor left `ready`), with why (as its followers are told). */
+  down(error: { code: string; message: string }): void;
 }
 
 /**
@@ -39,8 +40,8 @@ export function brokerConnectionLogic(
       linkUp: ({ context }) => {
         if (context.link !== null) user.up(asConnection(context.link), context.versions);
       },
-      linkDown: () => {
-        user.down();
+      linkDown: ({ event }) => {
+        user.down(downReason(event));
       },
     },
     actors: {

@@ -1,4 +1,3 @@
-import type { AnyActorRef } from 'xstate';
 import type { ActorIndex, IndexEntry } from '../../machines/actor-index.js';
 import type { TopicSettings } from '../config.js';
 import type { SpoolStats } from '../spool/spool.js';
@@ -71,6 +70,8 @@ export interface PartitionDetails {
   epochBumps: number;
   maxInFlight: number;
   lingerMs: number;
+  /** At rest: no actor runs, its state (`ready`) is kept until something concerns it. */
+  resting: boolean;
 }
 
 /** A transactional producer's transaction actor (`transaction`). */
@@ -148,15 +149,26 @@ export function inspectActors(sources: IntrospectionSources): ActorSnapshot[] {
     });
   }
   for (const entry of index.all()) {
-    if (entry.ref === null) continue;
-    const snapshot = describe(sources, entry, entry.ref);
+    // A worker at rest is listed from the state it keeps (src/runtime/hibernation.ts).
+    const state = (entry.ref?.getSnapshot() as ActorState | undefined) ?? entry.rest;
+    if (state == null) continue;
+    const snapshot = describe(sources, entry, state as ActorState);
     if (snapshot !== null) actors.push(snapshot);
   }
   return actors;
 }
 
-function describe(sources: IntrospectionSources, entry: IndexEntry, ref: AnyActorRef): ActorSnapshot | null {
-  const snapshot = ref.getSnapshot() as { value: unknown; context: Record<string, unknown> };
+/** What an actor is described from: its snapshot, or what it keeps at rest. */
+interface ActorState {
+  value: unknown;
+  context: Record<string, unknown>;
+}
+
+function describe(
+  sources: IntrospectionSources,
+  entry: IndexEntry,
+  snapshot: ActorState,
+): ActorSnapshot | null {
   const context = snapshot.context;
   const base: SnapshotBase = {
     name: entry.name,
@@ -215,7 +227,11 @@ function describe(sources: IntrospectionSources, entry: IndexEntry, ref: AnyActo
     case 'partition': {
       const node = topology.topics.get(context.topic as string)?.partitions[context.partition as number];
       if (node === undefined) return null;
-      return { ...base, kind: 'partition', details: partitionDetails(node, context) };
+      return {
+        ...base,
+        kind: 'partition',
+        details: { ...partitionDetails(node, context), resting: entry.ref === null },
+      };
     }
   }
 }
@@ -238,7 +254,10 @@ function transactionDetails(context: Record<string, unknown>): TransactionDetail
   };
 }
 
-function partitionDetails(node: PartitionNode, context: Record<string, unknown>): PartitionDetails {
+function partitionDetails(
+  node: PartitionNode,
+  context: Record<string, unknown>,
+): Omit<PartitionDetails, 'resting'> {
   const { log } = node;
   const sequence = log.sequence;
   return {

@@ -1,5 +1,10 @@
 import type { PartitionWorkerRef } from '../../machines/actor-index.js';
-import type { PartitionWorkerEvent } from '../../machines/partition-worker.machine.js';
+import {
+  isSameLeader,
+  type PartitionWorkerContext,
+  type PartitionWorkerEvent,
+  type WorkerRest,
+} from '../../machines/partition-worker.machine.js';
 import type { TopicSettings } from '../config.js';
 import type { EkafError } from '../errors.js';
 import type { Codec } from '../protocol/compression.js';
@@ -18,6 +23,19 @@ export interface StampSource {
   renewFor(producerId: number): void;
   /** A partition's sequence started again under `epoch` (counted by the identity actor). */
   epochBumped(topic: string, partition: number, epoch: number): void;
+}
+
+/**
+ * Where a partition's worker is (the registry's index): running, or at rest in `ready` with its
+ * state kept (src/runtime/hibernation.ts), or neither while the registry restarts it.
+ */
+export interface WorkerLookup {
+  /** Its running actor; undefined while it rests or waits for a restart. */
+  actor(name: string): PartitionWorkerRef | undefined;
+  /** Its state while it rests; undefined otherwise. */
+  rest(name: string): WorkerRest | undefined;
+  /** Gives it an event through the registry, which starts it again first. */
+  wake(name: string, event: PartitionWorkerEvent): void;
 }
 
 /** Which partitions may send in the current transaction (a transactional producer's). */
@@ -53,8 +71,7 @@ export class PartitionNode implements SendablePartition {
     readonly topic: TopicNode,
     readonly partition: number,
     readonly name: string,
-    /** Its worker, from the registry's index (undefined while the registry restarts it). */
-    readonly worker: () => PartitionWorkerRef | undefined,
+    private readonly workers: WorkerLookup,
     private readonly identity: StampSource,
     private readonly codecOf: (topic: TopicNode) => Codec | null | undefined,
     pool: BatchBufferPool,
@@ -78,21 +95,27 @@ export class PartitionNode implements SendablePartition {
 
   readonly settings = (): TopicSettings => this.topic.settings;
 
+  /** Its running worker actor (undefined while the worker rests, or the registry restarts it). */
+  worker(): PartitionWorkerRef | undefined {
+    return this.workers.actor(this.name);
+  }
+
   /** The worker snapshot `ready` was last read from, and what it said (see isReady). */
   private readSnapshot: unknown = undefined;
   private workerReady = false;
 
   /**
    * Batches may flow: the producer has its identity, the partition is part of the current
-   * transaction (a transactional producer), and the worker is `ready`. Asked on every
-   * drain and every call: `matches()` parses its argument each time, so its answer is kept per
-   * snapshot (snapshots are immutable, a new one per transition).
+   * transaction (a transactional producer), and the worker is `ready` (a worker at rest is).
+   * Asked on every drain and every call: `matches()` parses its argument each time, so its
+   * answer is kept per snapshot (snapshots are immutable, a new one per transition).
    */
   readonly isReady = (): boolean => {
     if (!this.identity.canSend) return false;
     if (this.gate !== null && !this.gate.admits(this)) return false;
-    const snapshot = this.worker()?.getSnapshot();
-    if (snapshot === undefined) return false;
+    const worker = this.worker();
+    if (worker === undefined) return this.workers.rest(this.name) !== undefined;
+    const snapshot = worker.getSnapshot();
     if (snapshot !== this.readSnapshot) {
       this.readSnapshot = snapshot;
       this.workerReady = snapshot.matches('ready');
@@ -105,16 +128,40 @@ export class PartitionNode implements SendablePartition {
   readonly codec = (): Codec | null | undefined => this.codecOf(this.topic);
 
   /**
-   * Tells the worker of an outcome that changes its state. Not after it stopped (the partition
-   * left its topic, or the producer closed while batches came back).
+   * Tells the worker of an outcome that changes its state, waking it if it rests. Not after it
+   * stopped (the partition left its topic, or the producer closed while batches came back), nor
+   * while the registry restarts it (the restart brings it up to date). A resting worker is not
+   * woken for the leader it follows already (every metadata answer names it).
    */
   tell(event: PartitionWorkerEvent): void {
     const worker = this.worker();
-    if (worker?.getSnapshot().status === 'active') worker.send(event);
+    if (worker !== undefined) {
+      if (worker.getSnapshot().status === 'active') worker.send(event);
+      return;
+    }
+    const rest = this.workers.rest(this.name);
+    if (rest === undefined || isSameLeader(rest.context, event)) return;
+    this.workers.wake(this.name, event);
+  }
+
+  /** Tells the worker `event` only if it rests (a running one heard it already). */
+  tellResting(event: PartitionWorkerEvent): void {
+    if (this.worker() === undefined && this.workers.rest(this.name) !== undefined)
+      this.workers.wake(this.name, event);
+  }
+
+  /** The worker's context, running or at rest. */
+  private context(): PartitionWorkerContext | undefined {
+    return this.worker()?.getSnapshot().context ?? this.workers.rest(this.name)?.context;
   }
 
   /** The worker lost its leader and has not got one back (not a mere retry backoff). */
   get isDown(): boolean {
-    return this.worker()?.getSnapshot().context.downSince != null;
+    return this.context()?.downSince != null;
+  }
+
+  /** Consecutive retriable failures of its batches since the last success. */
+  get attempts(): number {
+    return this.context()?.attempts ?? 0;
   }
 }

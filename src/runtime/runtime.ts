@@ -15,6 +15,7 @@ import {
   brokerLogic,
   connectionOptions,
   metadataLogic,
+  reportUp,
   topicLogic,
   workerInput,
   workerLogic,
@@ -31,7 +32,8 @@ import { BufferBudget } from './buffer-budget.js';
 import type { ProduceCall } from './delivery.js';
 import { inspectActors, type ActorSnapshot } from './introspection.js';
 import { MetadataClient } from './metadata-client.js';
-import { PartitionNode } from './partition-node.js';
+import { Hibernation } from './hibernation.js';
+import { PartitionNode, type WorkerLookup } from './partition-node.js';
 import { RecordRouter } from './record-router.js';
 import { identityLogic, IdentityView } from './producer-identity.js';
 import type { NormalizedRecord } from './records.js';
@@ -93,6 +95,16 @@ export class Runtime {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly startedAt = Date.now();
   private readonly logicHost: LogicHost;
+  /** Where each partition's worker is, running or at rest. */
+  private readonly workers: WorkerLookup = {
+    actor: (name) => this.index.workerNamed(name),
+    rest: (name) => this.index.workerRest(name),
+    wake: (name, event) => {
+      this.hibernation.wake(name, event);
+    },
+  };
+  /** Puts `ready` workers to rest (./hibernation.ts). */
+  private readonly hibernation: Hibernation;
   /** Every topic actor's logic (one per producer). */
   private readonly topicLogic: AnyActorLogic;
 
@@ -191,9 +203,10 @@ export class Runtime {
         registerAll: (registrations) => {
           this.registry.send({
             type: 'register.all',
-            children: registrations.map(({ name, kind, logic, input }) => ({
+            children: registrations.map(({ name, kind, logic, input, rest }) => ({
               name,
               spec: { kind, logic, input },
+              ...(rest === undefined ? {} : { rest }),
             })),
           });
         },
@@ -224,6 +237,10 @@ export class Runtime {
       brokerLogic: (broker) => brokerLogic(this.logicHost, broker),
       newPartition: (topic, partition) => this.newPartition(topic, partition),
       workerLogic: (node) => ({ logic: sharedWorkerLogic, input: workerInput(node, timing) }),
+      bornReady: (node, context) => {
+        reportUp(this.logicHost, node, context);
+        this.monitor.transitioned(node.name, 'partition', 'connecting', 'ready', context);
+      },
       refreshMetadata: () => {
         this.refreshMetadata();
       },
@@ -257,6 +274,15 @@ export class Runtime {
             },
     });
     this.monitor = new ActorMonitor(this.index, options.logger, events);
+    this.hibernation = new Hibernation(
+      this.index,
+      {
+        send: (event) => {
+          this.registry.send(event);
+        },
+      },
+      this.monitor,
+    );
     const userInspect = options.inspect;
     this.registry = createActor(
       registryMachine.provide({
@@ -271,6 +297,9 @@ export class Runtime {
               this.topology.restarted(name);
             }
           },
+          woken: (_, { ref }) => {
+            this.hibernation.woken(ref);
+          },
         },
       }),
       {
@@ -278,6 +307,7 @@ export class Runtime {
         // Every actor of the producer is a descendant of the registry: one inspector sees them all.
         inspect: (inspection) => {
           this.monitor.inspect(inspection);
+          this.hibernation.inspect(inspection);
           if (typeof userInspect === 'function') userInspect(inspection);
           else userInspect?.next?.(inspection);
         },
@@ -435,7 +465,7 @@ export class Runtime {
       topic,
       partition,
       name,
-      () => this.index.workerNamed(name),
+      this.workers,
       this.transactions ?? this.identity,
       (t) => this.codecFor(t),
       this.batchBuffers,
@@ -537,6 +567,7 @@ export class Runtime {
     this.transactions?.stop();
     this.coordinatorSessions?.close();
     for (const broker of this.topology.brokers.values()) broker.sender.stop();
+    this.hibernation.stop();
     // The registry's children are not in its snapshot (see registry.machine.ts): it stops them.
     this.registry.send({ type: 'close' });
     this.registry.stop();

@@ -2,9 +2,15 @@ import type { AnyActorLogic, AnyActorRef } from 'xstate';
 import {
   actorName,
   type ActorKind,
+  type ActorRest,
   type BrokerConnectionRef,
   type TopicRef,
 } from '../../machines/actor-index.js';
+import {
+  readyWithLeader,
+  type PartitionWorkerContext,
+  type PartitionWorkerInput,
+} from '../../machines/partition-worker.machine.js';
 import type { BrokerAddress, ResolvedOptions } from '../config.js';
 import { KafkaProtocolError, type EkafError } from '../errors.js';
 import type { BrokerMetadata, MetadataResponse, TopicMetadata } from '../protocol/apis/metadata.js';
@@ -35,12 +41,13 @@ export interface BrokerNode {
   absentSince: number;
 }
 
-/** An actor to start: its registry name, kind, logic and input. */
+/** An actor to start: its registry name, kind, logic and input; or to register at rest. */
 export interface Registration {
   name: string;
   kind: ActorKind;
   logic: AnyActorLogic;
   input: unknown;
+  rest?: ActorRest;
 }
 
 /** The registry, as the follower asks it to start and stop actors (src/runtime/runtime.ts). */
@@ -63,7 +70,9 @@ export interface TopologyParts {
   newBroker(id: number, address: BrokerAddress): BrokerNode;
   brokerLogic(broker: BrokerNode): { logic: AnyActorLogic; input: unknown };
   newPartition(topic: TopicNode, partition: number): PartitionNode;
-  workerLogic(node: PartitionNode): { logic: AnyActorLogic; input: unknown };
+  workerLogic(node: PartitionNode): { logic: AnyActorLogic; input: PartitionWorkerInput };
+  /** A worker was born at rest in `ready` (see ensurePartitions): report what entering it reports. */
+  bornReady(node: PartitionNode, context: PartitionWorkerContext): void;
   refreshMetadata(): void;
 }
 
@@ -411,17 +420,39 @@ export class TopologyFollower {
    * Makes the partitions metadata names that the topic does not have yet, and registers their
    * workers with the registry in one event (a new topic of 1 000 partitions: one transition).
    */
-  private ensurePartitions(topic: TopicNode, partitions: readonly { partition: number }[]): void {
+  private ensurePartitions(topic: TopicNode, partitions: TopicMetadata['partitions']): void {
     const registrations: Registration[] = [];
-    for (const { partition } of partitions) {
+    const born: { node: PartitionNode; context: PartitionWorkerContext }[] = [];
+    for (const { partition, leaderId, leaderEpoch } of partitions) {
       if (topic.partitions[partition] !== undefined) continue;
       const node = this.parts.newPartition(topic, partition);
       // Partitions arrive in any order; keep the array dense by index.
       topic.partitions[partition] = node;
       const { logic, input } = this.parts.workerLogic(node);
-      registrations.push({ name: node.name, kind: 'partition', logic, input });
+      // Its leader's connection is up already: the worker would go connecting -> ready at once
+      // (follow, conn.up); it is born there, at rest, without an actor (./hibernation.ts).
+      const leader = this.readyBroker(leaderId);
+      if (leader === undefined) {
+        registrations.push({ name: node.name, kind: 'partition', logic, input });
+        continue;
+      }
+      const rest = readyWithLeader(input, leaderId, leader.actor);
+      registrations.push({ name: node.name, kind: 'partition', logic, input, rest });
+      node.leaderId = leaderId;
+      if (leaderEpoch >= 0) node.leaderEpoch = leaderEpoch;
+      leader.node.sender.lead(node);
+      born.push({ node, context: rest.context });
     }
     if (registrations.length > 0) this.parts.registrar.registerAll(registrations);
+    for (const { node, context } of born) this.parts.bornReady(node, context);
+  }
+
+  /** A broker whose connection actor is `ready`, with that actor; undefined otherwise. */
+  private readyBroker(id: number): { node: BrokerNode; actor: BrokerConnectionRef } | undefined {
+    const node = id === -1 ? undefined : this.brokers.get(id);
+    const actor = node === undefined ? undefined : this.parts.registrar.broker(id);
+    if (node === undefined || actor === undefined || actor.getSnapshot().value !== 'ready') return undefined;
+    return { node, actor };
   }
 
   /**
