@@ -53,6 +53,8 @@ export class PartitionLog {
    * batch-sized buffers would outweigh the records they hold.
    */
   downtime = false;
+  /** The size of the last batch sealed (see append: what the next open batch starts in). */
+  private lastBatchBytes = 0;
 
   // Counters for inspect()/metrics().
   recordsAcked = 0;
@@ -118,10 +120,15 @@ export class PartitionLog {
       open = null;
     }
     if (open === null) {
-      // The open batch is written into a batch-sized buffer from the pool, handed back when the
-      // batch is sealed unless the batch keeps it (see seal): a partition with nothing open holds
-      // no buffer, so that an idle partition costs no batch's worth of memory.
-      const scratch = this.pool.take(this.downtime ? DOWNTIME_SCRATCH_BYTES : scratchSize(limits.batchBytes));
+      // The open batch is written into a buffer from the pool, handed back when the batch is
+      // sealed unless the batch keeps it (see seal): a partition with nothing open holds no
+      // buffer. A batch-sized one when the partition's last batch was more than a small one (its
+      // batches fill up: no copies as they grow); a small one, which doubles as records come,
+      // for a partition that sends small batches, has sent none yet (a first produce to 1 000
+      // partitions took 66 MB), or cannot send (see downtime).
+      const size = scratchSize(limits.batchBytes);
+      const small = this.downtime || this.lastBatchBytes <= SMALL_SCRATCH_BYTES;
+      const scratch = this.pool.take(small ? Math.min(size, SMALL_SCRATCH_BYTES) : size);
       open = {
         builder: new RecordBatchBuilder(scratch),
         scratch,
@@ -418,6 +425,7 @@ export class PartitionLog {
     if (open === null) return;
     this.open = null;
     let bytes = open.builder.seal();
+    this.lastBatchBytes = bytes.length;
     let pooled: Buffer | null = null;
     // A batch that fills most of its buffer takes it over (no copy); a small one (a lone
     // produceSync) is copied out to its exact size and the buffer goes back to the pool for the
@@ -463,8 +471,8 @@ export class PartitionLog {
   }
 }
 
-/** The first buffer of an open batch during a downtime (see `downtime`). */
-const DOWNTIME_SCRATCH_BYTES = 4096;
+/** The first buffer of a small open batch (see append), and of any during a downtime. */
+const SMALL_SCRATCH_BYTES = 4096;
 
 /** The size of a buffer for open batches: a full batch and its last record's overshoot, at most 1 MiB. */
 function scratchSize(batchBytes: number): number {

@@ -27,7 +27,9 @@ describe('BatchBufferPool', () => {
 
 describe('PartitionLog with a pool', () => {
   // 50 records of 60 bytes fill a batch (batchRecords), sealed as they are appended: each fill()
-  // is one full batch, which takes its scratch buffer over.
+  // is one full batch of 3.5 KB, which takes its scratch buffer over. Batches that small start in
+  // a small (4 KiB) buffer, not a batch-sized one (batchBytes + 1 KiB).
+  const SMALL = 4096;
   const limits = { batchBytes: 4096, batchRecords: 50 };
   const fill = (log: PartitionLog, tag: string): SealedBatch => {
     const call = new ProduceCall('t', 50, () => undefined);
@@ -51,7 +53,7 @@ describe('PartitionLog with a pool', () => {
     expect(values(first)).toEqual(firstValues);
     // Acknowledged: its buffer backs the next batch.
     log.acknowledged(first, 0);
-    expect(pool.idleSize).toBe(4096 + 1024);
+    expect(pool.idleSize).toBe(SMALL);
     const third = fill(log, 'c');
     expect(third.bytes.buffer).toBe(first.bytes.buffer);
     expect(values(third).every((v) => v.startsWith('c-'))).toBe(true);
@@ -62,13 +64,13 @@ describe('PartitionLog with a pool', () => {
     const pool = new BatchBufferPool();
     const log = new PartitionLog('t', 0, pool);
     log.failed(fill(log, 'a'));
-    expect(pool.idleSize).toBe(4096 + 1024);
+    expect(pool.idleSize).toBe(SMALL);
     const call = new ProduceCall('t', 50, () => undefined);
     for (let i = 0; i < 50; i++)
       log.append(normalizeRecord('x'.repeat(60), i, 1, 1 << 20), call, i, limits, false, 10, 1);
     expect(pool.idleSize).toBe(0); // the sealed, waiting batch holds it
     log.drainAll();
-    expect(pool.idleSize).toBe(4096 + 1024);
+    expect(pool.idleSize).toBe(SMALL);
   });
 
   it('holds no buffer while nothing is open: a small batch is copied out and its buffer given back', () => {
@@ -78,8 +80,8 @@ describe('PartitionLog with a pool', () => {
     log.append(normalizeRecord('small', 0, 1, 1 << 20), call, 0, limits, true, Infinity, 1);
     expect(pool.idleSize).toBe(0); // the open batch writes into it
     const batch = log.takeNext(1) as SealedBatch;
-    // An idle partition (a gateway has thousands) keeps no batch-sized buffer of its own.
-    expect(pool.idleSize).toBe(4096 + 1024);
+    // An idle partition (a gateway has thousands) keeps no buffer of its own.
+    expect(pool.idleSize).toBe(SMALL);
     expect(batch.pooled).toBeNull();
     expect(batch.bytes.length).toBeLessThan(200);
     expect(values(batch)).toEqual(['small']);
@@ -97,7 +99,7 @@ describe('PartitionLog with a pool', () => {
     const batch = log.takeNext(1) as SealedBatch;
     expect(values(batch)).toEqual(['y'.repeat(10_000)]);
     expect(batch.pooled).toBeNull();
-    expect(pool.idleSize).toBe(4096 + 1024);
+    expect(pool.idleSize).toBe(SMALL);
   });
 
   it('in a downtime, starts an open batch in a small buffer that grows with it', () => {
@@ -116,7 +118,7 @@ describe('PartitionLog with a pool', () => {
     const grown = log.takeNext(10) as SealedBatch;
     expect(values(grown)).toHaveLength(100);
     expect(values(grown)[99]).toMatch(/^b-99\./);
-    // Back up: batch-sized buffers again, for throughput.
+    // Back up: its last batch filled more than a small buffer, so a batch-sized one, for throughput.
     log.downtime = false;
     log.append(normalizeRecord('c', 0, 1, 1 << 20), call, 0, big, false, 10, 1);
     expect(pool.idleSize).toBe(4096); // the small one stays idle, a batch-sized one was taken

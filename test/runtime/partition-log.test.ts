@@ -292,18 +292,27 @@ describe('PartitionLog: batch buffers', () => {
     for (const batch of taken) expect(batch.bytes.buffer.byteLength).toBeLessThan(16 * 1024);
   });
 
-  it('hands a nearly full scratch buffer over to its batch without copying', () => {
+  it('hands a nearly full scratch buffer over to its batch without copying, once its batches fill up', () => {
     const log = new PartitionLog('orders', 0);
-    const limits = { batchBytes: 4096, batchRecords: 10_000 };
-    appendAll(
-      log,
-      Array.from({ length: 60 }, (_, i) => `value-${i}-`.padEnd(60, '.')),
-      { limits },
-    );
-    const [full] = takeAll(log, T0 + 10);
-    expect(batchOf(full).bytes.length).toBeGreaterThan(2048);
-    expect(batchOf(full).bytes.buffer.byteLength).toBe(4096 + 1024);
-    expect(values(full)).toHaveLength(batchOf(full).recordCount);
+    // 200 records of 60 bytes (~14 KB) fill a batch (batchRecords).
+    const limits = { batchBytes: 16 * 1024, batchRecords: 200 };
+    const fill = (tag: string): SealedBatch => {
+      appendAll(
+        log,
+        Array.from({ length: 200 }, (_, i) => `${tag}-${i}-`.padEnd(60, '.')),
+        { limits },
+      );
+      return batchOf(takeAll(log, T0 + 10)[0]);
+    };
+    // A partition's first batch starts small (it may stay small) and grows as it fills.
+    const first = fill('a');
+    expect(first.bytes.length).toBeGreaterThan(8 * 1024);
+    expect(first.pooled).toBeNull();
+    // Its batches fill up: the next starts in a batch-sized buffer, which the batch takes over.
+    const second = fill('b');
+    expect(second.bytes.buffer.byteLength).toBe(16 * 1024 + 1024);
+    expect(second.pooled?.buffer).toBe(second.bytes.buffer);
+    expect(values(second)).toHaveLength(second.recordCount);
   });
 });
 
