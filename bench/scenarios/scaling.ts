@@ -15,7 +15,9 @@
 //     ext/worker    the same for external memory (Buffers' bytes, off the V8 heap);
 //     timers/worker active timers (process.getActiveResourcesInfo(), ref'd 'Timeout's) held
 //                   while idle, minus before, per worker;
-//     loop max ms   the longest event-loop stall during the first produce (monitorEventLoopDelay).
+//     loop max ms   the longest event-loop stall during the first produce (monitorEventLoopDelay);
+//     next topic    the same first produce again, to as many new topics of the same shape, in the
+//                   same process (warm, as a gateway's is when it meets a new topic).
 //   kcat beside it (11a-c): N keyed records whose keys murmur2 to each partition once
 //   (-X topic.partitioner=murmur2), a fresh process timed from spawn to exit (it connects, fetches
 //   metadata and starts a thread per broker inside that time; ekaf was connected before).
@@ -115,11 +117,48 @@ async function profileTo(dir: string | undefined): Promise<{ stop(name: string):
   };
 }
 
+/**
+ * One produceAsync call per topic of one record per partition (explicit partition), to topics the
+ * producer has never seen: the time until every record is acknowledged, the process's CPU time
+ * over it (what survives a busy machine), the time until the calls returned, the longest loop
+ * stall. EKAF_CPU_PROFILE=<dir>: a CPU profile of it alone, `<dir>/<name>.cpuprofile`.
+ */
+async function firstProduceTo(
+  producer: Producer,
+  topics: readonly string[],
+  partitions: number,
+  name: string,
+): Promise<{ ackMs: number; cpuMs: number; returnMs: number; loopMaxMs: number }> {
+  const calls = topics.map((topic) => {
+    const records: ProduceRecord[] = [];
+    for (let partition = 0; partition < partitions; partition++) records.push({ value: 'first', partition });
+    return { topic, records };
+  });
+  const delay = await loopDelay();
+  const profile = await profileTo(process.env.EKAF_CPU_PROFILE);
+  const cpu0 = process.cpuUsage();
+  const t0 = nowMs();
+  const acked = calls.map(({ topic, records }) => produceCall(producer, topic, records));
+  const returnMs = nowMs() - t0;
+  await Promise.all(acked);
+  const ackMs = nowMs() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  await profile.stop(name);
+  return {
+    ackMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    returnMs,
+    loopMaxMs: delay.stop().loopMaxMs as number,
+  };
+}
+
 interface FirstProduceParams {
   bootstrap: string;
   warmTopic: string;
   /** One topic of `partitions`, or many of one partition each. */
   topics: string[];
+  /** As many topics of the same shape, produced to after (the process warm). */
+  nextTopics: string[];
   partitions: number;
 }
 
@@ -169,12 +208,6 @@ export const workers = {
     const producer = await ekafProducer(p.bootstrap);
     await warmEkaf(producer, p.warmTopic);
     const workersMade = p.topics.length * p.partitions;
-    const calls = p.topics.map((topic) => {
-      const records: ProduceRecord[] = [];
-      for (let partition = 0; partition < p.partitions; partition++)
-        records.push({ value: 'first', partition });
-      return { topic, records };
-    });
     await nextTurn(50);
     const before = settledMemory();
     // EKAF_HEAP_SNAPSHOTS=<dir>: heap snapshots before the first produce and once idle, for
@@ -182,18 +215,7 @@ export const workers = {
     const snapshots = process.env.EKAF_HEAP_SNAPSHOTS;
     if (snapshots !== undefined) writeHeapSnapshot(join(snapshots, 'before.heapsnapshot'));
     const timersBefore = activeTimers();
-    const delay = await loopDelay();
-    // EKAF_CPU_PROFILE=<dir>: a CPU profile of the first produce alone (first-produce.cpuprofile).
-    const profile = await profileTo(process.env.EKAF_CPU_PROFILE);
-    const cpu0 = process.cpuUsage();
-    const t0 = nowMs();
-    const acked = calls.map(({ topic, records }) => produceCall(producer, topic, records));
-    const returnMs = nowMs() - t0;
-    await Promise.all(acked);
-    const ackMs = nowMs() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    await profile.stop('first-produce');
-    const loop = delay.stop();
+    const first = await firstProduceTo(producer, p.topics, p.partitions, 'first-produce');
     // Idle: what a settled batch leaves behind (the sender's linger timer, immediates) is gone.
     await nextTurn(50);
     const after = settledMemory();
@@ -202,16 +224,20 @@ export const workers = {
     const workers = producer.inspect().filter((a) => a.kind === 'partition').length;
     if (workers !== workersMade + 6)
       throw new Error(`${workers} partition actors, expected ${workersMade + 6}`);
+    // The same again to topics of the same shape, in the same (now warm) process: a gateway that
+    // meets a new topic has met others before.
+    const next = await firstProduceTo(producer, p.nextTopics, p.partitions, 'next-produce');
     await producer.close();
     return {
-      firstAckMs: ackMs,
-      // The process's CPU time over the same span: what survives a busy machine.
-      firstCpuMs: (cpu.user + cpu.system) / 1000,
-      returnMs,
+      firstAckMs: first.ackMs,
+      firstCpuMs: first.cpuMs,
+      returnMs: first.returnMs,
+      nextAckMs: next.ackMs,
+      nextCpuMs: next.cpuMs,
       heapPerWorker: (after.heapUsed - before.heapUsed) / workersMade,
       extPerWorker: (after.external - before.external) / workersMade,
       timersPerWorker: (timersAfter - timersBefore) / workersMade,
-      loopMaxMs: loop.loopMaxMs as number,
+      loopMaxMs: first.loopMaxMs,
     };
   },
 
@@ -256,6 +282,8 @@ const FIRST_METRICS: MetricSpec[] = [
   { key: 'firstAckMs', label: 'ms to every ack', higherIsBetter: false },
   { key: 'firstCpuMs', label: 'CPU ms', higherIsBetter: false },
   { key: 'returnMs', label: 'ms to return', higherIsBetter: false },
+  { key: 'nextAckMs', label: 'ms to every ack, next topic', higherIsBetter: false },
+  { key: 'nextCpuMs', label: 'CPU ms, next topic', higherIsBetter: false },
   { key: 'heapPerWorker', label: 'B heap/worker', higherIsBetter: false },
   { key: 'extPerWorker', label: 'B ext/worker', higherIsBetter: false },
   { key: 'timersPerWorker', label: 'timers/worker', higherIsBetter: false },
@@ -287,11 +315,19 @@ function firstProduceCase(id: string, topicCount: number, partitions: number): C
     name: 'ekaf',
     run: async (ctx: RunContext) => {
       const topics: string[] = [];
+      const nextTopics: string[] = [];
       for (let t = 0; t < topicCount; t++) topics.push(await ctx.freshTopic('ekaf', partitions));
+      for (let t = 0; t < topicCount; t++) nextTopics.push(await ctx.freshTopic('next', partitions));
       return runWorker(
         'scaling',
         'firstProduce',
-        { bootstrap: ctx.cluster.bootstrap, warmTopic: await ctx.freshTopic('warm'), topics, partitions },
+        {
+          bootstrap: ctx.cluster.bootstrap,
+          warmTopic: await ctx.freshTopic('warm'),
+          topics,
+          nextTopics,
+          partitions,
+        } satisfies FirstProduceParams,
         { execArgv: ['--expose-gc'] },
       );
     },
