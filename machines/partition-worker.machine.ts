@@ -231,13 +231,24 @@ export const partitionWorkerMachine = setup({
   states: {
     connecting: {
       meta: { tone: 'busy' },
-      // After a downtime, waiting for the leader's connection is still being down.
-      after: {
-        stillDownInterval: {
-          guard: 'isDown',
-          target: 'connecting',
-          reenter: true,
-          actions: ['reportStillDown', 'refreshMetadata'],
+      initial: 'waiting',
+      states: {
+        // The first connection, or a leader move while up: nothing to report, and no timer
+        // (a thousand partitions connecting at start would hold a thousand).
+        waiting: {
+          meta: { tone: 'busy' },
+          always: { guard: 'isDown', target: 'stillDown' },
+        },
+        // After a downtime, waiting for the leader's connection is still being down.
+        stillDown: {
+          meta: { tone: 'warn' },
+          after: {
+            stillDownInterval: {
+              target: 'stillDown',
+              reenter: true,
+              actions: ['reportStillDown', 'refreshMetadata'],
+            },
+          },
         },
       },
       on: {

@@ -691,3 +691,45 @@ describe('partition-worker machine: back from rest', () => {
     expect(w.state()).toBe('buffering');
   });
 });
+
+describe('partition-worker machine: timers', () => {
+  it('holds no timer while connecting for the first time, nor once ready', () => {
+    const clock = new SimulatedClock();
+    const setTimeout = vi.spyOn(clock, 'setTimeout');
+    const noop = (): void => undefined;
+    const actor = createActor(
+      partitionWorkerMachine.provide({
+        actions: {
+          drain: noop,
+          refreshMetadata: noop,
+          reportUp: noop,
+          reportDown: noop,
+          reportStillDown: noop,
+        },
+      }),
+      {
+        clock,
+        input: {
+          topic: 't',
+          partition: 0,
+          retryBackoffMs: 100,
+          retryBackoffMaxMs: 1000,
+          stillDownIntervalMs: 5000,
+        },
+      },
+    );
+    actor.start();
+    expect(actor.getSnapshot().value).toEqual({ connecting: 'waiting' });
+    expect(setTimeout).not.toHaveBeenCalled();
+    actor.send({ type: 'conn.up' }); // no leader yet: stays
+    expect(setTimeout).not.toHaveBeenCalled();
+  });
+
+  it('reports still_down on a timer while connecting after a downtime', () => {
+    const w = buffering(0);
+    const setTimeout = vi.spyOn(w.clock, 'setTimeout');
+    w.actor.send(w.leader(2, false));
+    expect(w.actor.getSnapshot().value).toEqual({ connecting: 'stillDown' });
+    expect(setTimeout).toHaveBeenCalledTimes(1);
+  });
+});
