@@ -115,7 +115,7 @@ export class PartitionLog {
     spoolId = -1,
   ): void {
     let open = this.open;
-    if (open !== null && open.builder.sizeInBytes + record.size + 64 > limits.batchBytes) {
+    if (this.wouldStartBatch(record.size, limits)) {
       this.seal();
       open = null;
     }
@@ -162,6 +162,11 @@ export class PartitionLog {
     if (open.timestamps.length >= limits.batchRecords || open.builder.sizeInBytes >= limits.batchBytes) {
       this.seal();
     }
+  }
+
+  /** Whether a record of `size` bytes would not fit in the open batch (it seals it, and starts the next). */
+  wouldStartBatch(size: number, limits: BatchLimits): boolean {
+    return this.open !== null && this.open.builder.sizeInBytes + size + 64 > limits.batchBytes;
   }
 
   /** When the open batch must be sealed by, if it is waiting for its linger; null otherwise. */

@@ -62,6 +62,14 @@ export interface Partitioner {
    * positive integer: the caller takes it from metadata and does not call without partitions.
    */
   partition(key: Buffer | null, value: Buffer | null, size: number, partitionCount: number): number;
+  /**
+   * The key-less record just placed on `partition` would not fit in that partition's open batch
+   * (it would start a new one there): a sticky strategy moves on now, and returns where the
+   * record goes instead. Without it, the record starts a new batch there. Java's KIP-480
+   * `onNewBatch`, which keeps a sticky partition from leaving a small batch behind each time it
+   * moves on (at 1 000 partitions, a thousand partly filled batches).
+   */
+  newBatch?(partition: number, size: number, partitionCount: number): number;
 }
 
 export interface PartitionerOptions {
@@ -201,8 +209,10 @@ function randomBelow(random: () => number, n: number): number {
  * - A keyed record goes to `toPositive(murmur2(key)) % partitionCount`, the same partition the
  *   Java client (and librdkafka's `murmur2`/`murmur2_random`) picks for that key.
  * - Records without a key stick to one partition until at least `batchBytes` bytes of them have
- *   gone there (the record that crosses the line still goes there), then the next one picks
- *   another partition at random. Keyed records do not count toward those bytes, as in Java.
+ *   gone there (the record that crosses the line still goes there), or until that partition's
+ *   open batch is full (`newBatch`: the record that would not fit goes to the next), then the
+ *   next one picks another partition at random. Keyed records do not count toward those bytes,
+ *   as in Java.
  *
  * One difference from Java: Java's switch draws among all partitions, so it can draw the one it
  * is leaving; this one always moves to a different partition when there is more than one.
@@ -231,6 +241,14 @@ class DefaultPartitioner implements Partitioner {
     }
     this.current = p;
     this.produced += size;
+    return p;
+  }
+
+  newBatch(partition: number, size: number, partitionCount: number): number {
+    if (partition !== this.current || partitionCount === 1) return partition;
+    const p = otherPartition(this.random, partition, partitionCount);
+    this.current = p;
+    this.produced = size;
     return p;
   }
 }

@@ -141,7 +141,16 @@ export class RecordRouter {
     let partition = record.partition;
     if (partition === -1) {
       try {
-        partition = topic.partitioner.partition(record.key, record.value, record.size, count);
+        const { partitioner } = topic;
+        partition = partitioner.partition(record.key, record.value, record.size, count);
+        // A sticky partition whose open batch is full: the record goes to the next one.
+        if (
+          record.key === null &&
+          partitioner.newBatch !== undefined &&
+          (topic.partitions[partition] as PartitionNode).log.wouldStartBatch(record.size, topic.settings)
+        ) {
+          partition = partitioner.newBatch(partition, record.size, count);
+        }
       } catch (error) {
         // A custom partitioner threw or returned a bad partition: this record fails, nothing else.
         this.parts.settlement.recordFailed(record, spoolId, call, partitionerError(topic.name, error));

@@ -275,6 +275,25 @@ describe.each(['default', 'murmur2', 'uniform_sticky'] as const)('%s: records wi
     expect(p.partition(null, null, 10, 12)).toBe(11);
   });
 
+  it("move on when the sticky partition's open batch is full (newBatch), the record with them", () => {
+    // First pick: 0.5 * 6 -> 3. newBatch: 0.0 -> 0, the record goes there and counts there.
+    const p = createPartitioner('t', name, { ...OPTIONS, batchBytes: 100, random: sequence(0.5, 0.0, 0.0) });
+    expect(p.partition(null, null, 30, 6)).toBe(3);
+    expect(p.newBatch?.(3, 30, 6)).toBe(0);
+    expect(p.partition(null, null, 30, 6)).toBe(0); // 60 bytes on 0
+    expect(p.partition(null, null, 30, 6)).toBe(0); // 90
+    expect(p.partition(null, null, 30, 6)).toBe(0); // 120, crossing
+    expect(p.partition(null, null, 30, 6)).toBe(1); // switched: 0.0 -> first other than 0
+  });
+
+  it("newBatch leaves a partition other than the sticky one (a keyed record's) and a one-partition topic alone", () => {
+    const p = createPartitioner('t', name, { ...OPTIONS, batchBytes: 100, random: sequence(0.5) });
+    expect(p.partition(null, null, 10, 6)).toBe(3);
+    expect(p.newBatch?.(5, 10, 6)).toBe(5);
+    expect(p.partition(null, null, 10, 6)).toBe(3);
+    expect(p.newBatch?.(0, 10, 1)).toBe(0);
+  });
+
   it('work with the default Math.random', () => {
     const p = createPartitioner('t', name, { ...OPTIONS, batchBytes: 10 });
     const seen = new Set<number>();
