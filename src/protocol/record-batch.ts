@@ -1,6 +1,7 @@
 import { DecodeError, EncodeError } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import { Reader } from './reader.js';
+import { byteSize, putRecordBytes, type RecordBytes } from './record-bytes.js';
 import { Writer } from './writer.js';
 
 /**
@@ -45,10 +46,16 @@ export type CompressionCodec = (typeof CompressionCodec)[keyof typeof Compressio
 
 export type RecordHeader = readonly [key: string, value: Uint8Array | null];
 
-/** A record as the encoder sees it: bytes only, the conversion from strings happens earlier. */
+/**
+ * A record as the encoder sees it. A string key or value is written as UTF-8 (see record-bytes.ts);
+ * header values are bytes.
+ */
 export interface EncodableRecord {
-  key: Uint8Array | null;
-  value: Uint8Array | null;
+  key: RecordBytes | null;
+  value: RecordBytes | null;
+  /** Bytes of the key and the value when the caller knows them already (byteSize), else computed. */
+  keySize?: number;
+  valueSize?: number;
   headers: readonly RecordHeader[];
   /** Create time, milliseconds since the epoch. */
   timestamp: number;
@@ -144,7 +151,10 @@ export class RecordBatchBuilder {
     const timestampDelta = timestamp - this.baseTimestamp;
     const start = this.writer.offset;
     if (record.headers.length === 0 && timestampDelta >= -0x40000000 && timestampDelta < 0x40000000) {
-      this.appendPlain(record.key, record.value, timestampDelta);
+      const { key, value } = record;
+      const keySize = key === null ? -1 : (record.keySize ?? byteSize(key));
+      const valueSize = value === null ? -1 : (record.valueSize ?? byteSize(value));
+      this.appendPlain(key, keySize, value, valueSize, timestampDelta);
     } else {
       writeRecord(this.writer, record, this.count, timestampDelta);
     }
@@ -154,11 +164,16 @@ export class RecordBatchBuilder {
 
   /**
    * The common record, encoded straight into the buffer: no headers, a timestamp delta within
-   * 30 bits. Byte for byte what writeRecord writes (the codec tests compare the two).
+   * 30 bits. Byte for byte what writeRecord writes (the codec tests compare the two). Sizes are
+   * -1 for null.
    */
-  private appendPlain(key: Uint8Array | null, value: Uint8Array | null, timestampDelta: number): void {
-    const keyLength = key === null ? -1 : key.length;
-    const valueLength = value === null ? -1 : value.length;
+  private appendPlain(
+    key: RecordBytes | null,
+    keyLength: number,
+    value: RecordBytes | null,
+    valueLength: number,
+    timestampDelta: number,
+  ): void {
     const bodySize =
       1 + // attributes
       sizeOfVarint(timestampDelta) +
@@ -174,9 +189,9 @@ export class RecordBatchBuilder {
     at = putVarint(buf, at, timestampDelta);
     at = putVarint(buf, at, this.count);
     at = putVarint(buf, at, keyLength);
-    if (key !== null) at = putBytes(buf, at, key);
+    if (key !== null) at = putRecordBytes(buf, at, key, keyLength);
     at = putVarint(buf, at, valueLength);
-    if (value !== null) at = putBytes(buf, at, value);
+    if (value !== null) at = putRecordBytes(buf, at, value, valueLength);
     buf[at++] = 0;
     this.writer.offset = at;
   }
@@ -220,17 +235,6 @@ function putVarint(buf: Buffer, at: number, value: number): number {
   }
   buf[at++] = v;
   return at;
-}
-
-/** Copies `bytes` to `at`; a loop beats the TypedArray.set call for the few bytes of a key. */
-function putBytes(buf: Buffer, at: number, bytes: Uint8Array): number {
-  const length = bytes.length;
-  if (length <= 16) {
-    for (let i = 0; i < length; i++) buf[at + i] = bytes[i] as number;
-  } else {
-    buf.set(bytes, at);
-  }
-  return at + length;
 }
 
 /** A safe-integer int64, big-endian, without allocating a Long. */
@@ -291,8 +295,8 @@ export function writeRecord(
   offsetDelta: number,
   timestampDelta: number,
 ): void {
-  const keySize = record.key === null ? 0 : record.key.length;
-  const valueSize = record.value === null ? 0 : record.value.length;
+  const keySize = record.key === null ? 0 : (record.keySize ?? byteSize(record.key));
+  const valueSize = record.value === null ? 0 : (record.valueSize ?? byteSize(record.value));
   let headersSize = sizeOfVarint(record.headers.length);
   const headerKeySizes = new Array<number>(record.headers.length);
   for (let i = 0; i < record.headers.length; i++) {
@@ -313,14 +317,24 @@ export function writeRecord(
     headersSize;
 
   writer.varint(bodySize).int8(0).varlong(timestampDelta).varint(offsetDelta);
-  writeVarintBytes(writer, record.key);
-  writeVarintBytes(writer, record.value);
+  writeRecordBytes(writer, record.key, keySize);
+  writeRecordBytes(writer, record.value, valueSize);
   writer.varint(record.headers.length);
   for (let i = 0; i < record.headers.length; i++) {
     const [key, value] = record.headers[i] as RecordHeader;
     writer.varint(headerKeySizes[i] as number);
     writer.raw(Buffer.from(key, 'utf8'));
     writeVarintBytes(writer, value);
+  }
+}
+
+function writeRecordBytes(writer: Writer, bytes: RecordBytes | null, size: number): void {
+  if (bytes === null) {
+    writer.varint(-1);
+  } else {
+    writer.varint(size);
+    const buf = writer.reserve(size);
+    writer.offset = putRecordBytes(buf, writer.offset, bytes, size);
   }
 }
 

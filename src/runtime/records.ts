@@ -1,5 +1,6 @@
 import { InvalidRecordError, RecordTooLargeError } from '../errors.js';
 import type { RecordHeader } from '../protocol/record-batch.js';
+import type { RecordBytes } from '../protocol/record-bytes.js';
 
 /** A value or key as the application gives it. */
 export type Bytes = Buffer | Uint8Array | string;
@@ -20,10 +21,17 @@ export type ProduceRecord =
       timestamp?: number;
     };
 
-/** A record after validation: bytes only, ready to be partitioned and encoded. */
+/**
+ * A record after validation, ready to be partitioned and encoded. Keys and values stay as given
+ * (a string is written as UTF-8 straight into its batch: see protocol/record-bytes.ts), with
+ * their sizes in bytes; header values are bytes.
+ */
 export interface NormalizedRecord {
-  key: Buffer | null;
-  value: Buffer | null;
+  key: RecordBytes | null;
+  value: RecordBytes | null;
+  /** UTF-8 bytes of the key and the value; 0 for null. */
+  keySize: number;
+  valueSize: number;
   headers: RecordHeader[];
   /** -1: let the partitioner choose. */
   partition: number;
@@ -58,8 +66,17 @@ export function normalizeRecord(
 ): NormalizedRecord {
   let record: NormalizedRecord;
   if (typeof input === 'string' || input instanceof Uint8Array) {
-    const value = toBuffer(input, place, '');
-    record = { key: null, value, headers: NO_HEADERS, partition: -1, timestamp: now, size: value.length };
+    const valueSize = sizeOf(input, place, '');
+    record = {
+      key: null,
+      value: input,
+      keySize: 0,
+      valueSize,
+      headers: NO_HEADERS,
+      partition: -1,
+      timestamp: now,
+      size: valueSize,
+    };
   } else if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
     if (!('value' in input)) {
       throw new InvalidRecordError(fieldName(place), 'a record object needs a value (null for a tombstone)');
@@ -71,15 +88,19 @@ export function normalizeRecord(
       partition?: unknown;
       timestamp?: unknown;
     };
-    const key = fields.key == null ? null : toBuffer(fields.key, place, '.key');
-    const value = fields.value === null ? null : toBuffer(fields.value, place, '.value');
+    const key = fields.key == null ? null : (fields.key as RecordBytes);
+    const keySize = key === null ? 0 : sizeOf(key, place, '.key');
+    const value = fields.value === null ? null : (fields.value as RecordBytes);
+    const valueSize = value === null ? 0 : sizeOf(value, place, '.value');
     const headers =
       fields.headers === undefined ? NO_HEADERS : toHeaders(fields.headers, fieldName(place, '.headers'));
-    let size = (key === null ? 0 : key.length) + (value === null ? 0 : value.length);
+    let size = keySize + valueSize;
     for (const [name, headerValue] of headers) size += Buffer.byteLength(name) + (headerValue?.length ?? 0);
     record = {
       key,
       value,
+      keySize,
+      valueSize,
       headers,
       partition: fields.partition === undefined ? -1 : toPartition(fields.partition, place),
       timestamp: fields.timestamp === undefined ? now : toTimestamp(fields.timestamp, place),
@@ -93,6 +114,16 @@ export function normalizeRecord(
   }
   if (record.size > maxRecordBytes) throw new RecordTooLargeError(record.size, maxRecordBytes);
   return record;
+}
+
+/** Bytes of a key or value, which must be a string or bytes (a string as UTF-8). */
+function sizeOf(value: unknown, place: RecordPlace, suffix: string): number {
+  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
+  if (value instanceof Uint8Array) return value.length;
+  throw new InvalidRecordError(
+    fieldName(place, suffix),
+    `must be a Buffer, Uint8Array or string (got ${describe(value)})`,
+  );
 }
 
 function toBuffer(value: unknown, place: RecordPlace, suffix: string): Buffer {
