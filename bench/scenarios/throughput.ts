@@ -6,9 +6,12 @@
 // spawn to exit (its start-up takes milliseconds: there is no JIT to warm).
 //   ekaf:     produceAsync in calls of 10 000 records (its own batching), all callbacks awaited;
 //   ekaf (batched): the same through produceAsyncBatched (lingerMs 5);
+//   ekaf (strings): the same records with string keys and values (what JSON.stringify gives, the
+//             common case), converted before the warm-up, unmeasured;
 //   kafkajs:  producer.send() of 1000-record batches, 16 sends in flight, acks -1 (its best case);
 //   kcat:     `kcat -P -l -K:` of the same file (librdkafka, C): the reference, spawn to exit.
 import type { CompressionTypes } from 'kafkajs';
+import type { ProduceRecord } from '../../src/index.js';
 import { keyedFile, readRecords } from '../lib/data.js';
 import { checkDelivered, kcatProduce, payloadBytes } from '../lib/kcat.js';
 import { runWorker, type Metrics } from '../lib/proc.js';
@@ -46,8 +49,11 @@ export interface ThroughputParams {
 }
 
 export const workers = {
-  async ekaf(p: ThroughputParams & { batched: boolean }): Promise<Metrics> {
-    const records = readRecords(p.file);
+  async ekaf(p: ThroughputParams & { batched: boolean; strings?: boolean }): Promise<Metrics> {
+    const records: ProduceRecord[] =
+      p.strings === true
+        ? readRecords(p.file).map((r) => ({ key: r.key.toString(), value: r.value.toString() }))
+        : readRecords(p.file);
     const producer = await ekafProducer(
       p.bootstrap,
       p.compression === undefined ? {} : { defaults: { compression: p.compression } },
@@ -85,7 +91,7 @@ export function peakRss(): number {
 
 /** ekaf, ekaf batched, kafkajs and kcat over one file; shared with the compression scenario. */
 function contestants(file: string, records: number): Contestant[] {
-  const lib = (fn: 'ekaf' | 'kafkajs', batched = false): Contestant['run'] => {
+  const lib = (fn: 'ekaf' | 'kafkajs', batched = false, strings = false): Contestant['run'] => {
     return async (ctx) => {
       const topic = await ctx.freshTopic(fn);
       const metrics = await runWorker('throughput', fn, {
@@ -93,6 +99,7 @@ function contestants(file: string, records: number): Contestant[] {
         topic,
         file,
         batched,
+        strings,
         warmTopic: await ctx.freshTopic(`${fn}-warm`),
         warmRecords: Math.round(records * WARM_UP_SHARE),
       });
@@ -103,6 +110,7 @@ function contestants(file: string, records: number): Contestant[] {
   return [
     { name: 'ekaf', run: lib('ekaf') },
     { name: 'ekaf (batched)', run: lib('ekaf', true) },
+    { name: 'ekaf (strings)', run: lib('ekaf', false, true) },
     { name: 'kafkajs', run: lib('kafkajs') },
     {
       name: 'kcat',
@@ -119,6 +127,14 @@ export const scenario: Scenario = {
     const large = quick ? 20_000 : 200_000;
     const targets = (id: string) => [
       ratioTarget(`${id}: ekaf ≥ 1.0× kcat`, 'ekaf', 'kcat', 'recPerSec', 1.0, true),
+      ratioTarget(
+        `${id}: ekaf with string records ≥ 1.0× kcat`,
+        'ekaf (strings)',
+        'kcat',
+        'recPerSec',
+        1.0,
+        true,
+      ),
       ratioTarget(`${id}: ekaf ≥ 15× kafkajs`, 'ekaf', 'kafkajs', 'recPerSec', 15, true),
     ];
     const cases: Case[] = [
