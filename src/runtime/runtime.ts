@@ -31,7 +31,7 @@ import { MetadataClient } from './metadata-client.js';
 import { PartitionNode } from './partition-node.js';
 import { RecordRouter } from './record-router.js';
 import { identityLogic, IdentityView } from './producer-identity.js';
-import type { NormalizedRecord } from './records.js';
+import type { NormalizedRecord, RecordList } from './records.js';
 import { Settlement } from './settlement.js';
 import { Spooler, type SpoolOrigin } from './spooler.js';
 import { TopicNode } from './topic-node.js';
@@ -313,7 +313,7 @@ export class Runtime {
    */
   accept(
     topicName: string,
-    records: NormalizedRecord[],
+    records: RecordList,
     call: ProduceCall,
     urgent: boolean,
     origin?: SpoolOrigin,
