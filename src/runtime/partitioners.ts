@@ -62,7 +62,14 @@ export interface Partitioner {
    * sticky strategies use it). `partitionCount` is the topic's current number of partitions, a
    * positive integer: the caller takes it from metadata and does not call without partitions.
    */
-  partition(key: RecordBytes | null, value: RecordBytes | null, size: number, partitionCount: number): number;
+  partition(
+    key: RecordBytes | null,
+    value: RecordBytes | null,
+    size: number,
+    partitionCount: number,
+    /** The key's UTF-8 bytes when the caller knows them (a string key is not measured twice). */
+    keySize?: number,
+  ): number;
 }
 
 export interface PartitionerOptions {
@@ -144,9 +151,9 @@ export function toPositive(n: number): number {
 }
 
 /** Java's `BuiltInPartitioner.partitionForKey`: a string key is hashed as its UTF-8 bytes. */
-function partitionForKey(key: RecordBytes, partitionCount: number): number {
+function partitionForKey(key: RecordBytes, partitionCount: number, keySize?: number): number {
   if (typeof key !== 'string') return toPositive(murmur2(key)) % partitionCount;
-  const size = byteSize(key);
+  const size = keySize ?? byteSize(key);
   if (keyScratch.length < size) keyScratch = Buffer.allocUnsafe(Math.max(size, 2 * keyScratch.length));
   putRecordBytes(keyScratch, 0, key, size);
   return toPositive(murmur2(keyScratch, size)) % partitionCount;
@@ -230,8 +237,9 @@ class DefaultPartitioner implements Partitioner {
     _value: RecordBytes | null,
     size: number,
     partitionCount: number,
+    keySize?: number,
   ): number {
-    if (key !== null) return partitionForKey(key, partitionCount);
+    if (key !== null) return partitionForKey(key, partitionCount, keySize);
     let p = this.current;
     if (p < 0 || p >= partitionCount) {
       // First record, or the partition is gone from the metadata: start afresh.

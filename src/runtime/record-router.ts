@@ -143,7 +143,7 @@ export class RecordRouter {
     let partition = record.partition;
     if (partition === -1) {
       try {
-        partition = topic.partitioner.partition(record.key, record.value, record.size, count);
+        partition = topic.partitioner.partition(record.key, record.value, record.size, count, record.keySize);
       } catch (error) {
         // A custom partitioner threw or returned a bad partition: this record fails, nothing else.
         this.parts.settlement.recordFailed(record, spoolId, call, partitionerError(topic.name, error));
