@@ -198,9 +198,11 @@ export class RecordBatchBuilder {
 
   /**
    * Writes the header and CRC and returns the batch bytes. The result is final: a retry sends
-   * exactly these bytes again, which idempotent delivery relies on.
+   * exactly these bytes again, which idempotent delivery relies on. `crc` false leaves the CRC to
+   * writeBatchCrc, for a batch that is stamped or compressed before it is sent (a CRC pass over
+   * the batch each time would be wasted: see PartitionLog.takeNext).
    */
-  seal(identity: ProducerIdentity = NO_PRODUCER_IDENTITY, codec: CompressionCodec = 0): Buffer {
+  seal(identity: ProducerIdentity = NO_PRODUCER_IDENTITY, codec: CompressionCodec = 0, crc = true): Buffer {
     if (this.count === 0) throw new EncodeError('cannot seal an empty record batch');
     // Sealing again would rewrite the bytes already handed out (they are a view, not a copy).
     if (this.sealed) throw new EncodeError('record batch is already sealed');
@@ -221,7 +223,7 @@ export class RecordBatchBuilder {
     b.writeInt32BE(identity.baseSequence, PRODUCER_ID_OFFSET + 10);
     b.writeInt32BE(this.count, 57);
     const bytes = this.writer.view();
-    writeCrc(bytes);
+    if (crc) writeBatchCrc(bytes);
     return bytes;
   }
 }
@@ -246,7 +248,7 @@ function writeInt64(buf: Buffer, at: number, value: number): void {
 
 /**
  * Writes the producer identity (id, epoch, base sequence) into a sealed batch and recomputes its
- * CRC. An idempotent producer stamps a batch once, when it is first sent, so that sequence
+ * CRC (unless `crc` is false: writeBatchCrc then). An idempotent producer stamps a batch once, when it is first sent, so that sequence
  * numbers follow the order batches leave in; every retry then resends the stamped bytes as they are.
  * A transactional producer's batches also get the transactional bit.
  */
@@ -254,6 +256,7 @@ export function stampProducerIdentity(
   batch: Buffer,
   identity: ProducerIdentity,
   transactional = false,
+  crc = true,
 ): void {
   if (transactional) {
     batch.writeInt16BE(batch.readInt16BE(ATTRIBUTES_OFFSET) | TRANSACTIONAL_ATTRIBUTE, ATTRIBUTES_OFFSET);
@@ -261,7 +264,7 @@ export function stampProducerIdentity(
   writeInt64(batch, PRODUCER_ID_OFFSET, identity.producerId);
   batch.writeInt16BE(identity.producerEpoch, PRODUCER_ID_OFFSET + 8);
   batch.writeInt32BE(identity.baseSequence, PRODUCER_ID_OFFSET + 10);
-  writeCrc(batch);
+  if (crc) writeBatchCrc(batch);
 }
 
 /**
@@ -273,6 +276,7 @@ export function compressBatch(
   batch: Buffer,
   codec: CompressionCodec,
   compress: (records: Buffer) => Buffer,
+  crc = true,
 ): Buffer {
   const compressed = compress(batch.subarray(RECORD_BATCH_HEADER_SIZE));
   const result = Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + compressed.length);
@@ -280,11 +284,12 @@ export function compressBatch(
   compressed.copy(result, RECORD_BATCH_HEADER_SIZE);
   result.writeInt32BE(result.length - BATCH_LENGTH_OFFSET - 4, BATCH_LENGTH_OFFSET);
   result.writeInt16BE((result.readInt16BE(ATTRIBUTES_OFFSET) & ~0x07) | codec, ATTRIBUTES_OFFSET);
-  writeCrc(result);
+  if (crc) writeBatchCrc(result);
   return result;
 }
 
-function writeCrc(batch: Buffer): void {
+/** Computes and writes the CRC-32C of a batch whose other bytes are final. */
+export function writeBatchCrc(batch: Buffer): void {
   batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
 }
 

@@ -1,5 +1,12 @@
 import type { Codec } from '../protocol/compression.js';
-import { compressBatch, RecordBatchBuilder, stampProducerIdentity } from '../protocol/record-batch.js';
+import {
+  compressBatch,
+  CompressionCodec,
+  NO_PRODUCER_IDENTITY,
+  RecordBatchBuilder,
+  stampProducerIdentity,
+  writeBatchCrc,
+} from '../protocol/record-batch.js';
 import type { ProduceCall } from './delivery.js';
 import type { NormalizedRecord } from './records.js';
 import { BatchBufferPool } from './batch-buffer-pool.js';
@@ -179,10 +186,19 @@ export class PartitionLog {
     // and the sender fails it for good (UnsendableBatch) rather than losing it.
     this.inFlightBatches.push(batch);
     try {
+      // The CRC is computed once, after the last change to the bytes (compression, the stamp):
+      // a batch is sealed without one, and a resent batch keeps the one it was sent with.
+      let rewritten = false;
       if (!batch.finalized) {
+        rewritten = true;
         const plainLength = batch.bytes.length;
         if (codec !== null) {
-          const compressed = compressBatch(batch.bytes, codec.id, (records) => codec.compress(records));
+          const compressed = compressBatch(
+            batch.bytes,
+            codec.id,
+            (records) => codec.compress(records),
+            false,
+          );
           batch.plain = batch.bytes;
           batch.bytes = compressed;
         }
@@ -197,11 +213,13 @@ export class PartitionLog {
           batch.baseSequence = this.sequence.take(batch.recordCount);
         }
         if (!batch.stampWritten) {
-          stampProducerIdentity(batch.bytes, batch, this.transactional);
+          stampProducerIdentity(batch.bytes, batch, this.transactional, false);
           batch.stampWritten = true;
+          rewritten = true;
         }
         batch.maybeWritten = true;
       }
+      if (rewritten) writeBatchCrc(batch.bytes);
     } catch (error) {
       throw new UnsendableBatch(batch, error);
     }
@@ -409,7 +427,8 @@ export class PartitionLog {
     const open = this.open;
     if (open === null) return;
     this.open = null;
-    let bytes = open.builder.seal();
+    // No CRC yet: takeNext writes it once the bytes are final.
+    let bytes = open.builder.seal(NO_PRODUCER_IDENTITY, CompressionCodec.none, false);
     let pooled: Buffer | null = null;
     if (open.builder.buffer === this.scratch) {
       if (bytes.length <= this.scratch.length / 2) {
