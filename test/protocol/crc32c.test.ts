@@ -1,6 +1,13 @@
 import crc32cJs from 'crc-32/crc32c.js';
 import { describe, expect, it } from 'vitest';
-import { crc32c, crc32cPure } from '../../src/protocol/crc32c.js';
+import { gzipSync } from 'node:zlib';
+import { crc32c, crc32cPatch, crc32cPure } from '../../src/protocol/crc32c.js';
+import {
+  compressBatch,
+  CompressionCodec,
+  RecordBatchBuilder,
+  stampProducerIdentity,
+} from '../../src/protocol/record-batch.js';
 import { seeded } from '../support/seeded.js';
 
 // The independent reference is the crc-32 package (SheetJS), and @node-rs/crc32 where it loads.
@@ -61,5 +68,54 @@ describe('crc32c', () => {
     const long = Buffer.alloc(4096 + 8, 0xab);
     const inner = long.subarray(4, 4 + 4096);
     expect(crc32cPure(inner)).toBe(reference(Buffer.from(inner)));
+  });
+});
+
+describe('crc32cPatch', () => {
+  it(`equals a full recomputation after changing a span anywhere (seed ${SEED})`, () => {
+    const random = seeded(SEED + 2);
+    const int = (below: number): number => Math.floor(random() * below);
+    for (let trial = 0; trial < 400; trial++) {
+      const length = 1 + int(trial % 4 === 0 ? 200_000 : 300);
+      const message = randomBytes(random, length);
+      const at = int(length);
+      const span = Math.min(length - at, 1 + int(40));
+      const before = Buffer.from(message.subarray(at, at + span));
+      const crc = reference(message);
+      for (let i = 0; i < span; i++) message[at + i] = int(256);
+      const patched = crc32cPatch(crc, before, message.subarray(at, at + span), length - at - span);
+      expect(patched, `length ${length}, span ${span} at ${at}`).toBe(reference(message));
+    }
+  });
+});
+
+describe('stamping a batch patches its CRC', () => {
+  const CRC_OFFSET = 17;
+  const crcOf = (batch: Buffer): number => reference(batch.subarray(21));
+
+  it.each([
+    { records: 3, compressed: false, transactional: false },
+    { records: 3000, compressed: false, transactional: true },
+    { records: 3000, compressed: true, transactional: false },
+    { records: 20, compressed: true, transactional: true },
+  ])('$records records, compressed $compressed, transactional $transactional', (c) => {
+    const random = seeded(SEED + 3);
+    const builder = new RecordBatchBuilder();
+    for (let i = 0; i < c.records; i++)
+      builder.append({
+        key: null,
+        value: randomBytes(random, 1 + (i % 50)),
+        headers: [],
+        timestamp: 1000 + i,
+      });
+    let batch: Buffer = Buffer.from(builder.seal());
+    if (c.compressed) batch = compressBatch(batch, CompressionCodec.gzip, (records) => gzipSync(records));
+    const identity = { producerId: 2 ** 40 + 7, producerEpoch: 9, baseSequence: 2 ** 31 - 5 };
+    stampProducerIdentity(batch, identity, c.transactional);
+    expect(batch.readUInt32BE(CRC_OFFSET)).toBe(crcOf(batch));
+    // Stamped again (a new epoch after a reset): patched from the first stamp's CRC.
+    stampProducerIdentity(batch, { ...identity, producerEpoch: 10, baseSequence: 0 }, c.transactional);
+    expect(batch.readUInt32BE(CRC_OFFSET)).toBe(crcOf(batch));
+    expect(batch.readInt16BE(51)).toBe(10);
   });
 });
