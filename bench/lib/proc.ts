@@ -26,6 +26,8 @@ export interface CommandAnswer {
 export interface WorkerOptions {
   /** Extra node flags (e.g. --expose-gc, --cpu-prof). tsx is always loaded. */
   execArgv?: string[];
+  /** Variables added to the worker's environment (e.g. EKAF_PURE=1 for ekaf's pure path). */
+  env?: Record<string, string>;
   /** Runs a dev-cluster command line for the worker (e.g. "broker_down -1"). */
   onCommand?: (line: string) => Promise<string>;
   timeoutMs?: number;
@@ -44,6 +46,7 @@ export function runWorker(
   const child = fork(join(BENCH_DIR, 'worker.ts'), [module, fn, JSON.stringify(params)], {
     cwd: ROOT_DIR,
     execArgv: ['--import', 'tsx', ...(opts.execArgv ?? [])],
+    env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
   let stderr = '';

@@ -45,7 +45,7 @@ export interface ThroughputParams {
   warmTopic: string;
   warmRecords: number;
   /** Scenario 6: batch compression (kafkajs: gzip only). */
-  compression?: 'gzip' | 'lz4' | 'zstd';
+  compression?: 'gzip' | 'snappy' | 'lz4' | 'zstd';
 }
 
 export const workers = {
@@ -89,28 +89,42 @@ export function peakRss(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
-/** ekaf, ekaf batched, kafkajs and kcat over one file; shared with the compression scenario. */
-function contestants(file: string, records: number): Contestant[] {
-  const lib = (fn: 'ekaf' | 'kafkajs', batched = false, strings = false): Contestant['run'] => {
+/**
+ * ekaf, ekaf batched, kafkajs and kcat over one file; with `pure`, also ekaf with EKAF_PURE=1 (no
+ * native addon: the pure CRC-32C).
+ */
+function contestants(file: string, records: number, pure = false): Contestant[] {
+  const lib = (
+    fn: 'ekaf' | 'kafkajs',
+    batched = false,
+    env: Record<string, string> = {},
+    strings = false,
+  ): Contestant['run'] => {
     return async (ctx) => {
       const topic = await ctx.freshTopic(fn);
-      const metrics = await runWorker('throughput', fn, {
-        bootstrap: ctx.cluster.bootstrap,
-        topic,
-        file,
-        batched,
-        strings,
-        warmTopic: await ctx.freshTopic(`${fn}-warm`),
-        warmRecords: Math.round(records * WARM_UP_SHARE),
-      });
+      const metrics = await runWorker(
+        'throughput',
+        fn,
+        {
+          bootstrap: ctx.cluster.bootstrap,
+          topic,
+          file,
+          batched,
+          strings,
+          warmTopic: await ctx.freshTopic(`${fn}-warm`),
+          warmRecords: Math.round(records * WARM_UP_SHARE),
+        },
+        { env },
+      );
       await checkDelivered(ctx.cluster.bootstrap, topic, records, PARTITIONS);
       return metrics;
     };
   };
   return [
     { name: 'ekaf', run: lib('ekaf') },
+    ...(pure ? [{ name: 'ekaf (pure)', run: lib('ekaf', false, { EKAF_PURE: '1' }) }] : []),
     { name: 'ekaf (batched)', run: lib('ekaf', true) },
-    { name: 'ekaf (strings)', run: lib('ekaf', false, true) },
+    { name: 'ekaf (strings)', run: lib('ekaf', false, {}, true) },
     { name: 'kafkajs', run: lib('kafkajs') },
     {
       name: 'kcat',
@@ -141,9 +155,19 @@ export const scenario: Scenario = {
       {
         id: '1a',
         title: `${small.toLocaleString('en-US')} × 100 B values, 8 B keys`,
-        contestants: contestants(keyedFile(small, 100), small),
+        contestants: contestants(keyedFile(small, 100), small, true),
         metrics: [...THROUGHPUT_METRICS, { key: 'peakRssMB', label: 'peak RSS MB', higherIsBetter: false }],
-        targets: targets('1a'),
+        targets: [
+          ...targets('1a'),
+          ratioTarget(
+            'Pure path (no native addon) ≥ 0.8× the native path on 1a',
+            'ekaf (pure)',
+            'ekaf',
+            'recPerSec',
+            0.8,
+            true,
+          ),
+        ],
       },
       {
         id: '1b',

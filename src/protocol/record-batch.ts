@@ -1,5 +1,5 @@
 import { DecodeError, EncodeError } from '../errors.js';
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cPatch } from './crc32c.js';
 import { Reader } from './reader.js';
 import { byteSize, putRecordBytes, type RecordBytes } from './record-bytes.js';
 import { Writer } from './writer.js';
@@ -246,11 +246,20 @@ function writeInt64(buf: Buffer, at: number, value: number): void {
   buf.writeUInt32BE(value - high * 0x100000000, at + 4);
 }
 
+/** The stamped span: attributes (the transactional bit) to the base sequence's end. */
+const STAMP_END = PRODUCER_ID_OFFSET + 14;
+const stampBefore = Buffer.alloc(STAMP_END - ATTRIBUTES_OFFSET);
+
 /**
- * Writes the producer identity (id, epoch, base sequence) into a sealed batch and recomputes its
- * CRC (unless `crc` is false: writeBatchCrc then). An idempotent producer stamps a batch once, when it is first sent, so that sequence
+ * Writes the producer identity (id, epoch, base sequence) into a sealed batch and updates its
+ * CRC (with `crc` false it leaves the CRC to writeBatchCrc). An idempotent producer stamps a
+ * batch once, when it is first sent, so that sequence
  * numbers follow the order batches leave in; every retry then resends the stamped bytes as they are.
  * A transactional producer's batches also get the transactional bit.
+ *
+ * With `crc`, the batch's CRC must be right before (seal, compressBatch and this function leave it
+ * so): the new one is patched from it for the 36 bytes that change (crc32cPatch, ~2 µs) rather than
+ * computed again over the whole batch (~15 µs native, ~50 µs pure for 64 KiB).
  */
 export function stampProducerIdentity(
   batch: Buffer,
@@ -258,13 +267,17 @@ export function stampProducerIdentity(
   transactional = false,
   crc = true,
 ): void {
+  if (crc) batch.copy(stampBefore, 0, ATTRIBUTES_OFFSET, STAMP_END);
   if (transactional) {
     batch.writeInt16BE(batch.readInt16BE(ATTRIBUTES_OFFSET) | TRANSACTIONAL_ATTRIBUTE, ATTRIBUTES_OFFSET);
   }
   writeInt64(batch, PRODUCER_ID_OFFSET, identity.producerId);
   batch.writeInt16BE(identity.producerEpoch, PRODUCER_ID_OFFSET + 8);
   batch.writeInt32BE(identity.baseSequence, PRODUCER_ID_OFFSET + 10);
-  if (crc) writeBatchCrc(batch);
+  if (!crc) return;
+  const after = batch.subarray(ATTRIBUTES_OFFSET, STAMP_END);
+  const patched = crc32cPatch(batch.readUInt32BE(CRC_OFFSET), stampBefore, after, batch.length - STAMP_END);
+  batch.writeUInt32BE(patched, CRC_OFFSET);
 }
 
 /**
