@@ -47,6 +47,11 @@ export class LineSplitter {
    * so that a line spanning many chunks costs one copy, not one per chunk.
    */
   private cut: Buffer[] = [];
+  /**
+   * Key and value bytes of the records given out since takeBytes(): the caller's byte count
+   * without a pass over the records (the delimiter is not payload).
+   */
+  private bytes = 0;
 
   constructor(options: LineRecordOptions = {}) {
     if (options.keyDelimiter?.length === 0) throw new Error('LineSplitter: an empty key delimiter');
@@ -104,6 +109,13 @@ export class LineSplitter {
     }
   }
 
+  /** Key and value bytes of the records next() and finish() gave since the last call. */
+  takeBytes(): number {
+    const bytes = this.bytes;
+    this.bytes = 0;
+    return bytes;
+  }
+
   /** At the end of the input: the record of the last line if it has no newline, else undefined. */
   finish(): ProduceRecord | undefined {
     if (this.cut.length === 0) return undefined;
@@ -133,6 +145,7 @@ export class LineSplitter {
       }
     }
     const value = chunk.subarray(valueStart, end);
+    this.bytes += key === null ? value.length : key.length + value.length;
     // A bare value when there is nothing else to say: the producer's fastest path.
     if (key === null && this.partition === undefined) return value;
     return this.partition === undefined ? { key, value } : { key, value, partition: this.partition };

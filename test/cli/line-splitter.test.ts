@@ -165,6 +165,39 @@ describe('LineSplitter: lines', () => {
   });
 });
 
+describe('LineSplitter: byte count', () => {
+  /** Key and value bytes of the records, as the producer counts them. */
+  const payload = (records: ProduceRecord[]): number =>
+    records.reduce((sum, r) => {
+      if (Buffer.isBuffer(r)) return sum + r.length;
+      if (typeof r === 'string' || r instanceof Uint8Array) throw new Error('not from the splitter');
+      return sum + (r.key == null ? 0 : (r.key as Buffer).length) + (r.value as Buffer).length;
+    }, 0);
+
+  it('counts the key and value bytes of the records given, however the input is cut', () => {
+    const input = Buffer.from('k1:v1\r\n\nnö key\n:empty key\nk:\n€::😀\nlast:line');
+    for (const delimiter of [undefined, ':', '::']) {
+      const options = delimiter === undefined ? {} : { keyDelimiter: Buffer.from(delimiter) };
+      for (const chunks of everyCut(input)) {
+        const lines = new LineSplitter(options);
+        const records: ProduceRecord[] = [];
+        let bytes = 0;
+        for (const chunk of chunks) {
+          lines.push(chunk);
+          for (let r = lines.next(); r !== undefined; r = lines.next()) records.push(r);
+          bytes += lines.takeBytes();
+        }
+        const last = lines.finish();
+        if (last !== undefined) records.push(last);
+        bytes += lines.takeBytes();
+        expect(bytes).toBe(payload(records));
+        // Taken: counted once only.
+        expect(lines.takeBytes()).toBe(0);
+      }
+    }
+  });
+});
+
 describe('LineSplitter: keys', () => {
   it('splits a line at the first delimiter: key before, value after', () => {
     expect(keyed(['k1:v1\nk2:v:2\n'], ':')).toEqual([
