@@ -127,8 +127,8 @@ async function runCases<C>(
         try {
           const metrics = await contestant.run(ctx);
           runs.get(contestant.name)?.push(metrics);
-          const first = kase.metrics[0];
-          const shown = first === undefined ? '' : `${fmt(metrics[first.key] ?? NaN)} ${first.label}`;
+          // Every metric of the run, not only the table's medians: a round that stands out shows.
+          const shown = resultCell(metrics, kase);
           log(
             `  ${kase.id} round ${round}/${rounds} ${contestant.name}: ${shown} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
           );

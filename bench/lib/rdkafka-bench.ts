@@ -36,9 +36,14 @@ export function rdkafkaBenchBinary(): Promise<string> {
   return built;
 }
 
-export async function runRdkafkaProducer(p: ProducerRunParams): Promise<ProducerRun> {
+/** `config`: librdkafka properties over the driver's (e.g. { 'batch.size': '16384' }). */
+export async function runRdkafkaProducer(
+  p: ProducerRunParams,
+  config: Record<string, string> = {},
+): Promise<ProducerRun> {
   const binary = await rdkafkaBenchBinary();
   const args = [p.bootstrap, p.topic, p.file, String(p.records), String(p.warmup), String(p.rate)];
+  for (const [k, v] of Object.entries(config)) args.push(`${k}=${v}`);
   const r = await timeCommand(binary, args);
   if (r.code !== 0) throw new Error(`rdkafka-bench ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
   return parseProducerRun(r.stdout, 'rdkafka-bench');
