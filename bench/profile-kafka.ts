@@ -1,5 +1,6 @@
 // What bounds ekaf on Apache Kafka (scenario 10's saturated case): `flock /tmp/ekaf-kafka.lock
-// flock /tmp/ekaf-bench.lock npx tsx bench/profile-kafka.ts [--records N] [--clients a,b] [--top N]`.
+// flock /tmp/ekaf-bench.lock npx tsx bench/profile-kafka.ts [--records N] [--clients a,b] [--top N]
+// [--rate R]` (--rate: paced at R records/s as scenarios 11 and 12, instead of saturated).
 // Starts Kafka 4.4.0 (3 KRaft nodes), warms the brokers up as scenario 10 does, measures the
 // brokers' idle CPU, then runs each client once on a fresh 6-partition topic (RF 3, min ISR 2),
 // saturated, by scenario 10's rules (bench/scenarios/kafka-producers.ts). Per client it prints
@@ -29,9 +30,11 @@ const { values } = parseArgs({
     records: { type: 'string', default: '500000' },
     clients: { type: 'string', default: 'ekaf,ekaf-1mb,java,librdkafka' },
     top: { type: 'string', default: '15' },
+    rate: { type: 'string', default: '0' },
   },
 });
 const records = Number(values.records);
+const rate = Number(values.rate);
 const clients = values.clients.split(',');
 const profileDir = join(DATA_DIR, 'profile-kafka');
 rmSync(profileDir, { recursive: true, force: true });
@@ -81,7 +84,7 @@ try {
       file,
       records,
       warmup: records / 2,
-      rate: 0,
+      rate,
     });
     const wall = (nowMs() - t0) / 1000;
     const brokerCpu = totalCpuSeconds(brokers) - cpu0;
