@@ -10,8 +10,11 @@
 //             common case), converted before the warm-up, unmeasured;
 //   kafkajs:  producer.send() of 1000-record batches, 16 sends in flight, acks -1 (its best case);
 //   kcat:     `kcat -P -l -K:` of the same file (librdkafka, C): the reference, spawn to exit.
+// "CPU s/M rec": user + system CPU seconds per million records, every thread of the process
+// (bench/lib/cpu.ts): of the measured phase for the library clients, spawn to exit for kcat.
 import type { CompressionTypes } from 'kafkajs';
 import type { ProduceRecord } from '../../src/index.js';
+import { CPU_PER_M_METRIC, cpuMetric, cpuSecondsSince } from '../lib/cpu.js';
 import { keyedFile, readRecords } from '../lib/data.js';
 import { checkDelivered, kcatProduce, payloadBytes } from '../lib/kcat.js';
 import { runWorker, type Metrics } from '../lib/proc.js';
@@ -60,11 +63,17 @@ export const workers = {
     );
     await warmEkaf(producer, p.topic);
     await pumpEkaf(producer, p.warmTopic, records.slice(0, p.warmRecords), 10_000, p.batched);
+    const cpu0 = process.cpuUsage();
     const t0 = nowMs();
     await pumpEkaf(producer, p.topic, records, 10_000, p.batched);
     const ms = nowMs() - t0;
+    const cpu = cpuMetric(cpuSecondsSince(cpu0), records.length);
     await producer.close();
-    return { ...rates(records.length, payloadBytes(p.file, records.length), ms), peakRssMB: peakRss() };
+    return {
+      ...rates(records.length, payloadBytes(p.file, records.length), ms),
+      ...cpu,
+      peakRssMB: peakRss(),
+    };
   },
   async kafkajs(p: ThroughputParams): Promise<Metrics> {
     const records = readRecords(p.file);
@@ -76,11 +85,17 @@ export const workers = {
       codec = (await import('kafkajs')).CompressionTypes.GZIP;
     }
     await pumpKafkajs(producer, p.warmTopic, records.slice(0, p.warmRecords), 1000, 16, codec);
+    const cpu0 = process.cpuUsage();
     const t0 = nowMs();
     await pumpKafkajs(producer, p.topic, records, 1000, 16, codec);
     const ms = nowMs() - t0;
+    const cpu = cpuMetric(cpuSecondsSince(cpu0), records.length);
     await producer.disconnect();
-    return { ...rates(records.length, payloadBytes(p.file, records.length), ms), peakRssMB: peakRss() };
+    return {
+      ...rates(records.length, payloadBytes(p.file, records.length), ms),
+      ...cpu,
+      peakRssMB: peakRss(),
+    };
   },
 };
 
@@ -156,7 +171,11 @@ export const scenario: Scenario = {
         id: '1a',
         title: `${small.toLocaleString('en-US')} × 100 B values, 8 B keys`,
         contestants: contestants(keyedFile(small, 100), small, true),
-        metrics: [...THROUGHPUT_METRICS, { key: 'peakRssMB', label: 'peak RSS MB', higherIsBetter: false }],
+        metrics: [
+          ...THROUGHPUT_METRICS,
+          CPU_PER_M_METRIC,
+          { key: 'peakRssMB', label: 'peak RSS MB', higherIsBetter: false },
+        ],
         targets: [
           ...targets('1a'),
           ratioTarget(
@@ -173,7 +192,11 @@ export const scenario: Scenario = {
         id: '1b',
         title: `${large.toLocaleString('en-US')} × 1 KiB values, 8 B keys`,
         contestants: contestants(keyedFile(large, 1024), large),
-        metrics: [...THROUGHPUT_METRICS, { key: 'peakRssMB', label: 'peak RSS MB', higherIsBetter: false }],
+        metrics: [
+          ...THROUGHPUT_METRICS,
+          CPU_PER_M_METRIC,
+          { key: 'peakRssMB', label: 'peak RSS MB', higherIsBetter: false },
+        ],
         targets: targets('1b'),
       },
     ];
