@@ -38,9 +38,20 @@ import { scenario as spool } from './scenarios/spool.js';
 import { scenario as transactions } from './scenarios/transactions.js';
 import { scenario as kafkaThroughput } from './scenarios/kafka-throughput.js';
 import { latency100k, latency10k } from './scenarios/kafka-latency.js';
+import { scenario as scaling } from './scenarios/scaling.js';
 import { startKafkaCluster } from '../test/kafka/kafka-cluster.js';
 
-const SCENARIOS: Scenario[] = [throughput, cli, concurrent, latency, memory, compression, gateway, spool];
+const SCENARIOS: Scenario[] = [
+  throughput,
+  cli,
+  concurrent,
+  latency,
+  memory,
+  compression,
+  gateway,
+  spool,
+  scaling,
+];
 /** On Apache Kafka: only with --only. */
 const KAFKA_SCENARIOS: KafkaScenario[] = [transactions, kafkaThroughput, latency10k, latency100k];
 const ALIASES: Record<string, string> = {
@@ -56,6 +67,7 @@ const ALIASES: Record<string, string> = {
   'kafka-throughput': '10',
   'kafka-latency-10k': '11',
   'kafka-latency-100k': '12',
+  scaling: '13',
 };
 /** Cases where ekaf (the first contestant) also runs on each further --node, beside the others. */
 const NODE_COMPARISON_CASES = new Set(['1a', '1b', '2']);

@@ -1,8 +1,12 @@
 import type { EventEmitter } from 'eventemitter3';
 import { fromPromise } from 'xstate';
 import { metadataMachine, type MetadataSummary } from '../../machines/metadata.machine.js';
-import { partitionWorkerMachine } from '../../machines/partition-worker.machine.js';
-import { topicMachine } from '../../machines/topic.machine.js';
+import {
+  partitionWorkerMachine,
+  type PartitionWorkerContext,
+  type PartitionWorkerInput,
+} from '../../machines/partition-worker.machine.js';
+import { topicMachine, type TopicContext } from '../../machines/topic.machine.js';
 import type { ResolvedOptions } from '../config.js';
 import type { ProducerEvents } from '../events.js';
 import type { ConnectionOptions } from '../network/connection.js';
@@ -30,30 +34,45 @@ export interface LogicHost {
   refreshMetadata(): void;
   /** The sender of the partition's current leader may take its batches. */
   wakeLeader(node: PartitionNode): void;
+  /** A partition of a topic in use, undefined once it left (its worker is being stopped). */
+  partition(topic: string, partition: number): PartitionNode | undefined;
+  /** A topic in use, undefined once evicted. */
+  topic(name: string): TopicNode | undefined;
 }
 
-export function workerLogic(host: LogicHost, node: PartitionNode) {
-  const ref = { topic: node.topic.name, partition: node.partition };
+/** What the worker's actions are given: its context names its partition. */
+interface WorkerArgs {
+  context: PartitionWorkerContext;
+}
+
+/**
+ * The partition worker's logic, made once per producer and shared by every worker: each action
+ * finds its partition from the worker's context. (A logic per partition, from `provide()`, built
+ * a machine's state nodes per partition: 16 KB of heap each, and most of the time of a first
+ * produce to a new topic of 1 000 partitions.)
+ */
+export function workerLogic(host: LogicHost) {
   const { events } = host;
-  const logic = partitionWorkerMachine.provide({
+  const nodeOf = (context: PartitionWorkerContext): PartitionNode | undefined =>
+    host.partition(context.topic, context.partition);
+  return partitionWorkerMachine.provide({
     actions: {
-      drain: () => {
-        host.wakeLeader(node);
+      drain: ({ context }: WorkerArgs) => {
+        const node = nodeOf(context);
+        if (node !== undefined) host.wakeLeader(node);
       },
       refreshMetadata: () => {
         host.refreshMetadata();
       },
-      reportUp: ({ context }) => {
-        if (context.downSince !== null && node.everUp) {
-          events.emit('downtime.replayed', { ...ref, records: node.log.bufferedRecords });
-          events.emit('time_down', { ...ref, ms: Date.now() - context.downSince });
-        }
-        if (!node.everUp) events.emit('time_to_connect', { ...ref, ms: Date.now() - host.startedAt });
-        node.everUp = true;
-        node.savedReported = false;
-        events.emit('worker.up', { ...ref, leaderId: context.leaderId });
+      reportUp: ({ context }: WorkerArgs) => {
+        const node = nodeOf(context);
+        if (node !== undefined) reportUp(host, node, context);
       },
-      reportDown: ({ context }) => {
+      reportDown: ({ context }: WorkerArgs) => {
+        const node = nodeOf(context);
+        if (node === undefined) return;
+        const ref = { topic: context.topic, partition: context.partition };
+        node.log.downtime = true;
         if (node.everUp) events.emit('worker.down', { ...ref, error: context.lastError });
         // While a topic is down, everything it holds is on disk.
         if (host.spooler?.mode === 'downtime') host.spooler.catchUp(node.topic.name);
@@ -62,48 +81,73 @@ export function workerLogic(host: LogicHost, node: PartitionNode) {
           events.emit('downtime.saved', { ...ref, records: node.log.bufferedRecords });
         }
       },
-      reportStillDown: ({ context }) => {
-        if (node.everUp) {
+      reportStillDown: ({ context }: WorkerArgs) => {
+        if (nodeOf(context)?.everUp === true) {
           events.emit('worker.still_down', {
-            ...ref,
+            topic: context.topic,
+            partition: context.partition,
             downForMs: Date.now() - (context.downSince ?? Date.now()),
           });
         }
       },
     },
   });
-  const { retryBackoffMs, retryBackoffMaxMs } = host.options;
+}
+
+/** `worker.up` (and `time_to_connect` / `time_down`): the worker entered `ready`. */
+export function reportUp(host: LogicHost, node: PartitionNode, context: PartitionWorkerContext): void {
+  const { events } = host;
+  const ref = { topic: context.topic, partition: context.partition };
+  if (context.downSince !== null && node.everUp) {
+    events.emit('downtime.replayed', { ...ref, records: node.log.bufferedRecords });
+    events.emit('time_down', { ...ref, ms: Date.now() - context.downSince });
+  }
+  if (!node.everUp) events.emit('time_to_connect', { ...ref, ms: Date.now() - host.startedAt });
+  node.everUp = true;
+  node.savedReported = false;
+  node.log.downtime = false;
+  events.emit('worker.up', { ...ref, leaderId: context.leaderId });
+}
+
+/** What a partition's worker starts with; `timing` is shared by every worker of the producer. */
+export function workerInput(node: PartitionNode, timing: WorkerTiming): PartitionWorkerInput {
+  return { topic: node.topic.name, partition: node.partition, ...timing };
+}
+
+/** The retry and reporting delays of every worker (the producer's options). */
+export type WorkerTiming = Pick<
+  PartitionWorkerInput,
+  'retryBackoffMs' | 'retryBackoffMaxMs' | 'stillDownIntervalMs'
+>;
+
+export function workerTiming(options: ResolvedOptions): WorkerTiming {
   return {
-    logic,
-    input: {
-      topic: node.topic.name,
-      partition: node.partition,
-      retryBackoffMs,
-      retryBackoffMaxMs,
-      stillDownIntervalMs: STILL_DOWN_INTERVAL_MS,
-    },
+    retryBackoffMs: options.retryBackoffMs,
+    retryBackoffMaxMs: options.retryBackoffMaxMs,
+    stillDownIntervalMs: STILL_DOWN_INTERVAL_MS,
   };
 }
 
+/** The topic actor's logic, made once per producer and shared by every topic. */
 export function topicLogic(
   host: LogicHost,
-  topic: TopicNode,
   hooks: { releaseWaiting(topic: TopicNode): void; refuseHeld(topic: TopicNode): void },
 ) {
-  const logic = topicMachine.provide({
+  return topicMachine.provide({
     actions: {
       refreshMetadata: () => {
         host.refreshMetadata();
       },
-      releaseWaiting: () => {
-        hooks.releaseWaiting(topic);
+      releaseWaiting: ({ context }: { context: TopicContext }) => {
+        const topic = host.topic(context.name);
+        if (topic !== undefined) hooks.releaseWaiting(topic);
       },
-      refuseHeld: () => {
-        hooks.refuseHeld(topic);
+      refuseHeld: ({ context }: { context: TopicContext }) => {
+        const topic = host.topic(context.name);
+        if (topic !== undefined) hooks.refuseHeld(topic);
       },
     },
   });
-  return { logic, input: { name: topic.name } };
 }
 
 /**

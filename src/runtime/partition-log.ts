@@ -19,6 +19,8 @@ export type { ProducerStamp } from './partition-sequence.js';
 /** The batch being filled. */
 interface OpenBatch {
   builder: RecordBatchBuilder;
+  /** The pooled buffer the builder started in (it writes elsewhere once it outgrows it). */
+  scratch: Buffer;
   segments: Segment[];
   timestamps: TimestampRuns;
   payloadBytes: number;
@@ -49,14 +51,15 @@ export class PartitionLog {
   private nextSequence = 0;
   /** The idempotence state: producer id and epoch, next sequence number, pending reset. */
   readonly sequence: PartitionSequence;
-  /**
-   * The buffer the next open batch is written into. A batch that fills most of it takes it over
-   * (no copy); a small one (a lone produceSync) is copied out to its exact size and the scratch is
-   * reused, so that small batches neither hold a batch-sized buffer each nor churn allocations.
-   */
-  private scratch: Buffer | null = null;
   /** Whether records not in the spool may be held here (false: all known to be spooled). */
   hasUnspooled = false;
+  /**
+   * The partition cannot send for now (its worker lost its leader): its open batch starts in a
+   * small buffer that doubles as records come. Records may wait long in a downtime, and every
+   * partition a sticky partitioner leaves behind keeps a partly filled open batch: a thousand
+   * batch-sized buffers would outweigh the records they hold.
+   */
+  downtime = false;
 
   // Counters for inspect()/metrics().
   recordsAcked = 0;
@@ -122,8 +125,13 @@ export class PartitionLog {
       open = null;
     }
     if (open === null) {
+      // The open batch is written into a batch-sized buffer from the pool, handed back when the
+      // batch is sealed unless the batch keeps it (see seal): a partition with nothing open holds
+      // no buffer, so that an idle partition costs no batch's worth of memory.
+      const scratch = this.pool.take(this.downtime ? DOWNTIME_SCRATCH_BYTES : scratchSize(limits.batchBytes));
       open = {
-        builder: new RecordBatchBuilder((this.scratch ??= this.pool.take(scratchSize(limits.batchBytes)))),
+        builder: new RecordBatchBuilder(scratch),
+        scratch,
         segments: [],
         timestamps: new TimestampRuns(),
         payloadBytes: 0,
@@ -430,13 +438,20 @@ export class PartitionLog {
     // No CRC yet: takeNext writes it once the bytes are final.
     let bytes = open.builder.seal(NO_PRODUCER_IDENTITY, CompressionCodec.none, false);
     let pooled: Buffer | null = null;
-    if (open.builder.buffer === this.scratch) {
-      if (bytes.length <= this.scratch.length / 2) {
+    // A batch that fills most of its buffer takes it over (no copy); a small one (a lone
+    // produceSync) is copied out to its exact size and the buffer goes back to the pool for the
+    // next batch of any partition, so that small batches neither hold a batch-sized buffer each
+    // nor churn allocations. A batch that outgrew it (one large record) lives in the builder's
+    // own buffer, and the scratch goes back too.
+    if (open.builder.buffer === open.scratch) {
+      if (bytes.length <= open.scratch.length / 2) {
         bytes = Buffer.from(bytes);
+        this.pool.give(open.scratch);
       } else {
-        pooled = this.scratch;
-        this.scratch = null;
+        pooled = open.scratch;
       }
+    } else {
+      this.pool.give(open.scratch);
     }
     this.waiting.push({
       sequence: this.nextSequence++,
@@ -466,6 +481,9 @@ export class PartitionLog {
     if (index !== -1) this.inFlightBatches.splice(index, 1);
   }
 }
+
+/** The first buffer of an open batch during a downtime (see `downtime`). */
+const DOWNTIME_SCRATCH_BYTES = 4096;
 
 /** The size of a buffer for open batches: a full batch and its last record's overshoot, at most 1 MiB. */
 function scratchSize(batchBytes: number): number {

@@ -4,6 +4,7 @@ import { IDENTITY, METADATA, TRANSACTION } from '../../machines/actor-index.js';
 import type { ProducerIdentityInput } from '../../machines/producer-identity.machine.js';
 import { ActorIndex, actorName, registryMachine, type ActorKind } from '../../machines/registry.machine.js';
 import type { MetadataSummary } from '../../machines/metadata.machine.js';
+import type { TopicInput } from '../../machines/topic.machine.js';
 import type { ResolvedOptions, TopicSettings } from '../config.js';
 import { checkIdempotence, resolveTopicSettings } from '../config-topic-settings.js';
 import { EkafError, ProducerClosedError } from '../errors.js';
@@ -15,7 +16,9 @@ import {
   connectionOptions,
   metadataLogic,
   topicLogic,
+  workerInput,
   workerLogic,
+  workerTiming,
   type LogicHost,
 } from './actor-logic.js';
 import { ActorMonitor } from './actor-monitor.js';
@@ -90,6 +93,8 @@ export class Runtime {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly startedAt = Date.now();
   private readonly logicHost: LogicHost;
+  /** Every topic actor's logic (one per producer). */
+  private readonly topicLogic: AnyActorLogic;
 
   constructor(
     readonly options: ResolvedOptions,
@@ -165,11 +170,32 @@ export class Runtime {
       wakeLeader: (node) => {
         this.wakeLeader(node);
       },
+      partition: (topic, partition) => this.topology.topics.get(topic)?.partitions[partition],
+      topic: (name) => this.topology.topics.get(name),
     };
+    const sharedWorkerLogic = workerLogic(this.logicHost);
+    const timing = workerTiming(options);
+    this.topicLogic = topicLogic(this.logicHost, {
+      releaseWaiting: (t) => {
+        this.router.releaseWaiting(t);
+      },
+      refuseHeld: (t) => {
+        this.topology.refuseHeld(t);
+      },
+    });
     this.topology = new TopologyFollower({
       registrar: {
         register: (name, kind, logic, input) => {
           this.register(name, kind, logic, input);
+        },
+        registerAll: (registrations) => {
+          this.registry.send({
+            type: 'register.all',
+            children: registrations.map(({ name, kind, logic, input }) => ({
+              name,
+              spec: { kind, logic, input },
+            })),
+          });
         },
         unregister: (name) => {
           this.unregister(name);
@@ -197,7 +223,7 @@ export class Runtime {
       }),
       brokerLogic: (broker) => brokerLogic(this.logicHost, broker),
       newPartition: (topic, partition) => this.newPartition(topic, partition),
-      workerLogic: (node) => workerLogic(this.logicHost, node),
+      workerLogic: (node) => ({ logic: sharedWorkerLogic, input: workerInput(node, timing) }),
       refreshMetadata: () => {
         this.refreshMetadata();
       },
@@ -398,15 +424,7 @@ export class Runtime {
     if (topic === undefined) {
       topic = new TopicNode(name, this.options.topics[name] ?? this.options.defaults);
       this.topology.topics.set(name, topic);
-      const { logic, input } = topicLogic(this.logicHost, topic, {
-        releaseWaiting: (t) => {
-          this.router.releaseWaiting(t);
-        },
-        refuseHeld: (t) => {
-          this.topology.refuseHeld(t);
-        },
-      });
-      this.register(actorName.topic(name), 'topic', logic, input);
+      this.register(actorName.topic(name), 'topic', this.topicLogic, { name } satisfies TopicInput);
     }
     return topic;
   }
@@ -519,6 +537,8 @@ export class Runtime {
     this.transactions?.stop();
     this.coordinatorSessions?.close();
     for (const broker of this.topology.brokers.values()) broker.sender.stop();
+    // The registry's children are not in its snapshot (see registry.machine.ts): it stops them.
+    this.registry.send({ type: 'close' });
     this.registry.stop();
     this.metadataClient.close();
     this.budget.rejectWaiters(new ProducerClosedError());

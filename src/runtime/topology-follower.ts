@@ -35,9 +35,19 @@ export interface BrokerNode {
   absentSince: number;
 }
 
+/** An actor to start: its registry name, kind, logic and input. */
+export interface Registration {
+  name: string;
+  kind: ActorKind;
+  logic: AnyActorLogic;
+  input: unknown;
+}
+
 /** The registry, as the follower asks it to start and stop actors (src/runtime/runtime.ts). */
 export interface Registrar {
   register(name: string, kind: ActorKind, logic: AnyActorLogic, input: unknown): void;
+  /** Many actors in one registry event. */
+  registerAll(registrations: readonly Registration[]): void;
   unregister(name: string): void;
   /** The running actor by name, from the registry's index. */
   get(name: string): AnyActorRef | undefined;
@@ -130,8 +140,9 @@ export class TopologyFollower {
     } else {
       topic.shrinkSeen = 0;
     }
+    this.ensurePartitions(topic, meta.partitions);
     for (const p of meta.partitions) {
-      const node = this.ensurePartition(topic, p.partition);
+      const node = topic.partitions[p.partition] as PartitionNode;
       if (isStaleEpoch(node.leaderEpoch, p.leaderEpoch)) {
         // This broker's metadata lags behind what we heard (KIP-320): keep the newer leader
         // for this partition, and ask again (the next answer may come from a fresher broker).
@@ -396,15 +407,21 @@ export class TopologyFollower {
     }
   }
 
-  ensurePartition(topic: TopicNode, partition: number): PartitionNode {
-    let node = topic.partitions[partition];
-    if (node !== undefined) return node;
-    node = this.parts.newPartition(topic, partition);
-    // Partitions arrive in any order; keep the array dense by index.
-    topic.partitions[partition] = node;
-    const { logic, input } = this.parts.workerLogic(node);
-    this.parts.registrar.register(node.name, 'partition', logic, input);
-    return node;
+  /**
+   * Makes the partitions metadata names that the topic does not have yet, and registers their
+   * workers with the registry in one event (a new topic of 1 000 partitions: one transition).
+   */
+  private ensurePartitions(topic: TopicNode, partitions: readonly { partition: number }[]): void {
+    const registrations: Registration[] = [];
+    for (const { partition } of partitions) {
+      if (topic.partitions[partition] !== undefined) continue;
+      const node = this.parts.newPartition(topic, partition);
+      // Partitions arrive in any order; keep the array dense by index.
+      topic.partitions[partition] = node;
+      const { logic, input } = this.parts.workerLogic(node);
+      registrations.push({ name: node.name, kind: 'partition', logic, input });
+    }
+    if (registrations.length > 0) this.parts.registrar.registerAll(registrations);
   }
 
   /**

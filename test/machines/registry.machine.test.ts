@@ -24,13 +24,12 @@ describe('registry machine', () => {
       { clock, input: { restartDelayMs: 5000 } },
     );
     registry.start();
-    const child = (): AnyActorRef | undefined =>
-      (registry.getSnapshot().children as Record<string, AnyActorRef | undefined>)[name];
+    const child = (): AnyActorRef | undefined => registry.getSnapshot().context.index.get(name);
     const name = actorName.partition('events', 3);
     expect(name).toBe('partition:events:3');
     registry.send({ type: 'register', name, spec: { kind: 'partition', logic: flaky, input: {} } });
     registry.send({ type: 'register', name, spec: { kind: 'partition', logic: flaky, input: {} } }); // no duplicate
-    expect(Object.keys(registry.getSnapshot().children)).toEqual([name]);
+    expect([...registry.getSnapshot().context.index.all()].map((e) => e.name)).toEqual([name]);
     expect(starts).toBe(1);
     // The index serves the child synchronously, as soon as it is registered.
     const index = registry.getSnapshot().context.index;
@@ -50,10 +49,49 @@ describe('registry machine', () => {
     expect(index.entry(name)?.restarts).toBe(1);
     expect(restarted).toEqual([name]);
 
+    const last = child();
     registry.send({ type: 'unregister', name });
     expect(child()).toBeUndefined();
+    expect((last?.getSnapshot() as { status: string } | undefined)?.status).toBe('stopped');
     expect(index.has(name)).toBe(false);
     expect(index.size).toBe(0);
+  });
+
+  it('registers many children in one event, in its actor system, and stops them all on close', () => {
+    const seen = new Set<string>();
+    const registry = createActor(registryMachine, {
+      input: { restartDelayMs: 10 },
+      // One inspector sees the registry's children (the runtime's monitor relies on it).
+      inspect: (inspection) => {
+        if (inspection.type === '@xstate.actor') seen.add((inspection.actorRef as AnyActorRef).id);
+      },
+    });
+    registry.start();
+    let transitions = 0;
+    registry.subscribe(() => transitions++);
+    const cleanups: string[] = [];
+    const child = (name: string) => ({
+      name,
+      spec: {
+        kind: 'partition' as const,
+        logic: fromCallback(() => () => cleanups.push(name)),
+        input: {},
+      },
+    });
+    const names = Array.from({ length: 50 }, (_, p) => actorName.partition('t', p));
+    registry.send({ type: 'register.all', children: [...names.map(child), child(names[0] as string)] });
+    expect(transitions).toBe(1);
+    const index = registry.getSnapshot().context.index;
+    expect(index.size).toBe(50);
+    expect(names.every((name) => seen.has(name))).toBe(true);
+    expect((index.get(names[7] as string)?.getSnapshot() as { status: string }).status).toBe('active');
+    // Children are not kept in the registry's snapshot (copied on every spawn and stop): the index is their table.
+    expect(Object.keys(registry.getSnapshot().children)).toEqual([]);
+    registry.send({ type: 'unregister', name: names[0] as string });
+    expect(cleanups).toEqual([names[0]]);
+    registry.send({ type: 'close' });
+    expect(cleanups.sort()).toEqual([...names].sort());
+    registry.stop();
   });
 
   it('fails loudly when the runtime did not provide `restarted`', () => {
@@ -107,7 +145,7 @@ describe('registry machine: a child registered again under its name', () => {
     const name = actorName.broker(3);
     const spec = { kind: 'broker' as const, logic: flaky, input: {} };
     registry.send({ type: 'register', name, spec });
-    (registry.getSnapshot().children as Record<string, AnyActorRef>)[name]?.send({ type: 'boom' });
+    registry.getSnapshot().context.index.get(name)?.send({ type: 'boom' });
     // The broker moved while its restart was pending: stopped, and started again at once.
     registry.send({ type: 'unregister', name });
     registry.send({ type: 'register', name, spec });
@@ -115,6 +153,6 @@ describe('registry machine: a child registered again under its name', () => {
     clock.increment(5000);
     expect(starts).toBe(2);
     expect(registry.getSnapshot().context.index.entry(name)?.restarts).toBe(0);
-    expect(Object.keys(registry.getSnapshot().children)).toEqual([name]);
+    expect(registry.getSnapshot().context.index.size).toBe(1);
   });
 });

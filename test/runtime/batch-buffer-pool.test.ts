@@ -70,4 +70,55 @@ describe('PartitionLog with a pool', () => {
     log.drainAll();
     expect(pool.idleSize).toBe(4096 + 1024);
   });
+
+  it('holds no buffer while nothing is open: a small batch is copied out and its buffer given back', () => {
+    const pool = new BatchBufferPool();
+    const log = new PartitionLog('t', 0, pool);
+    const call = new ProduceCall('t', 1, () => undefined);
+    log.append(normalizeRecord('small', 0, 1, 1 << 20), call, 0, limits, true, Infinity, 1);
+    expect(pool.idleSize).toBe(0); // the open batch writes into it
+    const batch = log.takeNext(1) as SealedBatch;
+    // An idle partition (a gateway has thousands) keeps no batch-sized buffer of its own.
+    expect(pool.idleSize).toBe(4096 + 1024);
+    expect(batch.pooled).toBeNull();
+    expect(batch.bytes.length).toBeLessThan(200);
+    expect(values(batch)).toEqual(['small']);
+    // The next batch, of any partition, starts in that buffer again.
+    const other = new PartitionLog('t', 1, pool);
+    other.append(normalizeRecord('next', 0, 1, 1 << 20), call, 0, limits, true, Infinity, 1);
+    expect(pool.idleSize).toBe(0);
+  });
+
+  it('gives the buffer back when one large record outgrew it', () => {
+    const pool = new BatchBufferPool();
+    const log = new PartitionLog('t', 0, pool);
+    const call = new ProduceCall('t', 1, () => undefined);
+    log.append(normalizeRecord('y'.repeat(10_000), 0, 1, 1 << 20), call, 0, limits, true, Infinity, 1);
+    const batch = log.takeNext(1) as SealedBatch;
+    expect(values(batch)).toEqual(['y'.repeat(10_000)]);
+    expect(batch.pooled).toBeNull();
+    expect(pool.idleSize).toBe(4096 + 1024);
+  });
+
+  it('in a downtime, starts an open batch in a small buffer that grows with it', () => {
+    const pool = new BatchBufferPool();
+    const log = new PartitionLog('t', 0, pool);
+    log.downtime = true;
+    const big = { batchBytes: 64 * 1024, batchRecords: 10_000 };
+    const call = new ProduceCall('t', 100, () => undefined);
+    log.append(normalizeRecord('a'.repeat(60), 0, 1, 1 << 20), call, 0, big, false, 10, 1);
+    // A thousand partitions left with a few records each hold a few KiB each, not 65 KiB.
+    const open = log.takeNext(10) as SealedBatch;
+    expect(open.bytes.length).toBeLessThan(200);
+    expect(pool.idleSize).toBe(4096);
+    for (let i = 0; i < 100; i++)
+      log.append(normalizeRecord(`b-${i}`.padEnd(60, '.'), i, 1, 1 << 20), call, i, big, false, 10, 1);
+    const grown = log.takeNext(10) as SealedBatch;
+    expect(values(grown)).toHaveLength(100);
+    expect(values(grown)[99]).toMatch(/^b-99\./);
+    // Back up: batch-sized buffers again, for throughput.
+    log.downtime = false;
+    log.append(normalizeRecord('c', 0, 1, 1 << 20), call, 0, big, false, 10, 1);
+    expect(pool.idleSize).toBe(4096); // the small one stays idle, a batch-sized one was taken
+  });
 });
