@@ -1,6 +1,6 @@
 import { CompressionCodec } from '../record-batch.js';
 import type { AcceleratedCodecSpec } from './accelerator.js';
-import { copyBytes, hash4, HASH_BITS, matchEnd, read32 } from './scratch.js';
+import { copyBytes, hash4, HASH_BITS, matchEnd, read32, viewOf } from './scratch.js';
 import { xxhash32 } from './xxhash32.js';
 
 /**
@@ -111,12 +111,13 @@ function compressBlock(
   const lastMatchStart = blockEnd - MATCH_START_LIMIT;
   const matchEndLimit = blockEnd - LAST_LITERALS;
   let misses = 32; // as in the snappy compressor: step faster over incompressible input
+  const view = viewOf(input);
   while (i <= lastMatchStart) {
-    const sequence = read32(input, i);
+    const sequence = read32(view, i);
     const h = hash4(sequence);
     let candidate = table[h] as number;
     table[h] = i;
-    if (candidate < start || candidate >= i || read32(input, candidate) !== sequence) {
+    if (candidate < start || candidate >= i || read32(view, candidate) !== sequence) {
       i += misses++ >> 5;
       continue;
     }
@@ -126,7 +127,7 @@ function compressBlock(
       matchStart--;
       candidate--;
     }
-    const end = matchEnd(input, candidate + (i + MIN_MATCH - matchStart), i + MIN_MATCH, matchEndLimit);
+    const end = matchEnd(input, view, candidate + (i + MIN_MATCH - matchStart), i + MIN_MATCH, matchEndLimit);
     o = writeSequence(
       input,
       literalStart,
@@ -136,7 +137,7 @@ function compressBlock(
       matchStart - candidate,
       end - matchStart,
     );
-    if (end - 2 > i && end - 2 <= lastMatchStart) table[hash4(read32(input, end - 2))] = end - 2;
+    if (end - 2 > i && end - 2 <= lastMatchStart) table[hash4(read32(view, end - 2))] = end - 2;
     i = end;
     literalStart = end;
   }

@@ -1,6 +1,6 @@
 import { CompressionCodec } from '../record-batch.js';
 import type { AcceleratedCodecSpec } from './accelerator.js';
-import { copyBytes, hash4, HASH_BITS, matchEnd, read32 } from './scratch.js';
+import { copyBytes, hash4, HASH_BITS, matchEnd, read32, viewOf } from './scratch.js';
 
 /**
  * snappy for Kafka: one raw snappy block (what `snappy.compressSync` writes and librdkafka sends),
@@ -56,12 +56,13 @@ export function snappyCompressInto(input: Uint8Array, out: Uint8Array): number {
   // crossed quickly, and the first match resets the pace.
   let misses = 32;
   const lastSearch = n - 4;
+  const view = viewOf(input);
   while (i <= lastSearch) {
-    const sequence = read32(input, i);
+    const sequence = read32(view, i);
     const h = hash4(sequence);
     let candidate = table[h] as number;
     table[h] = i;
-    if (candidate >= i || i - candidate > MAX_OFFSET || read32(input, candidate) !== sequence) {
+    if (candidate >= i || i - candidate > MAX_OFFSET || read32(view, candidate) !== sequence) {
       i += misses++ >> 5;
       continue;
     }
@@ -72,11 +73,11 @@ export function snappyCompressInto(input: Uint8Array, out: Uint8Array): number {
       start--;
       candidate--;
     }
-    const end = matchEnd(input, candidate + (i + 4 - start), i + 4, n);
+    const end = matchEnd(input, view, candidate + (i + 4 - start), i + 4, n);
     if (start > literalStart) o = writeLiteral(input, literalStart, start - literalStart, out, o);
     o = writeCopy(out, o, start - candidate, end - start);
     // The position just before the match's end is a likely start of the next one.
-    if (end - 2 > i && end - 2 <= lastSearch) table[hash4(read32(input, end - 2))] = end - 2;
+    if (end - 2 > i && end - 2 <= lastSearch) table[hash4(read32(view, end - 2))] = end - 2;
     i = end;
     literalStart = end;
   }
