@@ -93,7 +93,10 @@ export const registryMachine = setup({
       throw new Error('registry machine: action "restarted" was not provided');
     },
     /** Starts the children named for the first time; a name already registered is kept as it is. */
-    register: ({ context, event, self }) => {
+    // Children are made while the registry's transition is resolved (enqueueActions), not in a
+    // custom action: making a machine evaluates its context with xstate's own assign, which warns
+    // ("Custom actions should not call assign() directly") when a custom action is running.
+    register: enqueueActions(({ context, event, self }) => {
       const children =
         event.type === 'register'
           ? [{ name: event.name, spec: event.spec }]
@@ -109,7 +112,7 @@ export const registryMachine = setup({
         started.push(ref);
       }
       for (const ref of started) ref.start();
-    },
+    }),
     /** The failed child stopped itself; it waits for its restart without an actor. */
     recordFailure: ({ context, event }) => {
       context.index.failed(failedChild(event), failureOf(event));
