@@ -15,9 +15,8 @@ describe('registry machine', () => {
         name: 'transaction',
         spec: { kind: 'transaction', logic, input: { n: 1 } },
       });
-      expect(registry.getSnapshot().context.index.get('transaction')?.getSnapshot().context).toEqual({
-        n: 1,
-      });
+      const child = registry.getSnapshot().context.index.get('transaction');
+      expect((child?.getSnapshot() as { context: unknown } | undefined)?.context).toEqual({ n: 1 });
       expect(warn).not.toHaveBeenCalled();
       registry.stop();
     } finally {
