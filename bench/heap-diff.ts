@@ -2,7 +2,7 @@
 // [--top 30]`. Reads two V8 heap snapshots of the same process (v8.writeHeapSnapshot, or
 // `node --heapsnapshot-signal`), takes the objects of the second that the first did not have
 // (V8 keeps an object's id across snapshots), and sums their own sizes by kind and constructor
-// name, largest first; `--per N` divides by N (bytes per partition worker, say). Scenario 11
+// name, largest first; `--per N` divides by N (bytes per partition worker, say). Scenario 13
 // writes such a pair with EKAF_HEAP_SNAPSHOTS=<dir> (bench/scenarios/scaling.ts, firstProduce).
 //
 // Self sizes, not retained sizes: an object counts for its own fields, and what it points to

@@ -1,5 +1,4 @@
 import {
-  assign,
   cancel,
   createActor,
   enqueueActions,
@@ -161,11 +160,12 @@ export const registryMachine = setup({
     },
     /**
      * Starts the children named for the first time, or registers them at rest; a name already
-     * registered is kept as it is. An `assign` that returns the context as it is: xstate resolves
-     * it outside any custom action, as it does `spawn`, so that the children's own first steps
-     * are not run from inside one (xstate warns when they build actions there).
+     * registered is kept as it is.
      */
-    register: assign(({ context, event, self }) => {
+    // Children are made while the registry's transition is resolved (enqueueActions), not in a
+    // custom action: making a machine evaluates its context with xstate's own assign, which warns
+    // ("Custom actions should not call assign() directly") when a custom action is running.
+    register: enqueueActions(({ context, event, self }) => {
       const children =
         event.type === 'register' ? [event] : event.type === 'register.all' ? event.children : [];
       const started: AnyActorRef[] = [];
@@ -181,7 +181,6 @@ export const registryMachine = setup({
         started.push(ref);
       }
       for (const ref of started) ref.start();
-      return {};
     }),
     /** Stops a running child that may rest, keeping its state. */
     rest: enqueueActions(({ context, event, enqueue }) => {
@@ -195,14 +194,13 @@ export const registryMachine = setup({
       context.index.rested(event.name, { value: snapshot.value, context: snapshot.context });
       enqueue.stopChild(ref);
     }),
-    /** Starts a child at rest again, in the state it rested in (an `assign`, see `register`). */
-    resume: assign(({ context, event, self }) => {
+    /** Starts a child at rest again, in the state it rested in (enqueueActions, see `register`). */
+    resume: enqueueActions(({ context, event, self }) => {
       const entry = event.type === 'wake' ? context.index.entry(event.name) : undefined;
-      if (entry?.rest == null) return {};
+      if (entry?.rest == null) return;
       const ref = resumeChild(self, entry.name, entry.spec, entry.rest);
       context.index.woke(entry.name, ref);
       ref.start();
-      return {};
     }),
     /**
      * Gives a child its event (none while it waits for its restart, which brings it up to date).
@@ -257,13 +255,13 @@ export const registryMachine = setup({
     restart: {
       guard: ({ context, event }) => context.index.entry(event.name)?.ref === null,
       actions: [
-        assign(({ context, event, self }) => {
+        // enqueueActions, as `register`: no custom action runs while the child is made.
+        enqueueActions(({ context, event, self }) => {
           const entry = context.index.entry(event.name);
-          if (entry === undefined) return {};
+          if (entry === undefined) return;
           const ref = startChild(self, event.name, entry.spec);
           context.index.restarted(event.name, ref);
           ref.start();
-          return {};
         }),
         { type: 'restarted', params: ({ event }) => ({ name: event.name }) },
       ],

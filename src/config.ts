@@ -62,7 +62,7 @@ export interface TopicSettings {
   produceTimeoutMs: number;
   /**
    * Batch compression: 'none', 'gzip', 'snappy', 'lz4' or 'zstd'. Default 'none'. Java
-   * `compression.type`; ekaf had none. snappy, lz4 and zstd need their optional npm packages.
+   * `compression.type`; ekaf had none. No native addon is needed: see README, Compression.
    */
   compression: CompressionName;
 }

@@ -31,6 +31,12 @@ export {
   type PartitionerName,
 } from './runtime/partitioners.js';
 export * from './errors.js';
+export {
+  accelerators,
+  type Accelerators,
+  type Implementation,
+  type ImplementationChoice,
+} from './protocol/compression.js';
 
 // The protocol layer.
 export { Connection, CONNECTION_DEFAULTS, type ConnectionOptions } from './network/connection.js';

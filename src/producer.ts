@@ -334,7 +334,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       if (spooler.hasBacklog || !budget.tryReserve(records.length, bytes)) {
         // The call itself is made when its records are read back: until then it costs one small
         // entry in the spooler's queue (none for a call nobody waits on).
-        spooler.spill(topic, records, makeCall, urgent, acceptedAt);
+        spooler.spill(topic, records.all(), makeCall, urgent, acceptedAt);
         return;
       }
       const call = makeCall?.() ?? this.calls.anonymousCall(topic, records.length);
@@ -344,7 +344,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       }
       let firstSpoolId: number;
       try {
-        firstSpoolId = spooler.writeAhead(topic, records, acceptedAt);
+        firstSpoolId = spooler.writeAhead(topic, records.all(), acceptedAt);
       } catch (error) {
         budget.release(records.length, bytes);
         throw error;

@@ -1,9 +1,11 @@
 // Child processes: every measured run happens in a fresh process, so that heap, RSS and JIT state
 // do not leak between ekaf and its peers (or between rounds).
 import { fork, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchNode } from './node-binaries.js';
 import { nowMs } from './stats.js';
 
 export type Metrics = Record<string, number>;
@@ -26,14 +28,16 @@ export interface CommandAnswer {
 export interface WorkerOptions {
   /** Extra node flags (e.g. --expose-gc, --cpu-prof). tsx is always loaded. */
   execArgv?: string[];
+  /** Variables added to the worker's environment (e.g. EKAF_PURE=1 for ekaf's pure path). */
+  env?: Record<string, string>;
   /** Runs a dev-cluster command line for the worker (e.g. "broker_down -1"). */
   onCommand?: (line: string) => Promise<string>;
   timeoutMs?: number;
 }
 
 /**
- * Runs `workers[fn](params)` of bench/scenarios/<module>.ts in a new node process (with tsx) and
- * resolves with the metrics it reports over IPC.
+ * Runs `workers[fn](params)` of bench/scenarios/<module>.ts in a new node process (with tsx, on
+ * the bench's Node: node-binaries.ts) and resolves with the metrics it reports over IPC.
  */
 export function runWorker(
   module: string,
@@ -43,7 +47,9 @@ export function runWorker(
 ): Promise<Metrics> {
   const child = fork(join(BENCH_DIR, 'worker.ts'), [module, fn, JSON.stringify(params)], {
     cwd: ROOT_DIR,
+    execPath: benchNode().path,
     execArgv: ['--import', 'tsx', ...(opts.execArgv ?? [])],
+    env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
   let stderr = '';
@@ -93,17 +99,27 @@ export interface CommandResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** With `cpu: true`: the command's user + system CPU seconds, spawn to exit (/usr/bin/time). */
+  cpuSeconds?: number;
 }
 
-/** Runs a command to completion; `ms` is its wall-clock time from spawn to exit. */
+/**
+ * Runs a command to completion; `ms` is its wall-clock time from spawn to exit. With `cpu`, the
+ * command runs under /usr/bin/time (GNU time, 10 ms resolution), which reports the CPU of the
+ * whole process, every thread, from spawn to exit: what Node cannot read about a child.
+ */
 export function timeCommand(
   cmd: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv } = {},
+  opts: { env?: NodeJS.ProcessEnv; cpu?: boolean } = {},
 ): Promise<CommandResult> {
+  const cpuFile =
+    opts.cpu === true ? join(tmpdir(), `ekaf-bench-time-${process.pid}-${timeSeq++}`) : undefined;
+  const [file, argv] =
+    cpuFile === undefined ? [cmd, args] : ['/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, cmd, ...args]];
   return new Promise((resolve, reject) => {
     const started = nowMs();
-    const child = spawn(cmd, args, {
+    const child = spawn(file, argv, {
       cwd: ROOT_DIR,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: opts.env ?? process.env,
@@ -114,10 +130,20 @@ export function timeCommand(
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     child.on('error', reject);
     child.on('close', (code) => {
-      resolve({ ms: nowMs() - started, code, stdout, stderr });
+      const ms = nowMs() - started;
+      if (cpuFile === undefined) {
+        resolve({ ms, code, stdout, stderr });
+        return;
+      }
+      // GNU time writes "Command exited with non-zero status N" first when the command failed.
+      const times = readFileSync(cpuFile, 'utf8').trim().split('\n').pop() ?? '';
+      rmSync(cpuFile, { force: true });
+      const [user, system] = times.split(' ').map(Number);
+      resolve({ ms, code, stdout, stderr, cpuSeconds: (user ?? NaN) + (system ?? NaN) });
     });
   });
 }
+let timeSeq = 0;
 
 /** Resident set size of a process in bytes (0 if it is gone). */
 export function rssOf(pid: number): number {

@@ -59,6 +59,16 @@ export interface Scenario<C = DevCluster> {
  */
 export interface KafkaScenario extends Scenario<KafkaCluster> {
   apacheKafka: { version: KafkaVersion; nodes: 1 | 3 };
+  /**
+   * Unmeasured load on the freshly started cluster before the first round. A broker JVM that
+   * just started spends its first minute compiling (3 idle brokers burn ~0.25 s of CPU per
+   * second, and the first runs cost them twice the CPU per record of later ones): without
+   * this, the first contestant of round 1 pays for it.
+   */
+  warmUpCluster?(
+    cluster: KafkaCluster,
+    createTopic: (name: string, partitions: number) => Promise<void>,
+  ): Promise<void>;
 }
 
 /** records/s and MB/s of payload (keys + values) from a run's count, bytes and milliseconds. */

@@ -1,11 +1,13 @@
 // Scenario 2: command-line throughput on the same "key:value" file, one record per line:
 //   ekaf produce: `node dist/src/cli.js produce -b … -t … -K : file`, the compiled command an
-//                 installed package runs (package.json "bin"; `npm run bench` builds it first);
+//                 installed package runs (package.json "bin"; `npm run bench` builds it first),
+//                 on the bench's Node (--node: lib/node-binaries.ts);
 //   kcat:         `kcat -P -l -K : -X acks=all file`.
 // Both timed from spawn to exit, start-up included (what a user waits for). ekaf's own summary
 // line gives its producing time without start-up ("ekaf s (own)").
 import { keyedFile } from '../lib/data.js';
 import { checkDelivered, kcatProduce, payloadBytes } from '../lib/kcat.js';
+import { benchNode } from '../lib/node-binaries.js';
 import { timeCommand, type Metrics } from '../lib/proc.js';
 import { rates, ratioTarget, THROUGHPUT_METRICS, type Scenario } from '../lib/scenario.js';
 
@@ -16,7 +18,7 @@ async function ekafProduce(
   records: number,
 ): Promise<Metrics> {
   const args = ['dist/src/cli.js', 'produce', '-b', bootstrap, '-t', topic, '-K', ':', file];
-  const r = await timeCommand(process.execPath, args);
+  const r = await timeCommand(benchNode().path, args);
   // "ekaf produce: N records, B bytes in S s (...); D delivered, F failed"
   const m = /ekaf produce: (\d+) records, \d+ bytes in ([\d.]+) s .*; (\d+) delivered, (\d+) failed/.exec(
     r.stderr,

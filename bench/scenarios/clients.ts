@@ -74,9 +74,12 @@ export function pumpEkaf(
 
 /**
  * A kafkajs producer as its docs recommend for throughput: the default (Java-compatible)
- * partitioner, idempotent false (kafkajs's default), logs off.
+ * partitioner, idempotent false (kafkajs's default) unless asked, logs off.
  */
-export async function kafkajsProducer(brokers: string): Promise<{ kafka: Kafka; producer: KafkaJsProducer }> {
+export async function kafkajsProducer(
+  brokers: string,
+  idempotent = false,
+): Promise<{ kafka: Kafka; producer: KafkaJsProducer }> {
   const { Kafka, logLevel, Partitioners } = await import('kafkajs');
   const kafka = new Kafka({
     clientId: 'kafkajs-bench',
@@ -86,7 +89,7 @@ export async function kafkajsProducer(brokers: string): Promise<{ kafka: Kafka; 
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: false,
-    idempotent: false,
+    idempotent,
   });
   await producer.connect();
   return { kafka, producer };

@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { benchNode } from '../lib/node-binaries.js';
 import { ROOT_DIR, runWorker, type Metrics } from '../lib/proc.js';
 import type { Contestant, RunContext, Scenario } from '../lib/scenario.js';
 
@@ -65,7 +66,7 @@ async function gatewayRun(ctx: RunContext, workerCount: number, seconds: number)
   const port = await freePort();
   const args = ['--import', 'tsx', 'src/cli.ts', 'serve', '-b', ctx.cluster.bootstrap, '-p', String(port)];
   if (workerCount > 1) args.push('--workers', String(workerCount));
-  const child = spawn(process.execPath, args, { cwd: ROOT_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(benchNode().path, args, { cwd: ROOT_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) =>

@@ -10,7 +10,7 @@
 //   RSS/rec    = Δ RSS / records (includes the allocator's slack)
 // A 100-character V8 string alone takes about 116 B of heap, so "payload + 16" is the floor for
 // keeping the values as given. The "payload" row is the 100 B baseline of the ratio column.
-// The topic has 6 partitions here; scenario 11m (bench/scenarios/scaling.ts) runs the same on
+// The topic has 6 partitions here; scenario 13m (bench/scenarios/scaling.ts) runs the same on
 // 1 000 partitions, where every partition's open batch and its buffer count.
 import { runWorker, type Metrics } from '../lib/proc.js';
 import type { Case, RunContext, Scenario } from '../lib/scenario.js';

@@ -1,8 +1,8 @@
-// Scenario 11: scaling with partitions, topics and record sizes (issue 16, item 2). A partition
+// Scenario 13: scaling with partitions, topics and record sizes (issue 16, item 2). A partition
 // worker per partition must stay cheap while idle, and a gateway that sees a new topic of 1 000
 // partitions must not stall on it. Every ekaf run is its own process, with --expose-gc.
 //
-// 11a-d. First produce to N partitions: one producer, connected (an unmeasured record to each
+// 13a-d. First produce to N partitions: one producer, connected (an unmeasured record to each
 //   partition of a 6-partition warm-up topic: metadata, the three broker connections, the
 //   producer id), then one produceAsync call of one record per partition (explicit partition) to
 //   a topic it has never seen; with 1 000 topics of 1 partition, one call per topic. Measured:
@@ -11,26 +11,26 @@
 //     return ms     from the first call until the last call returned;
 //     heap/worker   heapUsed after the records were acknowledged and the producer went idle,
 //                   minus before the first call (both after forced GCs), per partition worker
-//                   (with its topic's share: a topic actor per partition in 11d);
+//                   (with its topic's share: a topic actor per partition in 13d);
 //     ext/worker    the same for external memory (Buffers' bytes, off the V8 heap);
 //     timers/worker active timers (process.getActiveResourcesInfo(), ref'd 'Timeout's) held
 //                   while idle, minus before, per worker;
 //     loop max ms   the longest event-loop stall during the first produce (monitorEventLoopDelay);
 //     next topic    the same first produce again, to as many new topics of the same shape, in the
 //                   same process (warm, as a gateway's is when it meets a new topic).
-//   kcat beside it (11a-c): N keyed records whose keys murmur2 to each partition once
+//   kcat beside it (13a-c): N keyed records whose keys murmur2 to each partition once
 //   (-X topic.partitioner=murmur2), a fresh process timed from spawn to exit (it connects, fetches
 //   metadata and starts a thread per broker inside that time; ekaf was connected before).
-// 11e-h. Throughput with 1, 100 and 1 000 partitions of one topic, and 1 000 topics of one
+// 13e-h. Throughput with 1, 100 and 1 000 partitions of one topic, and 1 000 topics of one
 //   partition: 100 B values with 8 B keys (produceAsync in calls of 1 000; over 1 000 topics
 //   each call goes to the next topic). Warm: an unmeasured first share of the records to the
 //   same topics first (their workers exist and are compiled). Also heap after the run (after
-//   GC) and the event loop's delay during it (p99, max). kcat on the same keyed file (11e-g;
+//   GC) and the event loop's delay during it (p99, max). kcat on the same keyed file (13e-g;
 //   it takes one topic per run).
-// 11i-l. Record sizes 10 B, 1 KiB, 100 KiB, 1 MiB (values, 8 B keys, 6 partitions), MB/s.
+// 13i-l. Record sizes 10 B, 1 KiB, 100 KiB, 1 MiB (values, 8 B keys, 6 partitions), MB/s.
 //   maxRequestBytes (ekaf) and message.max.bytes (kcat) are 2 MiB for every size, so that a
 //   1 MiB record fits.
-// 11m. Memory per buffered record at 1 000 partitions: scenario 5's measure (bench/scenarios/
+// 13m. Memory per buffered record at 1 000 partitions: scenario 5's measure (bench/scenarios/
 //   memory.ts) on a topic of 1 000 partitions, each of which first takes one record; all
 //   brokers down, 1 000 000 × 100 B values buffered (no key: the sticky partitioner fills one
 //   partition's batch, then the next).
@@ -432,21 +432,21 @@ function throughputCase(
 }
 
 export const scenario: Scenario = {
-  id: '11',
+  id: '13',
   name: 'Scaling: partitions, topics, record sizes (acks=all, 3 brokers)',
   cases(quick) {
     const small = quick ? 100_000 : 1_000_000;
     const cases: Case[] = [
-      firstProduceCase('11a', 1, 10),
-      firstProduceCase('11b', 1, 100),
-      firstProduceCase('11c', 1, 1000),
-      firstProduceCase('11d', 1000, 1),
+      firstProduceCase('13a', 1, 10),
+      firstProduceCase('13b', 1, 100),
+      firstProduceCase('13c', 1, 1000),
+      firstProduceCase('13d', 1000, 1),
     ];
     for (const [id, topicCount, partitions] of [
-      ['11e', 1, 1],
-      ['11f', 1, 100],
-      ['11g', 1, 1000],
-      ['11h', 1000, 1],
+      ['13e', 1, 1],
+      ['13f', 1, 100],
+      ['13g', 1, 1000],
+      ['13h', 1000, 1],
     ] as const) {
       const where =
         topicCount === 1
@@ -464,10 +464,10 @@ export const scenario: Scenario = {
     }
     // About the same bytes per size (100 MB to 200 MB), fewer for the small records.
     for (const [id, label, valueBytes, full] of [
-      ['11i', '10 B', 10, 1_000_000],
-      ['11j', '1 KiB', 1024, 200_000],
-      ['11k', '100 KiB', 100 * 1024, 2000],
-      ['11l', '1 MiB', 1024 * 1024, 200],
+      ['13i', '10 B', 10, 1_000_000],
+      ['13j', '1 KiB', 1024, 200_000],
+      ['13k', '100 KiB', 100 * 1024, 2000],
+      ['13l', '1 MiB', 1024 * 1024, 200],
     ] as const) {
       const records = quick ? full / 10 : full;
       cases.push(
@@ -481,7 +481,7 @@ export const scenario: Scenario = {
         }),
       );
     }
-    cases.push(bufferedRecordCase('11m', small, 1000));
+    cases.push(bufferedRecordCase('13m', small, 1000));
     return cases;
   },
 };

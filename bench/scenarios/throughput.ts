@@ -6,9 +6,15 @@
 // spawn to exit (its start-up takes milliseconds: there is no JIT to warm).
 //   ekaf:     produceAsync in calls of 10 000 records (its own batching), all callbacks awaited;
 //   ekaf (batched): the same through produceAsyncBatched (lingerMs 5);
+//   ekaf (strings): the same records with string keys and values (what JSON.stringify gives, the
+//             common case), converted before the warm-up, unmeasured;
 //   kafkajs:  producer.send() of 1000-record batches, 16 sends in flight, acks -1 (its best case);
 //   kcat:     `kcat -P -l -K:` of the same file (librdkafka, C): the reference, spawn to exit.
+// "CPU s/M rec": user + system CPU seconds per million records, every thread of the process
+// (bench/lib/cpu.ts): of the measured phase for the library clients, spawn to exit for kcat.
 import type { CompressionTypes } from 'kafkajs';
+import type { ProduceRecord } from '../../src/index.js';
+import { CPU_PER_M_METRIC, cpuMetric, cpuSecondsSince } from '../lib/cpu.js';
 import { keyedFile, readRecords } from '../lib/data.js';
 import { checkDelivered, kcatProduce, payloadBytes } from '../lib/kcat.js';
 import { runWorker, type Metrics } from '../lib/proc.js';
@@ -42,23 +48,32 @@ export interface ThroughputParams {
   warmTopic: string;
   warmRecords: number;
   /** Scenario 6: batch compression (kafkajs: gzip only). */
-  compression?: 'gzip' | 'lz4' | 'zstd';
+  compression?: 'gzip' | 'snappy' | 'lz4' | 'zstd';
 }
 
 export const workers = {
-  async ekaf(p: ThroughputParams & { batched: boolean }): Promise<Metrics> {
-    const records = readRecords(p.file);
+  async ekaf(p: ThroughputParams & { batched: boolean; strings?: boolean }): Promise<Metrics> {
+    const records: ProduceRecord[] =
+      p.strings === true
+        ? readRecords(p.file).map((r) => ({ key: r.key.toString(), value: r.value.toString() }))
+        : readRecords(p.file);
     const producer = await ekafProducer(
       p.bootstrap,
       p.compression === undefined ? {} : { defaults: { compression: p.compression } },
     );
     await warmEkaf(producer, p.topic);
     await pumpEkaf(producer, p.warmTopic, records.slice(0, p.warmRecords), 10_000, p.batched);
+    const cpu0 = process.cpuUsage();
     const t0 = nowMs();
     await pumpEkaf(producer, p.topic, records, 10_000, p.batched);
     const ms = nowMs() - t0;
+    const cpu = cpuMetric(cpuSecondsSince(cpu0), records.length);
     await producer.close();
-    return { ...rates(records.length, payloadBytes(p.file, records.length), ms), peakRssMB: peakRss() };
+    return {
+      ...rates(records.length, payloadBytes(p.file, records.length), ms),
+      ...cpu,
+      peakRssMB: peakRss(),
+    };
   },
   async kafkajs(p: ThroughputParams): Promise<Metrics> {
     const records = readRecords(p.file);
@@ -70,11 +85,17 @@ export const workers = {
       codec = (await import('kafkajs')).CompressionTypes.GZIP;
     }
     await pumpKafkajs(producer, p.warmTopic, records.slice(0, p.warmRecords), 1000, 16, codec);
+    const cpu0 = process.cpuUsage();
     const t0 = nowMs();
     await pumpKafkajs(producer, p.topic, records, 1000, 16, codec);
     const ms = nowMs() - t0;
+    const cpu = cpuMetric(cpuSecondsSince(cpu0), records.length);
     await producer.disconnect();
-    return { ...rates(records.length, payloadBytes(p.file, records.length), ms), peakRssMB: peakRss() };
+    return {
+      ...rates(records.length, payloadBytes(p.file, records.length), ms),
+      ...cpu,
+      peakRssMB: peakRss(),
+    };
   },
 };
 
@@ -83,26 +104,42 @@ export function peakRss(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
-/** ekaf, ekaf batched, kafkajs and kcat over one file; shared with the compression scenario. */
-function contestants(file: string, records: number): Contestant[] {
-  const lib = (fn: 'ekaf' | 'kafkajs', batched = false): Contestant['run'] => {
+/**
+ * ekaf, ekaf batched, kafkajs and kcat over one file; with `pure`, also ekaf with EKAF_PURE=1 (no
+ * native addon: the pure CRC-32C).
+ */
+function contestants(file: string, records: number, pure = false): Contestant[] {
+  const lib = (
+    fn: 'ekaf' | 'kafkajs',
+    batched = false,
+    env: Record<string, string> = {},
+    strings = false,
+  ): Contestant['run'] => {
     return async (ctx) => {
       const topic = await ctx.freshTopic(fn);
-      const metrics = await runWorker('throughput', fn, {
-        bootstrap: ctx.cluster.bootstrap,
-        topic,
-        file,
-        batched,
-        warmTopic: await ctx.freshTopic(`${fn}-warm`),
-        warmRecords: Math.round(records * WARM_UP_SHARE),
-      });
+      const metrics = await runWorker(
+        'throughput',
+        fn,
+        {
+          bootstrap: ctx.cluster.bootstrap,
+          topic,
+          file,
+          batched,
+          strings,
+          warmTopic: await ctx.freshTopic(`${fn}-warm`),
+          warmRecords: Math.round(records * WARM_UP_SHARE),
+        },
+        { env },
+      );
       await checkDelivered(ctx.cluster.bootstrap, topic, records, PARTITIONS);
       return metrics;
     };
   };
   return [
     { name: 'ekaf', run: lib('ekaf') },
+    ...(pure ? [{ name: 'ekaf (pure)', run: lib('ekaf', false, { EKAF_PURE: '1' }) }] : []),
     { name: 'ekaf (batched)', run: lib('ekaf', true) },
+    { name: 'ekaf (strings)', run: lib('ekaf', false, {}, true) },
     { name: 'kafkajs', run: lib('kafkajs') },
     {
       name: 'kcat',
@@ -119,21 +156,47 @@ export const scenario: Scenario = {
     const large = quick ? 20_000 : 200_000;
     const targets = (id: string) => [
       ratioTarget(`${id}: ekaf ≥ 1.0× kcat`, 'ekaf', 'kcat', 'recPerSec', 1.0, true),
+      ratioTarget(
+        `${id}: ekaf with string records ≥ 1.0× kcat`,
+        'ekaf (strings)',
+        'kcat',
+        'recPerSec',
+        1.0,
+        true,
+      ),
       ratioTarget(`${id}: ekaf ≥ 15× kafkajs`, 'ekaf', 'kafkajs', 'recPerSec', 15, true),
     ];
     const cases: Case[] = [
       {
         id: '1a',
         title: `${small.toLocaleString('en-US')} × 100 B values, 8 B keys`,
-        contestants: contestants(keyedFile(small, 100), small),
-        metrics: [...THROUGHPUT_METRICS, { key: 'peakRssMB', label: 'peak RSS MB', higherIsBetter: false }],
-        targets: targets('1a'),
+        contestants: contestants(keyedFile(small, 100), small, true),
+        metrics: [
+          ...THROUGHPUT_METRICS,
+          CPU_PER_M_METRIC,
+          { key: 'peakRssMB', label: 'peak RSS MB', higherIsBetter: false },
+        ],
+        targets: [
+          ...targets('1a'),
+          ratioTarget(
+            'Pure path (no native addon) ≥ 0.8× the native path on 1a',
+            'ekaf (pure)',
+            'ekaf',
+            'recPerSec',
+            0.8,
+            true,
+          ),
+        ],
       },
       {
         id: '1b',
         title: `${large.toLocaleString('en-US')} × 1 KiB values, 8 B keys`,
         contestants: contestants(keyedFile(large, 1024), large),
-        metrics: [...THROUGHPUT_METRICS, { key: 'peakRssMB', label: 'peak RSS MB', higherIsBetter: false }],
+        metrics: [
+          ...THROUGHPUT_METRICS,
+          CPU_PER_M_METRIC,
+          { key: 'peakRssMB', label: 'peak RSS MB', higherIsBetter: false },
+        ],
         targets: targets('1b'),
       },
     ];

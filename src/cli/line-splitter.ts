@@ -11,7 +11,9 @@
 //   record too large for the producer fails alone when it is sent.
 //
 // Records are views of the input chunks, not copies: at a few hundred MB/s, copying each line
-// would cost more than splitting it. Only a line cut by a chunk boundary is copied, once.
+// would cost more than splitting it. Only a line cut by a chunk boundary is copied, once. The
+// views are plain Uint8Arrays, which the producer takes as they are: a Buffer view (subarray)
+// costs more to make, and two views a line are most of what splitting costs.
 import type { ProduceRecord } from '../producer.js';
 
 const NEWLINE = 0x0a;
@@ -47,6 +49,11 @@ export class LineSplitter {
    * so that a line spanning many chunks costs one copy, not one per chunk.
    */
   private cut: Buffer[] = [];
+  /**
+   * Key and value bytes of the records given out since takeBytes(): the caller's byte count
+   * without a pass over the records (the delimiter is not payload).
+   */
+  private bytes = 0;
 
   constructor(options: LineRecordOptions = {}) {
     if (options.keyDelimiter?.length === 0) throw new Error('LineSplitter: an empty key delimiter');
@@ -104,6 +111,13 @@ export class LineSplitter {
     }
   }
 
+  /** Key and value bytes of the records next() and finish() gave since the last call. */
+  takeBytes(): number {
+    const bytes = this.bytes;
+    this.bytes = 0;
+    return bytes;
+  }
+
   /** At the end of the input: the record of the last line if it has no newline, else undefined. */
   finish(): ProduceRecord | undefined {
     if (this.cut.length === 0) return undefined;
@@ -114,7 +128,7 @@ export class LineSplitter {
 
   /** The record of the line chunk[start, end): views of the chunk, no copies. */
   private record(chunk: Buffer, start: number, end: number): ProduceRecord {
-    let key: Buffer | null = null;
+    let key: Uint8Array | null = null;
     let valueStart = start;
     const delimiter = this.keyDelimiter;
     if (delimiter !== undefined) {
@@ -128,15 +142,21 @@ export class LineSplitter {
         at = found === -1 ? -1 : start + found;
       }
       if (at !== -1) {
-        key = chunk.subarray(start, at);
+        key = view(chunk, start, at);
         valueStart = at + delimiter.length;
       }
     }
-    const value = chunk.subarray(valueStart, end);
+    const value = view(chunk, valueStart, end);
+    this.bytes += key === null ? value.length : key.length + value.length;
     // A bare value when there is nothing else to say: the producer's fastest path.
     if (key === null && this.partition === undefined) return value;
     return this.partition === undefined ? { key, value } : { key, value, partition: this.partition };
   }
+}
+
+/** buf[start, end) as a Uint8Array sharing buf's memory. */
+function view(buf: Buffer, start: number, end: number): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset + start, end - start);
 }
 
 /** Position of `byte` in buf[start, end), or -1. */

@@ -3,14 +3,13 @@
 // Options come from the command line, then from environment variables, then from defaults.
 // This module picks the command and turns what it threw into an exit code (exit-codes.ts);
 // src/cli.ts runs it, so that importing it starts nothing.
-import cluster from 'node:cluster';
+//
+// A command's module is imported only when that command runs (or its help is asked for): the
+// gateway, its metrics and the visualizer are most of what there is to load, and `ekaf produce`
+// needs none of them. `ekaf --help` loads nothing but this file (0.05 s instead of 0.26 s).
 import { EKAF_VERSION } from '../version.js';
-import { devClusterCommand, DEV_CLUSTER_HELP } from './dev-cluster.js';
 import { FAILED, OK, USAGE, UsageError } from './exit-codes.js';
 import { err, out } from './output.js';
-import { produceCommand, PRODUCE_HELP } from './produce.js';
-import { serveCommand, SERVE_HELP } from './serve.js';
-import { SERVE_CONFIG_ENV, serveWorker } from './serve-workers.js';
 
 const MAIN_HELP = `Usage: ekaf <command> [options]
 
@@ -28,12 +27,33 @@ Options:
 Exit codes: 0 success, 1 failure, 2 usage error.
 `;
 
-/** Each command runs with its arguments and resolves with the exit code. */
-const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help: string }> = {
-  serve: { run: serveCommand, help: SERVE_HELP },
-  produce: { run: produceCommand, help: PRODUCE_HELP },
-  'dev-cluster': { run: devClusterCommand, help: DEV_CLUSTER_HELP },
+/** A command runs with its arguments and resolves with the exit code. */
+interface Command {
+  run: (args: string[]) => Promise<number>;
+  help: string;
+}
+
+/** Each command's module, loaded on demand. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => {
+    const { serveCommand, SERVE_HELP } = await import('./serve.js');
+    return { run: serveCommand, help: SERVE_HELP };
+  },
+  produce: async () => {
+    const { produceCommand, PRODUCE_HELP } = await import('./produce.js');
+    return { run: produceCommand, help: PRODUCE_HELP };
+  },
+  'dev-cluster': async () => {
+    const { devClusterCommand, DEV_CLUSTER_HELP } = await import('./dev-cluster.js');
+    return { run: devClusterCommand, help: DEV_CLUSTER_HELP };
+  },
 };
+
+/**
+ * Set by `ekaf serve --workers N` (serve-workers.ts) in the environment of the workers it forks.
+ * Repeated there rather than imported, so that checking for it loads nothing.
+ */
+const SERVE_WORKER_ENV = 'EKAF_SERVE_CONFIG';
 
 /** Runs `ekaf <argv>`; resolves with the exit code (some commands only end by a signal). */
 export async function main(argv: string[]): Promise<number> {
@@ -42,7 +62,13 @@ export async function main(argv: string[]): Promise<number> {
   try {
     // A worker of `ekaf serve --workers N` is this executable forked again, with the primary's
     // argv: it must not parse them as a new `ekaf serve`.
-    if (cluster.isWorker && process.env[SERVE_CONFIG_ENV] !== undefined) return await serveWorker();
+    if (process.env[SERVE_WORKER_ENV] !== undefined) {
+      const [{ default: cluster }, { serveWorker }] = await Promise.all([
+        import('node:cluster'),
+        import('./serve-workers.js'),
+      ]);
+      if (cluster.isWorker) return await serveWorker();
+    }
     if (name === undefined) {
       process.stderr.write(MAIN_HELP);
       return USAGE;
@@ -58,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
     if (name === 'help') {
       const topic = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
       if (rest[0] !== undefined && topic === undefined) throw new UsageError(`unknown command "${rest[0]}"`);
-      process.stdout.write(topic?.help ?? MAIN_HELP);
+      process.stdout.write(topic === undefined ? MAIN_HELP : (await topic()).help);
       return OK;
     }
     if (command === undefined) {
@@ -66,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
         name.startsWith('-') ? `unknown option ${name} (a command comes first)` : `unknown command "${name}"`,
       );
     }
-    return await command.run(rest);
+    return await (await command()).run(rest);
   } catch (error) {
     if (error instanceof UsageError) {
       const where = command === undefined ? 'ekaf' : `ekaf ${name ?? ''}`;

@@ -97,25 +97,21 @@ export class ProduceRun {
       for (let record = lines.next(); record !== undefined; record = lines.next()) {
         records.push(record);
         if (records.length === CALL_RECORDS) {
-          await this.send(records);
+          await this.send(records, lines.takeBytes());
           records = [];
         }
       }
       if (records.length > 0) {
-        await this.send(records);
+        await this.send(records, lines.takeBytes());
         records = [];
       }
     }
     const last = lines.finish();
-    if (last !== undefined && !this.interrupted) await this.send([last]);
+    if (last !== undefined && !this.interrupted) await this.send([last], lines.takeBytes());
   }
 
-  /** Produces the records, waiting for room while the buffer is full. */
-  private async send(records: ProduceRecord[]): Promise<void> {
-    let bytes = 0;
-    for (const r of records) {
-      bytes += Buffer.isBuffer(r) ? r.length : recordBytes(r);
-    }
+  /** Produces the records (`bytes` of keys and values), waiting for room while the buffer is full. */
+  private async send(records: ProduceRecord[], bytes: number): Promise<void> {
     const count = records.length;
     // Declared with the error alone: no delivery reports are built (a failed call is counted
     // by the delivery.failed listener, with its reports).
@@ -132,7 +128,7 @@ export class ProduceRun {
           // The whole call was refused (a record too large, an invalid partition): try each
           // record alone, so that only the bad ones fail.
           if (records.length > 1) {
-            for (const record of records) await this.send([record]);
+            for (const record of records) await this.send([record], recordBytes(record));
             return;
           }
           this.firstError ??=

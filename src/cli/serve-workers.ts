@@ -8,7 +8,7 @@ import { FAILED, OK } from './exit-codes.js';
 import { err, out } from './output.js';
 import { startGateway, type ServeConfig } from './serve-gateway.js';
 
-/** The environment variable that makes a cluster worker a serve worker. */
+/** The environment variable that makes a cluster worker a serve worker (main.ts checks it too). */
 export const SERVE_CONFIG_ENV = 'EKAF_SERVE_CONFIG';
 
 /** What the primary puts in SERVE_CONFIG_ENV. */

@@ -1,122 +1,119 @@
-import { createRequire } from 'node:module';
-import zlib from 'node:zlib';
 import { EkafError } from '../errors.js';
-import { CompressionCodec } from './record-batch.js';
+import { acceleratedCodec, PURE_FORCED, type ImplementationChoice } from './codecs/accelerator.js';
+import type { Codec, CompressionName } from './codecs/codec.js';
+import { GZIP } from './codecs/gzip.js';
+import { LZ4 } from './codecs/lz4.js';
+import { SNAPPY } from './codecs/snappy.js';
+import { nodeZlibZstd, wasmChoice, wasmZstd, ZSTD_PACKAGE } from './codecs/zstd.js';
+import { crc32cImplementation } from './crc32c.js';
 
 /**
- * Compression codecs for record batches. gzip comes from node:zlib. Node 20 has no snappy, LZ4
- * or zstd, so they come from optional npm packages whose binaries ship inside the registry
- * packages (snappy and lz4-napi, built with napi-rs) or as WebAssembly (@hpcc-js/wasm-zstd).
- * They are loaded on first use, so a producer that does not compress never loads them.
+ * Compression codecs for record batches, each in its own module under codecs/. Every codec works
+ * without a native addon: gzip from node:zlib; snappy and LZ4 from their native packages where
+ * those load (optional accelerators), else from ekaf's pure TypeScript compressors; zstd from
+ * node:zlib where this Node has it, else from WebAssembly. Each is chosen when first needed, so a
+ * producer that does not compress loads none of them. EKAF_PURE=1 forces the pure path.
  */
 
-export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+export type { Codec, CompressionName } from './codecs/codec.js';
+export type { Implementation, ImplementationChoice } from './codecs/accelerator.js';
 
 export const COMPRESSION_NAMES: readonly CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
-export interface Codec {
-  readonly name: CompressionName;
-  readonly id: CompressionCodec;
-  compress(data: Buffer): Buffer;
-}
+type CodecName = Exclude<CompressionName, 'none'>;
 
-const require = createRequire(import.meta.url);
-const codecs = new Map<CompressionName, Codec>();
-const loading = new Map<CompressionName, Promise<Codec>>();
-
-const GZIP: Codec = { name: 'gzip', id: CompressionCodec.gzip, compress: (data) => zlib.gzipSync(data) };
-codecs.set('gzip', GZIP);
+const codecs = new Map<CodecName, Codec>([['gzip', GZIP]]);
+let zstdLoading: Promise<Codec> | undefined;
 
 /** The codec if it is ready to use now; undefined if it must be loaded first (`loadCodec`). */
-export function readyCodec(name: Exclude<CompressionName, 'none'>): Codec | undefined {
-  return codecs.get(name);
+export function readyCodec(name: CodecName): Codec | undefined {
+  if (name === 'snappy' || name === 'lz4') return alwaysReady(name);
+  let codec = codecs.get(name);
+  if (codec === undefined && name === 'zstd') {
+    codec = nodeZlibZstd();
+    if (codec !== undefined) codecs.set(name, codec);
+  }
+  return codec;
 }
 
-/** Loads a codec's package; rejects with ERR_CONFIG naming the package if it is not installed. */
-export function loadCodec(name: Exclude<CompressionName, 'none'>): Promise<Codec> {
-  const ready = codecs.get(name);
+/** snappy and LZ4: native or pure, chosen on first use; there is always one. */
+function alwaysReady(name: 'snappy' | 'lz4'): Codec {
+  let codec = codecs.get(name);
+  if (codec === undefined) {
+    codec = acceleratedCodec(name === 'snappy' ? SNAPPY : LZ4);
+    codecs.set(name, codec);
+  }
+  return codec;
+}
+
+/** The codec, loading it if needed; rejects with ERR_CONFIG if zstd's package is not installed. */
+export function loadCodec(name: CodecName): Promise<Codec> {
+  const ready = readyCodec(name);
   if (ready !== undefined) return Promise.resolve(ready);
-  let pending = loading.get(name);
-  if (pending === undefined) {
-    pending = load(name).then(
-      (codec) => {
-        codecs.set(name, codec);
-        return codec;
-      },
-      (error: unknown) => {
-        loading.delete(name); // a later attempt may succeed (e.g. after installing the package)
-        throw error;
-      },
-    );
-    loading.set(name, pending);
-  }
-  return pending;
-}
-
-async function load(name: Exclude<CompressionName, 'none'>): Promise<Codec> {
-  switch (name) {
-    case 'gzip':
-      return GZIP;
-    case 'snappy': {
-      const snappy = requirePackage(PACKAGES.snappy, name) as { compressSync(data: Buffer): Buffer };
-      return { name, id: CompressionCodec.snappy, compress: (data) => snappy.compressSync(data) };
-    }
-    case 'lz4': {
-      // Kafka's LZ4 is the LZ4 frame format.
-      const lz4 = requirePackage(PACKAGES.lz4, name) as { compressFrameSync(data: Buffer): Buffer };
-      return { name, id: CompressionCodec.lz4, compress: (data) => lz4.compressFrameSync(data) };
-    }
-    case 'zstd': {
-      let zstdModule: typeof import('@hpcc-js/wasm-zstd');
-      try {
-        zstdModule = await import('@hpcc-js/wasm-zstd');
-      } catch (cause) {
-        throw missing(PACKAGES.zstd, name, cause);
-      }
-      const zstd = await zstdModule.Zstd.load();
-      return {
-        name,
-        id: CompressionCodec.zstd,
-        compress: (data) => {
-          const compressed = zstd.compress(data, 3);
-          return Buffer.from(compressed.buffer, compressed.byteOffset, compressed.byteLength);
-        },
-      };
-    }
-  }
-}
-
-const PACKAGES: Record<Exclude<CompressionName, 'none' | 'gzip'>, string> = {
-  snappy: 'snappy',
-  lz4: 'lz4-napi',
-  zstd: '@hpcc-js/wasm-zstd',
-};
-
-/** Throws ERR_CONFIG, naming the package, when a codec's package is not installed (no loading). */
-export function assertCodecAvailable(name: CompressionName): void {
-  if (name === 'none' || name === 'gzip') return;
-  const pkg = PACKAGES[name];
-  try {
-    import.meta.resolve(pkg);
-  } catch (cause) {
-    throw missing(pkg, name, cause);
-  }
-}
-
-function requirePackage(pkg: string, codec: string): unknown {
-  try {
-    return require(pkg);
-  } catch (cause) {
-    throw missing(pkg, codec, cause);
-  }
-}
-
-function missing(pkg: string, codec: string, cause: unknown): EkafError {
-  return new EkafError(
-    'ERR_CONFIG',
-    `compression '${codec}' needs the npm package ${pkg}, which is not installed`,
-    {
-      cause,
+  zstdLoading ??= wasmZstd().then(
+    (codec) => {
+      codecs.set(name, codec);
+      return codec;
+    },
+    (cause: unknown) => {
+      zstdLoading = undefined; // a later attempt may succeed (e.g. after installing the package)
+      throw missingZstd(cause);
     },
   );
+  return zstdLoading;
+}
+
+/** Throws ERR_CONFIG when a codec cannot be had here (zstd on an old Node without its package). */
+export function assertCodecAvailable(name: CompressionName): void {
+  if (name !== 'zstd' || readyCodec(name) !== undefined) return;
+  try {
+    import.meta.resolve(ZSTD_PACKAGE);
+  } catch (cause) {
+    throw missingZstd(cause);
+  }
+}
+
+function missingZstd(cause: unknown): EkafError {
+  return new EkafError(
+    'ERR_CONFIG',
+    `compression 'zstd' needs Node 22.15+ or the npm package ${ZSTD_PACKAGE}, which is not installed`,
+    { cause },
+  );
+}
+
+/** What computes the CRC and each codec in this process. */
+export interface Accelerators {
+  /** EKAF_PURE was set when ekaf was loaded: no native addon is used. */
+  readonly pureForced: boolean;
+  readonly crc32c: ImplementationChoice;
+  readonly gzip: ImplementationChoice;
+  readonly snappy: ImplementationChoice;
+  readonly lz4: ImplementationChoice;
+  readonly zstd: ImplementationChoice;
+}
+
+/**
+ * Which implementation computes the CRC-32C and each codec ('native', 'pure', 'node-zlib',
+ * 'wasm', or 'unavailable'), and why (the package used, or why a native one was not). Chooses
+ * the snappy and LZ4 implementations now if no producer has yet (loading their native packages
+ * where installed); zstd's WebAssembly is only looked for, and loaded on first use.
+ */
+export function accelerators(): Accelerators {
+  let zstd = readyCodec('zstd')?.implementation;
+  if (zstd === undefined) {
+    try {
+      assertCodecAvailable('zstd');
+      zstd = wasmChoice('loaded on first use');
+    } catch (error) {
+      zstd = { implementation: 'unavailable', reason: (error as Error).message };
+    }
+  }
+  return {
+    pureForced: PURE_FORCED,
+    crc32c: crc32cImplementation,
+    gzip: GZIP.implementation,
+    snappy: alwaysReady('snappy').implementation,
+    lz4: alwaysReady('lz4').implementation,
+    zstd,
+  };
 }

@@ -1,6 +1,7 @@
 import { DecodeError, EncodeError } from '../errors.js';
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cPatch } from './crc32c.js';
 import { Reader } from './reader.js';
+import { byteSize, putRecordBytes, type RecordBytes } from './record-bytes.js';
 import { Writer } from './writer.js';
 
 /**
@@ -45,10 +46,16 @@ export type CompressionCodec = (typeof CompressionCodec)[keyof typeof Compressio
 
 export type RecordHeader = readonly [key: string, value: Uint8Array | null];
 
-/** A record as the encoder sees it: bytes only, the conversion from strings happens earlier. */
+/**
+ * A record as the encoder sees it. A string key or value is written as UTF-8 (see record-bytes.ts);
+ * header values are bytes.
+ */
 export interface EncodableRecord {
-  key: Uint8Array | null;
-  value: Uint8Array | null;
+  key: RecordBytes | null;
+  value: RecordBytes | null;
+  /** Bytes of the key and the value when the caller knows them already (byteSize), else computed. */
+  keySize?: number;
+  valueSize?: number;
   headers: readonly RecordHeader[];
   /** Create time, milliseconds since the epoch. */
   timestamp: number;
@@ -144,7 +151,10 @@ export class RecordBatchBuilder {
     const timestampDelta = timestamp - this.baseTimestamp;
     const start = this.writer.offset;
     if (record.headers.length === 0 && timestampDelta >= -0x40000000 && timestampDelta < 0x40000000) {
-      this.appendPlain(record.key, record.value, timestampDelta);
+      const { key, value } = record;
+      const keySize = key === null ? -1 : (record.keySize ?? byteSize(key));
+      const valueSize = value === null ? -1 : (record.valueSize ?? byteSize(value));
+      this.appendPlain(key, keySize, value, valueSize, timestampDelta);
     } else {
       writeRecord(this.writer, record, this.count, timestampDelta);
     }
@@ -154,11 +164,16 @@ export class RecordBatchBuilder {
 
   /**
    * The common record, encoded straight into the buffer: no headers, a timestamp delta within
-   * 30 bits. Byte for byte what writeRecord writes (the codec tests compare the two).
+   * 30 bits. Byte for byte what writeRecord writes (the codec tests compare the two). Sizes are
+   * -1 for null.
    */
-  private appendPlain(key: Uint8Array | null, value: Uint8Array | null, timestampDelta: number): void {
-    const keyLength = key === null ? -1 : key.length;
-    const valueLength = value === null ? -1 : value.length;
+  private appendPlain(
+    key: RecordBytes | null,
+    keyLength: number,
+    value: RecordBytes | null,
+    valueLength: number,
+    timestampDelta: number,
+  ): void {
     const bodySize =
       1 + // attributes
       sizeOfVarint(timestampDelta) +
@@ -174,18 +189,20 @@ export class RecordBatchBuilder {
     at = putVarint(buf, at, timestampDelta);
     at = putVarint(buf, at, this.count);
     at = putVarint(buf, at, keyLength);
-    if (key !== null) at = putBytes(buf, at, key);
+    if (key !== null) at = putRecordBytes(buf, at, key, keyLength);
     at = putVarint(buf, at, valueLength);
-    if (value !== null) at = putBytes(buf, at, value);
+    if (value !== null) at = putRecordBytes(buf, at, value, valueLength);
     buf[at++] = 0;
     this.writer.offset = at;
   }
 
   /**
    * Writes the header and CRC and returns the batch bytes. The result is final: a retry sends
-   * exactly these bytes again, which idempotent delivery relies on.
+   * exactly these bytes again, which idempotent delivery relies on. `crc` false leaves the CRC to
+   * writeBatchCrc, for a batch that is stamped or compressed before it is sent (a CRC pass over
+   * the batch each time would be wasted: see PartitionLog.takeNext).
    */
-  seal(identity: ProducerIdentity = NO_PRODUCER_IDENTITY, codec: CompressionCodec = 0): Buffer {
+  seal(identity: ProducerIdentity = NO_PRODUCER_IDENTITY, codec: CompressionCodec = 0, crc = true): Buffer {
     if (this.count === 0) throw new EncodeError('cannot seal an empty record batch');
     // Sealing again would rewrite the bytes already handed out (they are a view, not a copy).
     if (this.sealed) throw new EncodeError('record batch is already sealed');
@@ -206,7 +223,7 @@ export class RecordBatchBuilder {
     b.writeInt32BE(identity.baseSequence, PRODUCER_ID_OFFSET + 10);
     b.writeInt32BE(this.count, 57);
     const bytes = this.writer.view();
-    writeCrc(bytes);
+    if (crc) writeBatchCrc(bytes);
     return bytes;
   }
 }
@@ -222,17 +239,6 @@ function putVarint(buf: Buffer, at: number, value: number): number {
   return at;
 }
 
-/** Copies `bytes` to `at`; a loop beats the TypedArray.set call for the few bytes of a key. */
-function putBytes(buf: Buffer, at: number, bytes: Uint8Array): number {
-  const length = bytes.length;
-  if (length <= 16) {
-    for (let i = 0; i < length; i++) buf[at + i] = bytes[i] as number;
-  } else {
-    buf.set(bytes, at);
-  }
-  return at + length;
-}
-
 /** A safe-integer int64, big-endian, without allocating a Long. */
 function writeInt64(buf: Buffer, at: number, value: number): void {
   const high = Math.floor(value / 0x100000000);
@@ -240,24 +246,38 @@ function writeInt64(buf: Buffer, at: number, value: number): void {
   buf.writeUInt32BE(value - high * 0x100000000, at + 4);
 }
 
+/** The stamped span: attributes (the transactional bit) to the base sequence's end. */
+const STAMP_END = PRODUCER_ID_OFFSET + 14;
+const stampBefore = Buffer.alloc(STAMP_END - ATTRIBUTES_OFFSET);
+
 /**
- * Writes the producer identity (id, epoch, base sequence) into a sealed batch and recomputes its
- * CRC. An idempotent producer stamps a batch once, when it is first sent, so that sequence
+ * Writes the producer identity (id, epoch, base sequence) into a sealed batch and updates its
+ * CRC (with `crc` false it leaves the CRC to writeBatchCrc). An idempotent producer stamps a
+ * batch once, when it is first sent, so that sequence
  * numbers follow the order batches leave in; every retry then resends the stamped bytes as they are.
  * A transactional producer's batches also get the transactional bit.
+ *
+ * With `crc`, the batch's CRC must be right before (seal, compressBatch and this function leave it
+ * so): the new one is patched from it for the 36 bytes that change (crc32cPatch, ~2 µs) rather than
+ * computed again over the whole batch (~15 µs native, ~50 µs pure for 64 KiB).
  */
 export function stampProducerIdentity(
   batch: Buffer,
   identity: ProducerIdentity,
   transactional = false,
+  crc = true,
 ): void {
+  if (crc) batch.copy(stampBefore, 0, ATTRIBUTES_OFFSET, STAMP_END);
   if (transactional) {
     batch.writeInt16BE(batch.readInt16BE(ATTRIBUTES_OFFSET) | TRANSACTIONAL_ATTRIBUTE, ATTRIBUTES_OFFSET);
   }
   writeInt64(batch, PRODUCER_ID_OFFSET, identity.producerId);
   batch.writeInt16BE(identity.producerEpoch, PRODUCER_ID_OFFSET + 8);
   batch.writeInt32BE(identity.baseSequence, PRODUCER_ID_OFFSET + 10);
-  writeCrc(batch);
+  if (!crc) return;
+  const after = batch.subarray(ATTRIBUTES_OFFSET, STAMP_END);
+  const patched = crc32cPatch(batch.readUInt32BE(CRC_OFFSET), stampBefore, after, batch.length - STAMP_END);
+  batch.writeUInt32BE(patched, CRC_OFFSET);
 }
 
 /**
@@ -269,6 +289,7 @@ export function compressBatch(
   batch: Buffer,
   codec: CompressionCodec,
   compress: (records: Buffer) => Buffer,
+  crc = true,
 ): Buffer {
   const compressed = compress(batch.subarray(RECORD_BATCH_HEADER_SIZE));
   const result = Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + compressed.length);
@@ -276,11 +297,12 @@ export function compressBatch(
   compressed.copy(result, RECORD_BATCH_HEADER_SIZE);
   result.writeInt32BE(result.length - BATCH_LENGTH_OFFSET - 4, BATCH_LENGTH_OFFSET);
   result.writeInt16BE((result.readInt16BE(ATTRIBUTES_OFFSET) & ~0x07) | codec, ATTRIBUTES_OFFSET);
-  writeCrc(result);
+  if (crc) writeBatchCrc(result);
   return result;
 }
 
-function writeCrc(batch: Buffer): void {
+/** Computes and writes the CRC-32C of a batch whose other bytes are final. */
+export function writeBatchCrc(batch: Buffer): void {
   batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
 }
 
@@ -291,8 +313,8 @@ export function writeRecord(
   offsetDelta: number,
   timestampDelta: number,
 ): void {
-  const keySize = record.key === null ? 0 : record.key.length;
-  const valueSize = record.value === null ? 0 : record.value.length;
+  const keySize = record.key === null ? 0 : (record.keySize ?? byteSize(record.key));
+  const valueSize = record.value === null ? 0 : (record.valueSize ?? byteSize(record.value));
   let headersSize = sizeOfVarint(record.headers.length);
   const headerKeySizes = new Array<number>(record.headers.length);
   for (let i = 0; i < record.headers.length; i++) {
@@ -313,14 +335,24 @@ export function writeRecord(
     headersSize;
 
   writer.varint(bodySize).int8(0).varlong(timestampDelta).varint(offsetDelta);
-  writeVarintBytes(writer, record.key);
-  writeVarintBytes(writer, record.value);
+  writeRecordBytes(writer, record.key, keySize);
+  writeRecordBytes(writer, record.value, valueSize);
   writer.varint(record.headers.length);
   for (let i = 0; i < record.headers.length; i++) {
     const [key, value] = record.headers[i] as RecordHeader;
     writer.varint(headerKeySizes[i] as number);
     writer.raw(Buffer.from(key, 'utf8'));
     writeVarintBytes(writer, value);
+  }
+}
+
+function writeRecordBytes(writer: Writer, bytes: RecordBytes | null, size: number): void {
+  if (bytes === null) {
+    writer.varint(-1);
+  } else {
+    writer.varint(size);
+    const buf = writer.reserve(size);
+    writer.offset = putRecordBytes(buf, writer.offset, bytes, size);
   }
 }
 

@@ -1,5 +1,12 @@
 import type { Codec } from '../protocol/compression.js';
-import { compressBatch, RecordBatchBuilder, stampProducerIdentity } from '../protocol/record-batch.js';
+import {
+  compressBatch,
+  CompressionCodec,
+  NO_PRODUCER_IDENTITY,
+  RecordBatchBuilder,
+  stampProducerIdentity,
+  writeBatchCrc,
+} from '../protocol/record-batch.js';
 import type { ProduceCall } from './delivery.js';
 import type { NormalizedRecord } from './records.js';
 import { BatchBufferPool } from './batch-buffer-pool.js';
@@ -199,10 +206,19 @@ export class PartitionLog {
     // and the sender fails it for good (UnsendableBatch) rather than losing it.
     this.inFlightBatches.push(batch);
     try {
+      // The CRC is computed once, after the last change to the bytes (compression, the stamp):
+      // a batch is sealed without one, and a resent batch keeps the one it was sent with.
+      let rewritten = false;
       if (!batch.finalized) {
+        rewritten = true;
         const plainLength = batch.bytes.length;
         if (codec !== null) {
-          const compressed = compressBatch(batch.bytes, codec.id, (records) => codec.compress(records));
+          const compressed = compressBatch(
+            batch.bytes,
+            codec.id,
+            (records) => codec.compress(records),
+            false,
+          );
           batch.plain = batch.bytes;
           batch.bytes = compressed;
         }
@@ -217,11 +233,13 @@ export class PartitionLog {
           batch.baseSequence = this.sequence.take(batch.recordCount);
         }
         if (!batch.stampWritten) {
-          stampProducerIdentity(batch.bytes, batch, this.transactional);
+          stampProducerIdentity(batch.bytes, batch, this.transactional, false);
           batch.stampWritten = true;
+          rewritten = true;
         }
         batch.maybeWritten = true;
       }
+      if (rewritten) writeBatchCrc(batch.bytes);
     } catch (error) {
       throw new UnsendableBatch(batch, error);
     }
@@ -429,7 +447,8 @@ export class PartitionLog {
     const open = this.open;
     if (open === null) return;
     this.open = null;
-    let bytes = open.builder.seal();
+    // No CRC yet: takeNext writes it once the bytes are final.
+    let bytes = open.builder.seal(NO_PRODUCER_IDENTITY, CompressionCodec.none, false);
     this.lastBatchBytes = bytes.length;
     let pooled: Buffer | null = null;
     // A batch that fills most of its buffer takes it over (no copy); a small one (a lone

@@ -28,6 +28,7 @@
  * (the topic grew, or stale metadata said fewer), the state is brought back in range before use.
  */
 import { ConfigError } from '../errors.js';
+import { byteSize, putRecordBytes, toBytes, type RecordBytes } from '../protocol/record-bytes.js';
 
 export type PartitionerName =
   'default' | 'murmur2' | 'uniform_sticky' | 'random' | 'sticky_round_robin' | 'strict_round_robin';
@@ -61,7 +62,14 @@ export interface Partitioner {
    * sticky strategies use it). `partitionCount` is the topic's current number of partitions, a
    * positive integer: the caller takes it from metadata and does not call without partitions.
    */
-  partition(key: Buffer | null, value: Buffer | null, size: number, partitionCount: number): number;
+  partition(
+    key: RecordBytes | null,
+    value: RecordBytes | null,
+    size: number,
+    partitionCount: number,
+    /** The key's UTF-8 bytes when the caller knows them (a string key is not measured twice). */
+    keySize?: number,
+  ): number;
   /**
    * The key-less record just placed on `partition` would not fit in that partition's open batch
    * (it would start a new one there): a sticky strategy moves on now, and returns where the
@@ -110,15 +118,14 @@ const M = 0x5bd1e995;
 const R = 24;
 
 /**
- * Kafka's `Utils.murmur2`: MurmurHash2 with seed 0x9747b28c over the bytes, read as little-endian
+ * Kafka's `Utils.murmur2`: MurmurHash2 with seed 0x9747b28c over the first `length` bytes, read as little-endian
  * 32-bit words, then the 1 to 3 trailing bytes, then the final avalanche. Returns a signed int32,
  * bit for bit what the Java client returns (librdkafka's `rd_murmur2` gives the same bits).
  *
  * Java's `int` arithmetic wraps at 32 bits; here `Math.imul` multiplies modulo 2^32 and the
  * bitwise operators keep every intermediate an int32, so no step ever becomes a float.
  */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
+export function murmur2(data: Uint8Array, length = data.length): number {
   let h = SEED ^ length;
   const words = length & ~3;
   for (let i = 0; i < words; i += 4) {
@@ -151,10 +158,17 @@ export function toPositive(n: number): number {
   return n & 0x7fffffff;
 }
 
-/** Java's `BuiltInPartitioner.partitionForKey`. */
-function partitionForKey(key: Uint8Array, partitionCount: number): number {
-  return toPositive(murmur2(key)) % partitionCount;
+/** Java's `BuiltInPartitioner.partitionForKey`: a string key is hashed as its UTF-8 bytes. */
+function partitionForKey(key: RecordBytes, partitionCount: number, keySize?: number): number {
+  if (typeof key !== 'string') return toPositive(murmur2(key)) % partitionCount;
+  const size = keySize ?? byteSize(key);
+  if (keyScratch.length < size) keyScratch = Buffer.allocUnsafe(Math.max(size, 2 * keyScratch.length));
+  putRecordBytes(keyScratch, 0, key, size);
+  return toPositive(murmur2(keyScratch, size)) % partitionCount;
 }
+
+/** Where a string key's bytes are written to be hashed: one buffer, reused (the hash is synchronous). */
+let keyScratch = Buffer.allocUnsafe(256);
 
 /**
  * Builds the partitioner of one topic. Throws `ConfigError` for an unknown strategy name or
@@ -228,8 +242,14 @@ class DefaultPartitioner implements Partitioner {
     private readonly random: () => number,
   ) {}
 
-  partition(key: Buffer | null, _value: Buffer | null, size: number, partitionCount: number): number {
-    if (key !== null) return partitionForKey(key, partitionCount);
+  partition(
+    key: RecordBytes | null,
+    _value: RecordBytes | null,
+    size: number,
+    partitionCount: number,
+    keySize?: number,
+  ): number {
+    if (key !== null) return partitionForKey(key, partitionCount, keySize);
     let p = this.current;
     if (p < 0 || p >= partitionCount) {
       // First record, or the partition is gone from the metadata: start afresh.
@@ -263,7 +283,7 @@ function otherPartition(random: () => number, current: number, partitionCount: n
 class RandomPartitioner implements Partitioner {
   constructor(private readonly random: () => number) {}
 
-  partition(_key: Buffer | null, _value: Buffer | null, _size: number, partitionCount: number): number {
+  partition(_key: unknown, _value: unknown, _size: number, partitionCount: number): number {
     return randomBelow(this.random, partitionCount);
   }
 }
@@ -284,7 +304,7 @@ class StickyRoundRobinPartitioner implements Partitioner {
     private readonly random: () => number,
   ) {}
 
-  partition(_key: Buffer | null, _value: Buffer | null, _size: number, partitionCount: number): number {
+  partition(_key: unknown, _value: unknown, _size: number, partitionCount: number): number {
     let p = this.current;
     if (p < 0) {
       p = randomBelow(this.random, partitionCount);
@@ -315,7 +335,7 @@ class StrictRoundRobinPartitioner implements Partitioner {
 
   constructor(private readonly random: () => number) {}
 
-  partition(_key: Buffer | null, _value: Buffer | null, _size: number, partitionCount: number): number {
+  partition(_key: unknown, _value: unknown, _size: number, partitionCount: number): number {
     let p: number;
     if (this.last < 0) p = randomBelow(this.random, partitionCount);
     else {
@@ -334,9 +354,20 @@ class CustomPartitioner implements Partitioner {
     private readonly fn: PartitionerFunction,
   ) {}
 
-  partition(key: Buffer | null, value: Buffer | null, _size: number, partitionCount: number): number {
-    // unknown: a JavaScript caller's function may return anything.
-    const p: unknown = this.fn(this.topic, key, value, partitionCount);
+  partition(
+    key: RecordBytes | null,
+    value: RecordBytes | null,
+    _size: number,
+    partitionCount: number,
+  ): number {
+    // The function is given Buffers, whatever the record was made of. unknown: a JavaScript
+    // caller's function may return anything.
+    const p: unknown = this.fn(
+      this.topic,
+      key === null ? null : toBytes(key),
+      value === null ? null : toBytes(value),
+      partitionCount,
+    );
     // For a number, `p >>> 0 === p` holds exactly for the integers in [0, 2^32): NaN, fractions,
     // negatives and infinities fail it.
     if (typeof p !== 'number' || p >>> 0 !== p || p >= partitionCount) {

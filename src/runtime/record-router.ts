@@ -4,7 +4,7 @@ import { DeliveryTimeoutError, EkafError, InvalidRecordError } from '../errors.j
 import type { ProducerEvents } from '../events.js';
 import type { ProduceCall } from './delivery.js';
 import type { PartitionNode } from './partition-node.js';
-import type { NormalizedRecord } from './records.js';
+import { emptyRecord, keepRecord, type NormalizedRecord, type RecordList } from './records.js';
 import type { Settlement } from './settlement.js';
 import type { SpoolOrigin, Spooler } from './spooler.js';
 import type { TopicNode } from './topic-node.js';
@@ -46,7 +46,7 @@ export class RecordRouter {
    */
   accept(
     topicName: string,
-    records: NormalizedRecord[],
+    records: RecordList,
     call: ProduceCall,
     urgent: boolean,
     origin?: SpoolOrigin,
@@ -63,10 +63,14 @@ export class RecordRouter {
     const now = origin?.acceptedAt ?? Date.now();
     topic.lastUsedAt = origin === undefined ? now : Date.now();
     const indexBase = origin?.indexBase ?? 0;
+    // The record being placed: one object for the whole call (a record is encoded into its
+    // partition's batch at once); one per call, not per router, since a callback run from here
+    // (a custom partitioner) may produce again.
+    const scratch = emptyRecord();
     if (route === 'wait' || topic.partitions.length === 0) {
       for (let i = 0; i < records.length; i++) {
         topic.waiting.push({
-          record: records[i] as NormalizedRecord,
+          record: keepRecord(records.at(i, scratch) as NormalizedRecord, scratch),
           call,
           index: indexBase + i,
           urgent,
@@ -79,10 +83,8 @@ export class RecordRouter {
     const touched: PartitionNode[] = [];
     for (let i = 0; i < records.length; i++) {
       const spoolId = firstSpoolId === -1 ? -1 : firstSpoolId + i;
-      touch(
-        touched,
-        this.place(topic, records[i] as NormalizedRecord, call, indexBase + i, urgent, now, spoolId),
-      );
+      const record = records.at(i, scratch) as NormalizedRecord;
+      touch(touched, this.place(topic, record, call, indexBase + i, urgent, now, spoolId));
     }
     this.wake(touched);
   }
@@ -142,7 +144,7 @@ export class RecordRouter {
     if (partition === -1) {
       try {
         const { partitioner } = topic;
-        partition = partitioner.partition(record.key, record.value, record.size, count);
+        partition = partitioner.partition(record.key, record.value, record.size, count, record.keySize);
         // A sticky partition whose open batch is full: the record goes to the next one.
         if (
           record.key === null &&

@@ -1,5 +1,6 @@
 import { InvalidRecordError, RecordTooLargeError } from '../errors.js';
 import type { RecordHeader } from '../protocol/record-batch.js';
+import type { RecordBytes } from '../protocol/record-bytes.js';
 
 /** A value or key as the application gives it. */
 export type Bytes = Buffer | Uint8Array | string;
@@ -20,10 +21,17 @@ export type ProduceRecord =
       timestamp?: number;
     };
 
-/** A record after validation: bytes only, ready to be partitioned and encoded. */
+/**
+ * A record after validation, ready to be partitioned and encoded. Keys and values stay as given
+ * (a string is written as UTF-8 straight into its batch: see protocol/record-bytes.ts), with
+ * their sizes in bytes; header values are bytes.
+ */
 export interface NormalizedRecord {
-  key: Buffer | null;
-  value: Buffer | null;
+  key: RecordBytes | null;
+  value: RecordBytes | null;
+  /** UTF-8 bytes of the key and the value; 0 for null. */
+  keySize: number;
+  valueSize: number;
   headers: RecordHeader[];
   /** -1: let the partitioner choose. */
   partition: number;
@@ -32,7 +40,7 @@ export interface NormalizedRecord {
   size: number;
 }
 
-const NO_HEADERS: RecordHeader[] = [];
+export const NO_HEADERS: RecordHeader[] = [];
 
 /**
  * Where a record is in its call, for errors: its index in the records array, or a name
@@ -45,54 +53,139 @@ export function fieldName(place: RecordPlace, suffix = ''): string {
   return `${typeof place === 'number' ? `records[${place}]` : place}${suffix}`;
 }
 
+/** A record to fill (normalizeRecord, readAccepted). */
+export function emptyRecord(): NormalizedRecord {
+  return {
+    key: null,
+    value: null,
+    keySize: 0,
+    valueSize: 0,
+    headers: NO_HEADERS,
+    partition: -1,
+    timestamp: 0,
+    size: 0,
+  };
+}
+
 /**
- * Validates and converts one record. `place` names it in errors (`records[3]`). Records are
- * converted before any is accepted, so a bad record in an array rejects the whole call and
- * nothing of it is half-sent.
+ * The records of a call as the data path reads them, one at a time: an array of records, or a
+ * call's records read from the caller's own objects (producer-input.ts's PreparedRecords). `at`
+ * may return `scratch` filled with the record, valid until the next `at`: who keeps a record
+ * copies it (keepRecord).
+ */
+export interface RecordList {
+  readonly length: number;
+  at(index: number, scratch: NormalizedRecord): NormalizedRecord | undefined;
+}
+
+/** `record` itself, or a copy if it is the scratch a RecordList filled. */
+export function keepRecord(record: NormalizedRecord, scratch: NormalizedRecord): NormalizedRecord {
+  return record === scratch ? { ...record } : record;
+}
+
+/**
+ * Validates one record and fills `into` with it (a new record by default). `place` names it in
+ * errors (`records[3]`). Records are checked before any is accepted, so a bad record in an array
+ * rejects the whole call and nothing of it is half-sent.
  */
 export function normalizeRecord(
   input: unknown,
   place: RecordPlace,
   now: number,
   maxRecordBytes: number,
+  into: NormalizedRecord = emptyRecord(),
 ): NormalizedRecord {
-  let record: NormalizedRecord;
   if (typeof input === 'string' || input instanceof Uint8Array) {
-    const value = toBuffer(input, place, '');
-    record = { key: null, value, headers: NO_HEADERS, partition: -1, timestamp: now, size: value.length };
+    const valueSize = sizeOf(input, place, '');
+    into.key = null;
+    into.value = input;
+    into.keySize = 0;
+    into.valueSize = valueSize;
+    into.headers = NO_HEADERS;
+    into.partition = -1;
+    into.timestamp = now;
+    into.size = valueSize;
   } else if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
     if (!('value' in input)) {
       throw new InvalidRecordError(fieldName(place), 'a record object needs a value (null for a tombstone)');
     }
-    const fields = input as {
-      key?: unknown;
-      value: unknown;
-      headers?: unknown;
-      partition?: unknown;
-      timestamp?: unknown;
-    };
-    const key = fields.key == null ? null : toBuffer(fields.key, place, '.key');
-    const value = fields.value === null ? null : toBuffer(fields.value, place, '.value');
+    const fields = input as RecordFields;
+    const key = fields.key == null ? null : (fields.key as RecordBytes);
+    const keySize = key === null ? 0 : sizeOf(key, place, '.key');
+    const value = fields.value === null ? null : (fields.value as RecordBytes);
+    const valueSize = value === null ? 0 : sizeOf(value, place, '.value');
     const headers =
       fields.headers === undefined ? NO_HEADERS : toHeaders(fields.headers, fieldName(place, '.headers'));
-    let size = (key === null ? 0 : key.length) + (value === null ? 0 : value.length);
+    let size = keySize + valueSize;
     for (const [name, headerValue] of headers) size += Buffer.byteLength(name) + (headerValue?.length ?? 0);
-    record = {
-      key,
-      value,
-      headers,
-      partition: fields.partition === undefined ? -1 : toPartition(fields.partition, place),
-      timestamp: fields.timestamp === undefined ? now : toTimestamp(fields.timestamp, place),
-      size,
-    };
+    into.key = key;
+    into.value = value;
+    into.keySize = keySize;
+    into.valueSize = valueSize;
+    into.headers = headers;
+    into.partition = fields.partition === undefined ? -1 : toPartition(fields.partition, place);
+    into.timestamp = fields.timestamp === undefined ? now : toTimestamp(fields.timestamp, place);
+    into.size = size;
   } else {
     throw new InvalidRecordError(
       fieldName(place),
       `must be a Buffer, a string or { key, value, headers, partition, timestamp } (got ${describe(input)})`,
     );
   }
-  if (record.size > maxRecordBytes) throw new RecordTooLargeError(record.size, maxRecordBytes);
-  return record;
+  if (into.size > maxRecordBytes) throw new RecordTooLargeError(into.size, maxRecordBytes);
+  return into;
+}
+
+/** A record object's fields, as the caller may have set them. */
+interface RecordFields {
+  key?: unknown;
+  value: unknown;
+  headers?: unknown;
+  partition?: unknown;
+  timestamp?: unknown;
+}
+
+/**
+ * Fills `into` with `input` again, a record normalizeRecord accepted, given the sizes and headers
+ * it found (not computed twice): no checks, nothing allocated. The data path
+ * reads a call's records this way, so that a record costs no object of its own (producer-input.ts).
+ */
+export function readAccepted(
+  into: NormalizedRecord,
+  input: unknown,
+  keySize: number,
+  valueSize: number,
+  size: number,
+  headers: RecordHeader[],
+  now: number,
+): NormalizedRecord {
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    into.key = null;
+    into.value = input;
+    into.partition = -1;
+    into.timestamp = now;
+  } else {
+    const fields = input as RecordFields;
+    into.key = (fields.key ?? null) as RecordBytes | null;
+    into.value = fields.value as RecordBytes | null;
+    into.partition = (fields.partition ?? -1) as number;
+    into.timestamp = (fields.timestamp ?? now) as number;
+  }
+  into.keySize = keySize;
+  into.valueSize = valueSize;
+  into.headers = headers;
+  into.size = size;
+  return into;
+}
+
+/** Bytes of a key or value, which must be a string or bytes (a string as UTF-8). */
+function sizeOf(value: unknown, place: RecordPlace, suffix: string): number {
+  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
+  if (value instanceof Uint8Array) return value.length;
+  throw new InvalidRecordError(
+    fieldName(place, suffix),
+    `must be a Buffer, Uint8Array or string (got ${describe(value)})`,
+  );
 }
 
 function toBuffer(value: unknown, place: RecordPlace, suffix: string): Buffer {

@@ -36,7 +36,7 @@ import { Hibernation } from './hibernation.js';
 import { PartitionNode, type WorkerLookup } from './partition-node.js';
 import { RecordRouter } from './record-router.js';
 import { identityLogic, IdentityView } from './producer-identity.js';
-import type { NormalizedRecord } from './records.js';
+import type { NormalizedRecord, RecordList } from './records.js';
 import { Settlement } from './settlement.js';
 import { Spooler, type SpoolOrigin } from './spooler.js';
 import { TopicNode } from './topic-node.js';
@@ -369,7 +369,7 @@ export class Runtime {
    */
   accept(
     topicName: string,
-    records: NormalizedRecord[],
+    records: RecordList,
     call: ProduceCall,
     urgent: boolean,
     origin?: SpoolOrigin,

@@ -2,7 +2,7 @@ import { ProducerClosedError, type EkafError } from '../errors.js';
 import type { BufferBudget } from './buffer-budget.js';
 import type { ProduceCall } from './delivery.js';
 import type { SealedBatch } from './sealed-batch.js';
-import type { NormalizedRecord } from './records.js';
+import { emptyRecord, type NormalizedRecord, type RecordList } from './records.js';
 import type { Spooler } from './spooler.js';
 
 /**
@@ -96,15 +96,11 @@ export class Settlement {
   }
 
   /** Every record of a call (spooled from `firstSpoolId` on, or -1) fails at once. */
-  callFailed(
-    records: readonly NormalizedRecord[],
-    firstSpoolId: number,
-    call: ProduceCall,
-    error: EkafError,
-  ): void {
+  callFailed(records: RecordList, firstSpoolId: number, call: ProduceCall, error: EkafError): void {
+    const scratch = emptyRecord();
     let bytes = 0;
     for (let i = 0; i < records.length; i++) {
-      bytes += (records[i] as NormalizedRecord).size;
+      bytes += (records.at(i, scratch) as NormalizedRecord).size;
       if (firstSpoolId !== -1) this.spooler?.release(firstSpoolId + i);
     }
     this.budget.release(records.length, bytes);

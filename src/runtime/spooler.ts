@@ -404,7 +404,9 @@ type TopicRecord = NormalizedRecord & { topic: string };
 
 function toRecord(entry: SpooledEntry): TopicRecord {
   const { key, value, headers, partition, timestamp } = entry.record;
-  let size = (key?.length ?? 0) + (value?.length ?? 0);
+  const keySize = key?.length ?? 0;
+  const valueSize = value?.length ?? 0;
+  let size = keySize + valueSize;
   for (const [name, headerValue] of headers) size += Buffer.byteLength(name) + (headerValue?.length ?? 0);
-  return { key, value, headers, partition, timestamp, size, topic: entry.topic };
+  return { key, value, keySize, valueSize, headers, partition, timestamp, size, topic: entry.topic };
 }

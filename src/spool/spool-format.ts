@@ -1,5 +1,6 @@
 import { crc32c } from '../protocol/crc32c.js';
 import type { RecordHeader } from '../protocol/record-batch.js';
+import { byteSize, putRecordBytes, type RecordBytes } from '../protocol/record-bytes.js';
 
 /**
  * The spool's on-disk format. A segment file is a 24-byte header followed by entries:
@@ -25,8 +26,9 @@ export const MAX_ENTRY_SIZE = 256 * 1024 * 1024;
 
 /** A record as the spool keeps it. */
 export interface SpoolRecord {
-  key: Uint8Array | null;
-  value: Uint8Array | null;
+  /** A string is stored as UTF-8. */
+  key: RecordBytes | null;
+  value: RecordBytes | null;
   headers: readonly RecordHeader[];
   /** The partition it goes to, or -1 to let the topic's partitioner choose when it is replayed. */
   partition: number;
@@ -65,7 +67,17 @@ export function decodeSegmentHeader(header: Buffer): { baseId: number } | { dama
 /** Payload bytes of one record entry. */
 function payloadSize(topicBytes: number, record: SpoolRecord): number {
   let size =
-    1 + 8 + 8 + 4 + 2 + topicBytes + 4 + (record.key?.length ?? 0) + 4 + (record.value?.length ?? 0) + 4;
+    1 +
+    8 +
+    8 +
+    4 +
+    2 +
+    topicBytes +
+    4 +
+    (record.key === null ? 0 : byteSize(record.key)) +
+    4 +
+    (record.value === null ? 0 : byteSize(record.value)) +
+    4;
   for (const [name, value] of record.headers) size += 2 + Buffer.byteLength(name) + 4 + (value?.length ?? 0);
   return size;
 }
@@ -110,11 +122,10 @@ export function encodeEntries(
   return out;
 }
 
-function writeBytes(out: Buffer, at: number, bytes: Uint8Array | null): number {
+function writeBytes(out: Buffer, at: number, bytes: RecordBytes | null): number {
   if (bytes === null) return out.writeInt32BE(-1, at);
-  at = out.writeInt32BE(bytes.length, at);
-  out.set(bytes, at);
-  return at + bytes.length;
+  const size = byteSize(bytes);
+  return putRecordBytes(out, out.writeInt32BE(size, at), bytes, size);
 }
 
 /**

@@ -11,10 +11,16 @@ interface Line {
   partition?: number;
 }
 
+/** A key or value of the splitter: a view of bytes (never a string), as text. */
+function text(bytes: unknown): string {
+  if (!(bytes instanceof Uint8Array)) throw new Error('not from the splitter');
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString();
+}
+
 function asLine(record: ProduceRecord): Line {
-  if (Buffer.isBuffer(record)) return { key: null, value: record.toString() };
-  if (typeof record === 'string' || record instanceof Uint8Array) throw new Error('not from the splitter');
-  const line: Line = { key: record.key == null ? null : String(record.key), value: String(record.value) };
+  if (record instanceof Uint8Array) return { key: null, value: text(record) };
+  if (typeof record === 'string') throw new Error('not from the splitter');
+  const line: Line = { key: record.key == null ? null : text(record.key), value: text(record.value) };
   if (record.partition !== undefined) line.partition = record.partition;
   return line;
 }
@@ -54,8 +60,8 @@ describe('LineSplitter: lines', () => {
   it('gives one record per line, a bare value when there is no key delimiter nor partition', () => {
     const records = split(['one\ntwo\nthree\n']);
     expect(records.map((r) => asLine(r).value)).toEqual(['one', 'two', 'three']);
-    // A bare Buffer is the producer's cheapest form.
-    expect(records.every((r) => Buffer.isBuffer(r))).toBe(true);
+    // A bare value is the producer's cheapest form.
+    expect(records.every((r) => r instanceof Uint8Array)).toBe(true);
   });
 
   it('skips empty lines: first, repeated, last, and those a chunk boundary separates', () => {
@@ -104,14 +110,14 @@ describe('LineSplitter: lines', () => {
     for (const at of [1, 3, 4, 6, 7, 8]) {
       const records = split([bytes.subarray(0, at), bytes.subarray(at)]);
       expect(records).toHaveLength(1);
-      expect(Buffer.from(records[0] as Buffer)).toEqual(Buffer.from('é€😀'));
+      expect(Buffer.from(records[0] as Uint8Array)).toEqual(Buffer.from('é€😀'));
     }
   });
 
   it('passes bytes that are not UTF-8 through unchanged', () => {
     const input = Buffer.from([0xff, 0x00, 0xc3, 0x0a, 0x80, 0xfe]);
     const records = split([input.subarray(0, 3), input.subarray(3)]);
-    expect(records.map((r) => Buffer.from(r as Buffer))).toEqual([
+    expect(records.map((r) => Buffer.from(r as Uint8Array))).toEqual([
       Buffer.from([0xff, 0x00, 0xc3]),
       Buffer.from([0x80, 0xfe]),
     ]);
@@ -129,17 +135,17 @@ describe('LineSplitter: lines', () => {
   });
 
   it('takes strings as UTF-8', () => {
-    expect(split(['ü\n']).map((r) => Buffer.from(r as Buffer))).toEqual([Buffer.from('ü')]);
+    expect(split(['ü\n']).map((r) => Buffer.from(r as Uint8Array))).toEqual([Buffer.from('ü')]);
   });
 
   it('gives views of the chunk, not copies, for lines within one chunk', () => {
     const chunk = Buffer.from('first\nsecond\n');
     const lines = new LineSplitter();
     lines.push(chunk);
-    const first = lines.next() as Buffer;
+    const first = lines.next() as Uint8Array;
     expect(first.buffer).toBe(chunk.buffer);
     expect(first.byteOffset).toBe(chunk.byteOffset);
-    expect((lines.next() as Buffer).byteOffset).toBe(chunk.byteOffset + 6);
+    expect((lines.next() as Uint8Array).byteOffset).toBe(chunk.byteOffset + 6);
   });
 
   it('refuses a chunk while the previous one still has lines (they would be lost)', () => {
@@ -165,6 +171,39 @@ describe('LineSplitter: lines', () => {
   });
 });
 
+describe('LineSplitter: byte count', () => {
+  /** Key and value bytes of the records, as the producer counts them. */
+  const payload = (records: ProduceRecord[]): number =>
+    records.reduce((sum, r) => {
+      if (r instanceof Uint8Array) return sum + r.length;
+      if (typeof r === 'string') throw new Error('not from the splitter');
+      return sum + (r.key == null ? 0 : (r.key as Uint8Array).length) + (r.value as Uint8Array).length;
+    }, 0);
+
+  it('counts the key and value bytes of the records given, however the input is cut', () => {
+    const input = Buffer.from('k1:v1\r\n\nnö key\n:empty key\nk:\n€::😀\nlast:line');
+    for (const delimiter of [undefined, ':', '::']) {
+      const options = delimiter === undefined ? {} : { keyDelimiter: Buffer.from(delimiter) };
+      for (const chunks of everyCut(input)) {
+        const lines = new LineSplitter(options);
+        const records: ProduceRecord[] = [];
+        let bytes = 0;
+        for (const chunk of chunks) {
+          lines.push(chunk);
+          for (let r = lines.next(); r !== undefined; r = lines.next()) records.push(r);
+          bytes += lines.takeBytes();
+        }
+        const last = lines.finish();
+        if (last !== undefined) records.push(last);
+        bytes += lines.takeBytes();
+        expect(bytes).toBe(payload(records));
+        // Taken: counted once only.
+        expect(lines.takeBytes()).toBe(0);
+      }
+    }
+  });
+});
+
 describe('LineSplitter: keys', () => {
   it('splits a line at the first delimiter: key before, value after', () => {
     expect(keyed(['k1:v1\nk2:v:2\n'], ':')).toEqual([
@@ -183,7 +222,7 @@ describe('LineSplitter: keys', () => {
 
   it('gives a line without the delimiter no key, as a bare value', () => {
     const records = split(['no key here\nk:v\n'], { keyDelimiter: Buffer.from(':') });
-    expect(Buffer.isBuffer(records[0])).toBe(true);
+    expect(records[0]).toBeInstanceOf(Uint8Array);
     expect(asLine(records[0] as ProduceRecord)).toEqual({ key: null, value: 'no key here' });
     expect(asLine(records[1] as ProduceRecord)).toEqual({ key: 'k', value: 'v' });
   });

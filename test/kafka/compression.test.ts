@@ -12,9 +12,10 @@
 // delivery report said, keys, values and headers byte for byte (all 256 byte values occur),
 // null kept apart from empty. Values range from empty to 100 KiB, compressible and not.
 //
-// snappy and lz4 come from optionalDependencies with prebuilt binaries, zstd from WebAssembly:
-// `npm ci` installs all three on Linux x64 (the CI machine). A missing one fails this test
-// (ERR_CONFIG from createProducer) rather than skipping it.
+// snappy, lz4 and the CRC come from the native optional packages where they load, else from
+// ekaf's pure TypeScript; `EKAF_PURE=1 npx vitest run test/kafka/compression.test.ts` runs this on
+// the pure path. zstd is node:zlib's (Node 22.15+) or WebAssembly (@bokuweb/zstd-wasm): a missing
+// one fails this test (ERR_CONFIG from createProducer) rather than skipping it.
 //
 // Starts JVMs: on a shared machine run it under `flock /tmp/ekaf-kafka.lock`.
 // EKAF_COMPRESSION_SEED=<n> replays another seed.

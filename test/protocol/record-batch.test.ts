@@ -11,9 +11,11 @@ import {
   sizeOfVarlong,
   writeRecord,
   type EncodableRecord,
+  type RecordHeader,
 } from '../../src/protocol/record-batch.js';
 import { Writer } from '../../src/protocol/writer.js';
 import { decodeRecordBatch } from '../support/record-batch-decoder.js';
+import { seeded } from '../support/seeded.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 
@@ -186,6 +188,36 @@ describe('RecordBatchBuilder', () => {
     }
     const batch = builder.seal();
     expect(batch.subarray(61).equals(reference.view())).toBe(true);
+  });
+
+  it('writes string keys and values as the bytes of their UTF-8, on both paths (seeded)', () => {
+    // ASCII, Latin-1, BMP, astral (surrogate pairs) and lone surrogates (UTF-8 of U+FFFD), at
+    // lengths around the 16-character loop limit; each record also once with headers (the
+    // general encoder) to check both paths.
+    const seed = 20261202;
+    const random = seeded(seed);
+    const alphabet = ['a', 'Z', '{', '~', 'é', 'ÿ', '€', '中', '😀', '\ud800', '\udfff', '\u0000'];
+    const text = (length: number, asciiOnly: boolean): string => {
+      let out = '';
+      for (let i = 0; i < length; i++)
+        out += alphabet[Math.floor(random() * (asciiOnly ? 4 : alphabet.length))] as string;
+      return out;
+    };
+    const asStrings = new RecordBatchBuilder(64);
+    const asBytes = new RecordBatchBuilder(64);
+    for (let i = 0; i < 500; i++) {
+      const key = i % 9 === 0 ? null : text(i % 40, i % 2 === 0);
+      const value = i % 13 === 0 ? null : text((i * 37) % 300, i % 3 === 0);
+      const headers: RecordHeader[] = i % 5 === 0 ? [['h', b('v')]] : [];
+      asStrings.append({ key, value, headers, timestamp: 1000 + i });
+      asBytes.append({
+        key: key === null ? null : b(key),
+        value: value === null ? null : b(value),
+        headers,
+        timestamp: 1000 + i,
+      });
+    }
+    expect(asStrings.seal().equals(asBytes.seal()), `seed ${seed}`).toBe(true);
   });
 
   it('keeps an empty value distinct from a null one', () => {

@@ -21,9 +21,14 @@ function call(count: number, topic = 'orders'): ProduceCall & { outcomes: CallOu
   return Object.assign(produced, { outcomes });
 }
 
-/** The values of a sealed batch, decoded from its bytes, as strings. */
+/**
+ * The values of a sealed batch, decoded from its bytes, as strings. A batch that was sent
+ * (finalized) must carry its CRC; one never sent has none yet.
+ */
 const values = (batch: SealedBatch | undefined): (string | null)[] =>
-  decodeRecordBatch(batchOf(batch).bytes).records.map((r) => r.value?.toString('utf8') ?? null);
+  decodeRecordBatch(batchOf(batch).bytes, { checkCrc: batchOf(batch).finalized }).records.map(
+    (r) => r.value?.toString('utf8') ?? null,
+  );
 
 function batchOf(batch: SealedBatch | undefined): SealedBatch {
   if (batch === undefined) throw new Error('expected a batch');

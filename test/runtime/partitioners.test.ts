@@ -191,6 +191,15 @@ describe.each(['default', 'murmur2', 'uniform_sticky'] as const)('%s: keyed reco
     }
   });
 
+  it('hashes a string key as its UTF-8 bytes (a string key is never converted to a Buffer)', () => {
+    const p = createPartitioner('t', name, OPTIONS);
+    const long = 'clé-'.repeat(100); // longer than the first scratch buffer
+    for (const key of ['21', 'foobar', 'ключ', '', '😀\ud800', long]) {
+      const h = referenceMurmur2(bytes(key)) & 0x7fffffff;
+      for (let n = 1; n <= 64; n++) expect(p.partition(key, null, 10, n), key).toBe(h % n);
+    }
+  });
+
   it('ignores value and size for keyed records', () => {
     const p = createPartitioner('t', name, OPTIONS);
     const first = p.partition(bytes('k'), bytes('v1'), 1, 12);
@@ -437,6 +446,14 @@ describe('custom function', () => {
       ['orders', bytes('k'), bytes('v'), 6],
       ['orders', null, null, 3],
     ]);
+  });
+
+  it('is given Buffers for string keys and values', () => {
+    const seen: unknown[] = [];
+    const p = createPartitioner('t', (_topic, key, value) => (seen.push(key, value), 0), OPTIONS);
+    p.partition('clé', 'vé', 10, 1);
+    expect(seen).toEqual([bytes('clé'), bytes('vé')]);
+    expect(seen.every((x) => Buffer.isBuffer(x))).toBe(true);
   });
 
   it('accepts 0 and partitionCount - 1', () => {

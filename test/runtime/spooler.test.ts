@@ -37,7 +37,16 @@ function options(dir?: string): ResolvedSpoolOptions {
 function records(prefix: string, count: number): NormalizedRecord[] {
   return Array.from({ length: count }, (_, i) => {
     const value = Buffer.from(`${prefix}${i}`);
-    return { key: null, value, headers: [], partition: -1, timestamp: 0, size: value.length };
+    return {
+      key: null,
+      value,
+      keySize: 0,
+      valueSize: value.length,
+      headers: [],
+      partition: -1,
+      timestamp: 0,
+      size: value.length,
+    };
   });
 }
 

@@ -44,6 +44,20 @@ describe('spool entries', () => {
     timestamp: 1_700_000_000_000,
   };
 
+  it('store a string key and value as their UTF-8, the same bytes as Buffers give', () => {
+    for (const [key, value] of [
+      ['k', 'vv'],
+      ['clé', '{"v":"€😀"}'],
+      ['', 'x'.repeat(300)],
+    ] as const) {
+      const asStrings = encodeEntries('t', [{ ...record, key, value }], 5);
+      expect(asStrings).toEqual(
+        encodeEntries('t', [{ ...record, key: Buffer.from(key), value: Buffer.from(value) }], 5),
+      );
+      expect(decodeEntry(asStrings.subarray(8)).record.value?.toString()).toBe(value);
+    }
+  });
+
   it('encode a record byte for byte: framing, kind, times, partition, topic, key, value, headers', () => {
     const entry = encodeEntries('t', [record], 1_700_000_000_500);
     const expected = Buffer.concat([
