@@ -66,7 +66,8 @@ describe('many partitions (librdkafka 2.12 mock)', () => {
     const runtime = (producer as unknown as { runtime: { actor(name: string): unknown } }).runtime;
     expect(runtime.actor('partition:wide:0')).toBeUndefined();
     expect(runtime.actor('partition:wide:999')).toBeUndefined();
-    expect(activeTimers()).toBe(timers);
+    // None more than before (vitest's own throttled reporting may hold one fewer by now).
+    expect(activeTimers()).toBeLessThanOrEqual(timers);
 
     // And they take records as before: 10 more to each partition.
     const more = Array.from({ length: 10 }, (_, round) => onePerPartition(1000, `more${round}`)).flat();
