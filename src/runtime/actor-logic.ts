@@ -38,6 +38,11 @@ export interface LogicHost {
   partition(topic: string, partition: number): PartitionNode | undefined;
   /** A topic in use, undefined once evicted. */
   topic(name: string): TopicNode | undefined;
+  /**
+   * The connection of the broker leading `nodes` was lost: those of their workers at rest, which
+   * do not follow its actor, are owed the `conn.down` its followers are told (hibernation.ts).
+   */
+  connectionLost(nodes: readonly PartitionNode[], error: { code: string; message: string }): void;
 }
 
 /** What the worker's actions are given: its context names its partition. */
@@ -166,13 +171,7 @@ export function brokerLogic(host: LogicHost, broker: BrokerNode) {
       },
       down: (error) => {
         broker.sender.connection = null;
-        // Workers at rest do not follow this broker's actor (hibernation.ts): they are woken
-        // with the news its followers are told. After this action, not from inside it: the
-        // workers' machines then run outside the broker's custom action, as its followers do.
-        const led = [...broker.sender.led];
-        queueMicrotask(() => {
-          for (const node of led) node.tellResting({ type: 'conn.down', error });
-        });
+        host.connectionLost([...broker.sender.led], error);
         host.refreshMetadata();
       },
     },

@@ -22,7 +22,9 @@ const RESTING_STATE = 'ready';
  * - The data path sees it `ready` (PartitionNode.isReady), as it would the actor.
  * - Its broker hears of it: a resting worker does not follow its broker's actor (a stopped
  *   actor cannot be told); the broker's connection going down wakes the workers it leads
- *   (actor-logic.ts, brokerLogic), and a woken worker follows its broker again (`resumed`).
+ *   (connectionLost), and a woken worker follows its broker again (`resumed`).
+ * - It hears what it would have heard in the order it would have: a `conn.down` owed to it is
+ *   given before any later event that wakes it (see connectionLost).
  * - The visualizer and inspect() list it, in state `ready` (introspection.ts); `state` events
  *   and logs go on from `ready` when it wakes (the monitor is told its state).
  * - It holds no timer: `ready` has none.
@@ -30,6 +32,8 @@ const RESTING_STATE = 'ready';
 export class Hibernation {
   /** Workers seen `ready` in this turn of the event loop. */
   private readonly drowsy = new Set<string>();
+  /** Resting workers whose leader's connection was lost, with the news they are owed. */
+  private readonly owed = new Map<string, PartitionWorkerEvent>();
   private scheduled = false;
   private stopped = false;
 
@@ -72,10 +76,37 @@ export class Hibernation {
   /**
    * Wakes a resting worker for `event`: the registry starts it again, tells it `resumed` (it
    * follows its broker again with `resync`, and hears `conn.down` if the connection went down
-   * while it rested), then gives it the event.
+   * while it rested), then gives it the event. A `conn.down` it is owed comes first.
    */
   wake(name: string, event: PartitionWorkerEvent): void {
+    this.payOwed(name);
     this.registry.send({ type: 'wake', name, event });
+  }
+
+  /**
+   * The connection of the broker leading `names` was lost. Its followers are told `conn.down`
+   * as its actor leaves `ready`; the resting ones among `names` are owed the same news. They
+   * are woken with it after the broker's action (a worker's transitions run outside it, as its
+   * followers' do), but whatever wakes one before that gets the news first. Without the debt,
+   * a worker woken meanwhile (its broker moved: the new actor is named its leader at once, and
+   * the old one, stopped, answers no `resync`) would take the new leader before the loss, go
+   * `connecting` instead of `buffering`, and never report `worker.down` nor `still_down`.
+   */
+  connectionLost(names: readonly string[], error: { code: string; message: string }): void {
+    const resting = names.filter((name) => this.index.workerRest(name) !== undefined);
+    if (resting.length === 0) return;
+    for (const name of resting) this.owed.set(name, { type: 'conn.down', error });
+    queueMicrotask(() => {
+      for (const name of resting) this.payOwed(name);
+    });
+  }
+
+  /** Wakes the worker with the news it is owed, if any (once: a worker woken is told by its broker). */
+  private payOwed(name: string): void {
+    const news = this.owed.get(name);
+    if (news === undefined) return;
+    this.owed.delete(name);
+    this.registry.send({ type: 'wake', name, event: news });
   }
 
   /**
@@ -91,5 +122,6 @@ export class Hibernation {
   stop(): void {
     this.stopped = true;
     this.drowsy.clear();
+    this.owed.clear();
   }
 }

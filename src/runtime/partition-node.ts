@@ -144,12 +144,6 @@ export class PartitionNode implements SendablePartition {
     this.workers.wake(this.name, event);
   }
 
-  /** Tells the worker `event` only if it rests (a running one heard it already). */
-  tellResting(event: PartitionWorkerEvent): void {
-    if (this.worker() === undefined && this.workers.rest(this.name) !== undefined)
-      this.workers.wake(this.name, event);
-  }
-
   /** The worker's context, running or at rest. */
   private context(): PartitionWorkerContext | undefined {
     return this.worker()?.getSnapshot().context ?? this.workers.rest(this.name)?.context;

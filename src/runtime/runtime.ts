@@ -184,6 +184,12 @@ export class Runtime {
       },
       partition: (topic, partition) => this.topology.topics.get(topic)?.partitions[partition],
       topic: (name) => this.topology.topics.get(name),
+      connectionLost: (nodes, error) => {
+        this.hibernation.connectionLost(
+          nodes.map((node) => node.name),
+          error,
+        );
+      },
     };
     const sharedWorkerLogic = workerLogic(this.logicHost);
     const timing = workerTiming(options);

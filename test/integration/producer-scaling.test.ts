@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Producer } from '../../src/producer.js';
 import { ofKind } from '../../src/runtime/introspection.js';
 import { countRecords } from '../broker/kcat.js';
-import { spreadLeaders, useMockCluster, useProducers } from '../support/cluster-fixture.js';
+import type { MockCluster } from '../broker/cluster.js';
+import { spreadLeaders, useMockCluster, useMockClusters, useProducers } from '../support/cluster-fixture.js';
 
 /**
  * Many partitions against librdkafka 2.12's mock: a partition worker at rest costs no actor and
@@ -110,5 +111,35 @@ describe('many partitions (librdkafka 2.12 mock)', () => {
     await sent;
     await turnsUntil(allResting(producer, 'nap', 30), 'at rest again');
     expect(await countRecords(cluster().bootstrap, 'nap')).toBe(60);
+  });
+});
+
+describe('a worker at rest hears what its followers hear, in order (librdkafka 2.12 mock)', () => {
+  const startCluster = useMockClusters();
+  const make = useProducers(() => cluster, {}, { closeTimeoutMs: 1000 });
+  let cluster: MockCluster;
+
+  it('its broker moving to an address that refuses: worker.down, as for a worker that runs', async () => {
+    cluster = await startCluster({ peer: '2.12', brokers: 2, topics: [{ name: 'moving', partitions: 2 }] });
+    await spreadLeaders(cluster, 'moving', 2);
+    const producer = make({ metadataMaxAgeMs: 200, retryBackoffMs: 50, deliveryTimeoutMs: 60_000 });
+    await producer.produceSync('moving', onePerPartition(2, 'first'));
+    await turnsUntil(allResting(producer, 'moving', 2), 'at rest');
+    const down = new Promise<number>((resolve) => {
+      producer.on('worker.down', ({ topic, partition }) => {
+        if (topic === 'moving') resolve(partition);
+      });
+    });
+    // Broker 2 (partition 1's leader) now advertises a port nothing listens on: the next
+    // metadata refresh closes its connection (its followers hear conn.down) and names its new
+    // actor as the leader. The worker at rest must hear the first before the second, or it
+    // waits in `connecting` for a connection that never comes, reporting nothing.
+    await cluster.command('set_host_port 2 127.0.0.1 1');
+    expect(await Promise.race([down, new Promise((resolve) => setTimeout(resolve, 3000, 'none'))])).toBe(1);
+    // Then, as a worker that runs: `connecting` to the new actor, still down (it reports
+    // still_down there), and the topic counts as in a downtime (the spool's 'downtime' mode).
+    expect(workersOf(producer, 'moving').map((w) => w.state)).toEqual(['ready', 'connecting']);
+    const runtime = (producer as unknown as { runtime: { inDowntime(topic: string): boolean } }).runtime;
+    expect(runtime.inDowntime('moving')).toBe(true);
   });
 });
