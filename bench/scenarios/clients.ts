@@ -21,6 +21,21 @@ export async function ekafProducer(brokers: string, extra: Partial<ProducerOptio
   });
 }
 
+/**
+ * The buffer bound of the throughput runs, the same as kcat's and the C driver's: librdkafka's
+ * default queue (queue.buffering.max.messages 100 000; max.kbytes 1 GiB). A call refused for a
+ * full buffer waits for the next completion (pumpEkaf), as kcat waits on a full queue.
+ *
+ * Handing ekaf a whole run at once instead (a buffer of millions) costs it half its speed:
+ * 120 MB of fresh batch buffers grow external memory while the run's million input records are
+ * alive, and V8 answers with full collections of that heap; a bounded buffer recycles the same
+ * few megabytes (.scratch measurements in the commit that set this).
+ */
+export const PEER_BUFFER_BOUND: Partial<ProducerOptions> = {
+  maxBufferedRecords: 100_000,
+  maxBufferedBytes: 1024 * 1024 * 1024,
+};
+
 /** One record to each partition, awaited: metadata fetched and every leader connected. */
 export async function warmEkaf(producer: Producer, topic: string): Promise<void> {
   const records: ProduceRecord[] = [];

@@ -39,7 +39,7 @@ import {
 import { runRdkafkaProducer } from '../lib/rdkafka-bench.js';
 import type { Contestant, RunContext } from '../lib/scenario.js';
 import { nowMs } from '../lib/stats.js';
-import { ekafProducer, kafkajsProducer, pumpEkaf, pumpKafkajs } from './clients.js';
+import { ekafProducer, kafkajsProducer, PEER_BUFFER_BOUND, pumpEkaf, pumpKafkajs } from './clients.js';
 
 export const PARTITIONS = 6;
 /** Records per send() for kafkajs and @platformatic/kafka, and how many sends in flight. */
@@ -172,10 +172,12 @@ async function nodeRun(p: ProducerRunParams, client: NodeClient): Promise<Metric
 export const workers = {
   async ekaf(p: ProducerRunParams): Promise<Metrics> {
     const { batched = false, batchBytes } = p.ekaf ?? {};
-    const producer = await ekafProducer(
-      p.bootstrap,
-      batchBytes === undefined ? {} : { defaults: { batchBytes } },
-    );
+    const producer = await ekafProducer(p.bootstrap, {
+      // Saturated runs hold what the C driver's queue holds; paced ones hand each record on when
+      // due and cannot wait for room, so they keep the large bound.
+      ...(p.rate === 0 ? PEER_BUFFER_BOUND : {}),
+      ...(batchBytes === undefined ? {} : { defaults: { batchBytes } }),
+    });
     return nodeRun(p, ekafClient(producer, batched));
   },
   async kafkajs(p: ProducerRunParams): Promise<Metrics> {
