@@ -128,7 +128,10 @@ export class PartitionLog {
       // The open batch is written into a batch-sized buffer from the pool, handed back when the
       // batch is sealed unless the batch keeps it (see seal): a partition with nothing open holds
       // no buffer, so that an idle partition costs no batch's worth of memory.
-      const scratch = this.pool.take(this.downtime ? DOWNTIME_SCRATCH_BYTES : scratchSize(limits.batchBytes));
+      const scratch = this.pool.take(
+        this.downtime ? DOWNTIME_SCRATCH_BYTES : scratchSize(limits.batchBytes),
+        now,
+      );
       open = {
         builder: new RecordBatchBuilder(scratch),
         scratch,
