@@ -1,6 +1,7 @@
 // Child-side helpers: how each client is set up and driven, shared by the scenarios.
 // Imported by worker processes only (each loads just the client it measures).
 import type { Kafka, Producer as KafkaJsProducer, CompressionTypes } from 'kafkajs';
+import type { Producer as PlatformaticProducer } from '@platformatic/kafka';
 import type { Producer, ProducerOptions, ProduceRecord } from '../../src/index.js';
 import type { Rec } from '../lib/data.js';
 
@@ -20,6 +21,21 @@ export async function ekafProducer(brokers: string, extra: Partial<ProducerOptio
     ...extra,
   });
 }
+
+/**
+ * The buffer bound of the throughput runs, the same as kcat's and the C driver's: librdkafka's
+ * default queue (queue.buffering.max.messages 100 000; max.kbytes 1 GiB). A call refused for a
+ * full buffer waits for the next completion (pumpEkaf), as kcat waits on a full queue.
+ *
+ * Handing ekaf a whole run at once instead (a buffer of millions) costs it half its speed:
+ * 120 MB of fresh batch buffers grow external memory while the run's million input records are
+ * alive, and V8 answers with full collections of that heap; a bounded buffer recycles the same
+ * few megabytes (.scratch measurements in the commit that set this).
+ */
+export const PEER_BUFFER_BOUND: Partial<ProducerOptions> = {
+  maxBufferedRecords: 100_000,
+  maxBufferedBytes: 1024 * 1024 * 1024,
+};
 
 /** One record to each partition, awaited: metadata fetched and every leader connected. */
 export async function warmEkaf(producer: Producer, topic: string): Promise<void> {
@@ -127,4 +143,42 @@ export async function pumpKafkajs(
     }
   };
   await Promise.all(Array.from({ length: inFlight }, lane));
+}
+
+/**
+ * A @platformatic/kafka producer as its README sets one up for delivery guarantees: idempotent,
+ * acks all, Java's partitioner (murmur2), no topic auto-creation. `idempotent: false` for the
+ * librdkafka mock: its InitProducerId answers @platformatic/kafka 2.12.1 with UNKNOWN_PRODUCER_ID
+ * (59), so on the mock it runs without idempotence, a lighter load than ekaf's.
+ */
+export async function platformaticProducer(
+  bootstrap: string,
+  idempotent = true,
+): Promise<PlatformaticProducer> {
+  // @platformatic/kafka 2.x wants Node >= 22 (its engines field) for Promise.withResolvers
+  // alone, as far as these runs go: on Node 20 it gets this equivalent first.
+  if (!('withResolvers' in Promise)) {
+    Object.defineProperty(Promise, 'withResolvers', {
+      configurable: true,
+      writable: true,
+      value<T>() {
+        let resolve!: (value: T) => void;
+        let reject!: (reason: unknown) => void;
+        const promise = new Promise<T>((res, rej) => {
+          resolve = res;
+          reject = rej;
+        });
+        return { promise, resolve, reject };
+      },
+    });
+  }
+  const { Producer, ProduceAcks, compatibilityPartitioner } = await import('@platformatic/kafka');
+  return new Producer({
+    clientId: 'platformatic-bench',
+    bootstrapBrokers: bootstrap.split(','),
+    idempotent,
+    acks: ProduceAcks.ALL,
+    partitioner: compatibilityPartitioner,
+    autocreateTopics: false,
+  });
 }

@@ -39,7 +39,14 @@ import {
 import { runRdkafkaProducer } from '../lib/rdkafka-bench.js';
 import type { Contestant, RunContext } from '../lib/scenario.js';
 import { nowMs } from '../lib/stats.js';
-import { ekafProducer, kafkajsProducer, pumpEkaf, pumpKafkajs } from './clients.js';
+import {
+  ekafProducer,
+  kafkajsProducer,
+  PEER_BUFFER_BOUND,
+  platformaticProducer,
+  pumpEkaf,
+  pumpKafkajs,
+} from './clients.js';
 
 export const PARTITIONS = 6;
 /** Records per send() for kafkajs and @platformatic/kafka, and how many sends in flight. */
@@ -172,10 +179,12 @@ async function nodeRun(p: ProducerRunParams, client: NodeClient): Promise<Metric
 export const workers = {
   async ekaf(p: ProducerRunParams): Promise<Metrics> {
     const { batched = false, batchBytes } = p.ekaf ?? {};
-    const producer = await ekafProducer(
-      p.bootstrap,
-      batchBytes === undefined ? {} : { defaults: { batchBytes } },
-    );
+    const producer = await ekafProducer(p.bootstrap, {
+      // Saturated runs hold what the C driver's queue holds; paced ones hand each record on when
+      // due and cannot wait for room, so they keep the large bound.
+      ...(p.rate === 0 ? PEER_BUFFER_BOUND : {}),
+      ...(batchBytes === undefined ? {} : { defaults: { batchBytes } }),
+    });
     return nodeRun(p, ekafClient(producer, batched));
   },
   async kafkajs(p: ProducerRunParams): Promise<Metrics> {
@@ -183,32 +192,7 @@ export const workers = {
     return nodeRun(p, kafkajsClient(producer));
   },
   async platformatic(p: ProducerRunParams): Promise<Metrics> {
-    // @platformatic/kafka 2.x wants Node >= 22 (its engines field) for Promise.withResolvers
-    // alone, as far as these runs go: on Node 20 it gets this equivalent first.
-    if (!('withResolvers' in Promise)) {
-      Object.defineProperty(Promise, 'withResolvers', {
-        configurable: true,
-        writable: true,
-        value<T>() {
-          let resolve!: (value: T) => void;
-          let reject!: (reason: unknown) => void;
-          const promise = new Promise<T>((res, rej) => {
-            resolve = res;
-            reject = rej;
-          });
-          return { promise, resolve, reject };
-        },
-      });
-    }
-    const { Producer, ProduceAcks, compatibilityPartitioner } = await import('@platformatic/kafka');
-    const producer = new Producer({
-      clientId: 'platformatic-bench',
-      bootstrapBrokers: p.bootstrap.split(','),
-      idempotent: true,
-      acks: ProduceAcks.ALL,
-      partitioner: compatibilityPartitioner,
-      autocreateTopics: false,
-    });
+    const producer = await platformaticProducer(p.bootstrap);
     return nodeRun(p, platformaticClient(producer));
   },
 };

@@ -4,7 +4,8 @@
 // on another topic with the first WARM_UP_SHARE of the records: it is measured warm (JIT-compiled,
 // connected), as in the long-running daemon it is made for. kcat is a fresh process, timed from
 // spawn to exit (its start-up takes milliseconds: there is no JIT to warm).
-//   ekaf:     produceAsync in calls of 10 000 records (its own batching), all callbacks awaited;
+//   ekaf:     produceAsync in calls of 10 000 records (its own batching), all callbacks awaited,
+//             holding at most 100 000 records as kcat's librdkafka queue does (PEER_BUFFER_BOUND);
 //   ekaf (batched): the same through produceAsyncBatched (lingerMs 5);
 //   ekaf (strings): the same records with string keys and values (what JSON.stringify gives, the
 //             common case), converted before the warm-up, unmeasured;
@@ -31,6 +32,7 @@ import {
   ekafProducer,
   kafkajsProducer,
   PARTITIONS,
+  PEER_BUFFER_BOUND,
   pumpEkaf,
   pumpKafkajs,
   warmEkaf,
@@ -57,10 +59,10 @@ export const workers = {
       p.strings === true
         ? readRecords(p.file).map((r) => ({ key: r.key.toString(), value: r.value.toString() }))
         : readRecords(p.file);
-    const producer = await ekafProducer(
-      p.bootstrap,
-      p.compression === undefined ? {} : { defaults: { compression: p.compression } },
-    );
+    const producer = await ekafProducer(p.bootstrap, {
+      ...PEER_BUFFER_BOUND,
+      ...(p.compression === undefined ? {} : { defaults: { compression: p.compression } }),
+    });
     await warmEkaf(producer, p.topic);
     await pumpEkaf(producer, p.warmTopic, records.slice(0, p.warmRecords), 10_000, p.batched);
     const cpu0 = process.cpuUsage();

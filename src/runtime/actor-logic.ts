@@ -78,9 +78,10 @@ export function workerLogic(host: LogicHost) {
         if (node === undefined) return;
         const ref = { topic: context.topic, partition: context.partition };
         node.log.downtime = true;
-        if (node.everUp) events.emit('worker.down', { ...ref, error: context.lastError });
-        // While a topic is down, everything it holds is on disk.
+        // While a topic is down, everything it holds is on disk: written before anyone hears of
+        // the outage, so that a listener of worker.down knows it is there.
         if (host.spooler?.mode === 'downtime') host.spooler.catchUp(node.topic.name);
+        if (node.everUp) events.emit('worker.down', { ...ref, error: context.lastError });
         if (node.everUp && node.log.hasPending && !node.savedReported) {
           node.savedReported = true;
           events.emit('downtime.saved', { ...ref, records: node.log.bufferedRecords });

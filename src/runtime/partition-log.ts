@@ -135,7 +135,7 @@ export class PartitionLog {
       // partitions took 66 MB), or cannot send (see downtime).
       const size = scratchSize(limits.batchBytes);
       const small = this.downtime || this.lastBatchBytes <= SMALL_SCRATCH_BYTES;
-      const scratch = this.pool.take(small ? Math.min(size, SMALL_SCRATCH_BYTES) : size);
+      const scratch = this.pool.take(small ? Math.min(size, SMALL_SCRATCH_BYTES) : size, now);
       open = {
         builder: new RecordBatchBuilder(scratch),
         scratch,

@@ -23,7 +23,7 @@ import {
   type LogicHost,
 } from './actor-logic.js';
 import { ActorMonitor } from './actor-monitor.js';
-import { BatchBufferPool } from './batch-buffer-pool.js';
+import { BatchBufferPool, POOL_FLOOR_BYTES } from './batch-buffer-pool.js';
 import { BatchOutcomes } from './batch-outcomes.js';
 import { BrokerSender } from './broker-sender.js';
 import { BrokerSessions } from './broker-sessions.js';
@@ -48,6 +48,8 @@ export { actorNamed, ofKind } from './introspection.js';
 
 /** How often delivery timeouts are checked, and idle topics evicted. */
 const SWEEP_INTERVAL_MS = 1000;
+/** Idle batch buffers kept for reuse while batches are being made, at most (see BatchBufferPool). */
+const MAX_IDLE_BATCH_BUFFERS = 64 * 1024 * 1024;
 /** Registry restart delay for a failed actor (brod uses 5 s for workers). */
 const RESTART_DELAY_MS = 5000;
 
@@ -88,8 +90,8 @@ export class Runtime {
   readonly transactions: TransactionManager | null;
   /** Connections to the transaction and group coordinators (a transactional producer's). */
   private readonly coordinatorSessions: BrokerSessions | null;
-  /** Buffers of settled batches, recycled for new ones. */
-  private readonly batchBuffers = new BatchBufferPool();
+  /** Buffers of settled batches, recycled for new ones (a quarter of maxBufferedBytes, ≤ 64 MiB). */
+  private readonly batchBuffers: BatchBufferPool;
   /** Why the latest metadata request failed; null once one succeeds. */
   private lastMetadataError: EkafError | null = null;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -113,6 +115,9 @@ export class Runtime {
     private readonly events: Pick<EventEmitter<ProducerEvents>, 'emit'>,
   ) {
     this.budget = new BufferBudget(options.maxBufferedRecords, options.maxBufferedBytes);
+    this.batchBuffers = new BatchBufferPool(
+      Math.min(MAX_IDLE_BATCH_BUFFERS, Math.max(POOL_FLOOR_BYTES, options.maxBufferedBytes / 4)),
+    );
     // First: a locked or unreadable spool directory fails createProducer() before anything starts.
     this.spooler = options.spool === null ? null : new Spooler(options.spool, this.spoolerHost());
     this.settlement = new Settlement(this.budget, this.spooler, options.spool?.dir);
@@ -352,6 +357,7 @@ export class Runtime {
       const now = Date.now();
       this.router.expire(now, options.deliveryTimeoutMs, this.lastMetadataError);
       this.topology.tidy(now);
+      this.batchBuffers.decay(now);
     }, SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }

@@ -1,10 +1,11 @@
 import { BufferFullError, DeliveryTimeoutError, type EkafError, SpoolError } from '../errors.js';
 import { encodeEntries, type SpooledEntry } from '../spool/spool-format.js';
+import { encodeBatchEntries } from '../spool/spool-batch.js';
 import { Spool, type ResolvedSpoolOptions, type SpoolDamage } from '../spool/spool.js';
 import type { BufferBudget } from './buffer-budget.js';
 import type { ProduceCall } from './delivery.js';
 import type { PartitionLog } from './partition-log.js';
-import { batchRecords, type SealedBatch } from './sealed-batch.js';
+import type { SealedBatch } from './sealed-batch.js';
 import { Fifo } from './fifo.js';
 import type { NormalizedRecord } from './records.js';
 
@@ -214,24 +215,19 @@ export class Spooler {
   }
 
   private spoolBatch(partition: number, topic: string, batch: SealedBatch): void {
-    const records = batchRecords(batch);
     const ids = (batch.spoolIds ??= new Array<number>(batch.recordCount).fill(-1));
-    const missing: number[] = [];
-    for (let i = 0; i < ids.length; i++) if (ids[i] === -1) missing.push(i);
-    const chosen = missing.map((i) => records[i] as (typeof records)[number] & { partition: number });
-    const firstId = this.spool.append(
-      encodeEntries(
-        topic,
-        chosen.map((r) => ({ ...r, partition })),
-        batch.acceptedAt,
-      ),
-      chosen.length,
+    let missing = 0;
+    for (const id of ids) if (id === -1) missing++;
+    const entries = encodeBatchEntries(
+      topic,
+      partition,
+      batch.plain ?? batch.bytes,
+      batch.recordCount,
       batch.acceptedAt,
-      true,
+      (index) => ids[index] === -1,
     );
-    missing.forEach((index, n) => {
-      ids[index] = firstId + n;
-    });
+    let id = this.spool.append(entries, missing, batch.acceptedAt, true);
+    for (let i = 0; i < ids.length; i++) if (ids[i] === -1) ids[i] = id++;
   }
 
   /** A batch is acknowledged or failed for good: its records leave the spool. */

@@ -20,7 +20,7 @@ export const SEGMENT_VERSION = 1;
 export const SEGMENT_HEADER_SIZE = 24;
 /** Length and CRC before each payload. */
 export const ENTRY_FRAMING_SIZE = 8;
-const KIND_RECORD = 1;
+export const KIND_RECORD = 1;
 /** An entry larger than this is damage, not data (a record is at most maxRequestBytes). */
 export const MAX_ENTRY_SIZE = 256 * 1024 * 1024;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BatchBufferPool } from '../../src/runtime/batch-buffer-pool.js';
+import { BatchBufferPool, POOL_DECAY_MS, POOL_FLOOR_BYTES } from '../../src/runtime/batch-buffer-pool.js';
 import { PartitionLog } from '../../src/runtime/partition-log.js';
 import type { SealedBatch } from '../../src/runtime/sealed-batch.js';
 import { ProduceCall } from '../../src/runtime/delivery.js';
@@ -122,5 +122,30 @@ describe('PartitionLog with a pool', () => {
     log.downtime = false;
     log.append(normalizeRecord('c', 0, 1, 1 << 20), call, 0, big, false, 10, 1);
     expect(pool.idleSize).toBe(4096); // the small one stays idle, a batch-sized one was taken
+  });
+});
+
+describe('BatchBufferPool decay', () => {
+  const MiB = 1024 * 1024;
+  it('keeps up to its bound while batches are made, and lets go of all but the floor once none was for POOL_DECAY_MS', () => {
+    const pool = new BatchBufferPool(16 * MiB);
+    const taken = Array.from({ length: 16 }, () => pool.take(MiB, 1000));
+    for (const buffer of taken) pool.give(buffer);
+    expect(pool.idleSize).toBe(16 * MiB);
+    // Busy: a batch was made less than POOL_DECAY_MS ago.
+    pool.decay(1000 + POOL_DECAY_MS - 1);
+    expect(pool.idleSize).toBe(16 * MiB);
+    pool.decay(1000 + POOL_DECAY_MS);
+    expect(pool.idleSize).toBe(POOL_FLOOR_BYTES);
+    // What is left is still recycled.
+    expect(taken).toContain(pool.take(MiB, 20_000));
+    expect(pool.idleSize).toBe(POOL_FLOOR_BYTES - MiB);
+  });
+
+  it('never lets go below the floor', () => {
+    const pool = new BatchBufferPool(16 * MiB);
+    pool.give(Buffer.alloc(MiB));
+    pool.decay(Number.MAX_SAFE_INTEGER);
+    expect(pool.idleSize).toBe(MiB);
   });
 });

@@ -20,6 +20,9 @@ const producer = createProducer({
   retryBackoffMaxMs: 200,
 });
 producer.on('error', () => undefined);
+// The spool's crash test kills the process as soon as it reads this: by then (worker.down is
+// emitted after the catch-up), what the topic held is on disk.
+producer.once('worker.down', () => process.stdout.write('down\n'));
 
 let next = 0;
 function produceSome(): void {
