@@ -42,7 +42,12 @@ export interface TopicSettings {
    * Unbatched calls do not wait: their records leave as soon as a request slot is free.
    */
   lingerMs: number;
-  /** Largest batch, in bytes of encoded records. Default 65536. Java `batch.size`. */
+  /**
+   * Largest batch, in bytes of encoded records. Default 1000000, librdkafka's `batch.size` and
+   * franz-go's (Java's is 16384): large batches cost the brokers far less per record, and a
+   * batch starts in a buffer the size its partition's last batch needed, so that partitions
+   * sending little hold little. Java `batch.size`.
+   */
   batchBytes: number;
   /** Largest batch, in records. Default 10000. ekaf `max_buffer_size`. */
   batchRecords: number;
@@ -209,10 +214,16 @@ export const SPOOL_DEFAULTS = Object.freeze({
 /** What xstate's `createActor(..., { inspect })` accepts. */
 export type InspectionObserver = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 
+/**
+ * Room kept in a request for the batch header, record framing and request header: a record may
+ * be at most maxRequestBytes less this, and so may a batch.
+ */
+export const REQUEST_FRAMING_BYTES = 512;
+
 export const TOPIC_DEFAULTS: Readonly<TopicSettings> = Object.freeze({
   acks: 'all',
   lingerMs: 5,
-  batchBytes: 64 * 1024,
+  batchBytes: 1_000_000,
   batchRecords: 10_000,
   maxInFlight: 5,
   partitioner: 'default',

@@ -1,3 +1,4 @@
+import { REQUEST_FRAMING_BYTES } from './config.js';
 import { InvalidRecordError } from './errors.js';
 import type { RecordHeader } from './protocol/record-batch.js';
 import {
@@ -17,9 +18,6 @@ import {
  * partitions. Apart from producer.ts because these rules are Kafka's and the records' (see
  * runtime/records.ts), not the facade's; nothing here depends on the producer's state.
  */
-
-/** Room kept in a request for the batch header, record framing and request header. */
-const REQUEST_FRAMING_BYTES = 512;
 
 /** Valid topic names: Kafka's rule (1-249 of [a-zA-Z0-9._-], not "." or ".."). */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;

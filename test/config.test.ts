@@ -100,7 +100,7 @@ describe('resolveOptions: defaults', () => {
     expect(TOPIC_DEFAULTS).toEqual({
       acks: 'all',
       lingerMs: 5,
-      batchBytes: 65_536,
+      batchBytes: 1_000_000,
       batchRecords: 10_000,
       maxInFlight: 5,
       partitioner: 'default',

@@ -2,7 +2,7 @@ import { DecodeError, EncodeError } from '../errors.js';
 import { crc32c, crc32cPatch } from './crc32c.js';
 import { Reader } from './reader.js';
 import { byteSize, putRecordBytes, type RecordBytes } from './record-bytes.js';
-import { Writer } from './writer.js';
+import { Writer, type BufferAllocator } from './writer.js';
 
 /**
  * RecordBatch v2 (magic 2), the record format of Kafka 0.11+.
@@ -102,8 +102,9 @@ export function sizeOfVarlong(value: number): number {
  * Builds one RecordBatch v2. Records are encoded as they are appended (the expensive part),
  * straight into one buffer, so that sealing is a header write and one CRC pass.
  *
- * The builder writes into `buffer` when given one (a partition reuses a scratch buffer across its
- * small batches: see PartitionLog), and grows into a new buffer, doubling, when it is full.
+ * The builder writes into `buffer` when given one (a buffer of the producer's pool: see
+ * PartitionLog), and grows into a new buffer, doubling, when it is full: from `allocator` when
+ * given one, which takes back the buffer outgrown.
  */
 export class RecordBatchBuilder {
   private readonly writer: Writer;
@@ -112,13 +113,14 @@ export class RecordBatchBuilder {
   private maxTimestamp = 0;
   private sealed = false;
 
-  constructor(initial: number | Buffer = 16 * 1024) {
+  constructor(initial: number | Buffer = 16 * 1024, allocator: BufferAllocator | null = null) {
     this.writer = new Writer(
       typeof initial === 'number'
         ? Math.max(initial, RECORD_BATCH_HEADER_SIZE)
         : initial.length >= RECORD_BATCH_HEADER_SIZE
           ? initial
           : RECORD_BATCH_HEADER_SIZE,
+      allocator,
     );
     // Header is filled in by seal(); records start right after it.
     this.writer.offset = RECORD_BATCH_HEADER_SIZE;

@@ -5,6 +5,15 @@ import { EncodeError } from '../errors.js';
 const SHARE_FROM_BYTES = 2048;
 
 /**
+ * Where a writer gets the larger buffer it grows into, and gives back the one it outgrew (a
+ * record batch's buffers come from the producer's pool: runtime/batch-buffer-pool.ts).
+ */
+export interface BufferAllocator {
+  take(size: number): Buffer;
+  give(buffer: Buffer): void;
+}
+
+/**
  * A growable big-endian buffer writer for Kafka's primitive types.
  *
  * Naming follows the protocol guide: `string` is int16-length, `compactString` is
@@ -19,8 +28,15 @@ export class Writer {
   private shared: { at: number; bytes: Uint8Array }[] | null = null;
   private sharedBytes = 0;
 
-  /** @param initial a capacity, or a buffer to write into (until it is outgrown). */
-  constructor(initial: number | Buffer = 256) {
+  /**
+   * @param initial a capacity, or a buffer to write into (until it is outgrown).
+   * @param allocator where larger buffers come from when it is outgrown, and where the outgrown
+   *   one goes back (nothing else may still read it then); fresh allocations without one.
+   */
+  constructor(
+    initial: number | Buffer = 256,
+    private readonly allocator: BufferAllocator | null = null,
+  ) {
     this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
   }
 
@@ -44,8 +60,9 @@ export class Writer {
     if (needed <= this.buf.length) return;
     let capacity = this.buf.length * 2;
     while (capacity < needed) capacity *= 2;
-    const grown = Buffer.allocUnsafe(capacity);
+    const grown = this.allocator === null ? Buffer.allocUnsafe(capacity) : this.allocator.take(capacity);
     this.buf.copy(grown, 0, 0, this.offset);
+    this.allocator?.give(this.buf);
     this.buf = grown;
   }
 

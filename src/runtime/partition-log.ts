@@ -18,9 +18,8 @@ export type { ProducerStamp } from './partition-sequence.js';
 
 /** The batch being filled. */
 interface OpenBatch {
+  /** Writes into a buffer of the pool, and grows into larger ones from it. */
   builder: RecordBatchBuilder;
-  /** The pooled buffer the builder started in (it writes elsewhere once it outgrows it). */
-  scratch: Buffer;
   segments: Segment[];
   timestamps: TimestampRuns;
   payloadBytes: number;
@@ -60,7 +59,7 @@ export class PartitionLog {
    * batch-sized buffers would outweigh the records they hold.
    */
   downtime = false;
-  /** The size of the last batch sealed (see append: what the next open batch starts in). */
+  /** The size of the last batch sealed (what the next open batch starts in: openBufferSize). */
   private lastBatchBytes = 0;
 
   // Counters for inspect()/metrics().
@@ -129,16 +128,11 @@ export class PartitionLog {
     if (open === null) {
       // The open batch is written into a buffer from the pool, handed back when the batch is
       // sealed unless the batch keeps it (see seal): a partition with nothing open holds no
-      // buffer. A batch-sized one when the partition's last batch was more than a small one (its
-      // batches fill up: no copies as they grow); a small one, which doubles as records come,
-      // for a partition that sends small batches, has sent none yet (a first produce to 1 000
-      // partitions took 66 MB), or cannot send (see downtime).
-      const size = scratchSize(limits.batchBytes);
-      const small = this.downtime || this.lastBatchBytes <= SMALL_SCRATCH_BYTES;
-      const scratch = this.pool.take(small ? Math.min(size, SMALL_SCRATCH_BYTES) : size, now);
+      // buffer. Its size is what the partition's last batch needed (see openBufferSize), and
+      // it grows, doubling, into larger buffers of the pool, which takes back each one outgrown.
+      const size = openBufferSize(this.downtime ? 0 : this.lastBatchBytes, limits.batchBytes);
       open = {
-        builder: new RecordBatchBuilder(scratch),
-        scratch,
+        builder: new RecordBatchBuilder(this.pool.take(size, now), this.pool),
         segments: [],
         timestamps: new TimestampRuns(),
         payloadBytes: 0,
@@ -453,18 +447,14 @@ export class PartitionLog {
     let pooled: Buffer | null = null;
     // A batch that fills most of its buffer takes it over (no copy); a small one (a lone
     // produceSync) is copied out to its exact size and the buffer goes back to the pool for the
-    // next batch of any partition, so that small batches neither hold a batch-sized buffer each
-    // nor churn allocations. A batch that outgrew it (one large record) lives in the builder's
-    // own buffer, and the scratch goes back too.
-    if (open.builder.buffer === open.scratch) {
-      if (bytes.length <= open.scratch.length / 2) {
-        bytes = Buffer.from(bytes);
-        this.pool.give(open.scratch);
-      } else {
-        pooled = open.scratch;
-      }
+    // next batch of any partition, so that small batches neither hold a larger buffer each nor
+    // churn allocations.
+    const buffer = open.builder.buffer;
+    if (bytes.length <= buffer.length / 2) {
+      bytes = Buffer.from(bytes);
+      this.pool.give(buffer);
     } else {
-      this.pool.give(open.scratch);
+      pooled = buffer;
     }
     this.waiting.push({
       sequence: this.nextSequence++,
@@ -495,10 +485,21 @@ export class PartitionLog {
   }
 }
 
-/** The first buffer of a small open batch (see append), and of any during a downtime. */
-const SMALL_SCRATCH_BYTES = 4096;
+/** The smallest buffer an open batch starts in. */
+const MIN_OPEN_BUFFER_BYTES = 4096;
 
-/** The size of a buffer for open batches: a full batch and its last record's overshoot, at most 1 MiB. */
-function scratchSize(batchBytes: number): number {
-  return Math.min(batchBytes + 1024, 1024 * 1024);
+/**
+ * The buffer an open batch starts in: the power of two that held the partition's last batch
+ * (`lastBatchBytes`, 0 for none, or in a downtime), at least 4 KiB, at most a full batch and its
+ * last record's overshoot. Batches as large as the last need no copy as they grow, and one larger
+ * a copy per doubling; a partition that sends small batches, has sent none yet, or cannot send
+ * holds a small buffer: a thousand partitions, each with a batch-sized buffer, would outweigh
+ * the records they hold (a first produce to 1 000 partitions took 66 MB with 64 KiB batches;
+ * partitions a sticky partitioner leaves behind in a downtime keep a few records each).
+ */
+export function openBufferSize(lastBatchBytes: number, batchBytes: number): number {
+  const full = Math.min(batchBytes + 1024, 1024 * 1024);
+  let size = MIN_OPEN_BUFFER_BYTES;
+  while (size < lastBatchBytes && size < full) size *= 2;
+  return Math.min(size, Math.max(full, MIN_OPEN_BUFFER_BYTES));
 }

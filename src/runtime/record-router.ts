@@ -149,7 +149,7 @@ export class RecordRouter {
         if (
           record.key === null &&
           partitioner.newBatch !== undefined &&
-          (topic.partitions[partition] as PartitionNode).log.wouldStartBatch(record.size, topic.settings)
+          (topic.partitions[partition] as PartitionNode).log.wouldStartBatch(record.size, topic.batchLimits)
         ) {
           partition = partitioner.newBatch(partition, record.size, count);
         }
@@ -169,7 +169,7 @@ export class RecordRouter {
     const node = topic.partitions[partition] as PartitionNode;
     const settings = topic.settings;
     const lingerDeadline = urgent ? Infinity : now + settings.lingerMs;
-    node.log.append(record, call, index, settings, urgent, lingerDeadline, now, spoolId);
+    node.log.append(record, call, index, topic.batchLimits, urgent, lingerDeadline, now, spoolId);
     return node;
   }
 

@@ -5,7 +5,7 @@ import type { ProducerIdentityInput } from '../../machines/producer-identity.mac
 import { ActorIndex, actorName, registryMachine, type ActorKind } from '../../machines/registry.machine.js';
 import type { MetadataSummary } from '../../machines/metadata.machine.js';
 import type { TopicInput } from '../../machines/topic.machine.js';
-import type { ResolvedOptions, TopicSettings } from '../config.js';
+import { REQUEST_FRAMING_BYTES, type ResolvedOptions, type TopicSettings } from '../config.js';
 import { checkIdempotence, resolveTopicSettings } from '../config-topic-settings.js';
 import { EkafError, ProducerClosedError } from '../errors.js';
 import type { ProducerEvents } from '../events.js';
@@ -464,7 +464,11 @@ export class Runtime {
   private topic(name: string): TopicNode {
     let topic = this.topology.topics.get(name);
     if (topic === undefined) {
-      topic = new TopicNode(name, this.options.topics[name] ?? this.options.defaults);
+      topic = new TopicNode(
+        name,
+        this.options.topics[name] ?? this.options.defaults,
+        this.options.maxRequestBytes - REQUEST_FRAMING_BYTES,
+      );
       this.topology.topics.set(name, topic);
       this.register(actorName.topic(name), 'topic', this.topicLogic, { name } satisfies TopicInput);
     }

@@ -4,6 +4,7 @@ import type { TopicSettings } from '../config.js';
 import type { KafkaProtocolError } from '../errors.js';
 import type { ProduceCall } from './delivery.js';
 import type { PartitionNode } from './partition-node.js';
+import type { BatchLimits } from './partition-log.js';
 import { createPartitioner, type Partitioner } from './partitioners.js';
 import type { NormalizedRecord } from './records.js';
 
@@ -27,6 +28,12 @@ export interface WaitingRecord {
  */
 export class TopicNode {
   settings: TopicSettings;
+  /**
+   * The batch limits its partitions' logs apply: the settings', with batchBytes no larger than a
+   * request may be (`maxBatchBytes`), so that the default 1 MB batches keep within a smaller
+   * maxRequestBytes.
+   */
+  batchLimits: BatchLimits;
   partitioner: Partitioner;
   readonly partitions: PartitionNode[] = [];
   waiting: WaitingRecord[] = [];
@@ -50,8 +57,10 @@ export class TopicNode {
   constructor(
     readonly name: string,
     settings: TopicSettings,
+    private readonly maxBatchBytes = Infinity,
   ) {
     this.settings = settings;
+    this.batchLimits = limitsOf(settings, maxBatchBytes);
     this.partitioner = makePartitioner(name, settings);
     this.actorName = actorName.topic(name);
   }
@@ -78,6 +87,7 @@ export class TopicNode {
   /** New settings; the partitioner is made again when what it depends on changed. */
   configure(settings: TopicSettings, partial: Partial<TopicSettings>): void {
     this.settings = settings;
+    this.batchLimits = limitsOf(settings, this.maxBatchBytes);
     if (
       partial.partitioner !== undefined ||
       partial.batchBytes !== undefined ||
@@ -88,9 +98,24 @@ export class TopicNode {
   }
 }
 
+function limitsOf(settings: TopicSettings, maxBatchBytes: number): BatchLimits {
+  return {
+    batchBytes: Math.max(1, Math.min(settings.batchBytes, maxBatchBytes)),
+    batchRecords: settings.batchRecords,
+  };
+}
+
+/**
+ * The most bytes of key-less records the sticky strategies send to one partition before moving
+ * on, whatever batchBytes is: with 1 MB batches, a producer of a hundred small records a second
+ * would feed one partition for minutes (Java sticks for batch.size, 16 KiB by default; librdkafka
+ * for 10 ms).
+ */
+export const MAX_STICKY_BYTES = 64 * 1024;
+
 function makePartitioner(topic: string, settings: TopicSettings): Partitioner {
   return createPartitioner(topic, settings.partitioner, {
-    batchBytes: settings.batchBytes,
+    batchBytes: Math.min(settings.batchBytes, MAX_STICKY_BYTES),
     batchRecords: settings.batchRecords,
   });
 }

@@ -91,15 +91,18 @@ describe('PartitionLog with a pool', () => {
     expect(pool.idleSize).toBe(0);
   });
 
-  it('gives the buffer back when one large record outgrew it', () => {
+  it('grows a batch into a larger buffer of the pool, giving back the one outgrown', () => {
     const pool = new BatchBufferPool();
     const log = new PartitionLog('t', 0, pool);
     const call = new ProduceCall('t', 1, () => undefined);
     log.append(normalizeRecord('y'.repeat(10_000), 0, 1, 1 << 20), call, 0, limits, true, Infinity, 1);
+    // 4 KiB, doubled twice: the 16 KiB buffer is taken from the pool, the 4 KiB one given back.
+    expect(pool.idleSize).toBe(SMALL);
     const batch = log.takeNext(1) as SealedBatch;
     expect(values(batch)).toEqual(['y'.repeat(10_000)]);
-    expect(batch.pooled).toBeNull();
-    expect(pool.idleSize).toBe(SMALL);
+    expect(batch.pooled?.length).toBe(16 * 1024);
+    log.acknowledged(batch, 0);
+    expect(pool.idleSize).toBe(SMALL + 16 * 1024);
   });
 
   it('in a downtime, starts an open batch in a small buffer that grows with it', () => {

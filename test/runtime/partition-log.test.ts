@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EkafError } from '../../src/errors.js';
 import { ProduceCall, type CallOutcome } from '../../src/runtime/delivery.js';
-import { PartitionLog, type BatchLimits } from '../../src/runtime/partition-log.js';
+import { openBufferSize, PartitionLog, type BatchLimits } from '../../src/runtime/partition-log.js';
 import { failBatch, type SealedBatch } from '../../src/runtime/sealed-batch.js';
 import { normalizeRecord, type NormalizedRecord } from '../../src/runtime/records.js';
 import { decodeRecordBatch } from '../support/record-batch-decoder.js';
@@ -297,7 +297,7 @@ describe('PartitionLog: batch buffers', () => {
     for (const batch of taken) expect(batch.bytes.buffer.byteLength).toBeLessThan(16 * 1024);
   });
 
-  it('hands a nearly full scratch buffer over to its batch without copying, once its batches fill up', () => {
+  it('hands a nearly full buffer over to its batch without copying, and starts the next in the size the last needed', () => {
     const log = new PartitionLog('orders', 0);
     // 200 records of 60 bytes (~14 KB) fill a batch (batchRecords).
     const limits = { batchBytes: 16 * 1024, batchRecords: 200 };
@@ -309,13 +309,15 @@ describe('PartitionLog: batch buffers', () => {
       );
       return batchOf(takeAll(log, T0 + 10)[0]);
     };
-    // A partition's first batch starts small (it may stay small) and grows as it fills.
+    // A partition's first batch starts small (it may stay small) and grows, doubling, as it
+    // fills; it keeps the buffer it ends in.
     const first = fill('a');
     expect(first.bytes.length).toBeGreaterThan(8 * 1024);
-    expect(first.pooled).toBeNull();
-    // Its batches fill up: the next starts in a batch-sized buffer, which the batch takes over.
+    expect(first.bytes.buffer.byteLength).toBe(16 * 1024);
+    expect(first.pooled?.buffer).toBe(first.bytes.buffer);
+    // The next starts in a buffer the size the last one needed: no growth, no copy.
     const second = fill('b');
-    expect(second.bytes.buffer.byteLength).toBe(16 * 1024 + 1024);
+    expect(second.bytes.buffer.byteLength).toBe(16 * 1024);
     expect(second.pooled?.buffer).toBe(second.bytes.buffer);
     expect(values(second)).toHaveLength(second.recordCount);
   });
@@ -810,5 +812,23 @@ describe('PartitionLog: splitting a batch refused as too large', () => {
     expect(quarter.recordCount).toBe(1);
     expect(quarter.sequence).toBeLessThan(right.sequence);
     expect(log.split(quarter)).toBe(false);
+  });
+});
+
+describe('openBufferSize', () => {
+  it('is the power of two that held the last batch, from 4 KiB up to a full batch', () => {
+    const MiB = 1024 * 1024;
+    expect(openBufferSize(0, 1_000_000)).toBe(4096);
+    expect(openBufferSize(4096, 1_000_000)).toBe(4096);
+    expect(openBufferSize(4097, 1_000_000)).toBe(8192);
+    expect(openBufferSize(300_000, 1_000_000)).toBe(512 * 1024);
+    // A full batch and its last record's overshoot, at most 1 MiB.
+    expect(openBufferSize(999_000, 1_000_000)).toBe(1_001_024);
+    expect(openBufferSize(5 * MiB, 8 * MiB)).toBe(MiB);
+    expect(openBufferSize(60_000, 64 * 1024)).toBe(64 * 1024);
+    expect(openBufferSize(66_000, 64 * 1024)).toBe(64 * 1024 + 1024);
+    // Never below 4 KiB, whatever batchBytes is.
+    expect(openBufferSize(0, 100)).toBe(4096);
+    expect(openBufferSize(3000, 100)).toBe(4096);
   });
 });
