@@ -29,6 +29,7 @@ import {
 } from '../lib/scenario.js';
 import { nowMs } from '../lib/stats.js';
 import { peakRss } from './throughput.js';
+import { ekafModule } from './clients.js';
 
 const RECORD_SIZE = 100;
 const KEY_SIZE = 8;
@@ -61,7 +62,7 @@ export const workers = {
       }
       all.push(records);
     }
-    const { createProducer } = await import('../../src/index.js');
+    const { createProducer } = await ekafModule();
     const producer = createProducer({
       brokers: p.bootstrap,
       clientId: 'ekaf-bench-txn',
