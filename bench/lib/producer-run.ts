@@ -27,8 +27,10 @@ export interface ProducerRunParams {
 export interface EkafVariant {
   /** produceAsyncBatched (waits lingerMs for more records) instead of produceAsync. */
   batched?: boolean;
-  /** Largest batch in bytes (default 64 KiB; Java's batch.size is 16 KiB, librdkafka's 1 MB). */
+  /** Largest batch in bytes (default 1 MB, as librdkafka's; Java's batch.size is 16 KiB). */
   batchBytes?: number;
+  /** Produce requests in flight per partition (default 5). */
+  maxInFlight?: number;
 }
 
 /** The JSON line every driver prints (or a Node worker returns). */

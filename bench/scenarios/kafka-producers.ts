@@ -178,12 +178,15 @@ async function nodeRun(p: ProducerRunParams, client: NodeClient): Promise<Metric
 
 export const workers = {
   async ekaf(p: ProducerRunParams): Promise<Metrics> {
-    const { batched = false, batchBytes } = p.ekaf ?? {};
+    const { batched = false, batchBytes, maxInFlight } = p.ekaf ?? {};
     const producer = await ekafProducer(p.bootstrap, {
       // Saturated runs hold what the C driver's queue holds; paced ones hand each record on when
       // due and cannot wait for room, so they keep the large bound.
       ...(p.rate === 0 ? PEER_BUFFER_BOUND : {}),
-      ...(batchBytes === undefined ? {} : { defaults: { batchBytes } }),
+      defaults: {
+        ...(batchBytes === undefined ? {} : { batchBytes }),
+        ...(maxInFlight === undefined ? {} : { maxInFlight }),
+      },
     });
     return nodeRun(p, ekafClient(producer, batched));
   },

@@ -184,7 +184,7 @@ export class PartitionLog {
 
   /**
    * The next batch to send, or undefined. The open batch is sealed when nothing sealed is
-   * waiting and it is urgent or its linger has expired (`now`). With a `producer` stamp
+   * waiting, it is urgent or its linger has expired (`now`), and `openMayLeave`. With a `producer` stamp
    * (idempotence), a batch not stamped yet takes the partition's id, epoch and next sequence
    * numbers; a stamped one is resent as it is.
    */
@@ -192,8 +192,9 @@ export class PartitionLog {
     now: number,
     producer: ProducerStamp | null = null,
     codec: Codec | null = null,
+    openMayLeave = true,
   ): SealedBatch | undefined {
-    const index = this.nextIndex(now, producer);
+    const index = this.nextIndex(now, producer, openMayLeave);
     if (index === -1) return undefined;
     const batch = this.waiting.splice(index, 1)[0] as SealedBatch;
     // In flight first: should compressing or stamping throw, the batch is still accounted for,
@@ -247,11 +248,8 @@ export class PartitionLog {
    * is left and nothing is in flight, the partition bumps its epoch and every waiting batch, all
    * known not to be written, is stamped again in order.
    */
-  private nextIndex(now: number, producer: ProducerStamp | null): number {
-    if (this.waiting.length === 0 && this.open !== null) {
-      const open = this.open;
-      if (open.urgent || open.lingerDeadline <= now) this.seal();
-    }
+  private nextIndex(now: number, producer: ProducerStamp | null, openMayLeave: boolean): number {
+    if (this.waiting.length === 0 && this.openMayLeave(now, openMayLeave)) this.seal();
     if (this.waiting.length === 0) return -1;
     if (producer === null) return 0;
     const sequence = this.sequence;
@@ -285,13 +283,20 @@ export class PartitionLog {
     return this.inFlightBatches.some(earlier) || this.waiting.some(earlier);
   }
 
+  /**
+   * Whether the open batch may be sealed and sent now: it is urgent or its linger has expired,
+   * and the sender allows it (`allowed`: see BrokerSender.collect, which holds batches that are
+   * not full while a request to their broker is in flight).
+   */
+  private openMayLeave(now: number, allowed: boolean): boolean {
+    const open = this.open;
+    return allowed && open !== null && (open.urgent || open.lingerDeadline <= now);
+  }
+
   /** The size of the batch `takeNext` would return, 0 if none (for request size limits). */
-  nextSize(now: number, producer: ProducerStamp | null = null): number {
-    if (this.waiting.length === 0) {
-      const open = this.open;
-      if (open !== null && (open.urgent || open.lingerDeadline <= now)) return open.builder.sizeInBytes;
-      return 0;
-    }
+  nextSize(now: number, producer: ProducerStamp | null = null, openMayLeave = true): number {
+    if (this.waiting.length === 0)
+      return this.openMayLeave(now, openMayLeave) ? (this.open as OpenBatch).builder.sizeInBytes : 0;
     if (producer === null) return (this.waiting[0] as SealedBatch).bytes.length;
     if (!this.sequence.resetPending) {
       const alone = !this.sequence.confirmed && this.inFlightBatches.length > 0;

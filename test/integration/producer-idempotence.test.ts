@@ -124,6 +124,9 @@ describe('idempotence errors (librdkafka 2.12 mock)', () => {
     // Three batches in flight at once (responses delayed 200 ms). The broker fails the first
     // with REQUEST_TIMED_OUT and refuses the next two as OUT_OF_ORDER_SEQUENCE_NUMBER, as a real
     // broker does for batches after a sequence gap; all three must land once, in order.
+    // A batch per record, full as it is sealed: only full batches go while a request is in
+    // flight (a batch that is not full waits for the answer, see BrokerSender.collect).
+    producer.setTopicConfig('t', { batchRecords: 1 });
     await cluster().setRtt(1, 200);
     await cluster().pushRequestErrors(ApiKey.Produce, [
       ErrorCode.REQUEST_TIMED_OUT,

@@ -132,3 +132,93 @@ describe('BrokerSender: a request that cannot be built or encoded', () => {
     expect(sends).toBe(0);
   });
 });
+
+describe('BrokerSender: batches that are not full wait for the request in flight', () => {
+  /** A connection with room for many requests, each answered when the test says. */
+  function answeringConnection() {
+    const requests: { topics: { partitions: { partition: number; records: Buffer }[] }[] }[] = [];
+    const answers: (() => void)[] = [];
+    const conn = {
+      isOpen: true,
+      hasCapacity: true,
+      send: (_api: unknown, _version: number, request: (typeof requests)[number]) => {
+        requests.push(request);
+        return new Promise((resolve) => {
+          answers.push(() => {
+            resolve({
+              topics: request.topics.map((t) => ({
+                name: 't',
+                partitions: t.partitions.map((p) => ({
+                  partition: p.partition,
+                  errorCode: 0,
+                  baseOffset: 0,
+                })),
+              })),
+            });
+          });
+        });
+      },
+    } as unknown as Connection;
+    return { conn, requests, answers };
+  }
+
+  function partitionOf(n: number): SendablePartition & { log: PartitionLog } {
+    return {
+      log: new PartitionLog('t', n),
+      settings: () => TOPIC_DEFAULTS,
+      isReady: () => true,
+      stamp: () => null,
+      codec: () => null,
+    };
+  }
+
+  const limits = { batchBytes: 2048, batchRecords: 10_000 };
+  const put = (p: { log: PartitionLog }, values: string[]): void => {
+    const call = new ProduceCall('t', values.length, () => undefined);
+    values.forEach((v, i) => {
+      p.log.append(normalizeRecord(v, i, T0, 1 << 20), call, i, limits, true, Infinity, T0);
+    });
+  };
+  const recordsIn = (request: { topics: { partitions: { partition: number }[] }[] }): number[] =>
+    request.topics.flatMap((t) => t.partitions.map((p) => p.partition));
+
+  it('sends open batches of every partition together once the broker has answered; full ones at once', async () => {
+    const { conn, requests, answers } = answeringConnection();
+    const acked: number[] = [];
+    const sender = new BrokerSender<SendablePartition>(1, 1024 * 1024, {
+      acknowledged: (p) => acked.push(p.log.partition),
+      rejected: () => undefined,
+      lost: () => undefined,
+      unsendable: () => undefined,
+    });
+    sender.connection = conn;
+    const [a, b] = [partitionOf(0), partitionOf(1)];
+    sender.lead(a);
+    sender.lead(b);
+    put(a, ['a0']);
+    sender.drain();
+    expect(requests.map(recordsIn)).toEqual([[0]]);
+    // While it is in flight, small urgent batches of both partitions wait: no request each.
+    put(a, ['a1']);
+    put(b, ['b0']);
+    sender.drain();
+    expect(requests).toHaveLength(1);
+    // A full batch does not wait (sealed as records are appended: 2 KiB of 100 B records).
+    put(
+      b,
+      Array.from({ length: 25 }, (_, i) => `b${i}`.padEnd(100, '.')),
+    );
+    sender.drain();
+    expect(requests).toHaveLength(2);
+    expect(recordsIn(requests[1] as (typeof requests)[number])).toEqual([1]);
+    // Answered: what waited leaves in one request, both partitions in it.
+    answers[0]?.();
+    answers[1]?.();
+    // The answers' callbacks run as microtasks, and the drain they ask for on the next turn.
+    for (let turn = 0; turn < 5 && requests.length < 3; turn++)
+      await new Promise((resolve) => setImmediate(resolve));
+    expect(requests).toHaveLength(3);
+    expect(recordsIn(requests[2] as (typeof requests)[number]).sort()).toEqual([0, 1]);
+    expect(acked.sort()).toEqual([0, 1]);
+  });
+});
