@@ -39,7 +39,9 @@ export interface TopicSettings {
   /**
    * How long a batched produce (`produceSyncBatched`/`produceAsyncBatched`) waits for more
    * records before its batch is sent, in ms. Default 5. ekaf `buffer_ttl`; Java `linger.ms`.
-   * Unbatched calls do not wait: their records leave as soon as a request slot is free.
+   * Unbatched calls do not wait for it: their records leave at once when nothing is in flight
+   * to their broker, else with the next request, when the one in flight is answered
+   * (BrokerSender.collect).
    */
   lingerMs: number;
   /**
@@ -53,9 +55,9 @@ export interface TopicSettings {
   batchRecords: number;
   /**
    * Produce requests in flight per partition. Default 5 (the most idempotence allows). Java
-   * `max.in.flight.requests.per.connection`. Until idempotence is on (a later release), a
-   * retried batch can land after a later batch of the same partition when this is above 1:
-   * use 1 where strict order across retries matters.
+   * `max.in.flight.requests.per.connection`. Only full batches go while one is in flight (see
+   * lingerMs). Without idempotence, a retried batch can land after a later batch of the same
+   * partition when this is above 1: use 1 where strict order across retries matters.
    */
   maxInFlight: number;
   /** How records are spread over partitions. Default 'default' (murmur2 for keys, sticky otherwise). */
