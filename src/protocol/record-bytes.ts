@@ -22,7 +22,22 @@ const SHORT_STRING = 16;
 
 /** Bytes `bytes` takes in a batch (UTF-8 for a string). */
 export function byteSize(bytes: RecordBytes): number {
-  return typeof bytes === 'string' ? Buffer.byteLength(bytes, 'utf8') : bytes.length;
+  return typeof bytes === 'string' ? utf8Size(bytes) : bytes.length;
+}
+
+/**
+ * Bytes of `text` in UTF-8. A short string (a key, mostly) is looked at in JavaScript: when every
+ * character is ASCII its size is its length, found in less time than the call into C++ that
+ * `Buffer.byteLength` makes (Node 24, 1 M 8-character keys: 23 against 33–40 ns); any other
+ * character leaves the count to `Buffer.byteLength`.
+ */
+export function utf8Size(text: string): number {
+  const length = text.length;
+  if (length > SHORT_STRING) return Buffer.byteLength(text, 'utf8');
+  for (let i = 0; i < length; i++) {
+    if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text, 'utf8');
+  }
+  return length;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { InvalidRecordError, RecordTooLargeError } from '../errors.js';
 import type { RecordHeader } from '../protocol/record-batch.js';
-import type { RecordBytes } from '../protocol/record-bytes.js';
+import { utf8Size, type RecordBytes } from '../protocol/record-bytes.js';
 
 /** A value or key as the application gives it. */
 export type Bytes = Buffer | Uint8Array | string;
@@ -180,7 +180,7 @@ export function readAccepted(
 
 /** Bytes of a key or value, which must be a string or bytes (a string as UTF-8). */
 function sizeOf(value: unknown, place: RecordPlace, suffix: string): number {
-  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
+  if (typeof value === 'string') return utf8Size(value);
   if (value instanceof Uint8Array) return value.length;
   throw new InvalidRecordError(
     fieldName(place, suffix),
