@@ -17,10 +17,14 @@ export type CallOutcome =
   | { ok: true; reports: DeliveryReport[] }
   | { ok: false; error: EkafError; reports: (DeliveryReport | undefined)[]; failed: number };
 
-/** Acknowledged records [start, start + count) of a call, kept until the call completes. */
+/**
+ * Acknowledged records of a call, kept until the call completes: [start, start + count), or the
+ * records `indices` names (see Segment).
+ */
 interface AckedRange {
   start: number;
   count: number;
+  indices: readonly number[] | null;
   partition: number;
   firstOffset: number;
   timestamp: (index: number) => number;
@@ -69,8 +73,9 @@ export class ProduceCall {
   }
 
   /**
-   * Records [start, start + count) are acknowledged at offsets firstOffset, firstOffset + 1, …;
-   * `timestamp(i)` gives the timestamp of the segment's i-th record (asked when the call completes).
+   * Records [start, start + count), or those `indices` names, are acknowledged at offsets
+   * firstOffset, firstOffset + 1, …; `timestamp(i)` gives the timestamp of the segment's i-th
+   * record (asked when the call completes).
    */
   succeed(
     start: number,
@@ -79,9 +84,10 @@ export class ProduceCall {
     firstOffset: number,
     timestamp: (index: number) => number,
     acknowledged: boolean,
+    indices: readonly number[] | null = null,
   ): void {
     // One entry per segment, cheap; the reports themselves are built (or not) at completion.
-    (this.acked ??= []).push({ start, count, partition, firstOffset, timestamp, acknowledged });
+    (this.acked ??= []).push({ start, count, indices, partition, firstOffset, timestamp, acknowledged });
     this.settle(count);
   }
 
@@ -112,11 +118,11 @@ export class ProduceCall {
     }
     const reports = new Array<DeliveryReport | undefined>(this.count);
     for (const range of this.acked ?? []) {
-      const { start, count, partition, firstOffset, timestamp, acknowledged } = range;
+      const { start, count, indices, partition, firstOffset, timestamp, acknowledged } = range;
       // -1 when the broker does not say: acks=0, or a duplicate it had already stored.
       const known = acknowledged && firstOffset >= 0;
       for (let i = 0; i < count; i++) {
-        reports[start + i] = {
+        reports[indices === null ? start + i : (indices[i] as number)] = {
           topic: this.topic,
           partition,
           offset: known ? firstOffset + i : -1,

@@ -12,7 +12,14 @@ import type { NormalizedRecord } from './records.js';
 import { BatchBufferPool } from './batch-buffer-pool.js';
 import { TimestampRuns } from './timestamp-runs.js';
 import { PartitionSequence, type ProducerStamp } from './partition-sequence.js';
-import { splitInHalves, UnsendableBatch, unstamp, type SealedBatch, type Segment } from './sealed-batch.js';
+import {
+  addToSegments,
+  splitInHalves,
+  UnsendableBatch,
+  unstamp,
+  type SealedBatch,
+  type Segment,
+} from './sealed-batch.js';
 
 export type { ProducerStamp } from './partition-sequence.js';
 
@@ -154,12 +161,7 @@ export class PartitionLog {
     open.payloadBytes += record.size;
     open.urgent ||= urgent;
     if (lingerDeadline < open.lingerDeadline) open.lingerDeadline = lingerDeadline;
-    const last = open.segments[open.segments.length - 1];
-    if (last !== undefined && last.call === call && last.start + last.count === index) {
-      last.count++;
-    } else {
-      open.segments.push({ call, start: index, count: 1 });
-    }
+    addToSegments(open.segments, call, index);
     if (open.timestamps.length >= limits.batchRecords || open.builder.sizeInBytes >= limits.batchBytes) {
       this.seal();
     }

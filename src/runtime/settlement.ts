@@ -65,6 +65,7 @@ export class Settlement {
         baseOffset < 0 ? -1 : baseOffset + first,
         (i) => (appendTime >= 0 ? appendTime : batch.timestamps.at(first + i)),
         acknowledged,
+        segment.indices,
       );
       delta += segment.count;
     }

@@ -58,6 +58,25 @@ describe('ProduceCall', () => {
     ]);
   });
 
+  it('places the records of a segment that lists its indices (keyed records of one call)', () => {
+    const { call: produced, outcomes } = call(5);
+    // Records 1, 3 went to partition 1; 0, 2, 4 to partition 0, acknowledged second.
+    produced.succeed(1, 2, 1, 70, timestamps(100), true, [1, 3]);
+    produced.succeed(0, 3, 0, 40, timestamps(200), true, [0, 2, 4]);
+    expect(outcomes).toEqual([
+      {
+        ok: true,
+        reports: [
+          report(0, 40, 200),
+          report(1, 70, 100),
+          report(0, 41, 201),
+          report(1, 71, 101),
+          report(0, 42, 202),
+        ],
+      },
+    ]);
+  });
+
   it('takes interleaved single-record segments in any order', () => {
     const { call: produced, outcomes } = call(4);
     for (const index of [2, 0, 3, 1]) produced.succeed(index, 1, index % 2, index * 10, () => index, true);

@@ -327,7 +327,9 @@ describe('PartitionLog: segments', () => {
   it('merges consecutive records of one call into one segment', () => {
     const log = new PartitionLog('orders', 0);
     const produced = appendAll(log, ['a', 'b', 'c'], { urgent: true });
-    expect(batchOf(log.takeNext(T0)).segments).toEqual([{ call: produced, start: 0, count: 3 }]);
+    expect(batchOf(log.takeNext(T0)).segments).toEqual([
+      { call: produced, start: 0, count: 3, indices: null },
+    ]);
   });
 
   it('keeps interleaved calls apart, in append order', () => {
@@ -340,21 +342,37 @@ describe('PartitionLog: segments', () => {
     const batch = batchOf(log.takeNext(T0));
     expect(values(batch)).toEqual(['a0', 'b0', 'a1']);
     expect(batch.segments).toEqual([
-      { call: a, start: 0, count: 1 },
-      { call: b, start: 0, count: 1 },
-      { call: a, start: 1, count: 1 },
+      { call: a, start: 0, count: 1, indices: null },
+      { call: b, start: 0, count: 1, indices: null },
+      { call: a, start: 1, count: 1, indices: null },
     ]);
   });
 
-  it('starts a new segment when a call skips indexes (its other records went to other partitions)', () => {
+  it('lists the indexes of a call that skips some (its other records went to other partitions)', () => {
     const log = new PartitionLog('orders', 0);
     const produced = call(6);
     for (const index of [0, 1, 3, 4, 5])
       log.append(record(`r${index}`), produced, index, ROOMY, true, Infinity, T0);
     expect(batchOf(log.takeNext(T0)).segments).toEqual([
-      { call: produced, start: 0, count: 2 },
-      { call: produced, start: 3, count: 3 },
+      { call: produced, start: 0, count: 5, indices: [0, 1, 3, 4, 5] },
     ]);
+  });
+
+  it('keeps one segment per call and batch however keyed records spread (not one per record)', () => {
+    const log = new PartitionLog('orders', 0);
+    const a = call(1000);
+    const b = call(1000);
+    for (let index = 0; index < 1000; index += 3)
+      log.append(record('a'), a, index, ROOMY, true, Infinity, T0);
+    for (let index = 1; index < 1000; index += 7)
+      log.append(record('b'), b, index, ROOMY, true, Infinity, T0);
+    const segments = batchOf(log.takeNext(T0)).segments;
+    expect(segments.map((s) => [s.call, s.count])).toEqual([
+      [a, 334],
+      [b, 143],
+    ]);
+    expect(segments[0]?.indices?.slice(0, 3)).toEqual([0, 3, 6]);
+    expect(segments[1]?.indices?.at(-1)).toBe(995);
   });
 
   it('splits a call over the batches it spans', () => {
@@ -364,9 +382,9 @@ describe('PartitionLog: segments', () => {
       urgent: true,
     });
     expect(takeAll(log).map((batch) => batch.segments)).toEqual([
-      [{ call: produced, start: 0, count: 2 }],
-      [{ call: produced, start: 2, count: 2 }],
-      [{ call: produced, start: 4, count: 1 }],
+      [{ call: produced, start: 0, count: 2, indices: null }],
+      [{ call: produced, start: 2, count: 2, indices: null }],
+      [{ call: produced, start: 4, count: 1, indices: null }],
     ]);
   });
 });
@@ -796,6 +814,19 @@ describe('PartitionLog: splitting a batch refused as too large', () => {
     expect(right.segments.map((s) => [s.start, s.count])).toEqual([[0, 2]]);
     expect(left.sequence).toBeLessThan(right.sequence);
     expect(log.batchesSplit).toBe(1);
+  });
+
+  it('cuts the index list of a call whose records were not consecutive', () => {
+    const log = new PartitionLog('orders', 0);
+    const produced = call(10);
+    for (const index of [1, 4, 5, 8])
+      log.append(record(`r${index}`), produced, index, ROOMY, true, Infinity, T0);
+    expect(log.split(batchOf(log.takeNext(T0)))).toBe(true);
+    const left = batchOf(log.takeNext(T0));
+    const right = batchOf(log.takeNext(T0));
+    expect(values(left)).toEqual(['r1', 'r4']);
+    expect(left.segments).toEqual([{ call: produced, start: 1, count: 2, indices: [1, 4] }]);
+    expect(right.segments).toEqual([{ call: produced, start: 5, count: 2, indices: [5, 8] }]);
   });
 
   it('cuts a call in two when the middle falls inside it, and refuses to split one record', () => {
