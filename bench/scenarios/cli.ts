@@ -1,10 +1,11 @@
 // Scenario 2: command-line throughput on the same "key:value" file, one record per line:
-//   ekaf produce: `node dist/src/cli.js produce -b … -t … -K : file`, the compiled command an
+//   ekaf produce: `node dist/bin/ekaf.js produce -b … -t … -K : file`, the bundled command an
 //                 installed package runs (package.json "bin"; `npm run bench` builds it first),
 //                 on the bench's Node (--node: lib/node-binaries.ts);
 //   kcat:         `kcat -P -l -K : -X acks=all file`.
 // Both timed from spawn to exit, start-up included (what a user waits for). ekaf's own summary
 // line gives its producing time without start-up ("ekaf s (own)").
+import { readFileSync } from 'node:fs';
 import { keyedFile } from '../lib/data.js';
 import { checkDelivered, kcatProduce, payloadBytes } from '../lib/kcat.js';
 import { benchNode } from '../lib/node-binaries.js';
@@ -17,7 +18,7 @@ async function ekafProduce(
   file: string,
   records: number,
 ): Promise<Metrics> {
-  const args = ['dist/src/cli.js', 'produce', '-b', bootstrap, '-t', topic, '-K', ':', file];
+  const args = [EKAF_BIN, 'produce', '-b', bootstrap, '-t', topic, '-K', ':', file];
   const r = await timeCommand(benchNode().path, args);
   // "ekaf produce: N records, B bytes in S s (...); D delivered, F failed"
   const m = /ekaf produce: (\d+) records, \d+ bytes in ([\d.]+) s .*; (\d+) delivered, (\d+) failed/.exec(
@@ -29,6 +30,9 @@ async function ekafProduce(
   await checkDelivered(bootstrap, topic, records);
   return { ...rates(records, payloadBytes(file, records), r.ms), ownSeconds: Number(m[2]) };
 }
+
+/** The command an installed package runs: package.json's "bin". */
+const EKAF_BIN = (JSON.parse(readFileSync('package.json', 'utf8')) as { bin: { ekaf: string } }).bin.ekaf;
 
 export const workers = {};
 

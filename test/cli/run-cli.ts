@@ -1,5 +1,6 @@
-// Runs the ekaf CLI from source (node_modules/.bin/tsx src/cli.ts, what `npx tsx` runs) as a
-// child process, for the CLI tests.
+// Runs the ekaf CLI as a child process, for the CLI tests: from source
+// (node_modules/.bin/tsx src/cli.ts, what `npx tsx` runs), or with `built`, the command an
+// installed package runs (dist/bin/ekaf.js, which `npm run build` writes).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +8,13 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tsx = `${root}node_modules/.bin/tsx`;
 const cli = `${root}src/cli.ts`;
+/** package.json's "bin": the bundled command (scripts/bundle-cli.ts). */
+export const BUILT_CLI = `${root}dist/bin/ekaf.js`;
+
+/** Which command runs: the sources through tsx, or the built package's. */
+interface Command {
+  built?: boolean;
+}
 
 /** Variables the CLI reads: cleared so that the caller's environment does not leak in. */
 const CLI_ENV = [
@@ -49,8 +57,9 @@ export interface CliResult {
 }
 
 /** In its own process group, so that killGroup also reaches the node process tsx starts. */
-function spawnCli(args: string[], env: Record<string, string> | undefined): ChildProcess {
-  return spawn(tsx, [cli, ...args], {
+function spawnCli(args: string[], env: Record<string, string> | undefined, built = false): ChildProcess {
+  const [program, script] = built ? [process.execPath, BUILT_CLI] : [tsx, cli];
+  return spawn(program, [script, ...args], {
     cwd: root,
     env: environment(env),
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -69,10 +78,10 @@ function killGroup(child: ChildProcess): void {
 /** Runs `ekaf <args>` to completion, with `stdin` as its input (empty when absent). */
 export function runCli(
   args: string[],
-  opts: { stdin?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: Command & { stdin?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(args, opts.env);
+    const child = spawnCli(args, opts.env, opts.built);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -103,8 +112,8 @@ export interface RunningCli {
   stderr(): string;
 }
 
-export function startCli(args: string[], opts: { env?: Record<string, string> } = {}): RunningCli {
-  const child = spawnCli(args, opts.env);
+export function startCli(args: string[], opts: Command & { env?: Record<string, string> } = {}): RunningCli {
+  const child = spawnCli(args, opts.env, opts.built);
   const lines: string[] = [];
   let stdout = '';
   let stderr = '';
