@@ -46,7 +46,14 @@ export { ApiVersions } from './protocol/apis/api-versions.js';
 export { Metadata } from './protocol/apis/metadata.js';
 export { Produce } from './protocol/apis/produce.js';
 export { ErrorCode, KAFKA_ERRORS, isRetriable, kafkaError } from './protocol/error-codes.js';
-export { RecordBatchBuilder, CompressionCodec, type EncodableRecord } from './protocol/record-batch.js';
+export {
+  RecordBatchBuilder,
+  CompressionCodec,
+  NO_PRODUCER_IDENTITY,
+  type EncodableRecord,
+} from './protocol/record-batch.js';
+export type { EncodedBatch } from './runtime/sealed-batch.js';
+export { TimestampRuns } from './runtime/timestamp-runs.js';
 export { SUPPORTED_VERSIONS, pickVersion } from './protocol/versions.js';
 export { brokerConnectionLogic } from './runtime/broker-connection.js';
 export { EKAF_VERSION } from './version.js';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import type { ProducerOptions, TopicSettings } from './config.js';
+import { REQUEST_FRAMING_BYTES, type ProducerOptions, type TopicSettings } from './config.js';
 import { resolveOptions } from './config-validation.js';
 import {
   AbortedError,
@@ -8,12 +8,14 @@ import {
   InvalidRecordError,
   InvalidTransactionStateError,
   ProducerClosedError,
+  RecordTooLargeError,
 } from './errors.js';
 import type { ProducerEvents } from './events.js';
 import { isolated, ProducerCalls, type DeliveryCallback } from './producer-calls.js';
 import { assertTopic, prepareRecords, type PreparedCall } from './producer-input.js';
 import type { ProduceCall, DeliveryReport } from './runtime/delivery.js';
 import type { ProduceRecord } from './runtime/records.js';
+import type { EncodedBatch } from './runtime/sealed-batch.js';
 import { Runtime, type ActorSnapshot } from './runtime/runtime.js';
 import type { SpoolStats } from './spool/spool.js';
 import type { SendOffsetsOptions } from './runtime/transaction-manager.js';
@@ -374,15 +376,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       this.emit('downtime.buffer_full', { topic, records: records.length, bytes });
       throw new BufferFullError(this.runtime.budget.describeNeed(records.length, bytes));
     }
-    // One report object per record is the largest cost of a bulk call after encoding: build
-    // them only when something reads them. A callback declared with the error alone,
-    // `(error) => …`, does not (the arity rule of Express's error handlers); `(error, reports)`,
-    // a rest parameter or no declared parameter at all gets them. So do the listeners of the
-    // outcome's event, asked when the call completes.
-    const callbackWantsReports = callback !== undefined && callback.length !== 1;
-    const wantReports = (ok: boolean): boolean =>
-      callbackWantsReports || this.listenerCount(ok ? 'delivery' : 'delivery.failed') > 0;
-    const makeCall = this.calls.asyncCallMaker(topic, records.length, callback, wantReports);
+    const makeCall = this.calls.asyncCallMaker(topic, records.length, callback, this.reportsWanted(callback));
     if (this.runtime.spooler === null) {
       this.runtime.accept(topic, records, makeCall(), urgent);
     } else {
@@ -392,6 +386,62 @@ export class Producer extends EventEmitter<ProducerEvents> {
         this.listenerCount('delivery') + this.listenerCount('delivery.failed') === 0;
       this.admitSpooled(topic, prepared, anonymous ? null : makeCall, urgent);
     }
+  }
+
+  /**
+   * The number of partitions of `topic` as the last metadata said, -1 while unknown (nothing is
+   * fetched: the first produce to a topic asks for its metadata).
+   */
+  partitionCount(topic: string): number {
+    return this.runtime.partitionCount(topic);
+  }
+
+  /**
+   * Whether a call's delivery reports will be read, asked when it completes. One report object
+   * per record is the largest cost of a bulk call after encoding: they are built only when
+   * something reads them. A callback declared with the error alone, `(error) => …`, does not
+   * (the arity rule of Express's error handlers); `(error, reports)`, a rest parameter or no
+   * declared parameter at all gets them. So do the listeners of the outcome's event.
+   */
+  private reportsWanted(callback: DeliveryCallback | undefined): (ok: boolean) => boolean {
+    const callbackWantsReports = callback !== undefined && callback.length !== 1;
+    return (ok) => callbackWantsReports || this.listenerCount(ok ? 'delivery' : 'delivery.failed') > 0;
+  }
+
+  /**
+   * Accepts a record batch that the caller encoded whole for one partition of `topic`
+   * (EncodedBatch: RecordBatchBuilder's bytes, sealed without a CRC or a producer stamp), sent
+   * after whatever was accepted before for that partition, and then like produceAsync's
+   * records: the same buffer bounds (BufferFullError), retries, idempotence, and outcome
+   * (`callback`, the `delivery` events). For a caller that encodes faster than it could make
+   * records: `ekaf produce` encodes the lines of its input straight into batches
+   * (src/cli/line-batches.ts). Not with a spool (its entries are records) nor on a transactional
+   * producer.
+   */
+  produceEncodedBatch(
+    topic: string,
+    partition: number,
+    batch: EncodedBatch,
+    callback?: DeliveryCallback,
+  ): void {
+    if (this.closing !== null) throw new ProducerClosedError();
+    assertTopic(topic);
+    this.refuseOutsideTransaction('produceEncodedBatch');
+    if (!Number.isSafeInteger(partition) || partition < 0) {
+      throw new InvalidRecordError('partition', `must be a non-negative integer (got ${String(partition)})`);
+    }
+    if (this.runtime.spooler !== null) {
+      throw new InvalidRecordError('batch', 'a producer with a spool takes records, not encoded batches');
+    }
+    const limit = this.runtime.options.maxRequestBytes - REQUEST_FRAMING_BYTES;
+    if (batch.bytes.length > limit) throw new RecordTooLargeError(batch.bytes.length, limit);
+    const { recordCount, payloadBytes } = batch;
+    if (!this.runtime.budget.tryReserve(recordCount, payloadBytes)) {
+      this.emit('downtime.buffer_full', { topic, records: recordCount, bytes: payloadBytes });
+      throw new BufferFullError(this.runtime.budget.describeNeed(recordCount, payloadBytes));
+    }
+    const makeCall = this.calls.asyncCallMaker(topic, recordCount, callback, this.reportsWanted(callback));
+    this.runtime.acceptEncoded(topic, partition, batch, makeCall());
   }
 
   // ---------------------------------------------------------------- transactions

@@ -88,10 +88,19 @@ export class LineSplitter {
 
   /** The record of the next complete line of the chunk, or undefined when it has no more. */
   next(): ProduceRecord | undefined {
+    return this.nextLine() ? this.record(this.line, this.lineStart, this.lineEnd) : undefined;
+  }
+
+  /**
+   * Finds the next complete line of the chunk, without making a record of it: true with the
+   * line in `line` from `lineStart` to `lineEnd` (not including "\n"), valid until the next
+   * call; false when the chunk has no more. For encoding lines where they lie (line-batches.ts).
+   */
+  nextLine(): boolean {
     const joined = this.joined;
     if (joined !== undefined) {
       this.joined = undefined;
-      if (joined.length > 0) return this.record(joined, 0, joined.length);
+      if (joined.length > 0) return this.found(joined, 0, joined.length);
     }
     const chunk = this.chunk;
     let start = this.start;
@@ -101,14 +110,26 @@ export class LineSplitter {
         if (start < chunk.length) this.cut.push(chunk.subarray(start));
         this.chunk = NO_BYTES;
         this.start = 0;
-        return undefined;
+        return false;
       }
       if (end > start) {
         this.start = end + 1;
-        return this.record(chunk, start, end);
+        return this.found(chunk, start, end);
       }
       start = end + 1;
     }
+  }
+
+  /** The line nextLine() or finishLine() found last. */
+  line: Buffer = NO_BYTES;
+  lineStart = 0;
+  lineEnd = 0;
+
+  private found(line: Buffer, start: number, end: number): true {
+    this.line = line;
+    this.lineStart = start;
+    this.lineEnd = end;
+    return true;
   }
 
   /** Key and value bytes of the records next() and finish() gave since the last call. */
@@ -120,10 +141,15 @@ export class LineSplitter {
 
   /** At the end of the input: the record of the last line if it has no newline, else undefined. */
   finish(): ProduceRecord | undefined {
-    if (this.cut.length === 0) return undefined;
+    return this.finishLine() ? this.record(this.line, this.lineStart, this.lineEnd) : undefined;
+  }
+
+  /** At the end of the input: finish() as nextLine() finds a line (in `line`), false if none. */
+  finishLine(): boolean {
+    if (this.cut.length === 0) return false;
     const line = Buffer.concat(this.cut);
     this.cut = [];
-    return line.length === 0 ? undefined : this.record(line, 0, line.length);
+    return line.length === 0 ? false : this.found(line, 0, line.length);
   }
 
   /** The record of the line chunk[start, end): views of the chunk, no copies. */
@@ -132,15 +158,7 @@ export class LineSplitter {
     let valueStart = start;
     const delimiter = this.keyDelimiter;
     if (delimiter !== undefined) {
-      // Searched within the line only: Buffer#indexOf has no end, and would scan on through
-      // every later line when this one has no delimiter.
-      let at: number;
-      if (delimiter.length === 1) {
-        at = indexOfByte(chunk, delimiter[0] as number, start, end);
-      } else {
-        const found = chunk.subarray(start, end).indexOf(delimiter);
-        at = found === -1 ? -1 : start + found;
-      }
+      const at = findDelimiter(chunk, start, end, delimiter);
       if (at !== -1) {
         key = view(chunk, start, at);
         valueStart = at + delimiter.length;
@@ -159,10 +177,17 @@ function view(buf: Buffer, start: number, end: number): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset + start, end - start);
 }
 
-/** Position of `byte` in buf[start, end), or -1. */
-function indexOfByte(buf: Buffer, byte: number, start: number, end: number): number {
-  for (let i = start; i < end; i++) if (buf[i] === byte) return i;
-  return -1;
+/** Where `delimiter` first occurs in the line buf[start, end), or -1. */
+export function findDelimiter(buf: Buffer, start: number, end: number, delimiter: Buffer): number {
+  if (delimiter.length === 1) {
+    const byte = delimiter[0] as number;
+    for (let i = start; i < end; i++) if (buf[i] === byte) return i;
+    return -1;
+  }
+  // Searched within the line only: Buffer#indexOf has no end, and would scan on through every
+  // later line when this one has no delimiter.
+  const found = buf.subarray(start, end).indexOf(delimiter);
+  return found === -1 ? -1 : start + found;
 }
 
 const SIMPLE_ESCAPES: Partial<Record<string, number>> = { t: 9, n: 10, r: 13, '0': 0, '\\': 0x5c };

@@ -1,15 +1,24 @@
-// One `ekaf produce` run: reads the input, turns its lines into records (line-splitter.ts),
-// hands them to the producer in calls of up to CALL_RECORDS, and stops reading while the
-// producer's buffer is full, so that a file larger than memory streams through. Counts what
-// was delivered for the progress line and the summary.
-import { BufferFullError, EkafError } from '../errors.js';
+// One `ekaf produce` run: reads the input and splits it into lines (line-splitter.ts). Until the
+// topic's partition count is known, the lines go to the producer as records, in calls of up to
+// CALL_RECORDS; from then on they are encoded straight into batches (line-batches.ts) handed to
+// the producer whole. Either way it stops reading while the producer's buffer is full, so that
+// a file larger than memory streams through. Counts what was delivered for the progress line and
+// the summary.
+import { BufferFullError, EkafError, RecordTooLargeError } from '../errors.js';
 import type { DeliveryCallback, Producer, ProduceRecord } from '../producer.js';
+import { Fifo } from '../runtime/fifo.js';
 import { FAILED, OK } from './exit-codes.js';
+import { LineBatcher, type LineBatchOptions, type ReadyBatch } from './line-batches.js';
 import type { LineSplitter } from './line-splitter.js';
 import { err } from './output.js';
 
+/** How lines are encoded into batches, but for the partition count (line-batches.ts). */
+export type LineEncoding = Omit<LineBatchOptions, 'partitions' | 'random'>;
+
 /** Records per produce call; a call is accepted or refused whole. */
 const CALL_RECORDS = 2048;
+/** Longest wait for the topic's partition count before reading (see partitionsKnown). */
+const PARTITIONS_WAIT_MS = 2000;
 /** Longest wait for room in a full buffer before trying again without a delivery event. */
 const ROOM_POLL_MS = 50;
 
@@ -24,12 +33,23 @@ export class ProduceRun {
   private roomWaiters: (() => void)[] = [];
   private readonly errorsSeen = new Set<string>();
   private interrupted = false;
+  /** Encodes lines into batches once the topic's partition count is known; null before. */
+  private batcher: LineBatcher | null = null;
+  /** Batches sealed and not handed to the producer yet, oldest first. */
+  private readonly sealed = new Fifo<ReadyBatch>();
+  /** Whether a hand-over of `sealed` is under way (see handOver), and its promise. */
+  private handingOver = false;
+  private handedOver: Promise<void> = Promise.resolve();
+  /** Seals the open batches when the input pauses longer than their linger. */
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly producer: Producer,
     private readonly topic: string,
     private readonly lines: LineSplitter,
     private readonly quiet: boolean,
+    /** Lines encoded into batches (the fast path), or null for records only. */
+    private readonly encoding: LineEncoding | null = null,
   ) {
     // Failed calls are counted from their event: the callbacks take the error alone, so that
     // no report object is built for the records that were delivered (see send()).
@@ -66,6 +86,7 @@ export class ProduceRun {
     process.on('SIGTERM', onSignal);
     let readError: Error | undefined;
     try {
+      if (this.encoding !== null) await this.partitionsKnown();
       await this.readLines(input);
     } catch (error) {
       readError = error as Error;
@@ -93,7 +114,22 @@ export class ProduceRun {
     let records: ProduceRecord[] = [];
     for await (const data of input) {
       if (this.interrupted) break;
+      clearTimeout(this.idleTimer);
       lines.push(data);
+      const batcher = this.lineBatcher();
+      if (batcher !== null) {
+        const now = Date.now();
+        while (lines.nextLine()) this.encode(batcher, now);
+        batcher.sealExpired(now);
+        await this.handOver(batcher);
+        if (batcher.hasOpen) {
+          this.idleTimer = setTimeout(() => {
+            batcher.sealAll();
+            void this.handOver(batcher);
+          }, this.encoding?.lingerMs);
+        }
+        continue;
+      }
       for (let record = lines.next(); record !== undefined; record = lines.next()) {
         records.push(record);
         if (records.length === CALL_RECORDS) {
@@ -106,8 +142,118 @@ export class ProduceRun {
         records = [];
       }
     }
-    const last = lines.finish();
-    if (last !== undefined && !this.interrupted) await this.send([last], lines.takeBytes());
+    clearTimeout(this.idleTimer);
+    const batcher = this.batcher;
+    if (batcher === null) {
+      const last = lines.finish();
+      if (last !== undefined && !this.interrupted) await this.send([last], lines.takeBytes());
+      return;
+    }
+    if (!this.interrupted && lines.finishLine()) this.encode(batcher, Date.now());
+    // What was read is delivered, interrupted or not.
+    batcher.sealAll();
+    await this.handOver(batcher);
+  }
+
+  /**
+   * Waits until the topic's partition count is known (its metadata was asked for when the
+   * producer was made: produce.ts), so that every line is encoded into batches: lines read
+   * before go to the producer as records, the slower way. At most PARTITIONS_WAIT_MS, and no
+   * longer than the first error (no broker reachable, say), which the records then report.
+   */
+  private partitionsKnown(): Promise<void> {
+    const { producer, topic } = this;
+    if (producer.partitionCount(topic) > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        producer.off('worker.up', check);
+        producer.off('error', done);
+        resolve();
+      };
+      const check = (): void => {
+        if (producer.partitionCount(topic) > 0) done();
+      };
+      const timer = setTimeout(done, PARTITIONS_WAIT_MS);
+      producer.on('worker.up', check);
+      producer.on('error', done);
+    });
+  }
+
+  /** The batcher, made once the topic's partition count is known (and -p names one of them). */
+  private lineBatcher(): LineBatcher | null {
+    if (this.batcher === null && this.encoding !== null) {
+      const partitions = this.producer.partitionCount(this.topic);
+      const fixed = this.encoding.partition;
+      if (partitions > 0 && (fixed === undefined || fixed < partitions)) {
+        this.batcher = new LineBatcher({ ...this.encoding, partitions });
+      }
+    }
+    return this.batcher;
+  }
+
+  /** Encodes the line the splitter found; one too large for a request fails alone. */
+  private encode(batcher: LineBatcher, now: number): void {
+    const { line, lineStart, lineEnd } = this.lines;
+    if (batcher.add(line, lineStart, lineEnd, now)) return;
+    this.firstError ??= new RecordTooLargeError(batcher.refusedBytes, batcher.maxRecordBytes);
+    this.failed++;
+    this.sent++;
+  }
+
+  /**
+   * Hands the sealed batches to the producer in order, waiting for room while the buffer is
+   * full. One hand-over at a time (the idle timer may start one while the reading loop waits in
+   * another), so that each partition's batches keep their order; what is sealed meanwhile joins
+   * the one under way, which the returned promise waits for.
+   */
+  private handOver(batcher: LineBatcher): Promise<void> {
+    for (const ready of batcher.takeReady()) this.sealed.push(ready);
+    if (!this.handingOver) {
+      this.handingOver = true;
+      this.handedOver = this.sendSealed();
+    }
+    return this.handedOver;
+  }
+
+  private async sendSealed(): Promise<void> {
+    try {
+      for (let next = this.sealed.shift(); next !== undefined; next = this.sealed.shift()) {
+        await this.sendBatch(next);
+      }
+    } finally {
+      // Set before any new batch can be sealed (no await since the queue was found empty).
+      this.handingOver = false;
+    }
+  }
+
+  private async sendBatch(ready: ReadyBatch): Promise<void> {
+    const { partition, batch } = ready;
+    const count = batch.recordCount;
+    const callback: DeliveryCallback = (error) => {
+      if (error === null) {
+        this.delivered += count;
+        this.batcher?.recycle(ready);
+      }
+      this.wake();
+    };
+    for (;;) {
+      try {
+        this.producer.produceEncodedBatch(this.topic, partition, batch, callback);
+        break;
+      } catch (error) {
+        if (!(error instanceof BufferFullError)) {
+          this.firstError ??=
+            error instanceof EkafError ? error : new EkafError('ERR_INVALID_RECORD', String(error));
+          this.failed += count;
+          this.sent += count;
+          return;
+        }
+        await this.roomOrTimeout();
+      }
+    }
+    this.sent += count;
+    this.bytes += batch.payloadBytes;
   }
 
   /** Produces the records (`bytes` of keys and values), waiting for room while the buffer is full. */

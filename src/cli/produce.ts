@@ -1,14 +1,20 @@
 // `ekaf produce`: one record per input line, like kcat -P. This module reads the options and
 // builds the producer; produce-run.ts streams the input, line-splitter.ts turns it into records.
 import { createReadStream, statSync } from 'node:fs';
-import { MAX_DURATION_MS, type Acks } from '../config.js';
+import {
+  MAX_DURATION_MS,
+  PRODUCER_DEFAULTS,
+  REQUEST_FRAMING_BYTES,
+  TOPIC_DEFAULTS,
+  type Acks,
+} from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createProducer, type Producer } from '../producer.js';
 import { COMPRESSION_NAMES, type CompressionName } from '../protocol/compression.js';
 import { FAILED, OK, UsageError } from './exit-codes.js';
 import { LineSplitter, unescapeDelimiter } from './line-splitter.js';
 import { err, stderrLogger } from './output.js';
-import { ProduceRun } from './produce-run.js';
+import { ProduceRun, type LineEncoding } from './produce-run.js';
 import { securityOptions, tlsSetting } from './security-settings.js';
 import { brokers, integer, parseCommandLine, setting, type Setting } from './settings.js';
 
@@ -118,9 +124,20 @@ export async function produceCommand(args: string[]): Promise<number> {
     throw error;
   }
 
+  // Asks for the topic's metadata now, while the input opens (it changes no setting).
+  producer.setTopicConfig(topic, {});
   const input = file === undefined ? process.stdin : createReadStream(file, { highWaterMark: 256 * 1024 });
   const lines = new LineSplitter({ keyDelimiter, partition });
-  return new ProduceRun(producer, topic, lines, quiet).run(input);
+  // The producer's defaults, which this command does not change: see line-batches.ts.
+  const maxRecordBytes = PRODUCER_DEFAULTS.maxRequestBytes - REQUEST_FRAMING_BYTES;
+  const encoding: LineEncoding = {
+    keyDelimiter,
+    partition,
+    batchBytes: Math.min(TOPIC_DEFAULTS.batchBytes, maxRecordBytes),
+    lingerMs: TOPIC_DEFAULTS.lingerMs,
+    maxRecordBytes,
+  };
+  return new ProduceRun(producer, topic, lines, quiet, encoding).run(input);
 }
 
 function parseAcks(s: Setting | undefined): Acks {

@@ -113,7 +113,12 @@ export class RecordBatchBuilder {
   private maxTimestamp = 0;
   private sealed = false;
 
-  constructor(initial: number | Buffer = 16 * 1024, allocator: BufferAllocator | null = null) {
+  constructor(
+    initial: number | Buffer = 16 * 1024,
+    allocator: BufferAllocator | null = null,
+    /** The largest buffer growth goes to when that is enough (Writer's `ceiling`). */
+    ceiling = Infinity,
+  ) {
     this.writer = new Writer(
       typeof initial === 'number'
         ? Math.max(initial, RECORD_BATCH_HEADER_SIZE)
@@ -121,6 +126,7 @@ export class RecordBatchBuilder {
           ? initial
           : RECORD_BATCH_HEADER_SIZE,
       allocator,
+      ceiling,
     );
     // Header is filled in by seal(); records start right after it.
     this.writer.offset = RECORD_BATCH_HEADER_SIZE;
@@ -143,20 +149,19 @@ export class RecordBatchBuilder {
   /** Appends one record; returns the bytes it took. */
   append(record: EncodableRecord): number {
     if (this.sealed) throw new EncodeError('cannot append to a sealed record batch');
-    const timestamp = record.timestamp;
-    if (this.count === 0) {
-      this.baseTimestamp = timestamp;
-      this.maxTimestamp = timestamp;
-    } else if (timestamp > this.maxTimestamp) {
-      this.maxTimestamp = timestamp;
-    }
-    const timestampDelta = timestamp - this.baseTimestamp;
+    const timestampDelta = this.timestampDelta(record.timestamp);
     const start = this.writer.offset;
     if (record.headers.length === 0 && timestampDelta >= -0x40000000 && timestampDelta < 0x40000000) {
       const { key, value } = record;
       const keySize = key === null ? -1 : (record.keySize ?? byteSize(key));
       const valueSize = value === null ? -1 : (record.valueSize ?? byteSize(value));
-      this.appendPlain(key, keySize, value, valueSize, timestampDelta);
+      const buf = this.plainHead(keySize, valueSize, timestampDelta);
+      let at = this.writer.offset;
+      if (key !== null) at = putRecordBytes(buf, at, key, keySize);
+      at = putVarint(buf, at, valueSize);
+      if (value !== null) at = putRecordBytes(buf, at, value, valueSize);
+      buf[at++] = 0; // no headers
+      this.writer.offset = at;
     } else {
       writeRecord(this.writer, record, this.count, timestampDelta);
     }
@@ -165,37 +170,69 @@ export class RecordBatchBuilder {
   }
 
   /**
-   * The common record, encoded straight into the buffer: no headers, a timestamp delta within
-   * 30 bits. Byte for byte what writeRecord writes (the codec tests compare the two). Sizes are
-   * -1 for null.
+   * Appends a record without headers whose key and value are ranges of `source`: the key
+   * `keyLength` bytes from `keyStart` (-1: no key), the value `valueLength` bytes from
+   * `valueStart`. The same bytes as append() of views of those ranges, without making the views
+   * (`ekaf produce` encodes lines of its input this way: src/cli/line-batches.ts).
    */
-  private appendPlain(
-    key: RecordBytes | null,
+  appendRanges(
+    source: Buffer,
+    keyStart: number,
     keyLength: number,
-    value: RecordBytes | null,
+    valueStart: number,
     valueLength: number,
-    timestampDelta: number,
+    timestamp: number,
   ): void {
+    if (this.sealed) throw new EncodeError('cannot append to a sealed record batch');
+    const fromFirst = this.count === 0 ? 0 : timestamp - this.baseTimestamp;
+    if (fromFirst < -0x40000000 || fromFirst >= 0x40000000) {
+      throw new EncodeError(`a timestamp ${fromFirst} ms from the batch's first does not fit`);
+    }
+    const timestampDelta = this.timestampDelta(timestamp);
+    const buf = this.plainHead(keyLength, valueLength, timestampDelta);
+    let at = this.writer.offset;
+    if (keyLength > 0) at = copyRange(buf, at, source, keyStart, keyLength);
+    at = putVarint(buf, at, valueLength);
+    if (valueLength > 0) at = copyRange(buf, at, source, valueStart, valueLength);
+    buf[at++] = 0; // no headers
+    this.writer.offset = at;
+    this.count++;
+  }
+
+  /** The delta of a record's timestamp from the batch's first; keeps the batch's largest. */
+  private timestampDelta(timestamp: number): number {
+    if (this.count === 0) {
+      this.baseTimestamp = timestamp;
+      this.maxTimestamp = timestamp;
+    } else if (timestamp > this.maxTimestamp) {
+      this.maxTimestamp = timestamp;
+    }
+    return timestamp - this.baseTimestamp;
+  }
+
+  /**
+   * Room for a record without headers whose timestamp delta fits in 30 bits, and its fields up
+   * to its key's bytes, which go at the writer's offset (returned: the buffer written). Key and
+   * value lengths are -1 for null. Byte for byte what writeRecord writes (the codec tests compare
+   * the two).
+   */
+  private plainHead(keyLength: number, valueLength: number, timestampDelta: number): Buffer {
     const bodySize =
       1 + // attributes
       sizeOfVarint(timestampDelta) +
       sizeOfVarint(this.count) +
       sizeOfVarint(keyLength) +
-      (key === null ? 0 : keyLength) +
+      Math.max(keyLength, 0) +
       sizeOfVarint(valueLength) +
-      (value === null ? 0 : valueLength) +
+      Math.max(valueLength, 0) +
       1; // header count 0
     const buf = this.writer.reserve(5 + bodySize);
     let at = putVarint(buf, this.writer.offset, bodySize);
     buf[at++] = 0;
     at = putVarint(buf, at, timestampDelta);
     at = putVarint(buf, at, this.count);
-    at = putVarint(buf, at, keyLength);
-    if (key !== null) at = putRecordBytes(buf, at, key, keyLength);
-    at = putVarint(buf, at, valueLength);
-    if (value !== null) at = putRecordBytes(buf, at, value, valueLength);
-    buf[at++] = 0;
-    this.writer.offset = at;
+    this.writer.offset = putVarint(buf, at, keyLength);
+    return buf;
   }
 
   /**
@@ -228,6 +265,17 @@ export class RecordBatchBuilder {
     if (crc) writeBatchCrc(bytes);
     return bytes;
   }
+}
+
+/** Copies `length` bytes of `source` from `start` to `at`; returns the position after them. */
+function copyRange(buf: Buffer, at: number, source: Buffer, start: number, length: number): number {
+  if (length <= 16) {
+    // A loop beats the call into C++ for the few bytes of a key.
+    for (let i = 0; i < length; i++) buf[at + i] = source[start + i] as number;
+  } else {
+    source.copy(buf, at, start, start + length);
+  }
+  return at + length;
 }
 
 /** Zigzag varint of a signed 32-bit value at `at`; returns the position after it. */

@@ -36,6 +36,12 @@ export class Writer {
   constructor(
     initial: number | Buffer = 256,
     private readonly allocator: BufferAllocator | null = null,
+    /**
+     * The most a writer that doubles needs, when known (a record batch: batchBytes and a
+     * little): it grows to this rather than past it, so that a full batch does not sit in a
+     * buffer up to twice its size.
+     */
+    private readonly ceiling = Infinity,
   ) {
     this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
   }
@@ -60,6 +66,7 @@ export class Writer {
     if (needed <= this.buf.length) return;
     let capacity = this.buf.length * 2;
     while (capacity < needed) capacity *= 2;
+    if (capacity > this.ceiling && needed <= this.ceiling) capacity = this.ceiling;
     const grown = this.allocator === null ? Buffer.allocUnsafe(capacity) : this.allocator.take(capacity);
     this.buf.copy(grown, 0, 0, this.offset);
     this.allocator?.give(this.buf);

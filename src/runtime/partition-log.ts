@@ -15,6 +15,7 @@ import { PartitionSequence, type ProducerStamp } from './partition-sequence.js';
 import {
   addToSegments,
   splitInHalves,
+  type EncodedBatch,
   UnsendableBatch,
   unstamp,
   type SealedBatch,
@@ -136,10 +137,15 @@ export class PartitionLog {
       // The open batch is written into a buffer from the pool, handed back when the batch is
       // sealed unless the batch keeps it (see seal): a partition with nothing open holds no
       // buffer. Its size is what the partition's last batch needed (see openBufferSize), and
-      // it grows, doubling, into larger buffers of the pool, which takes back each one outgrown.
+      // it grows, doubling, into larger buffers of the pool, which takes back each one outgrown
+      // (but in a downtime: see BatchBufferPool.keepingNone).
       const size = openBufferSize(this.downtime ? 0 : this.lastBatchBytes, limits.batchBytes);
       open = {
-        builder: new RecordBatchBuilder(this.pool.take(size, now), this.pool),
+        builder: new RecordBatchBuilder(
+          this.pool.take(size, now),
+          this.downtime ? this.pool.keepingNone : this.pool,
+          fullBufferSize(limits.batchBytes),
+        ),
         segments: [],
         timestamps: new TimestampRuns(),
         payloadBytes: 0,
@@ -165,6 +171,21 @@ export class PartitionLog {
     if (open.timestamps.length >= limits.batchRecords || open.builder.sizeInBytes >= limits.batchBytes) {
       this.seal();
     }
+  }
+
+  /**
+   * Appends a whole batch that `call` encoded itself (see EncodedBatch), after the open batch,
+   * which is sealed first so that the partition's order is the order of the calls.
+   */
+  appendEncoded(batch: EncodedBatch, call: ProduceCall, now: number): void {
+    this.seal();
+    const segments: Segment[] = [{ call, start: 0, count: batch.recordCount, indices: null }];
+    this.enqueue(batch.bytes, batch.recordCount, batch.payloadBytes, segments, batch.timestamps, {
+      acceptedAt: now,
+      pooled: null,
+      spoolIds: null,
+    });
+    this.hasUnspooled = true;
   }
 
   /** Whether a record of `size` bytes would not fit in the open batch (it seals it, and starts the next). */
@@ -463,15 +484,31 @@ export class PartitionLog {
     } else {
       pooled = buffer;
     }
+    this.enqueue(bytes, open.timestamps.length, open.payloadBytes, open.segments, open.timestamps, {
+      acceptedAt: open.acceptedAt,
+      pooled,
+      spoolIds: open.spoolIds,
+    });
+  }
+
+  /** A sealed batch joins the queue, last in the partition's order. */
+  private enqueue(
+    bytes: Buffer,
+    recordCount: number,
+    payloadBytes: number,
+    segments: Segment[],
+    timestamps: TimestampRuns,
+    more: Pick<SealedBatch, 'acceptedAt' | 'pooled' | 'spoolIds'>,
+  ): void {
     this.waiting.push({
       sequence: this.nextSequence++,
       // Stamped with the producer identity when first sent (takeNext).
       bytes,
-      recordCount: open.timestamps.length,
-      payloadBytes: open.payloadBytes,
-      segments: open.segments,
-      timestamps: open.timestamps,
-      acceptedAt: open.acceptedAt,
+      recordCount,
+      payloadBytes,
+      segments,
+      timestamps,
+      acceptedAt: more.acceptedAt,
       attempts: 0,
       finalized: false,
       plain: null,
@@ -481,8 +518,8 @@ export class PartitionLog {
       baseSequence: -1,
       stampWritten: false,
       maybeWritten: false,
-      pooled,
-      spoolIds: open.spoolIds,
+      pooled: more.pooled,
+      spoolIds: more.spoolIds,
     });
   }
 
@@ -505,8 +542,18 @@ const MIN_OPEN_BUFFER_BYTES = 4096;
  * partitions a sticky partitioner leaves behind in a downtime keep a few records each).
  */
 export function openBufferSize(lastBatchBytes: number, batchBytes: number): number {
-  const full = Math.min(batchBytes + 1024, 1024 * 1024);
+  const full = fullBufferSize(batchBytes);
   let size = MIN_OPEN_BUFFER_BYTES;
   while (size < lastBatchBytes && size < full) size *= 2;
   return Math.min(size, Math.max(full, MIN_OPEN_BUFFER_BYTES));
+}
+
+/**
+ * The buffer a full batch needs: batchBytes and the overshoot of its last record, at most 1 MiB
+ * (larger batches grow past it by doubling). Growth stops here rather than at the next power of
+ * two: 1 MB batches sat in 1 MiB buffers, 5 % more than they hold, for as long as a downtime
+ * keeps them.
+ */
+export function fullBufferSize(batchBytes: number): number {
+  return Math.max(Math.min(batchBytes + 1024, 1024 * 1024), MIN_OPEN_BUFFER_BYTES);
 }

@@ -5,6 +5,7 @@ import type { ProducerEvents } from '../events.js';
 import type { ProduceCall } from './delivery.js';
 import type { PartitionNode } from './partition-node.js';
 import { emptyRecord, keepRecord, type NormalizedRecord, type RecordList } from './records.js';
+import { batchRecords, type EncodedBatch } from './sealed-batch.js';
 import type { Settlement } from './settlement.js';
 import type { SpoolOrigin, Spooler } from './spooler.js';
 import type { TopicNode } from './topic-node.js';
@@ -86,6 +87,31 @@ export class RecordRouter {
       const record = records.at(i, scratch) as NormalizedRecord;
       touch(touched, this.place(topic, record, call, indexBase + i, urgent, now, spoolId));
     }
+    this.wake(touched);
+  }
+
+  /**
+   * Takes a batch that `call` encoded whole for `partition` (room already reserved in the
+   * budget; see EncodedBatch): appended to the partition's log as it is when the topic's
+   * partitions are known and include it. Otherwise, its records are read back and take accept()'s
+   * way, which makes them wait for the partitions or fail as any record would.
+   */
+  acceptEncoded(topicName: string, partition: number, batch: EncodedBatch, call: ProduceCall): void {
+    const { parts } = this;
+    const topic = parts.topic(topicName);
+    const node = topic.partitions[partition];
+    if (topic.routeFor(parts.topicActor(topic)?.getSnapshot()) !== 'place' || node === undefined) {
+      this.accept(topicName, decodedRecords(batch, partition), call, false);
+      return;
+    }
+    // Records still waiting for the partitions (none once the topic is active) go first.
+    if (topic.waiting.length > 0) this.releaseWaiting(topic);
+    parts.pendingCalls.add(call);
+    const now = Date.now();
+    topic.lastUsedAt = now;
+    node.log.appendEncoded(batch, call, now);
+    const touched: PartitionNode[] = [];
+    touch(touched, node);
     this.wake(touched);
   }
 
@@ -205,6 +231,16 @@ function partitionerError(topic: string, error: unknown): EkafError {
 }
 
 /** Adds a partition appended to (if any) to `touched`, once. */
+/** The records of an encoded batch as a call's records, each for `partition`. */
+function decodedRecords(batch: EncodedBatch, partition: number): NormalizedRecord[] {
+  return batchRecords(batch).map((record) => {
+    const keySize = record.key?.length ?? 0;
+    const valueSize = record.value?.length ?? 0;
+    const { key, value, headers, timestamp } = record;
+    return { key, value, keySize, valueSize, headers, partition, timestamp, size: keySize + valueSize };
+  });
+}
+
 function touch(touched: PartitionNode[], node: PartitionNode | null): void {
   if (node !== null && !node.touched) {
     node.touched = true;

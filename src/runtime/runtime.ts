@@ -30,6 +30,7 @@ import { BrokerSessions } from './broker-sessions.js';
 import { CoordinatorRequests } from './coordinator-requests.js';
 import { BufferBudget } from './buffer-budget.js';
 import type { ProduceCall } from './delivery.js';
+import type { EncodedBatch } from './sealed-batch.js';
 import { inspectActors, type ActorSnapshot } from './introspection.js';
 import { MetadataClient } from './metadata-client.js';
 import { Hibernation } from './hibernation.js';
@@ -387,6 +388,11 @@ export class Runtime {
     origin?: SpoolOrigin,
   ): void {
     this.router.accept(topicName, records, call, urgent, origin);
+  }
+
+  /** Takes a batch a call encoded whole (room already reserved); see RecordRouter.acceptEncoded. */
+  acceptEncoded(topicName: string, partition: number, batch: EncodedBatch, call: ProduceCall): void {
+    this.router.acceptEncoded(topicName, partition, batch, call);
   }
 
   /**

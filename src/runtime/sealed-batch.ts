@@ -38,6 +38,9 @@ export interface Segment {
   indices: number[] | null;
 }
 
+/** Longest run of consecutive indices that a segment turns into a list of indices. */
+const SHORT_RUN = 6;
+
 /** Adds the record of `call` at `index` to the batch whose segments are `segments`. */
 export function addToSegments(segments: Segment[], call: ProduceCall, index: number): void {
   const last = segments[segments.length - 1];
@@ -48,6 +51,12 @@ export function addToSegments(segments: Segment[], call: ProduceCall, index: num
   if (last.indices === null) {
     if (last.start + last.count === index) {
       last.count++;
+      return;
+    }
+    // A list costs a number per record, a segment an object (~7 numbers): a long run of
+    // consecutive records (a sticky partition's share of a call) stays a segment of its own.
+    if (last.count > SHORT_RUN) {
+      segments.push({ call, start: index, count: 1, indices: null });
       return;
     }
     last.indices = Array.from({ length: last.count }, (_, i) => last.start + i);
@@ -61,6 +70,21 @@ export function cutSegment(segment: Segment, from: number, to: number): Segment 
   const { call, indices } = segment;
   if (indices === null) return { call, start: segment.start + from, count: to - from, indices: null };
   return { call, start: indices[from] as number, count: to - from, indices: indices.slice(from, to) };
+}
+
+/**
+ * A batch its producer's caller encoded whole (RecordBatchBuilder, sealed without a CRC or a
+ * producer stamp: the partition's log writes both when it first sends it), for one call and one
+ * partition. `ekaf produce` encodes the lines of its input this way, without a record object or a
+ * view per line (src/cli/line-batches.ts).
+ */
+export interface EncodedBatch {
+  bytes: Buffer;
+  recordCount: number;
+  /** Bytes of its keys and values: what the producer's buffer bounds count. */
+  payloadBytes: number;
+  /** Each record's timestamp, for delivery reports. */
+  timestamps: TimestampRuns;
 }
 
 /** A batch that is sealed: its bytes are final and are resent unchanged on retry. */
@@ -122,7 +146,9 @@ export class UnsendableBatch extends Error {
 }
 
 /** The records of a sealed batch, decoded from its uncompressed bytes. */
-export function batchRecords(batch: SealedBatch): DecodedRecord[] {
+export function batchRecords(
+  batch: Pick<SealedBatch, 'bytes' | 'recordCount'> & { plain?: Buffer | null },
+): DecodedRecord[] {
   const plain = batch.plain ?? batch.bytes;
   const baseTimestamp = new Long(
     plain.readInt32BE(BASE_TIMESTAMP_OFFSET + 4),

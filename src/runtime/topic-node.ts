@@ -61,7 +61,7 @@ export class TopicNode {
   ) {
     this.settings = settings;
     this.batchLimits = limitsOf(settings, maxBatchBytes);
-    this.partitioner = makePartitioner(name, settings);
+    this.partitioner = makePartitioner(name, settings, this.partitions);
     this.actorName = actorName.topic(name);
   }
 
@@ -93,7 +93,7 @@ export class TopicNode {
       partial.batchBytes !== undefined ||
       partial.batchRecords !== undefined
     ) {
-      this.partitioner = makePartitioner(this.name, settings);
+      this.partitioner = makePartitioner(this.name, settings, this.partitions);
     }
   }
 }
@@ -113,9 +113,14 @@ function limitsOf(settings: TopicSettings, maxBatchBytes: number): BatchLimits {
  */
 export const MAX_STICKY_BYTES = 64 * 1024;
 
-function makePartitioner(topic: string, settings: TopicSettings): Partitioner {
+function makePartitioner(
+  topic: string,
+  settings: TopicSettings,
+  partitions: readonly PartitionNode[],
+): Partitioner {
   return createPartitioner(topic, settings.partitioner, {
     batchBytes: Math.min(settings.batchBytes, MAX_STICKY_BYTES),
     batchRecords: settings.batchRecords,
+    holdsOn: (partition) => partitions[partition]?.log.downtime === true,
   });
 }

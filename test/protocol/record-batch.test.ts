@@ -220,6 +220,42 @@ describe('RecordBatchBuilder', () => {
     expect(asStrings.seal().equals(asBytes.seal()), `seed ${seed}`).toBe(true);
   });
 
+  it('appendRanges writes what append writes for views of the same ranges (seeded)', () => {
+    // Keys absent, empty, short (the copy loop) and long; values empty to 20 000 bytes (one-,
+    // two- and three-byte length varints); timestamps up and down from the first record's.
+    const seed = 20261203;
+    const random = seeded(seed);
+    const source = Buffer.from(Array.from({ length: 50_000 }, () => Math.floor(random() * 256)));
+    const byRanges = new RecordBatchBuilder(64);
+    const byViews = new RecordBatchBuilder(64);
+    for (let i = 0; i < 400; i++) {
+      const keyLength = i % 7 === 0 ? -1 : i % 11 === 0 ? 0 : Math.floor(random() * 40);
+      const valueLength = i % 17 === 0 ? 0 : Math.floor(random() ** 3 * 20_000);
+      const keyStart = Math.floor(random() * (source.length - 40));
+      const valueStart = Math.floor(random() * (source.length - 20_000));
+      const timestamp = 1_000_000 + Math.floor((random() - 0.3) * 100_000);
+      byRanges.appendRanges(source, keyStart, keyLength, valueStart, valueLength, timestamp);
+      byViews.append({
+        key: keyLength === -1 ? null : source.subarray(keyStart, keyStart + keyLength),
+        value: source.subarray(valueStart, valueStart + valueLength),
+        headers: [],
+        timestamp,
+      });
+    }
+    expect(byRanges.recordCount).toBe(400);
+    expect(byRanges.seal().equals(byViews.seal()), `seed ${seed}`).toBe(true);
+  });
+
+  it('appendRanges refuses a timestamp too far from the batch’s first', () => {
+    const builder = new RecordBatchBuilder();
+    const source = Buffer.from('kv');
+    builder.appendRanges(source, 0, 1, 1, 1, 0);
+    expect(() => {
+      builder.appendRanges(source, 0, 1, 1, 1, 2 ** 31);
+    }).toThrow(EncodeError);
+    expect(builder.recordCount).toBe(1);
+  });
+
   it('keeps an empty value distinct from a null one', () => {
     const builder = new RecordBatchBuilder();
     builder.append({ key: Buffer.alloc(0), value: null, headers: [], timestamp: 1 });

@@ -121,10 +121,27 @@ describe('PartitionLog with a pool', () => {
     const grown = log.takeNext(10) as SealedBatch;
     expect(values(grown)).toHaveLength(100);
     expect(values(grown)[99]).toMatch(/^b-99\./);
+    // The 4 KiB buffer it outgrew is not kept idle: nothing would ask for it in a downtime.
+    expect(pool.idleSize).toBe(0);
     // Back up: its last batch filled more than a small buffer, so a batch-sized one, for throughput.
     log.downtime = false;
-    log.append(normalizeRecord('c', 0, 1, 1 << 20), call, 0, big, false, 10, 1);
-    expect(pool.idleSize).toBe(4096); // the small one stays idle, a batch-sized one was taken
+    for (let i = 0; i < 300; i++)
+      log.append(normalizeRecord(`c-${i}`.padEnd(60, '.'), i, 1, 1 << 20), call, i, big, false, 10, 1);
+    // Up, the buffers a batch outgrows go back to the pool.
+    expect(pool.idleSize).toBeGreaterThan(0);
+  });
+
+  it('grows a batch to the size a full one needs, not to the next power of two', () => {
+    const pool = new BatchBufferPool();
+    const log = new PartitionLog('t', 0, pool);
+    log.downtime = true;
+    const limits = { batchBytes: 100_000, batchRecords: 100_000 };
+    const call = new ProduceCall('t', 2000, () => undefined);
+    for (let i = 0; i < 2000; i++)
+      log.append(normalizeRecord('x'.repeat(100), i, 1, 1 << 20), call, i, limits, false, 10, 1);
+    const full = log.takeNext(10) as SealedBatch;
+    expect(full.bytes.length).toBeGreaterThan(99_000);
+    expect(full.pooled?.length).toBe(100_000 + 1024);
   });
 });
 

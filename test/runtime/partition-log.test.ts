@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { EkafError } from '../../src/errors.js';
 import { ProduceCall, type CallOutcome } from '../../src/runtime/delivery.js';
 import { openBufferSize, PartitionLog, type BatchLimits } from '../../src/runtime/partition-log.js';
-import { failBatch, type SealedBatch } from '../../src/runtime/sealed-batch.js';
+import { failBatch, type EncodedBatch, type SealedBatch } from '../../src/runtime/sealed-batch.js';
+import { TimestampRuns } from '../../src/runtime/timestamp-runs.js';
+import {
+  CompressionCodec,
+  NO_PRODUCER_IDENTITY,
+  RecordBatchBuilder,
+} from '../../src/protocol/record-batch.js';
 import { normalizeRecord, type NormalizedRecord } from '../../src/runtime/records.js';
 import { decodeRecordBatch } from '../support/record-batch-decoder.js';
 
@@ -792,6 +798,37 @@ describe('PartitionLog: producer identity stamps (idempotence)', () => {
     expect(header(right)).toEqual([77, 0, 3]);
     expect(values(right)).toEqual(['x3', 'x4']);
     expect(log.sequence.epochBumps).toBe(0);
+  });
+});
+
+describe('PartitionLog: batches a call encoded whole', () => {
+  const encoded = (items: string[], timestamp = T0): EncodedBatch => {
+    const builder = new RecordBatchBuilder();
+    const timestamps = new TimestampRuns();
+    for (const item of items) {
+      builder.append({ key: null, value: item, headers: [], timestamp });
+      timestamps.push(timestamp);
+    }
+    const bytes = builder.seal(NO_PRODUCER_IDENTITY, CompressionCodec.none, false);
+    return { bytes, recordCount: items.length, payloadBytes: items.join('').length, timestamps };
+  };
+
+  it('go after the open batch, which is sealed first; stamped and given their CRC when sent', () => {
+    const log = new PartitionLog('orders', 0);
+    const before = appendAll(log, ['a', 'b']);
+    const whole = call(2);
+    log.appendEncoded(encoded(['x', 'y']), whole, T0);
+    appendAll(log, ['c'], { urgent: true });
+    const producer = { producerId: 9, producerEpoch: 1 };
+    log.sequence.adopt(producer);
+    log.sequence.acknowledged(producer.producerId, producer.producerEpoch);
+    const [first, second, third] = [0, 1, 2].map(() => batchOf(log.takeNext(T0, producer)));
+    expect([values(first), values(second), values(third)]).toEqual([['a', 'b'], ['x', 'y'], ['c']]);
+    expect(first?.segments).toEqual([{ call: before, start: 0, count: 2, indices: null }]);
+    expect(second?.segments).toEqual([{ call: whole, start: 0, count: 2, indices: null }]);
+    // decodeRecordBatch checks the CRC of a sent batch (values() above); the stamp is in order.
+    expect(decodeRecordBatch(batchOf(second).bytes).baseSequence).toBe(2);
+    expect(log.bufferedRecords).toBe(5);
   });
 });
 

@@ -60,6 +60,16 @@ const bytes = (s: string) => Buffer.from(s, 'utf8');
 describe('murmur2', () => {
   // Apache Kafka, clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java, testMurmur2,
   // at commit f55581dc73953c3509a4702433aeeeddc2970779: Utils.murmur2(key) as a Java int.
+  it('hashes a key where it lies in a larger buffer (offset) as it hashes the key alone', () => {
+    const random = seeded(99);
+    const buffer = Buffer.from(Array.from({ length: 200 }, () => Math.floor(random() * 256)));
+    for (let start = 0; start < 40; start += 3) {
+      for (let length = 0; length < 30; length++) {
+        expect(murmur2(buffer, length, start)).toBe(murmur2(buffer.subarray(start, start + length)));
+      }
+    }
+  });
+
   it.each([
     ['21', -973932308],
     ['foobar', -790332482],
@@ -293,6 +303,22 @@ describe.each(['default', 'murmur2', 'uniform_sticky'] as const)('%s: records wi
     expect(p.partition(null, null, 30, 6)).toBe(0); // 90
     expect(p.partition(null, null, 30, 6)).toBe(0); // 120, crossing
     expect(p.partition(null, null, 30, 6)).toBe(1); // switched: 0.0 -> first other than 0
+  });
+
+  it('stay past batchBytes while the topic says the partition holds on (a downtime), until its batch is full', () => {
+    const down = new Set([3]);
+    const p = createPartitioner('t', name, {
+      ...OPTIONS,
+      batchBytes: 100,
+      random: sequence(0.5, 0.0, 0.0),
+      holdsOn: (partition) => down.has(partition),
+    });
+    expect([30, 30, 30, 30, 30, 30].map((size) => p.partition(null, null, size, 6))).toEqual([
+      3, 3, 3, 3, 3, 3,
+    ]);
+    expect(p.newBatch?.(3, 30, 6)).toBe(0); // full: moves on all the same
+    down.clear();
+    expect([30, 30, 30, 30, 30].map((size) => p.partition(null, null, size, 6))).toEqual([0, 0, 0, 1, 1]); // 30 from newBatch, then 60, 90, 120: switched
   });
 
   it("newBatch leaves a partition other than the sticky one (a keyed record's) and a one-partition topic alone", () => {
