@@ -11,7 +11,7 @@
 //   record too large for the producer fails alone when it is sent.
 //
 // Records are views of the input chunks, not copies: at a few hundred MB/s, copying each line
-// would cost more than splitting it. Only a line cut by a chunk boundary is copied, once. The
+// would cost more than splitting it. Only a line cut by a chunk boundary is copied. The
 // views are plain Uint8Arrays, which the producer takes as they are: a Buffer view (subarray)
 // costs more to make, and two views a line are most of what splitting costs.
 import type { ProduceRecord } from '../producer.js';
@@ -45,8 +45,8 @@ export class LineSplitter {
   /** The chunk's first line, joined with its start from earlier chunks: next() returns it first. */
   private joined: Buffer | undefined;
   /**
-   * The start of a line cut by the end of a chunk, in pieces: copied once when its end arrives,
-   * so that a line spanning many chunks costs one copy, not one per chunk.
+   * The start of a line cut by the end of a chunk, in pieces copied out of their chunks (see
+   * next()), joined once when its end arrives.
    */
   private cut: Buffer[] = [];
   /**
@@ -75,7 +75,7 @@ export class LineSplitter {
     }
     const end = chunk.indexOf(NEWLINE);
     if (end === -1) {
-      this.cut.push(chunk);
+      this.cut.push(Buffer.from(chunk));
       return;
     }
     // Only the cut line is joined, not the whole chunk copied.
@@ -107,7 +107,9 @@ export class LineSplitter {
     for (;;) {
       const end = chunk.indexOf(NEWLINE, start);
       if (end === -1) {
-        if (start < chunk.length) this.cut.push(chunk.subarray(start));
+        // A copy, not a view: once a chunk's lines are taken, the splitter holds nothing of it,
+        // so that a caller that copied its lines may read the next chunk into the same buffer.
+        if (start < chunk.length) this.cut.push(Buffer.from(chunk.subarray(start)));
         this.chunk = NO_BYTES;
         this.start = 0;
         return false;

@@ -40,6 +40,12 @@ export class ProduceRun {
   /** Whether a hand-over of `sealed` is under way (see handOver), and its promise. */
   private handingOver = false;
   private handedOver: Promise<void> = Promise.resolve();
+  /**
+   * Whether nothing refers to the last chunk read any more: its lines were encoded into
+   * batches (copied), not handed over as records (views of it). The file reader reads the next
+   * chunk into the same buffer then (see fileChunks).
+   */
+  lastChunkCopied = false;
   /** Seals the open batches when the input pauses longer than their linger. */
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -69,7 +75,7 @@ export class ProduceRun {
   }
 
   /** Produces every line of `input`, then flushes and closes the producer; the exit code. */
-  async run(input: NodeJS.ReadableStream): Promise<number> {
+  async run(input: AsyncIterable<Buffer | string>): Promise<number> {
     const progress =
       !this.quiet && process.stderr.isTTY
         ? setInterval(() => {
@@ -109,7 +115,7 @@ export class ProduceRun {
     return this.failed > 0 || readError !== undefined ? FAILED : OK;
   }
 
-  private async readLines(input: NodeJS.ReadableStream): Promise<void> {
+  private async readLines(input: AsyncIterable<Buffer | string>): Promise<void> {
     const lines = this.lines;
     let records: ProduceRecord[] = [];
     for await (const data of input) {
@@ -117,6 +123,7 @@ export class ProduceRun {
       clearTimeout(this.idleTimer);
       lines.push(data);
       const batcher = this.lineBatcher();
+      this.lastChunkCopied = batcher !== null;
       if (batcher !== null) {
         const now = Date.now();
         while (lines.nextLine()) this.encode(batcher, now);

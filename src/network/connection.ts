@@ -1,5 +1,5 @@
 import net from 'node:net';
-import tls from 'node:tls';
+import type * as Tls from 'node:tls';
 import { EventEmitter } from 'eventemitter3';
 import {
   ConnectionError,
@@ -14,6 +14,9 @@ import { readResponseHeader } from '../protocol/headers.js';
 import { Reader } from '../protocol/reader.js';
 import { FrameReader } from './frame-reader.js';
 import { encodeRequestChunks, writeChunks } from './request-frame.js';
+import { lazyBuiltin } from '../lazy-builtin.js';
+
+const tls = lazyBuiltin('node:tls') as () => typeof Tls;
 
 export interface ConnectionOptions {
   host: string;
@@ -147,11 +150,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const socket =
         secure === null
           ? net.connect({ host: this.host, port: this.port, noDelay: true })
-          : tls.connect({
+          : tls().connect({
               host: this.host,
               port: this.port,
               ...secure,
-              ca: secure.ca as tls.ConnectionOptions['ca'],
+              ca: secure.ca as Tls.ConnectionOptions['ca'],
               servername: secure.servername ?? (net.isIP(this.host) === 0 ? this.host : undefined),
             });
       this.socket = socket;

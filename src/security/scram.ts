@@ -1,4 +1,7 @@
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import { lazyBuiltin } from '../lazy-builtin.js';
+
+const crypto = lazyBuiltin('node:crypto') as () => typeof Crypto;
 import { SaslAuthenticationError } from '../errors.js';
 
 /**
@@ -23,7 +26,7 @@ export class ScramClient {
     private readonly username: string,
     private readonly password: string,
     /** Tests pass the RFC's nonce; otherwise 24 random bytes, base64. */
-    private readonly clientNonce: string = randomBytes(24).toString('base64'),
+    private readonly clientNonce: string = crypto().randomBytes(24).toString('base64'),
   ) {}
 
   clientFirst(): Buffer {
@@ -45,7 +48,7 @@ export class ScramClient {
     if (!nonce.startsWith(this.clientNonce) || nonce.length === this.clientNonce.length) {
       throw new SaslAuthenticationError('the broker’s SCRAM nonce does not extend the client nonce');
     }
-    const salted = pbkdf2Sync(
+    const salted = crypto().pbkdf2Sync(
       this.password,
       Buffer.from(salt, 'base64'),
       iterations,
@@ -53,7 +56,7 @@ export class ScramClient {
       this.hash,
     );
     const clientKey = this.hmac(salted, 'Client Key');
-    const storedKey = createHash(this.hash).update(clientKey).digest();
+    const storedKey = crypto().createHash(this.hash).update(clientKey).digest();
     const withoutProof = `c=biws,r=${nonce}`; // biws = base64("n,,")
     const authMessage = `${this.clientFirstBare},${serverFirst},${withoutProof}`;
     const clientSignature = this.hmac(storedKey, authMessage);
@@ -74,17 +77,17 @@ export class ScramClient {
     if (expected === null)
       throw new SaslAuthenticationError('SCRAM server-final message before client-final');
     const given = Buffer.from(verifier ?? '', 'base64');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (given.length !== expected.length || !crypto().timingSafeEqual(given, expected)) {
       throw new SaslAuthenticationError('the broker’s SCRAM server signature is wrong');
     }
   }
 
   private digestSize(): number {
-    return createHash(this.hash).digest().length;
+    return crypto().createHash(this.hash).digest().length;
   }
 
   private hmac(key: Buffer, data: string): Buffer {
-    return createHmac(this.hash, key).update(data).digest();
+    return crypto().createHmac(this.hash, key).update(data).digest();
   }
 }
 

@@ -148,6 +148,24 @@ describe('LineSplitter: lines', () => {
     expect((lines.next() as Uint8Array).byteOffset).toBe(chunk.byteOffset + 6);
   });
 
+  it('holds nothing of a chunk once its lines are taken: the buffer may be read into again', () => {
+    // As ekaf produce's file reader does once a chunk's lines were copied into batches.
+    const buffer = Buffer.alloc(8);
+    const lines = new LineSplitter({ keyDelimiter: Buffer.from(':') });
+    const got: string[] = [];
+    const take = (): void => {
+      while (lines.nextLine()) got.push(lines.line.subarray(lines.lineStart, lines.lineEnd).toString());
+    };
+    for (const piece of ['a:1\nb:2', '22222222', '2\nc:3\nd', ':4']) {
+      buffer.write(piece);
+      lines.push(buffer.subarray(0, piece.length));
+      take();
+      buffer.fill('#');
+    }
+    if (lines.finishLine()) got.push(lines.line.subarray(lines.lineStart, lines.lineEnd).toString());
+    expect(got).toEqual(['a:1', 'b:2222222222', 'c:3', 'd:4']);
+  });
+
   it('refuses a chunk while the previous one still has lines (they would be lost)', () => {
     const lines = new LineSplitter();
     lines.push('a\nb\n');
