@@ -76,13 +76,9 @@ export function sizeOfVarint(value: number): number {
 }
 
 export function sizeOfUnsignedVarint(value: number): number {
-  let v = value >>> 0;
-  let bytes = 1;
-  while (v >= 0x80) {
-    bytes++;
-    v >>>= 7;
-  }
-  return bytes;
+  // Compares rather than shifts in a loop: asked four times per record encoded.
+  const v = value >>> 0;
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
 /** Bytes taken by a zigzag varlong of a safe-integer `value`. */

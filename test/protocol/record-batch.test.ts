@@ -286,7 +286,14 @@ describe('RecordBatchBuilder', () => {
   });
 
   it('sizes varints and varlongs exactly as the writer writes them', () => {
-    for (const n of [0, 1, -1, 63, -64, 64, 8191, 8192, 2 ** 31 - 1, -(2 ** 31)]) {
+    // Every length boundary: zigzag values 2^7k - 1 and 2^7k, from both signs.
+    const edges = [7, 14, 21, 28].flatMap((bits) => [
+      2 ** (bits - 1) - 1,
+      2 ** (bits - 1),
+      -(2 ** (bits - 1)),
+      -(2 ** (bits - 1)) - 1,
+    ]);
+    for (const n of [0, 1, -1, 63, -64, 64, 8191, 8192, 2 ** 31 - 1, -(2 ** 31), ...edges]) {
       expect(sizeOfVarint(n), `${n}`).toBe(new Writer().varint(n).offset);
     }
     for (const n of [0, -1, 2 ** 30, -(2 ** 30) - 1, 2 ** 40, -(2 ** 40), Number.MAX_SAFE_INTEGER]) {
