@@ -27,7 +27,8 @@ const BASE_TIMESTAMP_OFFSET = 27;
  * the records of a call that land in one batch are seldom consecutive in the call. One segment
  * per run of consecutive indices was one object per record (1 M keyed records in calls of 2 048
  * over 6 partitions: 834 029 segments); a list of indices in one segment per call and batch is
- * a number per record.
+ * a number per record. Long runs (key-less records a sticky partitioner keeps together) stay
+ * segments without a list (see addToSegments).
  */
 export interface Segment {
   call: ProduceCall;
