@@ -2,9 +2,9 @@
 // (lines to records, like `kcat -P`) and `ekaf dev-cluster` (the bundled local cluster).
 // Options come from the command line, then from environment variables, then from defaults.
 // This module picks the command and turns what it threw into an exit code (exit-codes.ts);
-// src/cli.ts runs it, so that importing it starts nothing.
+// src/cli.ts and the bundle's bin.ts run it, so that importing it starts nothing.
 //
-// A command's module is imported only when that command runs (or its help is asked for): the
+// A command's module is loaded only when that command runs (or its help is asked for): the
 // gateway, its metrics and the visualizer are most of what there is to load, and `ekaf produce`
 // needs none of them. `ekaf --help` loads nothing but this file (0.05 s instead of 0.26 s).
 import { EKAF_VERSION } from '../version.js';
@@ -28,26 +28,21 @@ Exit codes: 0 success, 1 failure, 2 usage error.
 `;
 
 /** A command runs with its arguments and resolves with the exit code. */
-interface Command {
+export interface Command {
   run: (args: string[]) => Promise<number>;
   help: string;
 }
 
-/** Each command's module, loaded on demand. */
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  serve: async () => {
-    const { serveCommand, SERVE_HELP } = await import('./serve.js');
-    return { run: serveCommand, help: SERVE_HELP };
-  },
-  produce: async () => {
-    const { produceCommand, PRODUCE_HELP } = await import('./produce.js');
-    return { run: produceCommand, help: PRODUCE_HELP };
-  },
-  'dev-cluster': async () => {
-    const { devClusterCommand, DEV_CLUSTER_HELP } = await import('./dev-cluster.js');
-    return { run: devClusterCommand, help: DEV_CLUSTER_HELP };
-  },
-};
+/**
+ * Where main finds each command's module, loaded only when that command runs: imported from
+ * the compiled sources (src/cli.ts, commands.ts) or from the bundle (bin.ts).
+ */
+export interface CommandModules {
+  /** By name: serve, produce, dev-cluster. */
+  commands: Readonly<Record<string, () => Promise<Command>>>;
+  /** What a worker of `ekaf serve --workers N` runs. */
+  serveWorker: () => Promise<() => Promise<number>>;
+}
 
 /**
  * Set by `ekaf serve --workers N` (serve-workers.ts) in the environment of the workers it forks.
@@ -56,16 +51,17 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 const SERVE_WORKER_ENV = 'EKAF_SERVE_CONFIG';
 
 /** Runs `ekaf <argv>`; resolves with the exit code (some commands only end by a signal). */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], modules: CommandModules): Promise<number> {
   const [name, ...rest] = argv;
-  const command = name === undefined ? undefined : COMMANDS[name];
+  const commands = modules.commands;
+  const command = name === undefined || !Object.hasOwn(commands, name) ? undefined : commands[name];
   try {
     // A worker of `ekaf serve --workers N` is this executable forked again, with the primary's
     // argv: it must not parse them as a new `ekaf serve`.
     if (process.env[SERVE_WORKER_ENV] !== undefined) {
-      const [{ default: cluster }, { serveWorker }] = await Promise.all([
+      const [{ default: cluster }, serveWorker] = await Promise.all([
         import('node:cluster'),
-        import('./serve-workers.js'),
+        modules.serveWorker(),
       ]);
       if (cluster.isWorker) return await serveWorker();
     }
@@ -82,7 +78,8 @@ export async function main(argv: string[]): Promise<number> {
       return OK;
     }
     if (name === 'help') {
-      const topic = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
+      const topic =
+        rest[0] === undefined || !Object.hasOwn(commands, rest[0]) ? undefined : commands[rest[0]];
       if (rest[0] !== undefined && topic === undefined) throw new UsageError(`unknown command "${rest[0]}"`);
       process.stdout.write(topic === undefined ? MAIN_HELP : (await topic()).help);
       return OK;

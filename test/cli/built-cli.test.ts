@@ -1,10 +1,12 @@
 // The command an installed package runs (package.json "bin": dist/bin/ekaf.js, bundled by
 // scripts/bundle-cli.ts): built here by `npm run build`, then run with node as npm's bin shim
 // runs it. The other CLI tests run the sources through tsx; this one checks what the bundle
-// could break: its commands load from their chunks, packages resolve from node_modules, and the
-// gateway finds the visualizer's assets beside the bundle.
+// could break: its commands load from their bundles through the code cache, packages resolve from
+// node_modules, and the gateway finds the visualizer's assets beside the bundle.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +17,12 @@ import { BUILT_CLI, runCli, startCli, type RunningCli } from './run-cli.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('the built ekaf command (dist/bin/ekaf.js)', () => {
-  const cluster = useMockCluster({ topics: [{ name: 'built', partitions: 3 }] });
+  const cluster = useMockCluster({
+    topics: [
+      { name: 'built', partitions: 3 },
+      { name: 'cached', partitions: 3 },
+    ],
+  });
   let running: RunningCli | undefined;
   beforeAll(async () => {
     await promisify(execFile)('npm', ['run', '--silent', 'build'], { cwd: root, timeout: 240_000 });
@@ -54,6 +61,40 @@ describe('the built ekaf command (dist/bin/ekaf.js)', () => {
       if (records[i - 1]?.partition === records[i]?.partition) {
         expect(index(read[i] ?? '')).toBeGreaterThan(index(read[i - 1] ?? ''));
       }
+    }
+  });
+
+  it('loads its command through a code cache that its first successful run writes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ekaf-built-code-cache-'));
+    try {
+      const env = { EKAF_CODE_CACHE_DIR: dir };
+      expect((await runCli(['produce', '--help'], { built: true, env })).code).toBe(0);
+      expect(readdirSync(dir)).toEqual([]); // help runs next to nothing: not worth a cache
+      const lines = Array.from({ length: 100 }, (_, i) => `k${i % 7}:cached ${i}`);
+      const produce = (): ReturnType<typeof runCli> =>
+        runCli(['produce', '-b', cluster().bootstrap, '-t', 'cached', '-K', ':'], {
+          built: true,
+          env,
+          stdin: `${lines.join('\n')}\n`,
+          timeoutMs: 60_000,
+        });
+      const first = await produce();
+      expect(first.stderr).toMatch(/100 delivered, 0 failed/);
+      const written = readdirSync(dir);
+      expect(written).toEqual([expect.stringMatching(/^produce\.cjs-v[\d.]+-\w+-[0-9a-f]{8}-\d+\.v8$/)]);
+      const file = join(dir, written[0] as string);
+      const made = statSync(file);
+      const second = await produce();
+      expect(second.stderr).toMatch(/100 delivered, 0 failed/);
+      // Used, not written again (a missing or refused cache would be).
+      expect(statSync(file).mtimeMs).toBe(made.mtimeMs);
+      expect(readdirSync(dir)).toEqual(written);
+      const records = await readTopic(cluster().bootstrap, 'cached', { timeoutMs: 60_000 });
+      expect(records.map((r) => r.value?.toString()).sort()).toEqual(
+        [...lines, ...lines].map((l) => l.split(':')[1]).sort(),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

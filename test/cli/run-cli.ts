@@ -42,6 +42,8 @@ const CLI_ENV = [
   'EKAF_SPOOL_MAX_BYTES',
   'EKAF_SPOOL_FSYNC',
   'EKAF_TRANSACTIONAL_ID',
+  'EKAF_CODE_CACHE',
+  'EKAF_CODE_CACHE_DIR',
 ];
 
 function environment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
