@@ -174,7 +174,7 @@ export class ProduceRun {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
-        producer.off('worker.up', check);
+        producer.off('state', check);
         producer.off('error', done);
         resolve();
       };
@@ -182,7 +182,9 @@ export class ProduceRun {
         if (producer.partitionCount(topic) > 0) done();
       };
       const timer = setTimeout(done, PARTITIONS_WAIT_MS);
-      producer.on('worker.up', check);
+      // Checked at each actor transition: the count is known once the topic's actor is active,
+      // before its partitions' workers are (their broker connections still opening).
+      producer.on('state', check);
       producer.on('error', done);
     });
   }
