@@ -15,6 +15,10 @@ export interface ServeConfig {
   port: number;
   host: string;
   authToken?: string;
+  /** Host names answered without a token (GatewayOptions.allowedHosts). */
+  allowedHosts?: string[];
+  /** The only topics written or configured (GatewayOptions.allowTopics). */
+  allowTopics?: string[];
   maxBodyBytes?: number;
   requestTimeoutMs?: number;
   drainTimeoutMs?: number;
@@ -54,6 +58,8 @@ export function startGateway(config: ServeConfig, warmTopics: string[], slot?: n
   };
   if (warmTopics.length > 0) options.warmTopics = warmTopics;
   if (config.authToken !== undefined) options.authToken = config.authToken;
+  if (config.allowedHosts !== undefined) options.allowedHosts = config.allowedHosts;
+  if (config.allowTopics !== undefined) options.allowTopics = config.allowTopics;
   if (config.maxBodyBytes !== undefined) options.maxBodyBytes = config.maxBodyBytes;
   if (config.requestTimeoutMs !== undefined) options.requestTimeoutMs = config.requestTimeoutMs;
   if (config.drainTimeoutMs !== undefined) options.drainTimeoutMs = config.drainTimeoutMs;

@@ -8,7 +8,16 @@ import { err, out } from './output.js';
 import { saslFromEnv, tlsSetting } from './security-settings.js';
 import { startGateway, type ServeConfig } from './serve-gateway.js';
 import { runPrimary } from './serve-workers.js';
-import { brokers, integer, noPositionals, parseCommandLine, setting, type Values } from './settings.js';
+import { topicNameProblem } from '../gateway/topics.js';
+import {
+  brokers,
+  integer,
+  nameList,
+  noPositionals,
+  parseCommandLine,
+  setting,
+  type Values,
+} from './settings.js';
 import { spoolSetting } from './spool-settings.js';
 
 export const SERVE_HELP = `Usage: ekaf serve [options]
@@ -25,6 +34,13 @@ Options (environment variable in brackets):
       --host <address>            Address to listen on [EKAF_HOST] (default: 127.0.0.1)
       --auth-token <token>        Require "Authorization: Bearer <token>" [EKAF_AUTH_TOKEN]
                                   (default: no authentication)
+      --allowed-hosts <names>     Host names the gateway answers to without a token, besides
+                                  IP addresses and localhost (comma-separated) [EKAF_ALLOWED_HOSTS]
+                                  (default: none: a page on another site could re-point its
+                                  own name at this machine)
+      --allow-topics <topics>     The only topics that may be written or configured
+                                  (comma-separated; others get 403) [EKAF_ALLOW_TOPICS]
+                                  (default: any topic)
   -w, --workers <n>               Worker processes sharing the port (node:cluster) [EKAF_WORKERS]
                                   (default: 1, no separate worker process)
       --max-body-bytes <n>        Largest request body accepted [EKAF_MAX_BODY_BYTES]
@@ -63,6 +79,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
     'auth-token': { type: 'string' },
+    'allowed-hosts': { type: 'string' },
+    'allow-topics': { type: 'string' },
     workers: { type: 'string', short: 'w' },
     'max-body-bytes': { type: 'string' },
     'request-timeout-ms': { type: 'string' },
@@ -85,11 +103,17 @@ export async function serveCommand(args: string[]): Promise<number> {
   const host = setting(values, 'host', 'EKAF_HOST')?.value ?? '127.0.0.1';
   const authToken = setting(values, 'auth-token', 'EKAF_AUTH_TOKEN')?.value;
   const transactionalIdPrefix = transactionalIdSetting(values);
+  const allowedHosts = nameList(setting(values, 'allowed-hosts', 'EKAF_ALLOWED_HOSTS'), (name) =>
+    /^[a-z0-9.-]+$/i.test(name) ? null : `${JSON.stringify(name)} is not a host name (no port, no scheme)`,
+  );
+  const allowTopics = nameList(setting(values, 'allow-topics', 'EKAF_ALLOW_TOPICS'), topicNameProblem);
   const config: Omit<ServeConfig, 'brokers'> = {
     port: integer(setting(values, 'port', 'EKAF_PORT'), 0, 65535) ?? 8080,
     host,
     ...(clientId === undefined ? {} : { clientId }),
     ...(authToken === undefined ? {} : { authToken }),
+    ...(allowedHosts === undefined ? {} : { allowedHosts }),
+    ...(allowTopics === undefined ? {} : { allowTopics }),
     ...(transactionalIdPrefix === undefined ? {} : { transactionalIdPrefix }),
     maxBodyBytes: integer(
       setting(values, 'max-body-bytes', 'EKAF_MAX_BODY_BYTES'),

@@ -83,3 +83,20 @@ export function noPositionals(command: string, positionals: string[]): void {
     throw new UsageError(`"ekaf ${command}" takes no arguments (got ${JSON.stringify(positionals[0])})`);
   }
 }
+
+/**
+ * A comma-separated list of names (`a,b, c`), each checked by `valid` (which says what is
+ * wrong, or null); empty items are a usage error, not skipped.
+ */
+export function nameList(
+  s: Setting | undefined,
+  valid: (name: string) => string | null,
+): string[] | undefined {
+  if (s === undefined) return undefined;
+  const names = s.value.split(',').map((name) => name.trim());
+  for (const name of names) {
+    const problem = name === '' ? 'an empty name' : valid(name);
+    if (problem !== null) throw new UsageError(`${s.source}: ${problem} in ${JSON.stringify(s.value)}`);
+  }
+  return names;
+}

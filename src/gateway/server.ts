@@ -4,6 +4,7 @@ import type { Logger, TopicSettings } from '../config.js';
 import type { Producer } from '../producer.js';
 import { createAuthCheck } from './auth.js';
 import { readBody } from './body.js';
+import { createRequestGuard } from './request-guard.js';
 import { HttpError, toHttpError } from './errors.js';
 import { readiness } from './health.js';
 import { GatewayMetrics } from './metrics.js';
@@ -35,6 +36,12 @@ export interface GatewayOptions {
   host?: string;
   /** When set, every route but `GET /healthz` needs `Authorization: Bearer <token>`. */
   authToken?: string;
+  /**
+   * Host names (no port) the gateway answers to without a token, besides IP addresses and
+   * localhost: a name not listed may be an attacker's re-pointed at this machine (DNS
+   * rebinding; see request-guard.ts). Ignored with `authToken`. Default: none.
+   */
+  allowedHosts?: string[];
   /** Largest request body, in bytes. Default 1 MiB; larger ones get 413. */
   maxBodyBytes?: number;
   /**
@@ -98,6 +105,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const requestTimeoutMs = options.requestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs;
   const headersTimeoutMs = options.headersTimeoutMs ?? GATEWAY_DEFAULTS.headersTimeoutMs;
   const authorize = options.authToken === undefined ? undefined : createAuthCheck(options.authToken);
+  const guard = createRequestGuard({
+    tokenRequired: options.authToken !== undefined,
+    ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+  });
   const checkTopic = createTopicCheck(options.allowTopics);
   const metrics = new GatewayMetrics(producer);
   const deps = { producer, metrics, logger, requestTimeoutMs };
@@ -238,8 +249,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
     if (closing !== undefined) res.setHeader('Connection', 'close');
     try {
-      // Load balancers probe /healthz without credentials; everything else needs the token.
-      if (!(method === 'GET' && url.pathname === '/healthz')) authorize?.(req, url);
+      // Load balancers probe /healthz without credentials and under any name; everything else
+      // must come from no other site's page (request-guard.ts) and carry the token.
+      if (!(method === 'GET' && url.pathname === '/healthz')) {
+        guard(req);
+        authorize?.(req, url);
+      }
       const match = matchRoute(routes, method, url.pathname);
       if (match.kind === 'route') {
         routeName = match.route.name;

@@ -1,6 +1,7 @@
 // The ekaf command line, run as a child process (tsx src/cli.ts): help, usage errors, produce
 // into a mock cluster read back by kcat, the dev cluster, and serve.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +47,8 @@ describe.concurrent('ekaf --help', () => {
       'EKAF_SPOOL_MAX_BYTES',
       'EKAF_SPOOL_FSYNC',
       'EKAF_TRANSACTIONAL_ID',
+      'EKAF_ALLOWED_HOSTS',
+      'EKAF_ALLOW_TOPICS',
     ]) {
       expect(serve.stdout).toContain(`[${name}]`);
     }
@@ -400,5 +403,54 @@ describe('long-running commands', () => {
     expect(bad.stderr).toContain(
       `--spool-fsync: must be one of 'batch', 'interval', 'never' (got "sometimes")`,
     );
+  });
+
+  it('ekaf serve refuses bad --allowed-hosts and --allow-topics by name, before starting anything', async () => {
+    const host = await runCli(['serve', '--allowed-hosts', 'ok.example,http://bad.example:80']);
+    expect(host.code).toBe(2);
+    expect(host.stderr).toContain('--allowed-hosts: "http://bad.example:80" is not a host name');
+    const empty = await runCli(['serve', '--allow-topics', 'a,,b']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('--allow-topics: an empty name in "a,,b"');
+    const topic = await runCli(['serve'], { env: { EKAF_ALLOW_TOPICS: 'good,bad/topic' } });
+    expect(topic.code).toBe(2);
+    expect(topic.stderr).toContain('EKAF_ALLOW_TOPICS: invalid topic name "bad/topic"');
+  });
+
+  it('ekaf serve --allow-topics and --allowed-hosts: other topics get 403, listed names are answered', async () => {
+    const cluster = await startCluster({
+      peer: '2.12',
+      brokers: 1,
+      topics: [{ name: 'cli', partitions: 1 }],
+    });
+    running = startCli([
+      'serve',
+      '--port',
+      '0',
+      '-b',
+      cluster.bootstrap,
+      '--allow-topics',
+      'cli',
+      '--allowed-hosts',
+      'kafboy.test',
+    ]);
+    const url = await running.line(/^gateway: +(\S+)$/);
+    const other = await fetch(`${url}/async/elsewhere`, { method: 'POST', body: 'x' });
+    expect(other.status).toBe(403);
+    expect(((await other.json()) as { error: { code: string } }).error.code).toBe('ERR_TOPIC_FORBIDDEN');
+    expect((await fetch(`${url}/sync/cli`, { method: 'POST', body: 'allowed' })).status).toBe(200);
+    // The allowed topic is warmed up: ready without a produce first.
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const port = new URL(url).port;
+    const answered = await new Promise<number>((resolve, reject) => {
+      http
+        .get(`${url}/readyz`, { headers: { Host: `kafboy.test:${port}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
+    });
+    expect(answered).toBe(200);
+    expect((await running.stop('SIGTERM')).code).toBe(0);
   });
 });
