@@ -15,7 +15,7 @@ export function stderrLogger(level: 'warn' | 'info'): Logger {
   const print =
     (name: string) =>
     (message: string, fields?: object): void => {
-      err(`ekaf ${name}: ${message}${fields === undefined ? '' : ` ${JSON.stringify(fields)}`}`);
+      err(`ekaf ${name}: ${message}${fields === undefined ? '' : ` ${JSON.stringify(fields, withErrors)}`}`);
     };
   const quiet = (): void => undefined;
   return {
@@ -23,5 +23,21 @@ export function stderrLogger(level: 'warn' | 'info'): Logger {
     info: level === 'info' ? print('info') : quiet,
     warn: print('warn'),
     error: print('error'),
+  };
+}
+
+/**
+ * JSON.stringify's replacer for log fields: an Error has no enumerable own properties, so it
+ * printed as `{}`; it prints as its name, code, message, stack and cause.
+ */
+export function withErrors(_key: string, value: unknown): unknown {
+  if (!(value instanceof Error)) return value;
+  const { code } = value as { code?: unknown };
+  return {
+    name: value.name,
+    ...(code === undefined ? {} : { code }),
+    message: value.message,
+    stack: value.stack,
+    ...(value.cause === undefined ? {} : { cause: value.cause }),
   };
 }

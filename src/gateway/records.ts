@@ -96,12 +96,75 @@ export function parseTopicRecords(type: JsonMediaType, body: Buffer): TopicRecor
 
 /** A JSON document (one record or an array), as `PUT .../config` also needs. */
 export function parseJsonBody(body: Buffer): unknown {
-  const text = utf8(body);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw badRequest(`invalid JSON: ${(error as Error).message}`);
+  return parseJsonText(utf8(body), '');
+}
+
+/**
+ * Deepest nesting of arrays and objects a JSON document may have. A record's value is stored as
+ * JSON.stringify writes it, which recurses: a 10 000-deep value overflowed the stack (500).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * JSON.parse, refusing with 400 what it cannot give back faithfully: nesting deeper than
+ * MAX_JSON_DEPTH, and numbers a double cannot hold (1e400 became Infinity, stored as the text
+ * `null`; 12345678901234567890 lost its last digits). `where` prefixes the messages.
+ */
+function parseJsonText(text: string, where: string): unknown {
+  const depth = jsonDepth(text);
+  if (depth > MAX_JSON_DEPTH) {
+    throw badRequest(`${where}JSON nested ${depth} levels deep: at most ${MAX_JSON_DEPTH}`);
   }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text) as unknown;
+  } catch (error) {
+    throw badRequest(`${where}invalid JSON: ${(error as Error).message}`);
+  }
+  const lost = unrepresentableNumber(doc);
+  if (lost !== undefined) {
+    throw badRequest(
+      `${where}the number ${lost} cannot be represented exactly (a double holds integers up to 2^53 ` +
+        'and finite values): send it as a string',
+    );
+  }
+  return doc;
+}
+
+/** Deepest nesting of `[` and `{` outside strings (the text may be invalid: JSON.parse says so). */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest) deepest = depth;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+/** The first number of the document that is not finite or not a safe integer, as text. */
+function unrepresentableNumber(doc: unknown): string | undefined {
+  if (typeof doc === 'number') {
+    const exact = Number.isFinite(doc) && (!Number.isInteger(doc) || Number.isSafeInteger(doc));
+    return exact ? undefined : String(doc);
+  }
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  for (const item of Array.isArray(doc) ? doc : Object.values(doc)) {
+    const lost = unrepresentableNumber(item);
+    if (lost !== undefined) return lost;
+  }
+  return undefined;
 }
 
 /** Turns one record object of a body into what the route needs; `where` names it in errors. */
@@ -121,13 +184,7 @@ function parseNdjson<T>(body: Buffer, convert: Convert<T>): T[] {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') return;
     const where = `line ${i + 1}`;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(line) as unknown;
-    } catch (error) {
-      throw badRequest(`${where}: invalid JSON: ${(error as Error).message}`);
-    }
-    records.push(convert(doc, where));
+    records.push(convert(parseJsonText(line, `${where}: `), where));
   });
   if (records.length === 0) throw badRequest('the body holds no records (every line is blank)');
   return records;
@@ -215,8 +272,13 @@ function rawRecord(body: Buffer, req: IncomingMessage, url: URL): ProduceRecord 
     headers.push([kafkaName, value]);
   }
   const queryKey = url.searchParams.get('key');
-  const headerKey = req.headers['x-kafka-key'];
-  const key = queryKey ?? (typeof headerKey === 'string' ? Buffer.from(headerKey, 'latin1') : null);
+  // Node joins a repeated header's values with ", ": which would be the key is the client's to say.
+  const headerKeys = req.headersDistinct['x-kafka-key'] ?? [];
+  if (headerKeys.length > 1) {
+    throw badRequest(`X-Kafka-Key is sent ${headerKeys.length} times: a record has one key`);
+  }
+  const headerKey = headerKeys[0];
+  const key = queryKey ?? (headerKey === undefined ? null : Buffer.from(headerKey, 'latin1'));
   const partition = url.searchParams.get('partition');
   return {
     key,

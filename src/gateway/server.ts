@@ -71,6 +71,11 @@ export interface GatewayOptions {
   /** Heartbeat period of `/api/actors/stream`, in ms. Default 15 000. */
   sseHeartbeatMs?: number;
   /**
+   * Live streams (`/api/actors/stream`) open at once; one more gets 503 ERR_TOO_MANY_STREAMS.
+   * Each holds a connection and a listener on the producer. Default 32.
+   */
+  maxStreams?: number;
+  /**
    * More routes (the visualizer's page and assets): called for a request no gateway route
    * matches, after the token check; returns true if it answered the request.
    */
@@ -92,6 +97,7 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   maxBodyBytes: 1024 * 1024,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
+  maxStreams: 32,
 });
 
 const SILENT: Logger = { debug: noop, info: noop, warn: noop, error: noop };
@@ -208,7 +214,24 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       method: 'GET',
       pattern: re('/api/actors/stream'),
       name: 'api/actors/stream',
-      handle: ({ res }) => {
+      handle: ({ req, res }) => {
+        if (req.method === 'HEAD') {
+          res.writeHead(200, {
+            'Content-Type': 'text/event-stream; charset=utf-8',
+            'Cache-Control': 'no-store',
+          });
+          res.end();
+          return;
+        }
+        const maxStreams = options.maxStreams ?? GATEWAY_DEFAULTS.maxStreams;
+        if (streams.size >= maxStreams) {
+          throw new HttpError(
+            503,
+            'ERR_TOO_MANY_STREAMS',
+            `${streams.size} live streams are open, the most this gateway serves (maxStreams)`,
+            { 'Retry-After': '5' },
+          );
+        }
         const end = streamActors(producer, res, options.sseHeartbeatMs ?? HEARTBEAT_MS);
         streams.add(end);
         res.once('close', () => streams.delete(end));
@@ -248,14 +271,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (closing !== undefined) server.closeIdleConnections();
     });
     if (closing !== undefined) res.setHeader('Connection', 'close');
+    // Every answer is what its Content-Type says: a browser must not guess (an error's JSON, a
+    // produced value echoed back, read as HTML).
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    // HEAD is GET without the body (node's response drops what a HEAD answer writes).
+    const asMethod = method === 'HEAD' ? 'GET' : method;
     try {
       // Load balancers probe /healthz without credentials and under any name; everything else
       // must come from no other site's page (request-guard.ts) and carry the token.
-      if (!(method === 'GET' && url.pathname === '/healthz')) {
+      if (!(asMethod === 'GET' && url.pathname === '/healthz')) {
         guard(req);
         authorize?.(req, url);
       }
-      const match = matchRoute(routes, method, url.pathname);
+      const match = matchRoute(routes, asMethod, url.pathname);
       if (match.kind === 'route') {
         routeName = match.route.name;
         await match.route.handle({ req, res, url, params: match.params });

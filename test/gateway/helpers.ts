@@ -1,5 +1,6 @@
 // Shared by the gateway tests: a mock cluster, a producer and a gateway in front of it, and
 // small fetch wrappers.
+import http from 'node:http';
 import { createProducer, type Producer } from '../../src/producer.js';
 import type { ProducerOptions } from '../../src/config.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway/server.js';
@@ -92,6 +93,32 @@ export async function call(
     body: json ? (JSON.parse(text) as unknown) : text,
     text,
   };
+}
+
+/**
+ * A request as node's client sends it, with the headers fetch() will not let a test set (Host,
+ * Sec-Fetch-Site, a repeated header): what a browser or a proxy sends, written out.
+ */
+export function raw(
+  base: string,
+  path: string,
+  init: { method?: string; headers?: http.OutgoingHttpHeaders; body?: string } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const method = init.method ?? (init.body === undefined ? 'GET' : 'POST');
+    const req = http.request(new URL(path, base), { method, headers: init.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
 }
 
 export function postJson(base: string, path: string, doc: unknown, headers?: Record<string, string>) {

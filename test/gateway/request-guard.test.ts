@@ -2,48 +2,12 @@
 // rebinding it also changed topic settings and read /api/actors and /metrics), each reproduced
 // as the browser would send it, and refused; what kafboy's own page and non-browser clients
 // send still passes. src/gateway/request-guard.ts.
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTopic } from '../broker/kcat.js';
 import { hostName } from '../../src/gateway/request-guard.js';
-import { startStack, type Stack } from './helpers.js';
+import { raw as send, startStack, type Stack } from './helpers.js';
 
-interface RawAnswer {
-  status: number;
-  body: string;
-}
-
-/**
- * A request with headers fetch() will not let a test set (Host, Sec-Fetch-Site): what a browser
- * sends for a page, written out.
- */
-function send(
-  base: string,
-  path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<RawAnswer> {
-  const url = new URL(path, base);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      { method: init.method ?? (init.body === undefined ? 'GET' : 'POST'), headers: init.headers },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, body });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
-
-const codeOf = (answer: RawAnswer): string =>
+const codeOf = (answer: { body: string }): string =>
   (JSON.parse(answer.body) as { error: { code: string } }).error.code;
 
 describe('kafboy refuses what a page on another site makes a browser send', () => {
