@@ -19,6 +19,8 @@ export interface ServeConfig {
   allowedHosts?: string[];
   /** The only topics written or configured (GatewayOptions.allowTopics). */
   allowTopics?: string[];
+  /** Most distinct topics written or configured (GatewayOptions.maxTopics). */
+  maxTopics?: number;
   maxBodyBytes?: number;
   requestTimeoutMs?: number;
   drainTimeoutMs?: number;
@@ -60,6 +62,7 @@ export function startGateway(config: ServeConfig, warmTopics: string[], slot?: n
   if (config.authToken !== undefined) options.authToken = config.authToken;
   if (config.allowedHosts !== undefined) options.allowedHosts = config.allowedHosts;
   if (config.allowTopics !== undefined) options.allowTopics = config.allowTopics;
+  if (config.maxTopics !== undefined) options.maxTopics = config.maxTopics;
   if (config.maxBodyBytes !== undefined) options.maxBodyBytes = config.maxBodyBytes;
   if (config.requestTimeoutMs !== undefined) options.requestTimeoutMs = config.requestTimeoutMs;
   if (config.drainTimeoutMs !== undefined) options.drainTimeoutMs = config.drainTimeoutMs;

@@ -40,7 +40,9 @@ Options (environment variable in brackets):
                                   own name at this machine)
       --allow-topics <topics>     The only topics that may be written or configured
                                   (comma-separated; others get 403) [EKAF_ALLOW_TOPICS]
-                                  (default: any topic)
+                                  (default: any topic, at most --max-topics of them)
+      --max-topics <n>            Most distinct topics written or configured; one more gets 403
+                                  (each holds actors for good) [EKAF_MAX_TOPICS] (default: 100)
   -w, --workers <n>               Worker processes sharing the port (node:cluster) [EKAF_WORKERS]
                                   (default: 1, no separate worker process)
       --max-body-bytes <n>        Largest request body accepted [EKAF_MAX_BODY_BYTES]
@@ -81,6 +83,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     'auth-token': { type: 'string' },
     'allowed-hosts': { type: 'string' },
     'allow-topics': { type: 'string' },
+    'max-topics': { type: 'string' },
     workers: { type: 'string', short: 'w' },
     'max-body-bytes': { type: 'string' },
     'request-timeout-ms': { type: 'string' },
@@ -107,6 +110,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     /^[a-z0-9.-]+$/i.test(name) ? null : `${JSON.stringify(name)} is not a host name (no port, no scheme)`,
   );
   const allowTopics = nameList(setting(values, 'allow-topics', 'EKAF_ALLOW_TOPICS'), topicNameProblem);
+  const maxTopics = integer(setting(values, 'max-topics', 'EKAF_MAX_TOPICS'), 1, 1_000_000);
   const config: Omit<ServeConfig, 'brokers'> = {
     port: integer(setting(values, 'port', 'EKAF_PORT'), 0, 65535) ?? 8080,
     host,
@@ -114,6 +118,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     ...(authToken === undefined ? {} : { authToken }),
     ...(allowedHosts === undefined ? {} : { allowedHosts }),
     ...(allowTopics === undefined ? {} : { allowTopics }),
+    ...(maxTopics === undefined ? {} : { maxTopics }),
     ...(transactionalIdPrefix === undefined ? {} : { transactionalIdPrefix }),
     maxBodyBytes: integer(
       setting(values, 'max-body-bytes', 'EKAF_MAX_BODY_BYTES'),

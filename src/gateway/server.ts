@@ -19,7 +19,7 @@ import {
 import { sendError, sendJson } from './respond.js';
 import { matchRoute, type Route } from './routes.js';
 import { HEARTBEAT_MS, streamActors } from './sse.js';
-import { createTopicCheck } from './topics.js';
+import { createTopicCheck, TopicLimit } from './topics.js';
 import { TransactionLane, type GatewayTransactions } from './transactions.js';
 
 /**
@@ -54,6 +54,12 @@ export interface GatewayOptions {
   headersTimeoutMs?: number;
   /** Topics this gateway may write to (and configure); others get 403. Default: any topic. */
   allowTopics?: string[];
+  /**
+   * Most distinct topics the gateway writes or configures (each costs the producer actors for
+   * good); a new one past it gets 403 ERR_TOO_MANY_TOPICS. Default 100 (ignored with
+   * allowTopics, which bounds them already).
+   */
+  maxTopics?: number;
   /**
    * Topics resolved at start, so that the producer fetches metadata and connects before the
    * first produce and `/readyz` can turn ready (ekaf's metadata is lazy). Default `allowTopics`.
@@ -98,6 +104,7 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   maxStreams: 32,
+  maxTopics: 100,
 });
 
 const SILENT: Logger = { debug: noop, info: noop, warn: noop, error: noop };
@@ -116,6 +123,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
   });
   const checkTopic = createTopicCheck(options.allowTopics);
+  const topicLimit = new TopicLimit(
+    options.allowTopics === undefined ? (options.maxTopics ?? GATEWAY_DEFAULTS.maxTopics) : Infinity,
+  );
+  // Made at start: counted first (more of them than maxTopics is a configuration error).
+  const warmTopics = options.warmTopics ?? options.allowTopics ?? [];
+  for (const topic of warmTopics) topicLimit.admit(topic);
   const metrics = new GatewayMetrics(producer);
   const deps = { producer, metrics, logger, requestTimeoutMs };
   const transactions =
@@ -135,6 +148,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Refuse what we cannot parse before reading a byte of it.
       const type = mediaTypeOf(req);
       const records = parseRecords(type, await readBody(req, maxBodyBytes), req, url);
+      topicLimit.admit(topic);
       await produce(deps, route, topic, records, res);
     };
   };
@@ -169,7 +183,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         }
         const type = topicRecordsMediaTypeOf(req);
         const records = parseTopicRecords(type, await readBody(req, maxBodyBytes));
-        for (const topic of new Set(records.map((r) => r.topic))) checkTopic(topic);
+        const topics = new Set(records.map((r) => r.topic));
+        for (const topic of topics) checkTopic(topic);
+        for (const topic of topics) topicLimit.admit(topic);
         const reports = await transactions.run(records, res);
         sendJson(res, 200, { reports });
       },
@@ -251,8 +267,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
           throw new HttpError(400, 'ERR_BAD_REQUEST', 'the body must be a JSON object of topic settings');
         }
-        // A bad value throws ConfigError, which the error table answers with 400 and its message.
-        const result = producer.setTopicConfig(topic, settings);
+        // A bad value throws ConfigError, which the error table answers with 400 and its message;
+        // the producer checks before it makes the topic, and so does the limit.
+        const isNew = topicLimit.admit(topic);
+        let result: TopicSettings;
+        try {
+          result = producer.setTopicConfig(topic, settings);
+        } catch (error) {
+          if (isNew) topicLimit.forget(topic);
+          throw error;
+        }
         sendJson(res, 200, publicSettings(result));
       },
     },
@@ -337,7 +361,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   server.on('error', (error) => {
     logger.error(`kafboy: server error: ${error.message}`, { error });
   });
-  warmUp(producer, options.warmTopics ?? options.allowTopics ?? [], logger);
+  warmUp(producer, warmTopics, logger);
   transactions?.start();
 
   const address = server.address() as AddressInfo;

@@ -467,12 +467,17 @@ export class Runtime {
   }
 
   /** The topic, created with its actor on first use. */
+  /** A topic's settings before anything changed them: its own from the options, or the defaults. */
+  private initialSettings(name: string): TopicSettings {
+    return this.options.topics[name] ?? this.options.defaults;
+  }
+
   private topic(name: string): TopicNode {
     let topic = this.topology.topics.get(name);
     if (topic === undefined) {
       topic = new TopicNode(
         name,
-        this.options.topics[name] ?? this.options.defaults,
+        this.initialSettings(name),
         this.options.maxRequestBytes - REQUEST_FRAMING_BYTES,
       );
       this.topology.topics.set(name, topic);
@@ -558,9 +563,11 @@ export class Runtime {
   // ---------------------------------------------------------------- runtime settings and lifecycle
 
   setTopicConfig(topicName: string, partial: Partial<TopicSettings>): TopicSettings {
-    const topic = this.topic(topicName);
-    const settings = resolveTopicSettings(`topics.${topicName}`, topic.settings, partial);
+    // Checked before the topic is made: refused settings leave no topic (and no actors) behind.
+    const current = this.topology.topics.get(topicName)?.settings ?? this.initialSettings(topicName);
+    const settings = resolveTopicSettings(`topics.${topicName}`, current, partial);
     checkIdempotence(`topics.${topicName}`, settings, this.options.idempotent);
+    const topic = this.topic(topicName);
     topic.configure(settings, partial);
     for (const node of topic.partitions) this.wakeLeader(node);
     return settings;

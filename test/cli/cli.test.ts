@@ -49,6 +49,7 @@ describe.concurrent('ekaf --help', () => {
       'EKAF_TRANSACTIONAL_ID',
       'EKAF_ALLOWED_HOSTS',
       'EKAF_ALLOW_TOPICS',
+      'EKAF_MAX_TOPICS',
     ]) {
       expect(serve.stdout).toContain(`[${name}]`);
     }
