@@ -23,6 +23,8 @@ export interface ServeConfig {
   maxTopics?: number;
   maxBodyBytes?: number;
   requestTimeoutMs?: number;
+  responseTimeoutMs?: number;
+  maxConnections?: number;
   drainTimeoutMs?: number;
   /** TLS settings (the CA file is read by each worker); SASL comes from each worker's env. */
   tls: TlsSetting;
@@ -66,6 +68,8 @@ export function startGateway(config: ServeConfig, warmTopics: string[], slot?: n
   if (config.maxBodyBytes !== undefined) options.maxBodyBytes = config.maxBodyBytes;
   if (config.requestTimeoutMs !== undefined) options.requestTimeoutMs = config.requestTimeoutMs;
   if (config.drainTimeoutMs !== undefined) options.drainTimeoutMs = config.drainTimeoutMs;
+  if (config.responseTimeoutMs !== undefined) options.responseTimeoutMs = config.responseTimeoutMs;
+  if (config.maxConnections !== undefined) options.maxConnections = config.maxConnections;
   if (config.transactionalIdPrefix !== undefined) {
     // Stable per slot: a worker's replacement takes its id, fencing what is left of it and
     // aborting the transaction it left open.

@@ -47,6 +47,9 @@ Options (environment variable in brackets):
                                   (default: 1, no separate worker process)
       --max-body-bytes <n>        Largest request body accepted [EKAF_MAX_BODY_BYTES]
       --request-timeout-ms <ms>   How long a request may take [EKAF_REQUEST_TIMEOUT_MS]
+      --response-timeout-ms <ms>  How long a client may read none of its answer before it is
+                                  disconnected [EKAF_RESPONSE_TIMEOUT_MS] (default: 10000)
+      --max-connections <n>       Connections open at once [EKAF_MAX_CONNECTIONS] (default: 1024)
       --drain-timeout-ms <ms>     How long shutdown waits for deliveries [EKAF_DRAIN_TIMEOUT_MS]
       --tls                       Connect to the brokers over TLS [KAFKA_TLS=1]
       --tls-ca <file>             Trust this CA (PEM) instead of Node's roots; implies --tls
@@ -87,6 +90,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     workers: { type: 'string', short: 'w' },
     'max-body-bytes': { type: 'string' },
     'request-timeout-ms': { type: 'string' },
+    'response-timeout-ms': { type: 'string' },
+    'max-connections': { type: 'string' },
     'drain-timeout-ms': { type: 'string' },
     tls: { type: 'boolean' },
     'tls-ca': { type: 'string' },
@@ -130,6 +135,12 @@ export async function serveCommand(args: string[]): Promise<number> {
       1,
       MAX_DURATION_MS,
     ),
+    responseTimeoutMs: integer(
+      setting(values, 'response-timeout-ms', 'EKAF_RESPONSE_TIMEOUT_MS'),
+      1,
+      MAX_DURATION_MS,
+    ),
+    maxConnections: integer(setting(values, 'max-connections', 'EKAF_MAX_CONNECTIONS'), 1, 1_000_000),
     drainTimeoutMs: integer(setting(values, 'drain-timeout-ms', 'EKAF_DRAIN_TIMEOUT_MS'), 0, MAX_DURATION_MS),
     tls: tlsSetting(values),
     ...spoolSetting(values),

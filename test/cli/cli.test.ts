@@ -50,6 +50,8 @@ describe.concurrent('ekaf --help', () => {
       'EKAF_ALLOWED_HOSTS',
       'EKAF_ALLOW_TOPICS',
       'EKAF_MAX_TOPICS',
+      'EKAF_RESPONSE_TIMEOUT_MS',
+      'EKAF_MAX_CONNECTIONS',
     ]) {
       expect(serve.stdout).toContain(`[${name}]`);
     }
