@@ -162,7 +162,10 @@ export async function serveCommand(args: string[]): Promise<number> {
   const warmTopics = devCluster === undefined ? [] : [DEMO_TOPIC.name];
   const announce = (url: string): void => {
     out(`gateway:    ${url}`);
-    out(`visualizer: ${new URL('/', url).href}`);
+    // The token is the operator's own; printing it would put it in logs.
+    const entry =
+      full.authToken === undefined ? '' : '?access_token=<token>  (once: it sets a session cookie)';
+    out(`visualizer: ${new URL('/', url).href}${entry}`);
     if (devCluster === undefined) {
       out(`brokers:    ${full.brokers}`);
     } else {

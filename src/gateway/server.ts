@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger, TopicSettings } from '../config.js';
 import type { Producer } from '../producer.js';
-import { createAuthCheck } from './auth.js';
+import { createAuthenticator } from './auth.js';
 import { readBody } from './body.js';
 import { createRequestGuard } from './request-guard.js';
 import { HttpError, toHttpError } from './errors.js';
@@ -34,8 +34,13 @@ export interface GatewayOptions {
   port?: number;
   /** Default '127.0.0.1': listening on every interface is a deliberate choice ('0.0.0.0'). */
   host?: string;
-  /** When set, every route but `GET /healthz` needs `Authorization: Bearer <token>`. */
+  /**
+   * When set, every route but `GET /healthz` needs `Authorization: Bearer <token>`; a browser
+   * opens `/?access_token=<token>` once and gets a session cookie for the visualizer (auth.ts).
+   */
   authToken?: string;
+  /** How long the visualizer's session cookie lasts, in ms. Default 12 hours. */
+  sessionMaxAgeMs?: number;
   /**
    * Host names (no port) the gateway answers to without a token, besides IP addresses and
    * localhost: a name not listed may be an attacker's re-pointed at this machine (DNS
@@ -115,6 +120,7 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   maxTopics: 100,
   responseTimeoutMs: 10_000,
   maxConnections: 1024,
+  sessionMaxAgeMs: 12 * 60 * 60 * 1000,
 });
 
 const SILENT: Logger = { debug: noop, info: noop, warn: noop, error: noop };
@@ -128,7 +134,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const requestTimeoutMs = options.requestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs;
   const headersTimeoutMs = options.headersTimeoutMs ?? GATEWAY_DEFAULTS.headersTimeoutMs;
   const responseTimeoutMs = options.responseTimeoutMs ?? GATEWAY_DEFAULTS.responseTimeoutMs;
-  const authorize = options.authToken === undefined ? undefined : createAuthCheck(options.authToken);
+  const auth =
+    options.authToken === undefined
+      ? undefined
+      : createAuthenticator({
+          token: options.authToken,
+          sessionMaxAgeMs: options.sessionMaxAgeMs ?? GATEWAY_DEFAULTS.sessionMaxAgeMs,
+        });
   const guard = createRequestGuard({
     tokenRequired: options.authToken !== undefined,
     ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
@@ -316,7 +328,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // must come from no other site's page (request-guard.ts) and carry the token.
       if (!(asMethod === 'GET' && url.pathname === '/healthz')) {
         guard(req);
-        authorize?.(req, url);
+        if (auth !== undefined) {
+          if (auth.enterPage(req, res, url)) {
+            routeName = 'page-entry';
+            return;
+          }
+          auth.check(req, url);
+        }
       }
       const match = matchRoute(routes, asMethod, url.pathname);
       if (match.kind === 'route') {

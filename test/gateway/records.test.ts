@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { createAuthCheck } from '../../src/gateway/auth.js';
+import { createAuthenticator } from '../../src/gateway/auth.js';
 import { HttpError, statusForCode, toHttpError } from '../../src/gateway/errors.js';
 import { mediaTypeOf, parseRecords } from '../../src/gateway/records.js';
 import { BufferFullError, ConfigError, type EkafErrorCode } from '../../src/errors.js';
@@ -130,7 +130,7 @@ describe('gateway errors and auth', () => {
   });
 
   it('bearer tokens: right one passes, wrong lengths and schemes do not', () => {
-    const check = createAuthCheck('token-123');
+    const { check } = createAuthenticator({ token: 'token-123', sessionMaxAgeMs: 60_000 });
     expect(() => {
       check(request({ authorization: 'Bearer token-123' }), url());
     }).not.toThrow();

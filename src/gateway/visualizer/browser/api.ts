@@ -13,9 +13,25 @@ export interface ErrorBody {
   error: { code: string; message: string };
 }
 
+/** A route's answer that was not 2xx. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export async function getJSON(url: string): Promise<unknown> {
   const response = await fetch(url, { headers: { accept: 'application/json' }, cache: 'no-store' });
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  if (!response.ok) {
+    const body = (await response.json().catch(() => undefined)) as unknown;
+    throw new ApiError(
+      response.status,
+      isErrorBody(body) ? body.error.message : `${url}: HTTP ${response.status}`,
+    );
+  }
   return (await response.json()) as unknown;
 }
 

@@ -4,7 +4,7 @@
  * `GET /api/actors`, polled, brings the counters and new or removed actors. A poll started
  * before a state event does not undo it.
  */
-import { actorList, getJSON, isStateEvent, type ActorSnapshot } from './api.js';
+import { actorList, ApiError, getJSON, isStateEvent, type ActorSnapshot } from './api.js';
 import { createActor, removeActor, setState, updateCounters } from './actors-tree.js';
 import { refresh } from './detail.js';
 import { byId, setData, setText } from './dom.js';
@@ -64,9 +64,10 @@ export async function poll(): Promise<void> {
   const started = seq;
   try {
     reconcile(actorList(await getJSON('/api/actors')), started);
-    connection.api(true);
-  } catch {
-    connection.api(false);
+    connection.api('up');
+  } catch (error) {
+    // A session that expired (or a token that changed) is not an outage: say what to do.
+    connection.api(error instanceof ApiError && error.status === 401 ? 'signed-out' : 'down');
   } finally {
     polling = false;
     if (pollAgain) {
@@ -79,10 +80,15 @@ export async function poll(): Promise<void> {
 /** The header's connection status: live (stream up), polling, or the gateway unreachable. */
 const connection = (() => {
   let streamUp = false;
-  let apiUp = true;
-  const TEXT = { down: 'gateway unreachable', live: 'live', polling: 'reconnecting… (polling)' } as const;
+  let api: 'up' | 'down' | 'signed-out' = 'up';
+  const TEXT = {
+    down: 'gateway unreachable',
+    'signed-out': 'signed out: open /?access_token=<token> again',
+    live: 'live',
+    polling: 'reconnecting… (polling)',
+  } as const;
   const render = (): void => {
-    const status = !apiUp ? 'down' : streamUp ? 'live' : 'polling';
+    const status = api !== 'up' ? api : streamUp ? 'live' : 'polling';
     setData(byId('conn'), 'status', status);
     setText(byId('conn-text'), TEXT[status]);
   };
@@ -91,8 +97,8 @@ const connection = (() => {
       streamUp = up;
       render();
     },
-    api(up: boolean): void {
-      apiUp = up;
+    api(state: 'up' | 'down' | 'signed-out'): void {
+      api = state;
       render();
     },
   };
