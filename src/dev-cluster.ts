@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { relayOnPorts, type PortRelays } from './dev-cluster-ports.js';
 
 /** The librdkafka version the mock brokers come from. */
 export type DevClusterPeer = '2.0' | '2.12';
@@ -72,6 +73,12 @@ export interface DevClusterOptions {
   commandTimeoutMs?: number;
   /** The mock-cluster executable. Default: devClusterBinary(peer). */
   binary?: string;
+  /**
+   * Serve broker n on 127.0.0.1:firstPort + n - 1 (`ekaf dev-cluster` and `ekaf serve`: 9092),
+   * through a relay (dev-cluster-ports.ts), when every one of those ports is free; else, and by
+   * default, on the ports the kernel picks.
+   */
+  firstPort?: number;
 }
 
 /**
@@ -86,6 +93,25 @@ function packageRoot(): string {
     dir = parent;
   }
   return dir;
+}
+
+/**
+ * The dev cluster's binary was never built: in a checkout, scripts/build-harness.sh builds it
+ * (npm start and npm test run it); the npm package does not ship it (a native program, built
+ * against librdkafka, for one platform), so there the user needs brokers of their own.
+ */
+export class DevClusterUnavailableError extends Error {
+  readonly code = 'ERR_DEV_CLUSTER_UNAVAILABLE';
+  constructor(readonly binary: string) {
+    super(
+      existsSync(join(packageRoot(), 'scripts', 'build-harness.sh'))
+        ? `the bundled dev cluster is not built (${binary} is missing): run \`bash scripts/build-harness.sh\` (npm start does)`
+        : 'the bundled dev cluster is not part of the npm package (it is built from a checkout of ekaf, ' +
+            'where `npm start` runs it): give the bootstrap brokers of a Kafka cluster instead, ' +
+            'with -b host:9092 or KAFKA_BROKERS',
+    );
+    this.name = 'DevClusterUnavailableError';
+  }
 }
 
 /** Where scripts/build-harness.sh puts the mock cluster built against librdkafka `peer`. */
@@ -114,9 +140,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
   const peer = opts.peer ?? '2.12';
   const brokerCount = opts.brokers ?? 3;
   const binary = opts.binary ?? devClusterBinary(peer);
-  if (!existsSync(binary)) {
-    throw new Error(`${binary} is missing: run \`bash scripts/build-harness.sh\` first`);
-  }
+  if (!existsSync(binary)) throw new DevClusterUnavailableError(binary);
   const args = ['--brokers', int(brokerCount, 'brokers')];
   if (opts.debug) args.push('--debug');
   // Its own process group: a terminal's Ctrl-C goes to the process that started it, which
@@ -130,6 +154,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
     if (!ready.startsWith('ready ')) throw cluster.fail(`expected "ready <bootstraps>", got "${ready}"`);
     cluster.bootstrap = ready.slice('ready '.length);
     cluster.brokers = parseBrokers(await cluster.command('brokers'));
+    if (opts.firstPort !== undefined && opts.firstPort > 0) await cluster.relayOnPorts(opts.firstPort);
     for (const t of opts.topics ?? []) await cluster.createTopic(t.name, t.partitions, t.replicationFactor);
     return cluster;
   } catch (err) {
@@ -162,6 +187,7 @@ function word(s: string, what: string): string {
 class Cluster implements DevCluster {
   bootstrap = '';
   brokers: DevClusterBroker[] = [];
+  private relays: PortRelays | undefined;
   readonly exited: Promise<void>;
 
   private stderr = '';
@@ -316,7 +342,20 @@ class Cluster implements DevCluster {
     await this.command(`topic_error ${word(topic, 'topic')} ${int(errorCode, 'error code')}`);
   }
 
+  /** Moves every broker behind a relay on firstPort.. when those ports are free. */
+  async relayOnPorts(firstPort: number): Promise<void> {
+    const relays = await relayOnPorts(this.brokers, firstPort);
+    if (relays === undefined) return;
+    this.relays = relays;
+    for (const broker of relays.brokers) {
+      await this.command(`set_host_port ${broker.id} ${broker.host} ${broker.port}`);
+    }
+    this.brokers = relays.brokers;
+    this.bootstrap = relays.brokers.map((b) => `${b.host}:${b.port}`).join(',');
+  }
+
   async stop(): Promise<void> {
+    await this.relays?.close();
     if (!this.dead) {
       this.dead = this.error('stopped');
       // Answer-less: the "ok" to quit is not waited for, EOF alone also ends it.

@@ -96,6 +96,26 @@ export class ConnectionError extends EkafError {
   }
 }
 
+/**
+ * The peer at a broker address is not a Kafka broker: it answered the first request with HTTP
+ * (a web server, a proxy's HTTP port, kafboy itself). Found from the answer's first four bytes,
+ * which a Kafka client reads as a frame size: "HTTP" is 1 213 486 160, far above any limit.
+ * Retried like any connection failure (the address may yet be given to a broker); `ekaf
+ * produce` gives up at once when no broker was ever reached.
+ */
+export class NotKafkaError extends ConnectionError {
+  constructor(
+    broker: string,
+    /** What the peer spoke instead. */
+    readonly protocol: 'HTTP',
+  ) {
+    super(
+      `the peer answered with ${protocol}: it is not a Kafka broker (do the brokers point at kafboy or a web server?)`,
+      broker,
+    );
+  }
+}
+
 /** No response arrived within the request timeout. The connection is closed, as its state is unknown. */
 export class RequestTimeoutError extends EkafError {
   constructor(

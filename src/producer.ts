@@ -196,7 +196,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
    * after `timeoutMs` (default 30 s) fail with ERR_PRODUCER_CLOSED.
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
-    this.closing ??= this.shutdown(options.timeoutMs ?? 30_000);
+    this.closing ??= this.runtime.keepAlive.during(this.shutdown(options.timeoutMs ?? 30_000));
     return this.closing;
   }
 
@@ -455,7 +455,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   async beginTransaction(): Promise<Transaction> {
     const transactions = this.requireTransactions('beginTransaction');
     if (this.closing !== null) throw new ProducerClosedError();
-    const serial = await transactions.begin();
+    const serial = await this.runtime.keepAlive.during(transactions.begin());
     return new Transaction(this.transactionPort, serial);
   }
 
@@ -467,7 +467,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   async initTransactions(): Promise<void> {
     const transactions = this.requireTransactions('initTransactions');
     if (this.closing !== null) throw new ProducerClosedError();
-    await transactions.initialized();
+    await this.runtime.keepAlive.during(transactions.initialized());
   }
 
   /**
@@ -529,9 +529,9 @@ export class Producer extends EventEmitter<ProducerEvents> {
       return transactions.track(serial, produce);
     },
     sendOffsets: (serial, options: SendOffsetsOptions) =>
-      this.requireTransactions('tx.sendOffsets').sendOffsets(serial, options),
-    commit: (serial) => this.requireTransactions('tx.commit').commit(serial),
-    abort: (serial) => this.requireTransactions('tx.abort').abort(serial),
+      this.runtime.keepAlive.during(this.requireTransactions('tx.sendOffsets').sendOffsets(serial, options)),
+    commit: (serial) => this.runtime.keepAlive.during(this.requireTransactions('tx.commit').commit(serial)),
+    abort: (serial) => this.runtime.keepAlive.during(this.requireTransactions('tx.abort').abort(serial)),
   };
 
   private requireTransactions(what: string) {

@@ -1,5 +1,6 @@
 // `ekaf dev-cluster`: the bundled local Kafka cluster (src/dev-cluster.ts) in the foreground,
 // for trying ekaf, kcat or any client without installing Kafka.
+import { DEV_CLUSTER_PORT, portsTakenNote, TIMESTAMP_NOTE } from './dev-cluster-notes.js';
 import { startDevCluster, type DevClusterOptions } from '../dev-cluster.js';
 import { FAILED, OK, UsageError } from './exit-codes.js';
 import { err, out } from './output.js';
@@ -13,6 +14,8 @@ Data lives in memory only. Topics not created here are auto-created on first use
 
 Options (environment variable in brackets):
       --brokers <n>                   Number of brokers, 1-64 [EKAF_DEV_BROKERS] (default: 3)
+      --port <n>                      Broker n listens on port + n - 1, when all are free; 0: ports
+                                      the kernel picks [EKAF_DEV_PORT] (default: 9092)
   -t, --topic <name:partitions[:rf]>  Create a topic; repeat for more (rf: replication factor,
                                       default min(3, brokers))
       --peer <2.12|2.0>               librdkafka version of the mock brokers (default: 2.12)
@@ -28,6 +31,7 @@ type TopicSpec = NonNullable<DevClusterOptions['topics']>[number];
 export async function devClusterCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine('dev-cluster', args, {
     brokers: { type: 'string' },
+    port: { type: 'string' },
     topic: { type: 'string', short: 't', multiple: true },
     peer: { type: 'string' },
   });
@@ -43,13 +47,18 @@ export async function devClusterCommand(args: string[]): Promise<number> {
     throw new UsageError(`--peer must be 2.12 or 2.0 (got ${JSON.stringify(peer)})`);
   }
   const topics = topicSpecs(values, brokerCount);
+  const firstPort =
+    integer(setting(values, 'port', 'EKAF_DEV_PORT'), 0, 65536 - brokerCount) ?? DEV_CLUSTER_PORT;
 
-  const dev = await startDevCluster({ peer, brokers: brokerCount, topics });
+  const dev = await startDevCluster({ peer, brokers: brokerCount, topics, firstPort });
   out(`bootstrap: ${dev.bootstrap}`);
+  const taken = portsTakenNote(dev, firstPort);
+  if (taken !== undefined) out(taken);
   out(
     `brokers:   ${dev.brokers.map((b) => `${b.id}=${b.host}:${b.port}`).join(' ')} (librdkafka ${peer} mock cluster)`,
   );
   for (const t of topics) out(`topic:     ${t.name} (${t.partitions} partitions)`);
+  out(TIMESTAMP_NOTE);
   out(`Try: ekaf produce -b ${dev.bootstrap} -t demo file.txt   (stop with Ctrl-C or SIGTERM)`);
 
   return new Promise<number>((resolve) => {

@@ -91,7 +91,7 @@ export async function main(argv: string[], modules: CommandModules): Promise<num
     }
     return await (await command()).run(rest);
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (UsageError.is(error)) {
       const where = command === undefined ? 'ekaf' : `ekaf ${name ?? ''}`;
       err(`${where}: ${error.message}`);
       err(`Run "${where} --help" for usage.`);

@@ -1,6 +1,7 @@
 // Where the command line writes: stdout only for what a caller may read (addresses, help,
 // version), stderr for everything else, so that `ekaf dev-cluster | …` gets clean lines.
 import type { Logger } from '../config.js';
+import { dedupWarnings, type DedupOptions } from './warning-dedup.js';
 
 export const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -10,20 +11,27 @@ export const err = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
-/** A logger printing `level` and above to stderr. */
-export function stderrLogger(level: 'warn' | 'info'): Logger {
+/**
+ * A logger printing `level` and above to stderr. A warning that repeats is printed once, then as
+ * a count at most every 10 s, and once more when it stops (warning-dedup.ts); `flush()` prints
+ * the counts held back (before exiting).
+ */
+export function stderrLogger(level: 'warn' | 'info', dedup: DedupOptions = {}): Logger & { flush(): void } {
   const print =
     (name: string) =>
     (message: string, fields?: object): void => {
       err(`ekaf ${name}: ${message}${fields === undefined ? '' : ` ${JSON.stringify(fields, withErrors)}`}`);
     };
   const quiet = (): void => undefined;
-  return {
-    debug: quiet,
-    info: level === 'info' ? print('info') : quiet,
-    warn: print('warn'),
-    error: print('error'),
-  };
+  return dedupWarnings(
+    {
+      debug: quiet,
+      info: level === 'info' ? print('info') : quiet,
+      warn: print('warn'),
+      error: print('error'),
+    },
+    dedup,
+  );
 }
 
 /**

@@ -3,10 +3,12 @@
 // CALL_RECORDS; from then on they are encoded straight into batches (line-batches.ts) handed to
 // the producer whole. Either way it stops reading while the producer's buffer is full, so that
 // a file larger than memory streams through. Counts what was delivered for the progress line and
-// the summary.
+// the summary. Gives up when no broker answered within the connect timeout (see giveUpIfUnreached).
 import { BufferFullError, EkafError, RecordTooLargeError } from '../errors.js';
 import type { DeliveryCallback, Producer, ProduceRecord } from '../producer.js';
 import { Fifo } from '../runtime/fifo.js';
+import { actorNamed } from '../runtime/introspection.js';
+import type { AddressOutcome } from '../runtime/metadata-client.js';
 import { FAILED, OK } from './exit-codes.js';
 import { LineBatcher, type LineBatchOptions, type ReadyBatch } from './line-batches.js';
 import type { LineSplitter } from './line-splitter.js';
@@ -21,6 +23,17 @@ const CALL_RECORDS = 2048;
 const PARTITIONS_WAIT_MS = 2000;
 /** Longest wait for room in a full buffer before trying again without a delivery event. */
 const ROOM_POLL_MS = 50;
+
+export interface RunOptions {
+  /**
+   * Give up when no broker has answered within this many ms of the start: exit code 1, with
+   * each bootstrap address and why it could not be reached. Once one has answered, records
+   * that cannot be delivered fail after the delivery timeout instead. Default: never.
+   */
+  connectTimeoutMs?: number;
+  /** Runs once the producer is closed, before the summary (the logger prints what it held back). */
+  afterClose?: () => void;
+}
 
 export class ProduceRun {
   private sent = 0;
@@ -48,6 +61,11 @@ export class ProduceRun {
   lastChunkCopied = false;
   /** Seals the open batches when the input pauses longer than their linger. */
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Why the run gave up (no broker answered in time), once it has: the line printed. */
+  private gaveUp: string | null = null;
+  /** Resolves when the run gives up, which ends the reading wherever it waits (stdin may never end). */
+  private readonly givenUp: Promise<void>;
+  private giveUp: () => void = () => undefined;
 
   constructor(
     private readonly producer: Producer,
@@ -56,7 +74,11 @@ export class ProduceRun {
     private readonly quiet: boolean,
     /** Lines encoded into batches (the fast path), or null for records only. */
     private readonly encoding: LineEncoding | null = null,
+    private readonly options: RunOptions = {},
   ) {
+    this.givenUp = new Promise((resolve) => {
+      this.giveUp = resolve;
+    });
     // Failed calls are counted from their event: the callbacks take the error alone, so that
     // no report object is built for the records that were delivered (see send()).
     producer.on('delivery.failed', ({ error, failed, reports }) => {
@@ -90,15 +112,30 @@ export class ProduceRun {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const { connectTimeoutMs } = this.options;
+    const contact =
+      connectTimeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            this.giveUpIfUnreached(connectTimeoutMs);
+          }, connectTimeoutMs);
     let readError: Error | undefined;
-    try {
+    const reading = (async () => {
       if (this.encoding !== null) await this.partitionsKnown();
       await this.readLines(input);
+    })();
+    // Left behind when the run gives up: whatever it ends with is of no interest then.
+    reading.catch(() => undefined);
+    try {
+      await Promise.race([reading, this.givenUp]);
     } catch (error) {
       readError = error as Error;
     }
-    await this.producer.flush();
+    // Not flushed when it gave up: nothing can be delivered, close() already failed what waits.
+    if (this.gaveUp === null) await this.producer.flush();
+    clearTimeout(contact);
     await this.producer.close();
+    this.options.afterClose?.();
     if (progress !== undefined) clearInterval(progress);
     this.clearProgress();
     process.off('SIGINT', onSignal);
@@ -106,20 +143,39 @@ export class ProduceRun {
 
     if (readError !== undefined) err(`ekaf produce: reading the input failed: ${readError.message}`);
     if (!this.quiet) err(this.summary());
-    if (this.failed > 0 && this.firstError !== undefined) {
-      err(
-        `ekaf produce: ${this.failed} records failed, first: ${this.firstError.code}: ${this.firstError.message}`,
-      );
+    if (this.failed > 0 && this.firstError !== undefined && this.gaveUp === null) {
+      err(`ekaf produce: ${this.failed} records failed, first: ${withCause(this.firstError)}`);
     }
     if (this.interrupted) return 130;
-    return this.failed > 0 || readError !== undefined ? FAILED : OK;
+    return this.failed > 0 || readError !== undefined || this.gaveUp !== null ? FAILED : OK;
+  }
+
+  /**
+   * The connect timeout passed: if no broker has answered yet (no metadata, no Kafka session
+   * opened at any address), there is nothing to wait for. Says why, address by address, stops
+   * reading, and closes the producer at once, failing what it holds. A broker that answered
+   * once may come back: then records wait for their delivery timeout, as the library's do.
+   */
+  private giveUpIfUnreached(timeoutMs: number): void {
+    const metadata = actorNamed(this.producer.inspect(), 'metadata');
+    if (metadata === undefined || metadata.details.lastRefreshAt > 0) return;
+    const { addresses } = metadata.details;
+    if (addresses.some((a) => a.answeredAt > 0)) return;
+    this.gaveUp =
+      `ekaf produce: no Kafka broker reachable within ${timeoutMs} ms (--connect-timeout-ms): ` +
+      addresses.map((a) => unreachedBecause(a, timeoutMs)).join('; ');
+    this.clearProgress();
+    err(this.gaveUp);
+    this.giveUp();
+    void this.producer.close({ timeoutMs: 0 });
   }
 
   private async readLines(input: AsyncIterable<Buffer | string>): Promise<void> {
     const lines = this.lines;
     let records: ProduceRecord[] = [];
     for await (const data of input) {
-      if (this.interrupted) break;
+      // Gave up: what is read from now on could only fail.
+      if (this.interrupted || this.gaveUp !== null) break;
       clearTimeout(this.idleTimer);
       lines.push(data);
       const batcher = this.lineBatcher();
@@ -345,6 +401,29 @@ export class ProduceRun {
       `${this.delivered} delivered, ${this.failed} failed`
     );
   }
+}
+
+/** An address and why it was not reached: its last error, else that it did not answer in time. */
+function unreachedBecause(outcome: AddressOutcome, timeoutMs: number): string {
+  const { address, lastError } = outcome;
+  // The last attempt's error stays while the next one is under way (state `connecting`).
+  if (lastError !== null) {
+    // Errors name their broker already ("127.0.0.1:1: socket error: …"): named once.
+    const message = lastError.message.startsWith(`${address}: `)
+      ? lastError.message.slice(address.length + 2)
+      : lastError.message;
+    return `${address}: ${message}`;
+  }
+  return `${address}: ${outcome.state === 'untried' ? 'not tried' : `no answer within ${timeoutMs} ms`}`;
+}
+
+/** `code: message`, and the cause's when there is one (a delivery timeout's last error). */
+function withCause(error: EkafError): string {
+  const cause: unknown = error.cause;
+  const line = `${error.code}: ${error.message}`;
+  if (!(cause instanceof Error)) return line;
+  const { code } = cause as { code?: unknown };
+  return `${line}; last error: ${typeof code === 'string' ? `${code}: ` : ''}${cause.message}`;
 }
 
 /** Key and value bytes of a record, for the summary's byte count. */

@@ -37,8 +37,13 @@ Options (environment variable in brackets):
       --compression <codec>       none, gzip, snappy, lz4 or zstd [EKAF_COMPRESSION] (default: none)
       --client-id <id>            Client id sent to brokers [KAFKA_CLIENT_ID] (default: ekaf)
       --delivery-timeout-ms <ms>  How long a record may take to be delivered (default: 120000)
+      --connect-timeout-ms <ms>   Give up (exit code 1) when no broker has answered within <ms>,
+                                  naming each address and its error; also the limit of each
+                                  connection attempt [EKAF_CONNECT_TIMEOUT_MS] (default: 10000).
+                                  Once a broker has answered, records wait for their delivery
+                                  timeout instead
       --tls                       Connect to the brokers over TLS [KAFKA_TLS=1]
-      --tls-ca <file>             Trust this CA (PEM) instead of Node's roots; implies --tls
+      --tls-ca <file>             Trust this CA (PEM) instead of the default roots; implies --tls
                                   [KAFKA_TLS_CA]
   SASL (environment only, so that the password is not in the process list):
     [KAFKA_SASL_MECHANISM]  PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
@@ -50,6 +55,9 @@ Examples:
   ekaf produce -b 127.0.0.1:9092 -t events events.txt
   printf 'user-1:hello\\nuser-2:world\\n' | ekaf produce -b 127.0.0.1:9092 -t greetings -K :
 `;
+
+/** How long to wait for a first broker to answer before giving up (--connect-timeout-ms). */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** The producer's buffer bounds for this command: enough to keep every partition busy. */
 const PRODUCE_BUFFER = { maxBufferedRecords: 200_000, maxBufferedBytes: 64 * 1024 * 1024 };
@@ -64,6 +72,7 @@ export async function produceCommand(args: string[]): Promise<number> {
     compression: { type: 'string' },
     'client-id': { type: 'string' },
     'delivery-timeout-ms': { type: 'string' },
+    'connect-timeout-ms': { type: 'string' },
     tls: { type: 'boolean' },
     'tls-ca': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
@@ -93,6 +102,9 @@ export async function produceCommand(args: string[]): Promise<number> {
   const compression = parseCompression(setting(values, 'compression', 'EKAF_COMPRESSION'));
   const clientId = setting(values, 'client-id', 'KAFKA_CLIENT_ID')?.value;
   const deliveryTimeoutMs = integer(setting(values, 'delivery-timeout-ms'), 1, MAX_DURATION_MS);
+  const connectTimeoutMs =
+    integer(setting(values, 'connect-timeout-ms', 'EKAF_CONNECT_TIMEOUT_MS'), 1, MAX_DURATION_MS) ??
+    CONNECT_TIMEOUT_MS;
   const quiet = values.quiet === true;
 
   const file = positionals[0] === undefined || positionals[0] === '-' ? undefined : positionals[0];
@@ -105,6 +117,8 @@ export async function produceCommand(args: string[]): Promise<number> {
     }
   }
 
+  // Repeated warnings (a reconnect every second during an outage) print once, then as counts.
+  const logger = stderrLogger('warn');
   let producer: Producer;
   try {
     producer = createProducer({
@@ -112,10 +126,11 @@ export async function produceCommand(args: string[]): Promise<number> {
       ...(clientId === undefined ? {} : { clientId }),
       ...securityOptions(tlsSetting(values)),
       ...(deliveryTimeoutMs === undefined ? {} : { deliveryTimeoutMs }),
+      connectTimeoutMs,
       ...PRODUCE_BUFFER,
       idempotent: acks === 'all',
       defaults: { acks, compression },
-      logger: stderrLogger('warn'),
+      logger,
     });
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -137,7 +152,12 @@ export async function produceCommand(args: string[]): Promise<number> {
     lingerMs: TOPIC_DEFAULTS.lingerMs,
     maxRecordBytes,
   };
-  const run = new ProduceRun(producer, topic, lines, quiet, encoding);
+  const run = new ProduceRun(producer, topic, lines, quiet, encoding, {
+    connectTimeoutMs,
+    afterClose: () => {
+      logger.flush();
+    },
+  });
   return run.run(file === undefined ? process.stdin : fileChunks(file, () => run.lastChunkCopied));
 }
 

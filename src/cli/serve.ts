@@ -2,7 +2,8 @@
 // workers sharing the port (serve-workers.ts). Without brokers it starts the bundled dev
 // cluster, so that `ekaf serve` alone gives something to click on.
 import { MAX_DURATION_MS } from '../config.js';
-import { startDevCluster, type DevCluster } from '../dev-cluster.js';
+import { DevClusterUnavailableError, startDevCluster, type DevCluster } from '../dev-cluster.js';
+import { DEV_CLUSTER_PORT, portsTakenNote, TIMESTAMP_NOTE } from './dev-cluster-notes.js';
 import { FAILED, OK, UsageError } from './exit-codes.js';
 import { err, out } from './output.js';
 import { saslFromEnv, tlsSetting } from './security-settings.js';
@@ -29,6 +30,9 @@ of 6 partitions, and prints its bootstrap address. SIGTERM or SIGINT drains and 
 Options (environment variable in brackets):
   -b, --brokers <host:port,...>   Kafka bootstrap brokers [KAFKA_BROKERS]
                                   (default: start the bundled dev cluster)
+      --dev-port <n>              Without --brokers: the dev cluster's broker n listens on
+                                  n + dev-port - 1 when all are free; 0: ports the kernel picks
+                                  [EKAF_DEV_PORT] (default: 9092)
       --client-id <id>            Client id sent to brokers [KAFKA_CLIENT_ID] (default: ekaf)
   -p, --port <port>               Port to listen on, 0 for any free port [EKAF_PORT] (default: 8080)
       --host <address>            Address to listen on [EKAF_HOST] (default: 127.0.0.1)
@@ -52,7 +56,7 @@ Options (environment variable in brackets):
       --max-connections <n>       Connections open at once [EKAF_MAX_CONNECTIONS] (default: 1024)
       --drain-timeout-ms <ms>     How long shutdown waits for deliveries [EKAF_DRAIN_TIMEOUT_MS]
       --tls                       Connect to the brokers over TLS [KAFKA_TLS=1]
-      --tls-ca <file>             Trust this CA (PEM) instead of Node's roots; implies --tls
+      --tls-ca <file>             Trust this CA (PEM) instead of the default roots; implies --tls
                                   [KAFKA_TLS_CA]
       --spool-dir <dir>           Durable spool: accepted records survive a crash or restart
                                   during a Kafka outage [EKAF_SPOOL_DIR] (default: none); with
@@ -80,6 +84,7 @@ const DEMO_TOPIC = { name: 'demo', partitions: 6 };
 export async function serveCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine('serve', args, {
     brokers: { type: 'string', short: 'b' },
+    'dev-port': { type: 'string' },
     'client-id': { type: 'string' },
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
@@ -149,11 +154,21 @@ export async function serveCommand(args: string[]): Promise<number> {
   saslFromEnv();
   const workers = integer(setting(values, 'workers', 'EKAF_WORKERS'), 1, 1024);
   const brokerList = brokerSetting === undefined ? undefined : brokers(brokerSetting);
+  const devPort = integer(setting(values, 'dev-port', 'EKAF_DEV_PORT'), 0, 65533) ?? DEV_CLUSTER_PORT;
 
   let devCluster: DevCluster | undefined;
   let bootstrap = brokerList;
   if (bootstrap === undefined) {
-    devCluster = await startDevCluster({ brokers: 3, topics: [DEMO_TOPIC] });
+    devCluster = await startDevCluster({
+      brokers: 3,
+      topics: [DEMO_TOPIC],
+      firstPort: devPort,
+    }).catch((error: unknown) => {
+      // No brokers given and none bundled (the npm package): say what to give.
+      throw error instanceof DevClusterUnavailableError
+        ? new UsageError(`no brokers: ${error.message}`)
+        : error;
+    });
     bootstrap = devCluster.bootstrap;
     watchDevCluster(devCluster);
   }
@@ -170,6 +185,9 @@ export async function serveCommand(args: string[]): Promise<number> {
       out(`brokers:    ${full.brokers}`);
     } else {
       out(`bootstrap:  ${full.brokers} (bundled dev cluster, 3 brokers, topic "demo" with 6 partitions)`);
+      const taken = portsTakenNote(devCluster, devPort);
+      if (taken !== undefined) out(taken);
+      out(TIMESTAMP_NOTE);
     }
   };
 

@@ -159,6 +159,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
             });
       this.socket = socket;
       socket.setNoDelay(true);
+      // An open connection alone does not keep Node running: its requests' timers do, while
+      // they wait for answers (runtime/keep-alive.ts).
+      socket.unref();
       // With TLS, a failure after the TCP connect and before the handshake completes is the
       // handshake's: untrusted or misnamed certificate, or a broker that does not speak TLS.
       let tcpConnected = false;

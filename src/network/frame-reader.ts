@@ -1,4 +1,10 @@
-import { ConnectionError, DecodeError, ResponseTooLargeError, type EkafError } from '../errors.js';
+import {
+  ConnectionError,
+  DecodeError,
+  NotKafkaError,
+  ResponseTooLargeError,
+  type EkafError,
+} from '../errors.js';
 
 /**
  * The bytes a broker sends, cut into frames: a 4-byte size, then that many bytes. Apart from
@@ -42,6 +48,9 @@ export class FrameReader {
         if ((this.chunks[0] as Buffer).length < 4) this.joinChunks();
         const head = this.chunks[0] as Buffer;
         const size = head.readInt32BE(0);
+        // A web server answers the request with "HTTP/1.1 400 …": "HTTP" read as a size is
+        // 1 213 486 160 bytes, above any sane limit; whatever the limit, the peer is not Kafka.
+        if (size === HTTP_AS_SIZE) return new NotKafkaError(this.options.address, 'HTTP');
         if (size > this.options.maxResponseBytes) {
           // A TLS listener answers a plaintext client's request with a TLS alert record
           // (15 03 03 …), which read as a frame size is ~352 MB: say what is really wrong.
@@ -87,6 +96,9 @@ export class FrameReader {
     return whole;
   }
 }
+
+/** The bytes "HTTP" (the start of any HTTP/1.x response) read as a big-endian int32 frame size. */
+const HTTP_AS_SIZE = Buffer.from('HTTP', 'latin1').readInt32BE(0);
 
 /** A TLS record header: content type 20–23 (alert is 21), then protocol version 3.0–3.4. */
 function looksLikeTlsRecord(head: Buffer): boolean {

@@ -118,7 +118,7 @@ export class ActorMonitor {
 }
 
 /** The error a machine recorded, as it was thrown (its class and fields), or rebuilt from its summary. */
-function asEkafError(summary: ErrorSummary): EkafError {
+export function asEkafError(summary: ErrorSummary): EkafError {
   const original = originalError(summary);
   return original instanceof EkafError
     ? original

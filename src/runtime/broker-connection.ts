@@ -6,6 +6,7 @@ import {
   type BrokerLink,
   type HandshakeOutput,
 } from '../../machines/broker-connection.machine.js';
+import { describeError } from '../../machines/describe-error.js';
 import type { EkafError } from '../errors.js';
 import { Connection, type ConnectionOptions } from '../network/connection.js';
 import { openSession } from '../network/handshake.js';
@@ -71,10 +72,11 @@ export function brokerConnectionLogic(
         const onClose = (error: EkafError | undefined): void => {
           sendBack({
             type: 'conn.down',
-            error: {
-              code: error?.code ?? 'ERR_CONNECTION_CLOSED',
-              message: error?.message ?? 'connection closed',
-            },
+            // describeError keeps the error itself (hidden), for a later delivery timeout's cause.
+            error:
+              error === undefined
+                ? { code: 'ERR_CONNECTION_CLOSED', message: 'connection closed' }
+                : describeError(error),
           });
         };
         if (!connection.isOpen) {

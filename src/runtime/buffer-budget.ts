@@ -22,6 +22,8 @@ export class BufferBudget {
   private readonly waiters: Waiter[] = [];
   /** Told whenever room is given back (the spool reads its backlog into it). */
   onRoom: (() => void) | null = null;
+  /** Told when the first record is held (true) and when the last is let go (false). */
+  onBusy: ((busy: boolean) => void) | null = null;
 
   constructor(
     readonly maxRecords: number,
@@ -31,8 +33,10 @@ export class BufferBudget {
   /** Reserves room if there is some and nobody is queued before us. */
   tryReserve(records: number, bytes: number): boolean {
     if (this.waiters.length > 0 || !this.fits(records, bytes)) return false;
+    const wasIdle = this.records === 0;
     this.records += records;
     this.bytes += bytes;
+    if (wasIdle && this.records > 0) this.onBusy?.(true);
     return true;
   }
 
@@ -84,6 +88,7 @@ export class BufferBudget {
       this.bytes += first.bytes;
       first.resolve();
     }
+    if (this.records === 0 && records > 0) this.onBusy?.(false);
     this.onRoom?.();
   }
 

@@ -4,6 +4,7 @@ import type { SpoolStats } from '../spool/spool.js';
 import type { ActorMonitor, ReceivedEvent } from './actor-monitor.js';
 import { topState } from './actor-monitor.js';
 import type { PartitionNode } from './partition-node.js';
+import type { AddressOutcome } from './metadata-client.js';
 import type { IdentityDescription } from './producer-identity.js';
 import type { Spooler } from './spooler.js';
 import type { TopologyFollower } from './topology-follower.js';
@@ -24,10 +25,16 @@ export interface RegistryDetails extends IdentityDescription {
 }
 
 export interface MetadataDetails {
+  /** When metadata was last fetched (ms since epoch); 0 while no broker has answered yet. */
   lastRefreshAt: number;
   attempts: number;
   brokers: number;
   topics: number;
+  /**
+   * What the metadata connection last saw at each bootstrap address and each broker it tried:
+   * while `lastRefreshAt` is 0, why no broker was reached, address by address.
+   */
+  addresses: AddressOutcome[];
 }
 
 export interface BrokerDetails {
@@ -121,6 +128,8 @@ export interface IntrospectionSources {
   readonly topology: TopologyFollower;
   readonly spooler: Spooler | null;
   identity(): IdentityDescription;
+  /** The metadata connection's outcome at each address (MetadataClient.addresses). */
+  metadataAddresses(): AddressOutcome[];
 }
 
 /** Every actor's snapshot, for `producer.inspect()`, the visualizer and /metrics. */
@@ -188,6 +197,7 @@ function describe(
           attempts: context.attempts as number,
           brokers: summary.brokers,
           topics: summary.topics,
+          addresses: sources.metadataAddresses(),
         },
       };
     }

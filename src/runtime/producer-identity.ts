@@ -8,6 +8,7 @@ import {
   type Observer,
 } from 'xstate';
 import type { ErrorSummary } from '../../machines/describe-error.js';
+import { UNREFERENCED_CLOCK } from './keep-alive.js';
 import {
   producerIdentityMachine,
   type InitProducerIdAnswer,
@@ -204,7 +205,7 @@ export class ProducerIdentity extends IdentityView {
       delays: { backoff: ({ context }) => backoff(context.attempts) },
     });
     const input: ProducerIdentityInput = { enabled, retryBackoffMs: 0, retryBackoffMaxMs: 0 };
-    const actor = createActor(logic, { input, inspect });
+    const actor = createActor(logic, { input, inspect, clock: UNREFERENCED_CLOCK });
     super(() => actor);
     this.actor = actor;
     actor.start();

@@ -27,6 +27,13 @@ export interface RouterParts {
   wakeLeader(node: PartitionNode): void;
   /** Records were appended to these partitions (a transactional producer adds them to its transaction). */
   partitionsUsed?(nodes: readonly PartitionNode[]): void;
+  /**
+   * Why the partition's leader cannot be reached now: its connection's last error while the
+   * connection is not ready (refused, timed out, not Kafka); null when ready or unknown.
+   */
+  leaderError?(node: PartitionNode): EkafError | null;
+  /** The error the last metadata answer gave for the topic (UNKNOWN_TOPIC_OR_PARTITION…); null if none. */
+  topicError?(topic: TopicNode): EkafError | null;
 }
 
 /**
@@ -130,29 +137,36 @@ export class RecordRouter {
   }
 
   /**
-   * Fails what has waited longer than the delivery timeout. The cause is the last error seen on
-   * the way: `metadataError` for records that never had a partition (a refused login, say), the
-   * partition's last failure for its batches.
+   * Fails what has waited longer than the delivery timeout. The cause is the error that kept it
+   * from being delivered, as Java's `TimeoutException` names the last one: for records that never
+   * had a partition, `metadataError` (no broker answers: refused, not Kafka, a refused login),
+   * else the error metadata gave for the topic; for a partition's batches, its leader's
+   * connection error while that connection is down, else why its batches last came back, else
+   * `metadataError`. No cause when nothing went wrong that we saw (a broker merely slow).
    */
   expire(now: number, timeoutMs: number, metadataError: EkafError | null): void {
-    const { settlement } = this.parts;
+    const { parts } = this;
+    const { settlement } = parts;
     const deadline = now - timeoutMs;
-    const timeout = new DeliveryTimeoutError(timeoutMs, metadataError ?? undefined);
-    for (const topic of this.parts.topics()) {
+    const timeouts = new TimeoutsByCause(timeoutMs);
+    for (const topic of parts.topics()) {
       let overdue = 0;
       while (overdue < topic.waiting.length && (topic.waiting[overdue]?.acceptedAt ?? Infinity) <= deadline)
         overdue++;
-      for (const waiting of topic.waiting.splice(0, overdue))
-        settlement.recordFailed(waiting.record, waiting.spoolId, waiting.call, timeout);
+      if (overdue > 0) {
+        const timeout = timeouts.get(metadataError ?? parts.topicError?.(topic) ?? null);
+        for (const waiting of topic.waiting.splice(0, overdue))
+          settlement.recordFailed(waiting.record, waiting.spoolId, waiting.call, timeout);
+      }
       for (const node of topic.partitions) {
         // A stamped batch that expires starts the partition's sequence again (PartitionLog.expire).
         const expired = node.log.expire(deadline);
         if (expired.length === 0) continue;
-        const cause = node.lastError === null ? timeout : new DeliveryTimeoutError(timeoutMs, node.lastError);
-        for (const batch of expired) settlement.batchFailed(batch, cause);
+        const timeout = timeouts.get(parts.leaderError?.(node) ?? node.lastError ?? metadataError);
+        for (const batch of expired) settlement.batchFailed(batch, timeout);
       }
     }
-    this.parts.spooler?.expire(deadline, timeoutMs);
+    parts.spooler?.expire(deadline, timeouts.get(metadataError));
   }
 
   /** Appends one record to its partition's log; null when the record failed instead. */
@@ -245,5 +259,21 @@ function touch(touched: PartitionNode[], node: PartitionNode | null): void {
   if (node !== null && !node.touched) {
     node.touched = true;
     touched.push(node);
+  }
+}
+
+/** One DeliveryTimeoutError per cause in a sweep, shared by the records and batches it fails. */
+class TimeoutsByCause {
+  private readonly made = new Map<EkafError | null, DeliveryTimeoutError>();
+
+  constructor(private readonly timeoutMs: number) {}
+
+  get(cause: EkafError | null): DeliveryTimeoutError {
+    let timeout = this.made.get(cause);
+    if (timeout === undefined) {
+      timeout = new DeliveryTimeoutError(this.timeoutMs, cause ?? undefined);
+      this.made.set(cause, timeout);
+    }
+    return timeout;
   }
 }

@@ -22,13 +22,14 @@ import {
   workerTiming,
   type LogicHost,
 } from './actor-logic.js';
-import { ActorMonitor } from './actor-monitor.js';
+import { ActorMonitor, asEkafError } from './actor-monitor.js';
 import { BatchBufferPool, POOL_FLOOR_BYTES } from './batch-buffer-pool.js';
 import { BatchOutcomes } from './batch-outcomes.js';
 import { BrokerSender } from './broker-sender.js';
 import { BrokerSessions } from './broker-sessions.js';
 import { CoordinatorRequests } from './coordinator-requests.js';
 import { BufferBudget } from './buffer-budget.js';
+import { KeepAlive, UNREFERENCED_CLOCK } from './keep-alive.js';
 import type { ProduceCall } from './delivery.js';
 import type { EncodedBatch } from './sealed-batch.js';
 import { inspectActors, type ActorSnapshot } from './introspection.js';
@@ -72,6 +73,8 @@ const RESTART_DELAY_MS = 5000;
  */
 export class Runtime {
   readonly budget: BufferBudget;
+  /** Holds Node's event loop open while records or awaited operations are pending. */
+  readonly keepAlive = new KeepAlive();
   /** Calls accepted and not yet done (flush waits on them). */
   readonly pendingCalls = new Set<ProduceCall>();
   /** The durable spool, when the `spool` option is given. */
@@ -116,6 +119,12 @@ export class Runtime {
     private readonly events: Pick<EventEmitter<ProducerEvents>, 'emit'>,
   ) {
     this.budget = new BufferBudget(options.maxBufferedRecords, options.maxBufferedBytes);
+    // Node keeps running while records are on their way, and only then (keep-alive.ts).
+    let releaseRecords: (() => void) | undefined;
+    this.budget.onBusy = (busy) => {
+      if (busy) releaseRecords = this.keepAlive.hold();
+      else releaseRecords?.();
+    };
     this.batchBuffers = new BatchBufferPool(
       Math.min(MAX_IDLE_BATCH_BUFFERS, Math.max(POOL_FLOOR_BYTES, options.maxBufferedBytes / 4)),
     );
@@ -284,6 +293,8 @@ export class Runtime {
           : (nodes) => {
               this.transactions?.partitionsUsed(nodes);
             },
+      leaderError: (node) => this.leaderError(node),
+      topicError: (topic) => topic.metadataError,
     });
     this.monitor = new ActorMonitor(this.index, options.logger, events);
     this.hibernation = new Hibernation(
@@ -316,6 +327,8 @@ export class Runtime {
       }),
       {
         input: { restartDelayMs: RESTART_DELAY_MS, index: this.index },
+        // The machines' delays (backoffs, refreshes, hibernation) do not keep Node running.
+        clock: UNREFERENCED_CLOCK,
         // Every actor of the producer is a descendant of the registry: one inspector sees them all.
         inspect: (inspection) => {
           this.monitor.inspect(inspection);
@@ -500,6 +513,14 @@ export class Runtime {
     );
   }
 
+  /** Why the partition's leader cannot be reached: its connection actor's last error while not ready. */
+  private leaderError(node: PartitionNode): EkafError | null {
+    const snapshot = node.leaderId === -1 ? undefined : this.index.broker(node.leaderId)?.getSnapshot();
+    if (snapshot === undefined || snapshot.matches('ready')) return null;
+    const summary = snapshot.context.lastError;
+    return summary === null ? null : asEkafError(summary);
+  }
+
   refreshMetadata(): void {
     this.index.get(METADATA)?.send({ type: 'refresh' });
   }
@@ -614,6 +635,7 @@ export class Runtime {
       topology: this.topology,
       spooler: this.spooler,
       identity: () => this.identity.describe(),
+      metadataAddresses: () => this.metadataClient.addresses(),
     });
   }
 }

@@ -1,4 +1,4 @@
-import { BufferFullError, DeliveryTimeoutError, type EkafError, SpoolError } from '../errors.js';
+import { BufferFullError, type DeliveryTimeoutError, type EkafError, SpoolError } from '../errors.js';
 import { encodeEntries, type SpooledEntry } from '../spool/spool-format.js';
 import { encodeBatchEntries } from '../spool/spool-batch.js';
 import { Spool, type ResolvedSpoolOptions, type SpoolDamage } from '../spool/spool.js';
@@ -257,9 +257,9 @@ export class Spooler {
    * are in the queue; their records leave the spool. Records nobody waits on (recovered,
    * fire-and-forget) stay on disk to be delivered: they count their timeout once read back, as
    * the README documents, since failing them would only drop them with nobody told but a
-   * `delivery.failed` listener that does not exist.
+   * `delivery.failed` listener that does not exist. `timeout` names the last error (RecordRouter).
    */
-  expire(deadline: number, timeoutMs: number): void {
+  expire(deadline: number, timeout: DeliveryTimeoutError): void {
     for (let entry = this.waited.peek(); entry !== undefined; entry = this.waited.peek()) {
       // Calls are spilled in acceptance order: the first one not due ends the walk.
       if (entry.acceptedAt > deadline) break;
@@ -270,7 +270,7 @@ export class Spooler {
       // Marked before the call is told, so that whatever its callback does sees it gone.
       entry.taken = entry.count;
       entry.expired = true;
-      this.callOf(entry).fail(left, new DeliveryTimeoutError(timeoutMs));
+      this.callOf(entry).fail(left, timeout);
     }
     this.dropExpiredHead();
   }

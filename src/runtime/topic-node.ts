@@ -46,6 +46,12 @@ export class TopicNode {
    * its actor's `refused` state fails records with, as the Java client's send() does.
    */
   refusedWith: KafkaProtocolError | null = null;
+  /**
+   * The error the latest metadata answer that named an error gave for the topic, retriable or
+   * not (UNKNOWN_TOPIC_OR_PARTITION while it is being created…): the cause of the delivery
+   * timeout of records that waited for its partitions.
+   */
+  metadataError: KafkaProtocolError | null = null;
   /** When the topic was last produced to (idle topics are evicted, see topicIdleEvictionMs). */
   lastUsedAt = Date.now();
   /** Its actor's registry name. */

@@ -131,6 +131,7 @@ export class TopologyFollower {
     const knewId = topic.topicId !== null;
     topic.topicId = topicId ?? topic.topicId;
     topic.refusedWith = null;
+    topic.metadataError = null;
     const count = meta.partitions.length;
     if (count < topic.partitions.length) {
       // Kafka cannot take partitions away from a topic: fewer means the topic was deleted and
@@ -204,9 +205,12 @@ export class TopologyFollower {
     const info = kafkaError(code);
     // No error code (a topic without partitions) or one not in our table: not a verdict.
     const retriable = code === 0 || info.retriable || info.name.startsWith('UNKNOWN_ERROR_CODE');
-    topic.refusedWith = retriable
-      ? null
-      : new KafkaProtocolError(code, info.name, `topic "${topic.name}": ${info.description}`, false);
+    const error =
+      code === 0
+        ? null
+        : new KafkaProtocolError(code, info.name, `topic "${topic.name}": ${info.description}`, retriable);
+    topic.refusedWith = retriable ? null : error;
+    topic.metadataError = error;
     this.topicActor(topic)?.send({
       type: 'topic.error',
       error: { code: info.name, message: info.description },

@@ -44,6 +44,16 @@ describe('the built ekaf command (dist/bin/ekaf.js)', () => {
     expect(result.code).toBe(0);
   });
 
+  it("a command's usage error exits 2 (each command is a bundle of its own: the error crosses copies of its class)", async () => {
+    const result = await runCli(['produce', '-b', '127.0.0.1:9', '-t', 'x', '--acks', 'some'], {
+      built: true,
+      stdin: '',
+    });
+    expect(result.stderr).toMatch(/^ekaf produce: .*acks/m);
+    expect(result.stderr).toMatch(/Run "ekaf produce --help" for usage/);
+    expect(result.code).toBe(2);
+  });
+
   it('produces keyed lines that kcat reads back, each once, in file order per partition', async () => {
     const lines = Array.from({ length: 5000 }, (_, i) => `key-${i % 97}:value ${i}`);
     const result = await runCli(['produce', '-b', cluster().bootstrap, '-t', 'built', '-K', ':'], {

@@ -9,6 +9,7 @@ import { useMockCluster, useMockClusters } from '../support/cluster-fixture.js';
 import { listMetadata, produceWithKcat, readTopic } from '../broker/kcat.js';
 import { waitFor } from '../gateway/helpers.js';
 import { runCli, startCli, type RunningCli } from './run-cli.js';
+import { freePortRun } from '../support/ports.js';
 
 describe.concurrent('ekaf --help', () => {
   it.each([
@@ -275,6 +276,41 @@ describe('long-running commands', () => {
 
     const result = await running.stop('SIGTERM');
     expect(result.code).toBe(0);
+  });
+
+  it('ekaf dev-cluster --port P: brokers on P, P+1, P+2 (advertised so), or, with one taken, their own ports and a note', async () => {
+    const first = await freePortRun(3);
+    running = startCli(['dev-cluster', '--port', String(first), '--topic', 'ports:3']);
+    const bootstrap = await running.line(/^bootstrap: (\S+)$/);
+    const ports = [first, first + 1, first + 2];
+    expect(bootstrap).toBe(ports.map((p) => `127.0.0.1:${p}`).join(','));
+    expect(await running.line(/^note: +(.*timestamp 1234.*)$/)).toMatch(/constant of the mock/);
+    // A client given only the first port finds every broker at its well-known port, and what
+    // it writes is read back by another client through them.
+    const metadata = await listMetadata(`127.0.0.1:${first}`);
+    expect(metadata.brokers.map((b) => b.name).sort()).toEqual(ports.map((p) => `127.0.0.1:${p}`));
+    const ekaf = await runCli(['produce', '-b', `localhost:${first}`, '-t', 'ports'], {
+      stdin: 'a\nb\nc\nd\n',
+    });
+    expect(ekaf.code, ekaf.stderr).toBe(0);
+    const values = (await readTopic(`127.0.0.1:${first + 2}`, 'ports')).map((r) => r.value?.toString());
+    expect(values.sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect((await running.stop('SIGTERM')).code).toBe(0);
+
+    // One of the ports taken: none is used.
+    const squatter = http.createServer();
+    await new Promise<void>((resolve) => squatter.listen(first + 1, '127.0.0.1', resolve));
+    try {
+      running = startCli(['dev-cluster', '--port', String(first)]);
+      const elsewhere = await running.line(/^bootstrap: (\S+)$/);
+      expect(elsewhere.split(',').map((b) => Number(b.split(':')[1]))).not.toContain(first);
+      expect(await running.line(/^note: +(ports .*)$/)).toBe(
+        `ports ${first}-${first + 2} are not all free (another Kafka?): the brokers listen on the ports above`,
+      );
+      expect((await running.stop('SIGTERM')).code).toBe(0);
+    } finally {
+      squatter.close();
+    }
   });
 
   it('ekaf serve without brokers starts the dev cluster; /healthz answers; SIGTERM exits 0', async () => {

@@ -49,6 +49,8 @@ const CLI_ENV = [
   'EKAF_MAX_CONNECTIONS',
   'EKAF_CODE_CACHE',
   'EKAF_CODE_CACHE_DIR',
+  'EKAF_CONNECT_TIMEOUT_MS',
+  'EKAF_DEV_PORT',
 ];
 
 function environment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -82,10 +84,19 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-/** Runs `ekaf <args>` to completion, with `stdin` as its input (empty when absent). */
+/**
+ * Runs `ekaf <args>` to completion, with `stdin` as its input (empty when absent). With
+ * `stdinOpen`, its stdin is written but never ended, as a pipe from a live source: the command
+ * must end by itself.
+ */
 export function runCli(
   args: string[],
-  opts: Command & { stdin?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: Command & {
+    stdin?: string | Buffer;
+    stdinOpen?: boolean;
+    env?: Record<string, string>;
+    timeoutMs?: number;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, opts.env, opts.built);
@@ -103,7 +114,8 @@ export function runCli(
       resolve({ code, signal, stdout, stderr });
     });
     child.stdin?.on('error', () => undefined);
-    child.stdin?.end(opts.stdin);
+    if (opts.stdinOpen === true) child.stdin?.write(opts.stdin ?? '');
+    else child.stdin?.end(opts.stdin);
   });
 }
 

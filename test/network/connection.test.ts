@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -5,6 +7,7 @@ import {
   DecodeError,
   EkafError,
   EncodeError,
+  NotKafkaError,
   RequestTimeoutError,
   ResponseTooLargeError,
 } from '../../src/errors.js';
@@ -136,6 +139,46 @@ describe('Connection failures', () => {
     expect(error).toBeInstanceOf(ResponseTooLargeError);
     expect((error as EkafError).message).toContain('1000000 bytes exceeds the limit of 1024');
   });
+
+  it.each([
+    ['the default maxResponseBytes', {}],
+    ['a maxResponseBytes above what "HTTP" reads as', { maxResponseBytes: 2 ** 31 - 1 }],
+  ])(
+    'a web server (node:http) answering the first request is named as not Kafka, with %s',
+    async (_name, options) => {
+      // What a broker address pointing at kafboy or any web server meets: Node's HTTP parser
+      // refuses the Kafka request and answers "HTTP/1.1 400 Bad Request" before closing.
+      const server = http.createServer((_request, response) => {
+        response.end('not kafka');
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      try {
+        connection = new Connection({ host: '127.0.0.1', port, clientId: 'test', ...options });
+        await connection.connect();
+        const closed = new Promise((resolve) => connection?.once('close', resolve));
+        const error = await connection.send(ApiVersions, 0, REQUEST).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(NotKafkaError);
+        expect(error).toBeInstanceOf(ConnectionError);
+        expect(error).toMatchObject({
+          code: 'ERR_CONNECTION',
+          protocol: 'HTTP',
+          broker: `127.0.0.1:${port}`,
+        });
+        expect((error as Error).message).toBe(
+          `127.0.0.1:${port}: the peer answered with HTTP: it is not a Kafka broker ` +
+            '(do the brokers point at kafboy or a web server?)',
+        );
+        expect((error as Error).message).not.toMatch(/exceeds the limit/);
+        expect(await closed).toBe(error);
+        expect(connection.isOpen).toBe(false);
+      } finally {
+        connection?.close();
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+  );
 
   it('a socket closed mid-response rejects every pending request with a connection error', async () => {
     const conn = await connectTo((header, socket) => {

@@ -113,7 +113,7 @@ describe('Spooler: delivery timeout of spilled calls', () => {
     const late = waited('t', 1);
     spooler.spill('t', records('late', 1), late.make, false, 9000);
 
-    spooler.expire(2000, 5000);
+    spooler.expire(2000, new DeliveryTimeoutError(5000));
 
     expect(call.outcome.value?.ok).toBe(false);
     expect((call.outcome.value as { error: EkafError }).error).toBeInstanceOf(DeliveryTimeoutError);
@@ -144,7 +144,7 @@ describe('Spooler: delivery timeout of spilled calls', () => {
     const call = waited('t', 1);
     spooler.spill('t', records('new', 1), call.make, false, 1000);
 
-    spooler.expire(1000, 120_000);
+    spooler.expire(1000, new DeliveryTimeoutError(120_000));
 
     expect((call.outcome.value as { error: EkafError } | null)?.error).toBeInstanceOf(DeliveryTimeoutError);
     expect(spooler.spool.backlogRecords).toBe(4);
@@ -167,7 +167,7 @@ describe('Spooler: delivery timeout of spilled calls', () => {
     await new Promise<void>((resolve) => setImmediate(resolve));
     expect(accepted.map((x) => x.values)).toEqual([['a0', 'a1']]);
 
-    spooler.expire(1000, 5000);
+    spooler.expire(1000, new DeliveryTimeoutError(5000));
     expect(a.outcome.value).toBeNull(); // two of its records are still in memory
     expect(b.outcome.value).toBeNull();
     accepted[0]?.call.succeed(0, 2, 0, 0, () => 0, true);
@@ -180,7 +180,7 @@ describe('Spooler: delivery timeout of spilled calls', () => {
   it('does not expire records nobody waits on before they are read back', () => {
     const { spooler } = harness();
     spooler.spill('t', records('ff', 2), null, false, 0);
-    spooler.expire(1_000_000, 1000);
+    spooler.expire(1_000_000, new DeliveryTimeoutError(1000));
     expect(spooler.spool.backlogRecords).toBe(2);
     expect(spooler.hasBacklog).toBe(true);
   });
