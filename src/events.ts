@@ -41,6 +41,13 @@ export interface ProducerEvents {
    * was made (otherwise `reports` is empty: nobody asked, and it saves an object per record).
    */
   delivery: (event: { topic: string; reports: DeliveryReport[] }) => void;
+  /**
+   * A batch was acknowledged (acks 0: sent): `latencyMs` from its oldest record's acceptance to
+   * the broker's answer, `bytes` as sent (after compression). What kafboy's live charts count.
+   */
+  'batch.acked': (
+    event: PartitionRef & { broker: number; records: number; bytes: number; latencyMs: number },
+  ) => void;
   /** Some records of a produce call failed for good; `failed` counts them. */
   'delivery.failed': (event: {
     topic: string;

@@ -1,4 +1,5 @@
-import { actorNamed } from '../runtime/introspection.js';
+import { actorNamed, ofKind } from '../runtime/introspection.js';
+import type { ActorSnapshot } from '../runtime/runtime.js';
 import type { Producer } from '../producer.js';
 
 export type Readiness = { ready: true; brokersReady: number } | { ready: false; reason: string };
@@ -30,4 +31,72 @@ export function readiness(producer: Producer): Readiness {
   const brokersReady = actors.filter((a) => a.kind === 'broker' && a.state === 'ready').length;
   if (brokersReady === 0) return { ready: false, reason: 'no broker connection is ready' };
   return { ready: true, brokersReady };
+}
+
+/**
+ * One word for how the producer is doing, with the reasons behind it: what the visualizer's
+ * header, `/readyz` and `/metrics` (`kafboy_health`) all say.
+ *
+ * - `down`: nothing can be delivered now: no broker was ever reached (and one was tried), or
+ *   every known broker's connection is down.
+ * - `degraded`: records may wait or fail: some broker connections are down, some partitions
+ *   have no usable leader or are retrying, or records failed in the last minute.
+ * - `ok`: otherwise, including a gateway that has not connected yet because nothing was
+ *   produced (ekaf is lazy): its reason says so.
+ */
+export type HealthState = 'ok' | 'degraded' | 'down';
+
+export interface Health {
+  state: HealthState;
+  /** Why, most important first; empty when all is well. */
+  reasons: string[];
+}
+
+export const HEALTH_STATES: readonly HealthState[] = ['ok', 'degraded', 'down'];
+
+/** `recentFailures`: records that failed for good in the last minute (the caller counts them). */
+export function health(actors: ActorSnapshot[], recentFailures = 0): Health {
+  const metadata = actorNamed(actors, 'metadata');
+  const brokers = ofKind(actors, 'broker');
+  const brokersDown = brokers.filter((b) => b.state !== 'ready');
+  if (metadata !== undefined && metadata.details.lastRefreshAt <= 0) {
+    const tried = metadata.details.addresses.filter((a) => a.lastError !== null);
+    if (tried.length > 0) {
+      return {
+        state: 'down',
+        reasons: [
+          `no broker reached yet: ${tried.map((a) => `${a.address}: ${a.lastError?.message ?? ''}`).join('; ')}`,
+        ],
+      };
+    }
+    const used = actors.some((a) => a.kind === 'topic');
+    return {
+      state: 'ok',
+      reasons: [
+        used
+          ? 'connecting to the bootstrap brokers'
+          : 'idle: nothing produced yet (ekaf connects on first use)',
+      ],
+    };
+  }
+  if (brokers.length > 0 && brokersDown.length === brokers.length) {
+    return { state: 'down', reasons: [`every broker connection is down (${brokers.length})`] };
+  }
+  const reasons: string[] = [];
+  if (brokersDown.length > 0) {
+    reasons.push(
+      `${brokersDown.length} of ${brokers.length} broker connections down: ${brokersDown.map((b) => b.name).join(', ')}`,
+    );
+  }
+  const partitions = ofKind(actors, 'partition');
+  const waiting = partitions.filter((p) => p.state === 'buffering' || p.state === 'retrying');
+  if (waiting.length > 0) {
+    const states = new Map<string, number>();
+    for (const p of waiting) states.set(p.state, (states.get(p.state) ?? 0) + 1);
+    reasons.push(
+      `${waiting.length} of ${partitions.length} partitions waiting (${[...states].map(([s, n]) => `${n} ${s}`).join(', ')})`,
+    );
+  }
+  if (recentFailures > 0) reasons.push(`${recentFailures} records failed in the last minute`);
+  return { state: reasons.length > 0 ? 'degraded' : 'ok', reasons };
 }

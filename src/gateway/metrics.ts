@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Producer } from '../producer.js';
 import type { ProducerEvents } from '../events.js';
+import { HEALTH_STATES, type Health } from './health.js';
 
 /**
  * The gateway's Prometheus metrics, in a registry of its own: two gateways (or a gateway and
@@ -36,6 +37,8 @@ export class GatewayMetrics {
   private readonly requests: Counter<'route' | 'status'>;
   private readonly transactions: Counter<'outcome'>;
   private readonly transactionsQueued: Gauge;
+  private readonly health: Gauge<'state'>;
+  private readHealth: (() => Health) | undefined;
   private readonly detach: () => void;
 
   constructor(producer: Producer) {
@@ -154,7 +157,18 @@ export class GatewayMetrics {
       help: 'POST /tx/batch requests waiting for their turn (one transaction at a time).',
       registers,
     });
+    this.health = new Gauge({
+      name: 'kafboy_health',
+      help: "The producer's health, one series per state: 1 for the state it is in (ok, degraded, down), 0 for the others.",
+      labelNames: ['state'],
+      registers,
+    });
     this.detach = this.listen();
+  }
+
+  /** Where the health comes from (the gateway's live series), read at each scrape. */
+  healthOf(read: () => Health): void {
+    this.readHealth = read;
   }
 
   /** A produce request's size, when its records are handed to the producer. */
@@ -226,6 +240,10 @@ export class GatewayMetrics {
    * (they outlive worker restarts), so a counter reset to their sum stays monotonic.
    */
   private readProducer(): void {
+    if (this.readHealth !== undefined) {
+      const { state } = this.readHealth();
+      for (const each of HEALTH_STATES) this.health.set({ state: each }, each === state ? 1 : 0);
+    }
     const m = this.producer.metrics();
     this.bufferedRecords.set(m.bufferedRecords);
     this.bufferedBytes.set(m.bufferedBytes);

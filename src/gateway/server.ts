@@ -7,6 +7,8 @@ import { readBody } from './body.js';
 import { createRequestGuard } from './request-guard.js';
 import { HttpError, toHttpError } from './errors.js';
 import { readiness } from './health.js';
+import { LiveSeries } from './live-series.js';
+import { TransitionLog } from './transition-log.js';
 import { GatewayMetrics } from './metrics.js';
 import { produce, type ProduceRoute } from './produce.js';
 import {
@@ -153,6 +155,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const warmTopics = options.warmTopics ?? options.allowTopics ?? [];
   for (const topic of warmTopics) topicLimit.admit(topic);
   const metrics = new GatewayMetrics(producer);
+  // The visualizer's charts and timeline; the health of /readyz and /metrics.
+  const series = new LiveSeries(producer);
+  series.start();
+  metrics.healthOf(() => series.health());
+  const transitions = new TransitionLog(producer);
   const deps = { producer, metrics, logger, requestTimeoutMs };
   const transactions =
     options.transactions === undefined
@@ -227,8 +234,34 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       name: 'readyz',
       handle: ({ res }) => {
         const state = readiness(producer);
-        if (!state.ready) throw new HttpError(503, 'ERR_NOT_READY', state.reason);
-        sendJson(res, 200, { status: 'ready', brokersReady: state.brokersReady });
+        // The error's usual shape, and the health (ok / degraded / down, and why) beside it.
+        if (!state.ready) {
+          sendJson(res, 503, {
+            error: { code: 'ERR_NOT_READY', message: state.reason },
+            health: series.health(),
+          });
+          return;
+        }
+        sendJson(res, 200, { status: 'ready', brokersReady: state.brokersReady, health: series.health() });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: re('/api/series'),
+      name: 'series',
+      handle: ({ res, url }) => {
+        const since = Number(url.searchParams.get('since') ?? 0);
+        if (!Number.isFinite(since))
+          throw new HttpError(400, 'ERR_BAD_REQUEST', 'since must be a number (ms since the epoch)');
+        sendJson(res, 200, { intervalMs: series.intervalMs, samples: series.since(since) });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: re('/api/transitions'),
+      name: 'transitions',
+      handle: ({ res }) => {
+        sendJson(res, 200, transitions.list());
       },
     },
     {
@@ -384,6 +417,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   } catch (error) {
     metrics.close();
+    series.stop();
+    transitions.stop();
     await transactions?.close();
     throw error;
   }
@@ -403,6 +438,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     closing ??= new Promise<void>((resolve) => {
       server.close(() => {
         metrics.close();
+        series.stop();
+        transitions.stop();
         // The transactional producer is the gateway's own; every request has its answer by now.
         void (transactions?.close() ?? Promise.resolve()).then(resolve);
       });

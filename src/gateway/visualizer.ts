@@ -14,7 +14,8 @@
  *   transitions and state chart, laid out here (./visualizer/layout.ts): the page only draws.
  *
  * The page reads the gateway's own routes: `GET /api/actors` (polled for counters),
- * `GET /api/actors/stream` (Server-Sent Events: state changes as they happen) and
+ * `GET /api/actors/stream` (Server-Sent Events: state changes as they happen), `GET /api/series`
+ * (the charts and the health, every second), `GET /api/transitions` (the timeline, once) and
  * `PUT /api/topics/:topic/config` (the per-topic settings form).
  */
 import { createHash } from 'node:crypto';

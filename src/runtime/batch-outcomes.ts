@@ -127,6 +127,8 @@ export interface OutcomeHost {
   readonly deliveryTimeoutMs: number;
   /** The partition's current leader may take its next batch now. */
   wakeLeader(node: PartitionNode): void;
+  /** A batch was acknowledged (the `batch.acked` event). */
+  batchAcknowledged(node: PartitionNode, batch: SealedBatch): void;
   /** A NOT_LEADER answer may name the new leader (KIP-951): follow it at once. */
   followLeaderHint(
     node: PartitionNode,
@@ -236,6 +238,7 @@ export class BatchOutcomes implements SendOutcomes<PartitionNode> {
   ): void {
     node.log.acknowledged(batch, baseOffset);
     node.lastError = null;
+    this.host.batchAcknowledged(node, batch);
     this.host.settlement.acknowledged(node.partition, batch, baseOffset, appendTime, acknowledged);
     // Only a worker counting failed attempts needs to hear of a success.
     if (node.attempts > 0) node.tell({ type: 'produce.acked' });

@@ -272,6 +272,16 @@ export class Runtime {
       wakeLeader: (node) => {
         this.wakeLeader(node);
       },
+      batchAcknowledged: (node, batch) => {
+        events.emit('batch.acked', {
+          topic: node.topic.name,
+          partition: node.partition,
+          broker: node.leaderId,
+          records: batch.recordCount,
+          bytes: batch.bytes.length,
+          latencyMs: Date.now() - batch.acceptedAt,
+        });
+      },
       followLeaderHint: (node, answer, endpoints) => {
         this.topology.followLeaderHint(node, answer, endpoints);
       },

@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, hasChromium, launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visualizerRoutes } from '../../src/gateway/visualizer.js';
 import { startGateway, type Gateway } from '../../src/gateway/server.js';
@@ -14,8 +15,6 @@ import { actorNamed } from '../../src/runtime/introspection.js';
 import type { ActorSnapshot } from '../../src/runtime/runtime.js';
 import { startCluster, type MockCluster } from '../broker/cluster.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 const SCREENSHOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts', 'visualizer-token.png');
 const TOKEN = 'op3n-sesame';
 const TOPIC = 'guarded';
@@ -43,11 +42,7 @@ describe.skipIf(!hasChromium)('visualizer with a token, in Chromium', () => {
       Array.from({ length: PARTITIONS * 2 }, (_, i) => ({ value: `v${i}`, partition: i % PARTITIONS })),
     );
     gateway = await startGateway({ producer, port: 0, authToken: TOKEN, extraRoutes: visualizerRoutes() });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('response', (response) => {

@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, hasChromium, launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visualizerRoutes } from '../../src/gateway/visualizer.js';
 import { startGateway, type Gateway } from '../../src/gateway/server.js';
@@ -17,8 +18,6 @@ import { actorNamed, ofKind } from '../../src/runtime/introspection.js';
 import { ApiKey } from '../../src/protocol/api.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 const SCREENSHOT = join(ARTIFACTS, 'visualizer.png');
 const TRANSACTION_SCREENSHOT = join(ARTIFACTS, 'visualizer-transaction.png');
@@ -109,18 +108,7 @@ describe('visualizer in Chromium', () => {
       transactionalId: TRANSACTIONAL_ID,
     });
     txGateway = await startGateway({ producer: txProducer, port: 0, extraRoutes: visualizerRoutes() });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await openPage(gateway.url);
     txPage = await openPage(txGateway.url);
   });

@@ -8,6 +8,7 @@ import { titleOf } from './catalog.js';
 import { showState } from './detail.js';
 import { byId, h, setText } from './dom.js';
 import { ago, duration, errorText, fmt, mib } from './format.js';
+import { brokerChart } from './charts.js';
 import { applyFilter } from './filter.js';
 import { markTopic, markTotals } from './frame.js';
 import { actors, detailsOf, isKind, topicOf, type ActorView, type Cell } from './model.js';
@@ -159,6 +160,8 @@ export function createActor(data: ActorSnapshot): ActorView {
       break;
     case 'broker':
       actor = createCard(data, 'li', 'card');
+      // Before the error line: what it acknowledged, the last minutes.
+      actor.row.insertBefore(brokerChart(data.details.brokerId), actor.error);
       insertSorted(byId('brokers'), actor.row, data.details.brokerId);
       break;
     case 'topic':
@@ -212,6 +215,8 @@ export function updateCounters(actor: ActorView): void {
   if (actor.error.title !== text) actor.error.title = text;
   if (actor.error.tagName === 'P') actor.error.hidden = text === '';
   if (data !== null && isKind(data, 'topic')) showTopicDetails(data.details.topic, data.details);
+  // The topic's totals sum its partitions' counters.
+  if (actor.kind === 'partition' && actor.topic !== null) markTopic(actor.topic);
 }
 
 export function removeActor(actor: ActorView): void {

@@ -2,8 +2,10 @@
 import type { ProducerEvents } from '../../../events.js';
 import type { ActorSnapshot, ActorSnapshotOf } from '../../../runtime/runtime.js';
 import type { VisualizedMachine } from '../../visualizer.js';
+import type { SeriesSample } from '../../live-series.js';
+import type { Transition } from '../../transition-log.js';
 
-export type { ActorSnapshot, ActorSnapshotOf, VisualizedMachine };
+export type { ActorSnapshot, ActorSnapshotOf, SeriesSample, Transition, VisualizedMachine };
 
 /** `event: state` of `GET /api/actors/stream`. */
 export type StateEvent = Parameters<ProducerEvents['state']>[0];

@@ -5,6 +5,7 @@
  * before a state event does not undo it.
  */
 import { actorList, ApiError, getJSON, isStateEvent, type ActorSnapshot } from './api.js';
+import { addTransition } from './timeline.js';
 import { createActor, removeActor, setState, updateCounters } from './actors-tree.js';
 import { refresh } from './detail.js';
 import { byId, setData, setText } from './dom.js';
@@ -40,6 +41,7 @@ function reconcile(list: readonly ActorSnapshot[], started: number): void {
 
 function onStateEvent(body: unknown): void {
   if (!isStateEvent(body)) return;
+  addTransition({ at: Date.now(), ...body });
   seq += 1;
   stateStamp.set(body.actor, seq);
   const actor = actors.get(body.actor);

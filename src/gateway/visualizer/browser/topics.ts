@@ -4,7 +4,8 @@
  * partitions start collapsed.
  */
 import { TONE_ORDER, toneOf } from './catalog.js';
-import { byId, h } from './dom.js';
+import { byId, h, setText } from './dom.js';
+import { topicChart } from './charts.js';
 import { filtering, matches } from './filter.js';
 import { fmt } from './format.js';
 import { markTopic } from './frame.js';
@@ -39,6 +40,8 @@ export interface TopicView {
   toggle: HTMLButtonElement;
   summary: HTMLElement;
   summaryKey: string;
+  /** Acked, failed, buffered, in flight and retries over its partitions. */
+  totals: HTMLElement;
   tbody: HTMLElement;
   /** "No partition of this topic matches the filter." */
   nothing: HTMLElement;
@@ -71,11 +74,15 @@ export function ensureTopic(name: string): TopicView {
   const summary = h('span', { class: 'summary', 'aria-label': 'Partition states' });
   const stats = statList(TOPIC_STATS);
   const error = h('p', { class: 'error', hidden: true });
+  // Totals over its partitions: shown collapsed too (a topic of 120 partitions starts so).
+  const totals = h('p', { class: 'topic-totals' });
   const head = h(
     'div',
     { class: 'node topic-head', 'data-actor': actorName, 'data-kind': 'topic', 'data-state': 'unknown' },
     h('div', { class: 'node-head' }, toggle, button, state, summary),
     stats.list,
+    totals,
+    topicChart(name),
     error,
   );
   const tbody = h('tbody');
@@ -104,14 +111,16 @@ export function ensureTopic(name: string): TopicView {
   const body = h(
     'div',
     { class: 'topic-body', id: `${id}-body` },
-    form.node,
     h('div', { class: 'table-wrap' }, table),
     nothing,
   );
+  // The settings form stays out of the collapsible part: tuning a large topic needs no scrolling
+  // through its partitions.
   const section = h(
     'section',
     { class: 'topic', 'data-topic': name, 'aria-label': `Topic ${name}` },
     head,
+    h('div', { class: 'topic-settings' }, form.node),
     body,
   );
   const topic: TopicView = {
@@ -122,6 +131,7 @@ export function ensureTopic(name: string): TopicView {
     toggle,
     summary,
     summaryKey: '',
+    totals,
     tbody,
     nothing,
     form,
@@ -228,11 +238,25 @@ export function flushTopic(name: string): void {
   }
   const counts = new Map<string, number>();
   let shown = 0;
+  const sums = { acked: 0, failed: 0, buffered: 0, inFlight: 0, retries: 0 };
   for (const partition of topic.partitions.values()) {
     const state = partition.state ?? 'unknown';
     counts.set(state, (counts.get(state) ?? 0) + 1);
     if (!partition.row.hidden) shown += 1;
+    const data = partition.data;
+    if (data?.kind === 'partition') {
+      sums.acked += data.details.recordsAcked;
+      sums.failed += data.details.recordsFailed;
+      sums.buffered += data.details.bufferedRecords;
+      sums.inFlight += data.details.inFlightBatches;
+      sums.retries += data.details.batchesRetried;
+    }
   }
+  setText(
+    topic.totals,
+    `acked ${fmt(sums.acked)} · failed ${fmt(sums.failed)} · buffered ${fmt(sums.buffered)} · ` +
+      `in flight ${fmt(sums.inFlight)} batches · retries ${fmt(sums.retries)}`,
+  );
   const tone = (state: string): number => TONE_ORDER[toneOf('partition', state)];
   const ordered = [...counts].sort(
     ([a, countA], [b, countB]) => tone(a) - tone(b) || countB - countA || a.localeCompare(b),

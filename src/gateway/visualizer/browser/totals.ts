@@ -30,7 +30,8 @@ export function flushTotals(): void {
   const actorCount = actors.size - (actors.has('spool') ? 1 : 0);
   const parts = [
     `${actorCount} actors`,
-    `${brokersUp} of ${brokers} brokers ready`,
+    // Before metadata names any broker, "0 of 0 ready" would read as a cluster of none.
+    brokers === 0 ? 'no broker known yet' : `${brokersUp} of ${brokers} brokers ready`,
     `${topics.size} ${topics.size === 1 ? 'topic' : 'topics'}`,
     `${partitions} partitions${states ? ` (${states})` : ''}`,
   ];
