@@ -101,7 +101,7 @@ export class ConnectionError extends EkafError {
  * (a web server, a proxy's HTTP port, kafboy itself). Found from the answer's first four bytes,
  * which a Kafka client reads as a frame size: "HTTP" is 1 213 486 160, far above any limit.
  * Retried like any connection failure (the address may yet be given to a broker); `ekaf
- * produce` gives up at once when no broker was ever reached.
+ * produce` gives up at once when every bootstrap address answered so and none was ever Kafka.
  */
 export class NotKafkaError extends ConnectionError {
   constructor(

@@ -3,8 +3,10 @@
 // CALL_RECORDS; from then on they are encoded straight into batches (line-batches.ts) handed to
 // the producer whole. Either way it stops reading while the producer's buffer is full, so that
 // a file larger than memory streams through. Counts what was delivered for the progress line and
-// the summary. Gives up when no broker answered within the connect timeout (see giveUpIfUnreached).
-import { BufferFullError, EkafError, RecordTooLargeError } from '../errors.js';
+// the summary. Gives up when no broker answered within the connect timeout (see giveUpIfUnreached),
+// and at once when every bootstrap address answered with something that is not Kafka.
+import { originalError } from '../../machines/describe-error.js';
+import { BufferFullError, EkafError, NotKafkaError, RecordTooLargeError } from '../errors.js';
 import type { DeliveryCallback, Producer, ProduceRecord } from '../producer.js';
 import { Fifo } from '../runtime/fifo.js';
 import { actorNamed } from '../runtime/introspection.js';
@@ -94,6 +96,10 @@ export class ProduceRun {
       this.clearProgress();
       err(`ekaf produce: ${line}`);
     });
+    // Each failed metadata attempt: a web server at every address will not turn into a broker.
+    producer.on('state', ({ kind, to }) => {
+      if (kind === 'metadata' && to === 'backoff' && this.gaveUp === null) this.giveUpIfNotKafka();
+    });
   }
 
   /** Produces every line of `input`, then flushes and closes the producer; the exit code. */
@@ -161,9 +167,33 @@ export class ProduceRun {
     if (metadata === undefined || metadata.details.lastRefreshAt > 0) return;
     const { addresses } = metadata.details;
     if (addresses.some((a) => a.answeredAt > 0)) return;
-    this.gaveUp =
+    this.stop(
       `ekaf produce: no Kafka broker reachable within ${timeoutMs} ms (--connect-timeout-ms): ` +
-      addresses.map((a) => unreachedBecause(a, timeoutMs)).join('; ');
+        addresses.map((a) => unreachedBecause(a, timeoutMs)).join('; '),
+    );
+  }
+
+  /**
+   * Every address tried answered, and not as Kafka (HTTP: a web server, a proxy, kafboy): no
+   * retry can change that, so the run stops at once rather than at the connect timeout. One
+   * address that was refused or timed out may still come up: then the timeout decides.
+   */
+  private giveUpIfNotKafka(): void {
+    const metadata = actorNamed(this.producer.inspect(), 'metadata');
+    if (metadata === undefined || metadata.details.lastRefreshAt > 0) return;
+    const { addresses } = metadata.details;
+    const notKafka = (a: AddressOutcome): boolean =>
+      a.answeredAt === 0 && a.lastError !== null && originalError(a.lastError) instanceof NotKafkaError;
+    if (addresses.length === 0 || !addresses.every(notKafka)) return;
+    this.stop(
+      `ekaf produce: no Kafka broker at ${addresses.length === 1 ? 'the bootstrap address' : 'any bootstrap address'}: ` +
+        addresses.map((a) => unreachedBecause(a, 0)).join('; '),
+    );
+  }
+
+  /** Says why, stops reading, and closes the producer at once, failing what it holds. */
+  private stop(reason: string): void {
+    this.gaveUp = reason;
     this.clearProgress();
     err(this.gaveUp);
     this.giveUp();

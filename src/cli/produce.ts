@@ -41,7 +41,8 @@ Options (environment variable in brackets):
                                   naming each address and its error; also the limit of each
                                   connection attempt [EKAF_CONNECT_TIMEOUT_MS] (default: 10000).
                                   Once a broker has answered, records wait for their delivery
-                                  timeout instead
+                                  timeout instead; when every address answers HTTP (not
+                                  Kafka), it gives up at once
       --tls                       Connect to the brokers over TLS [KAFKA_TLS=1]
       --tls-ca <file>             Trust this CA (PEM) instead of the default roots; implies --tls
                                   [KAFKA_TLS_CA]

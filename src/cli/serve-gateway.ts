@@ -46,18 +46,26 @@ export function startGateway(config: ServeConfig, warmTopics: string[], slot?: n
               ? config.spool
               : { ...config.spool, dir: join(config.spool.dir, `worker-${slot}`) },
         };
+  const producerLogger = stderrLogger('warn');
+  const gatewayLogger = stderrLogger('info');
+  // The counts of repeated warnings held back (warning-dedup.ts) are printed as the process
+  // exits, which serve() does on SIGTERM/SIGINT: an outage's last count is not lost.
+  process.once('exit', () => {
+    producerLogger.flush();
+    gatewayLogger.flush();
+  });
   const producerOptions: ProducerOptions = {
     brokers: config.brokers,
     ...(config.clientId === undefined ? {} : { clientId: config.clientId }),
     ...securityOptions(config.tls),
     ...spool,
-    logger: stderrLogger('warn'),
+    logger: producerLogger,
   };
   const options: ServeOptions = {
     producerOptions,
     port: config.port,
     host: config.host,
-    logger: stderrLogger('info'),
+    logger: gatewayLogger,
     extraRoutes: visualizerRoutes(),
   };
   if (warmTopics.length > 0) options.warmTopics = warmTopics;

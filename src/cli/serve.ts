@@ -9,6 +9,7 @@ import { err, out } from './output.js';
 import { saslFromEnv, tlsSetting } from './security-settings.js';
 import { startGateway, type ServeConfig } from './serve-gateway.js';
 import { runPrimary } from './serve-workers.js';
+import { GATEWAY_DEFAULTS } from '../gateway/server.js';
 import { topicNameProblem } from '../gateway/topics.js';
 import {
   brokers,
@@ -47,6 +48,11 @@ Options (environment variable in brackets):
                                   (default: any topic, at most --max-topics of them)
       --max-topics <n>            Most distinct topics written or configured; one more gets 403
                                   (each holds actors for good) [EKAF_MAX_TOPICS] (default: 100)
+      --warm-topics <topics>      Topics resolved at start, so that the brokers are connected
+                                  before the first request and /readyz answers 200 (ekaf
+                                  connects lazily: without any, /readyz is 503 until a topic is
+                                  first used) (comma-separated) [EKAF_WARM_TOPICS] (default: the
+                                  --allow-topics; with the dev cluster, "demo")
   -w, --workers <n>               Worker processes sharing the port (node:cluster) [EKAF_WORKERS]
                                   (default: 1, no separate worker process)
       --max-body-bytes <n>        Largest request body accepted [EKAF_MAX_BODY_BYTES]
@@ -92,6 +98,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     'allowed-hosts': { type: 'string' },
     'allow-topics': { type: 'string' },
     'max-topics': { type: 'string' },
+    'warm-topics': { type: 'string' },
     workers: { type: 'string', short: 'w' },
     'max-body-bytes': { type: 'string' },
     'request-timeout-ms': { type: 'string' },
@@ -121,6 +128,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   );
   const allowTopics = nameList(setting(values, 'allow-topics', 'EKAF_ALLOW_TOPICS'), topicNameProblem);
   const maxTopics = integer(setting(values, 'max-topics', 'EKAF_MAX_TOPICS'), 1, 1_000_000);
+  const warmTopicsSetting = warmTopicsChecked(values, allowTopics, maxTopics);
   const config: Omit<ServeConfig, 'brokers'> = {
     port: integer(setting(values, 'port', 'EKAF_PORT'), 0, 65535) ?? 8080,
     host,
@@ -173,8 +181,9 @@ export async function serveCommand(args: string[]): Promise<number> {
     watchDevCluster(devCluster);
   }
   const full: ServeConfig = { ...config, brokers: bootstrap };
-  // Only the dev cluster's demo topic is known to exist; other brokers' topics are not guessed.
-  const warmTopics = devCluster === undefined ? [] : [DEMO_TOPIC.name];
+  // Given, or the allowed ones (which the gateway would warm too); else only the dev cluster's
+  // demo topic is known to exist: other brokers' topics are not guessed.
+  const warmTopics = warmTopicsSetting ?? allowTopics ?? (devCluster === undefined ? [] : [DEMO_TOPIC.name]);
   const announce = (url: string): void => {
     out(`gateway:    ${url}`);
     // The token is the operator's own; printing it would put it in logs.
@@ -197,6 +206,35 @@ export async function serveCommand(args: string[]): Promise<number> {
     return new Promise<number>(() => undefined); // serve() exits on SIGTERM/SIGINT
   }
   return runPrimary(full, workers, warmTopics, devCluster, announce);
+}
+
+/**
+ * --warm-topics, checked against the limits a request would meet: each topic must be one it
+ * may write, and they count towards --max-topics (the gateway admits them first).
+ */
+function warmTopicsChecked(
+  values: Values,
+  allowTopics: string[] | undefined,
+  maxTopics: number | undefined,
+): string[] | undefined {
+  const warm = setting(values, 'warm-topics', 'EKAF_WARM_TOPICS');
+  const topics = nameList(warm, topicNameProblem);
+  if (warm === undefined || topics === undefined) return undefined;
+  const unique = [...new Set(topics)];
+  if (allowTopics !== undefined) {
+    const refused = unique.filter((topic) => !allowTopics.includes(topic));
+    if (refused.length > 0) {
+      throw new UsageError(
+        `${warm.source}: ${refused.map((topic) => JSON.stringify(topic)).join(', ')} not in --allow-topics`,
+      );
+    }
+  } else {
+    const most = maxTopics ?? GATEWAY_DEFAULTS.maxTopics;
+    if (unique.length > most) {
+      throw new UsageError(`${warm.source}: ${unique.length} topics, more than --max-topics (${most})`);
+    }
+  }
+  return unique;
 }
 
 /** The prefix of the workers' transactional ids, checked as the producer will check `<prefix>-<n>`. */

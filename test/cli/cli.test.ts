@@ -9,7 +9,7 @@ import { useMockCluster, useMockClusters } from '../support/cluster-fixture.js';
 import { listMetadata, produceWithKcat, readTopic } from '../broker/kcat.js';
 import { waitFor } from '../gateway/helpers.js';
 import { runCli, startCli, type RunningCli } from './run-cli.js';
-import { freePortRun } from '../support/ports.js';
+import { closedPort, freePortRun } from '../support/ports.js';
 
 describe.concurrent('ekaf --help', () => {
   it.each([
@@ -51,6 +51,7 @@ describe.concurrent('ekaf --help', () => {
       'EKAF_ALLOWED_HOSTS',
       'EKAF_ALLOW_TOPICS',
       'EKAF_MAX_TOPICS',
+      'EKAF_WARM_TOPICS',
       'EKAF_RESPONSE_TIMEOUT_MS',
       'EKAF_MAX_CONNECTIONS',
     ]) {
@@ -454,6 +455,67 @@ describe('long-running commands', () => {
     const topic = await runCli(['serve'], { env: { EKAF_ALLOW_TOPICS: 'good,bad/topic' } });
     expect(topic.code).toBe(2);
     expect(topic.stderr).toContain('EKAF_ALLOW_TOPICS: invalid topic name "bad/topic"');
+  });
+
+  it('ekaf serve --warm-topics: /readyz answers 200 before any request used a topic', async () => {
+    const cluster = await startCluster({
+      peer: '2.12',
+      brokers: 2,
+      topics: [{ name: 'warm', partitions: 3 }],
+    });
+    running = startCli(['serve', '--port', '0', '-b', cluster.bootstrap], {
+      env: { EKAF_WARM_TOPICS: 'warm' },
+    });
+    const url = await running.line(/^gateway: +(\S+)$/);
+    // No produce, no config: only the warm-up can have made the topic and connected.
+    await expect
+      .poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 15_000, interval: 100 })
+      .toBe(200);
+    const actors = (await (await fetch(`${url}/api/actors`)).json()) as { kind: string; name: string }[];
+    expect(
+      actors
+        .filter((a) => a.kind === 'partition')
+        .map((a) => a.name)
+        .sort(),
+    ).toEqual(['partition:warm:0', 'partition:warm:1', 'partition:warm:2']);
+    expect((await running.stop('SIGTERM')).code).toBe(0);
+  });
+
+  it('ekaf serve refuses --warm-topics outside --allow-topics or beyond --max-topics', async () => {
+    const outside = await runCli(['serve', '--allow-topics', 'a,b', '--warm-topics', 'a,c,d']);
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toContain('--warm-topics: "c", "d" not in --allow-topics');
+    const many = await runCli(['serve', '--max-topics', '2'], { env: { EKAF_WARM_TOPICS: 'x,y,z' } });
+    expect(many.code).toBe(2);
+    expect(many.stderr).toContain('EKAF_WARM_TOPICS: 3 topics, more than --max-topics (2)');
+    const bad = await runCli(['serve', '--warm-topics', 'ok,no way']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--warm-topics: invalid topic name "no way"');
+  });
+
+  it('ekaf serve prints the count of a repeated warning held back when it exits', async () => {
+    const address = `127.0.0.1:${await closedPort()}`;
+    running = startCli(['serve', '--port', '0', '-b', address, '--warm-topics', 'nowhere']);
+    const url = await running.line(/^gateway: +(\S+)$/);
+    // Metadata is retried (backoff from 100 ms): wait for a few failed attempts, whose warnings
+    // after the first are held back for up to 10 s.
+    const attempts = async (): Promise<number> => {
+      const actors = (await (await fetch(`${url}/api/actors`)).json()) as {
+        kind: string;
+        details: { attempts?: number };
+      }[];
+      return actors.find((a) => a.kind === 'metadata')?.details.attempts ?? 0;
+    };
+    await expect.poll(attempts, { timeout: 15_000, interval: 100 }).toBeGreaterThanOrEqual(4);
+    const result = await running.stop('SIGTERM');
+    expect(result.code).toBe(0);
+    const refresh = result.stderr.split('\n').filter((line) => line.includes('metadata refresh failed'));
+    expect(refresh[0]).toMatch(/^ekaf warn: ekaf: metadata refresh failed: /);
+    // The last line, printed at exit: the repeats since the line before it.
+    expect(refresh.at(-1)).toMatch(/\(repeated (once|\d+ times) in the last [\d.]+ s\)/);
+    expect(result.stderr.indexOf(refresh.at(-1) ?? '')).toBeGreaterThan(
+      result.stderr.indexOf('kafboy: stopped'),
+    );
   });
 
   it('ekaf serve --allow-topics and --allowed-hosts: other topics get 403, listed names are answered', async () => {
