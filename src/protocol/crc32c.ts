@@ -1,28 +1,9 @@
 import { endianness } from 'node:os';
 import { loadAccelerator, type ImplementationChoice } from './codecs/accelerator.js';
+import { TABLES, throughZeros } from './crc32c-tables.js';
+import { createCrc32cWasm } from './crc32c-wasm.js';
 
-const NATIVE_FROM_BYTES = 256;
-
-// ---------------------------------------------------------------------------------------------
-// Pure: slicing-by-16. TABLES[k * 256 + b] is the CRC register after feeding byte b followed by
-// k zero bytes, so 16 input bytes are folded in with 16 independent lookups instead of 16
-// dependent steps. One Int32Array holds the 16 tables (one bounds check, constant offsets).
-
-/** The reflected Castagnoli polynomial. */
-const POLYNOMIAL = 0x82f63b78;
-const TABLES = new Int32Array(16 * 256);
-for (let b = 0; b < 256; b++) {
-  let c = b;
-  for (let bit = 0; bit < 8; bit++) c = c & 1 ? (c >>> 1) ^ POLYNOMIAL : c >>> 1;
-  TABLES[b] = c;
-}
-for (let b = 0; b < 256; b++) {
-  let c = TABLES[b] as number;
-  for (let k = 1; k < 16; k++) {
-    c = (c >>> 8) ^ (TABLES[c & 0xff] as number);
-    TABLES[k * 256 + b] = c;
-  }
-}
+// Pure: slicing-by-16 over the tables of crc32c-tables.ts.
 
 /**
  * From this length on, the pure path reads the aligned middle of the input as 32-bit words (an
@@ -115,34 +96,7 @@ function wordwise(w: Int32Array, crc: number): number {
 // differ by the raw CRC (no initial value, no final inversion) of the bytes that differ. So when
 // a few bytes in the middle of a message change (a batch's producer id, epoch and sequence when
 // it is stamped), the new CRC is the old one XOR the raw CRC of (old XOR new) over those bytes,
-// carried through the zero bytes that follow them. Carrying through n zero bytes is a linear map,
-// M^n with M the map of one zero byte: applied by squaring (M^1, M^2, M^4, ...), 32 words each.
-
-/** ZEROS[k][i]: the register after 2^k zero bytes, from a register with only bit i set. */
-const ZEROS: Int32Array[] = [];
-
-function applyMap(map: Int32Array, register: number): number {
-  let out = 0;
-  for (let i = 0; register !== 0; i++, register >>>= 1) if (register & 1) out ^= map[i] as number;
-  return out;
-}
-
-function zerosMap(k: number): Int32Array {
-  for (let j = ZEROS.length; j <= k; j++) {
-    const map = new Int32Array(32);
-    for (let i = 0; i < 32; i++) {
-      if (j === 0) {
-        const c = 1 << i;
-        map[i] = (c >>> 8) ^ (TABLES[c & 0xff] as number);
-      } else {
-        const half = ZEROS[j - 1] as Int32Array;
-        map[i] = applyMap(half, half[i] as number);
-      }
-    }
-    ZEROS.push(map);
-  }
-  return ZEROS[k] as Int32Array;
-}
+// carried through the zero bytes that follow them (throughZeros).
 
 /**
  * The CRC-32C of a message whose bytes `before` (at some position) became `after`, from its CRC
@@ -155,39 +109,54 @@ export function crc32cPatch(crc: number, before: Uint8Array, after: Uint8Array, 
   for (let i = 0; i < before.length; i++) {
     delta = (delta >>> 8) ^ (TABLES[(delta ^ (before[i] as number) ^ (after[i] as number)) & 0xff] as number);
   }
-  for (let k = 0; bytesAfter > 0 && delta !== 0; k++, bytesAfter = Math.floor(bytesAfter / 2)) {
-    if (bytesAfter % 2 === 1) delta = applyMap(zerosMap(k), delta);
-  }
-  return (crc ^ delta) >>> 0;
+  return (crc ^ throughZeros(delta, bytesAfter)) >>> 0;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The choice, once, when this module is loaded.
 
 const native = loadAccelerator('@node-rs/crc32');
+const kernel = createCrc32cWasm();
 
-/** Which implementation `crc32c` uses, and why. */
+/** Which implementation `crc32c` uses for batches, and why. */
 export const crc32cImplementation: ImplementationChoice =
   'module' in native
     ? { implementation: 'native', reason: "@node-rs/crc32 (the CPU's CRC instructions)" }
-    : { implementation: 'pure', reason: native.reason };
+    : 'crc32c' in kernel
+      ? { implementation: 'wasm', reason: `slicing-by-16 in WebAssembly: ${native.reason}` }
+      : { implementation: 'pure', reason: `${native.reason}; ${kernel.reason}` };
+
+/**
+ * Inputs shorter than this go to the TypeScript tables whatever else there is: a native call
+ * costs ~300 ns before its first byte; copying into WebAssembly and calling it, ~30 ns (it is
+ * slower than TypeScript on 16 bytes, faster on 64: 51 against 92 ns).
+ */
+const NATIVE_FROM_BYTES = 256;
+const WASM_FROM_BYTES = 48;
 
 /**
  * CRC-32C (Castagnoli) of a batch, as RecordBatch v2 requires, and of each spool entry.
  *
  * @node-rs/crc32, where it loads, computes it with the CPU's CRC instructions (4.8 GB/s here);
- * otherwise (not installed, no binary for the platform, EKAF_PURE=1) the tables below do, at
- * about 1.5 GB/s on batches. A native call costs ~300 ns before the first byte, so inputs under
- * 256 bytes (spool entries of small records, batch headers) go to the tables even when the
- * native package is there.
+ * otherwise (not installed, no binary for the platform, EKAF_PURE=1) the WebAssembly kernel does
+ * (crc32c-wasm.ts, 2.3 GB/s), or, where WebAssembly is off (`--jitless`), the TypeScript above
+ * (1.3 GB/s on Node 24, 0.65 on Node 20). Short inputs (spool entries of small records, batch
+ * headers) take the cheapest call, see NATIVE_FROM_BYTES.
  */
-export const crc32c: (data: Uint8Array) => number =
-  'module' in native ? withNative(native.module as NativeCrc) : crc32cPure;
+export const crc32c: (data: Uint8Array) => number = chosen();
 
 interface NativeCrc {
-  crc32c(data: Uint8Array): number;
+  crc32c: (data: Uint8Array) => number;
 }
 
-function withNative(native: NativeCrc): (data: Uint8Array) => number {
-  return (data) => (data.length < NATIVE_FROM_BYTES ? crc32cPure(data) : native.crc32c(data) >>> 0);
+function chosen(): (data: Uint8Array) => number {
+  const short =
+    'crc32c' in kernel
+      ? ((wasm) => (data: Uint8Array) => (data.length < WASM_FROM_BYTES ? crc32cPure(data) : wasm(data)))(
+          kernel.crc32c,
+        )
+      : crc32cPure;
+  if (!('module' in native)) return short;
+  const { crc32c: nativeCrc } = native.module as NativeCrc;
+  return (data) => (data.length < NATIVE_FROM_BYTES ? short(data) : nativeCrc(data) >>> 0);
 }

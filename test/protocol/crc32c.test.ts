@@ -8,18 +8,12 @@ import {
   RecordBatchBuilder,
   stampProducerIdentity,
 } from '../../src/protocol/record-batch.js';
-import { seeded } from '../support/seeded.js';
+import { seeded, seededBytes as randomBytes } from '../support/seeded.js';
 
 // The independent reference is the crc-32 package (SheetJS), and @node-rs/crc32 where it loads.
 const reference = (data: Uint8Array): number => crc32cJs.buf(data) >>> 0;
 
 const SEED = Number(process.env.EKAF_CRC_SEED ?? 20261202);
-
-function randomBytes(random: () => number, length: number): Buffer {
-  const out = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) out[i] = Math.floor(random() * 256);
-  return out;
-}
 
 describe('crc32c', () => {
   it('gives the standard check value, pure and as chosen', () => {
