@@ -54,11 +54,22 @@ export interface Health {
 
 export const HEALTH_STATES: readonly HealthState[] = ['ok', 'degraded', 'down'];
 
+/**
+ * A broker connection is down when it is not ready, but for its first connection, under way:
+ * ekaf connects to a broker when a partition it leads is first used, so a broker being reached
+ * for the first time (no failed attempt yet) is not a problem to report.
+ */
+function isDown(broker: ActorSnapshot): boolean {
+  if (broker.state === 'ready' || broker.kind !== 'broker') return false;
+  const firstConnection = broker.state === 'connecting' || broker.state === 'handshaking';
+  return !(firstConnection && broker.details.attempts === 0);
+}
+
 /** `recentFailures`: records that failed for good in the last minute (the caller counts them). */
 export function health(actors: ActorSnapshot[], recentFailures = 0): Health {
   const metadata = actorNamed(actors, 'metadata');
   const brokers = ofKind(actors, 'broker');
-  const brokersDown = brokers.filter((b) => b.state !== 'ready');
+  const brokersDown = brokers.filter(isDown);
   if (metadata !== undefined && metadata.details.lastRefreshAt <= 0) {
     const tried = metadata.details.addresses.filter((a) => a.lastError !== null);
     if (tried.length > 0) {

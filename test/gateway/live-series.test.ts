@@ -4,7 +4,7 @@
 // cluster; the clock is the test's (sample() is called by hand, no waiting for seconds).
 import { describe, expect, it } from 'vitest';
 import { LiveSeries } from '../../src/gateway/live-series.js';
-import { health } from '../../src/gateway/health.js';
+import { health, type Health } from '../../src/gateway/health.js';
 import { createProducer } from '../../src/producer.js';
 import { useMockCluster, useProducer } from '../support/cluster-fixture.js';
 import { call, startStack } from './helpers.js';
@@ -112,6 +112,42 @@ describe('health', () => {
       expect(health(producer.inspect(), 4).reasons).toEqual(['4 records failed in the last minute']);
     } finally {
       await producer.close({ timeoutMs: 2000 });
+    }
+  });
+});
+
+describe('health of a broker connection', () => {
+  const cluster = useMockCluster({ brokers: 3, topics: [{ name: 'first', partitions: 3 }] });
+  const producer = useProducer(cluster, { clientId: 'health-first' });
+
+  it('a broker being connected for the first time is not down; one whose attempts failed is', async () => {
+    await producer().produceSync(
+      'first',
+      [0, 1, 2].map((partition) => ({ value: 'x', partition })),
+    );
+    const actors = producer().inspect();
+    const broker = actors.find((a) => a.kind === 'broker');
+    if (broker?.kind !== 'broker') throw new Error('no broker actor');
+    // Each state of that one broker, as the snapshots show it (ekaf connects lazily: a broker
+    // is first reached when a partition it leads is used).
+    const as = (state: string, attempts: number): Health =>
+      health(
+        actors.map((a) =>
+          a === broker ? { ...broker, state, details: { ...broker.details, attempts } } : a,
+        ),
+      );
+    expect(as('connecting', 0)).toEqual({ state: 'ok', reasons: [] });
+    expect(as('handshaking', 0)).toEqual({ state: 'ok', reasons: [] });
+    for (const [state, attempts] of [
+      ['connecting', 1],
+      ['handshaking', 2],
+      ['retrying', 1],
+      ['failed', 1],
+    ] as const) {
+      expect(as(state, attempts), `${state} after ${attempts} failed attempts`).toEqual({
+        state: 'degraded',
+        reasons: [`1 of 3 broker connections down: ${broker.name}`],
+      });
     }
   });
 });
